@@ -1,0 +1,478 @@
+"""Cases, their persons, contacts, status history and codeword attempts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from db import search
+from db.records import (
+    Case,
+    CaseKind,
+    CaseSummary,
+    Channel,
+    CodewordAttempt,
+    ContactEntry,
+    ContactStage,
+    Mobilization,
+    NewCase,
+    Outcome,
+    Person,
+    StatusChange,
+    Status,
+)
+from db.vault import format_time, parse_time
+
+# Lower ranks come first in the queue: what needs action soonest.
+QUEUE_RANK: Mapping[Status, int] = {
+    Status.REGISTERED: 1,
+    Status.CONFIRMED: 0,
+    Status.HANDOFF_ARRANGED: 2,
+    Status.HANDED_OFF: 3,
+    Status.CLOSED: 8,
+    Status.WITHDRAWN: 9,
+    Status.DUPLICATE: 9,
+}
+
+# Columns a workflow transition may set; anything else is refused before SQL is built.
+UPDATABLE_FIELDS = frozenset(
+    {
+        "location",
+        "callback",
+        "notes",
+        "group_size",
+        "condition",
+        "meeting_point",
+        "receiving_unit",
+        "window_start",
+        "window_end",
+        "outcome",
+        "outcome_notes",
+        "duplicate_of",
+        "reason",
+    }
+)
+
+_CASE_COLUMNS = (
+    "rowid, id, ref, kind, channel, status, location, callback, notes, group_size, condition,"
+    " meeting_point, receiving_unit, window_start, window_end, outcome, outcome_notes,"
+    " duplicate_of, reason, flagged, failed_codeword_attempts, created_at, created_by,"
+    " updated_at, status_changed_at, last_contact_at, origin_site"
+)
+_SUMMARY_COLUMNS = (
+    "id, ref, status, display_names, status_changed_at, last_contact_at, created_by, flagged"
+)
+
+
+class CaseNotFound(LookupError):
+    """No case with that id or reference."""
+
+
+def display_names(persons: Sequence[Person]) -> str:
+    """The queue's names column: the first two names, then how many more."""
+    names = [person.full_name for person in persons[:2]]
+    extra = len(persons) - len(names)
+    return "; ".join(names) + (f" +{extra}" if extra > 0 else "")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInsert:
+    """Everything stored for a new case beyond what the operator typed."""
+
+    id: str
+    ref: str
+    codeword_salt: bytes
+    codeword_digest: bytes
+    created_at: datetime
+    created_by: str
+    origin_site: str
+    hlc: str
+
+
+def insert_case(conn: Any, new: NewCase, meta: CaseInsert) -> int:
+    """Insert a case with its persons and first status entry; returns the local row id."""
+    at = format_time(meta.created_at)
+    cursor = conn.execute(
+        "INSERT INTO cases (id, ref, kind, channel, status, queue_rank, display_names, location,"
+        " callback, notes, codeword_salt, codeword_digest, created_at, created_by, updated_at,"
+        " status_changed_at, last_contact_at, origin_site, hlc)"
+        " VALUES (?, ?, ?, ?, 'registered', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            meta.id,
+            meta.ref,
+            new.kind.value,
+            new.channel.value,
+            QUEUE_RANK[Status.REGISTERED],
+            display_names(new.persons),
+            new.location,
+            new.callback,
+            new.notes,
+            meta.codeword_salt,
+            meta.codeword_digest,
+            at,
+            meta.created_by,
+            at,
+            at,
+            at,
+            meta.origin_site,
+            meta.hlc,
+        ),
+    )
+    case_rowid = int(cursor.lastrowid)
+    insert_persons(conn, case_rowid, meta.ref, new.persons)
+    conn.execute(
+        "INSERT INTO status_history (case_rowid, from_status, to_status, at, by, fields)"
+        " VALUES (?, NULL, 'registered', ?, ?, '{}')",
+        (case_rowid, at, meta.created_by),
+    )
+    return case_rowid
+
+
+def insert_persons(conn: Any, case_rowid: int, ref: str, persons: Sequence[Person]) -> None:
+    for position, person in enumerate(persons):
+        cursor = conn.execute(
+            "INSERT INTO persons (case_rowid, position, full_name, birth_date, phone, rank, unit,"
+            " mobilization, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                case_rowid,
+                position,
+                person.full_name,
+                person.birth_date,
+                person.phone,
+                person.rank,
+                person.unit,
+                person.mobilization.value,
+                person.notes,
+            ),
+        )
+        search.index_person(conn, int(cursor.lastrowid), person, ref)
+
+
+def case_rowid(conn: Any, case_id: str) -> int:
+    row = conn.execute("SELECT rowid FROM cases WHERE id = ?", (case_id,)).fetchone()
+    if row is None:
+        raise CaseNotFound(case_id)
+    return int(row[0])
+
+
+def find_by_ref(conn: Any, ref: str) -> str | None:
+    row = conn.execute("SELECT id FROM cases WHERE ref = ?", (ref,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def ref_exists(conn: Any, ref: str) -> bool:
+    return conn.execute("SELECT 1 FROM cases WHERE ref = ?", (ref,)).fetchone() is not None
+
+
+def _opt_time(text: str | None) -> datetime | None:
+    return None if text is None else parse_time(text)
+
+
+def load_persons(conn: Any, rowid: int) -> tuple[Person, ...]:
+    return tuple(
+        Person(
+            id=row[0],
+            full_name=row[1],
+            birth_date=row[2],
+            phone=row[3],
+            rank=row[4],
+            unit=row[5],
+            mobilization=Mobilization(row[6]),
+            notes=row[7],
+        )
+        for row in conn.execute(
+            "SELECT id, full_name, birth_date, phone, rank, unit, mobilization, notes"
+            " FROM persons WHERE case_rowid = ? ORDER BY position",
+            (rowid,),
+        )
+    )
+
+
+def get_case(conn: Any, case_id: str) -> Case:
+    row = conn.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()  # noqa: S608
+    if row is None:
+        raise CaseNotFound(case_id)
+    return Case(
+        id=row[1],
+        ref=row[2],
+        kind=CaseKind(row[3]),
+        channel=Channel(row[4]),
+        status=Status(row[5]),
+        location=row[6],
+        callback=row[7],
+        notes=row[8],
+        group_size=row[9],
+        condition=row[10],
+        meeting_point=row[11],
+        receiving_unit=row[12],
+        window_start=_opt_time(row[13]),
+        window_end=_opt_time(row[14]),
+        outcome=None if row[15] is None else Outcome(row[15]),
+        outcome_notes=row[16],
+        duplicate_of=row[17],
+        reason=row[18],
+        flagged=bool(row[19]),
+        failed_codeword_attempts=row[20],
+        created_at=parse_time(row[21]),
+        created_by=row[22],
+        updated_at=parse_time(row[23]),
+        status_changed_at=parse_time(row[24]),
+        last_contact_at=_opt_time(row[25]),
+        origin_site=row[26],
+        persons=load_persons(conn, row[0]),
+    )
+
+
+def codeword_secret(conn: Any, case_id: str) -> tuple[bytes, bytes]:
+    row = conn.execute(
+        "SELECT codeword_salt, codeword_digest FROM cases WHERE id = ?", (case_id,)
+    ).fetchone()
+    if row is None:
+        raise CaseNotFound(case_id)
+    return bytes(row[0]), bytes(row[1])
+
+
+def _summary(row: Sequence[Any]) -> CaseSummary:
+    return CaseSummary(
+        id=row[0],
+        ref=row[1],
+        status=Status(row[2]),
+        names=row[3],
+        status_changed_at=parse_time(row[4]),
+        last_contact_at=_opt_time(row[5]),
+        created_by=row[6],
+        flagged=bool(row[7]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCursor:
+    """Where the last page of the queue ended (keyset pagination: no OFFSET scans)."""
+
+    queue_rank: int
+    status_changed_at: str
+    rowid: int
+
+
+def queue_page(
+    conn: Any,
+    statuses: Iterable[Status] | None,
+    after: QueueCursor | None,
+    limit: int,
+) -> tuple[list[CaseSummary], QueueCursor | None]:
+    """One page of the case queue in action order, starting after `after`."""
+    where: list[str] = []
+    params: list[Any] = []
+    if statuses is not None:
+        ranks = sorted({QUEUE_RANK[status] for status in statuses})
+        chosen = sorted(status.value for status in statuses)
+        where.append(f"queue_rank IN ({','.join('?' * len(ranks))})")
+        params += ranks
+        where.append(f"status IN ({','.join('?' * len(chosen))})")
+        params += chosen
+    if after is not None:
+        where.append("(queue_rank, status_changed_at, rowid) > (?, ?, ?)")
+        params += [after.queue_rank, after.status_changed_at, after.rowid]
+    sql = f"SELECT {_SUMMARY_COLUMNS}, queue_rank, rowid FROM cases"  # noqa: S608
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY queue_rank, status_changed_at, rowid LIMIT ?"
+    params.append(limit)
+    rows = conn.execute(sql, params).fetchall()
+    summaries = [_summary(row) for row in rows]
+    cursor = None
+    if len(rows) == limit:
+        last = rows[-1]
+        cursor = QueueCursor(queue_rank=last[8], status_changed_at=last[4], rowid=last[9])
+    return summaries, cursor
+
+
+def count_cases(conn: Any, statuses: Iterable[Status] | None = None) -> int:
+    if statuses is None:
+        return int(conn.execute("SELECT count(*) FROM cases").fetchone()[0])
+    chosen = [status.value for status in statuses]
+    return int(
+        conn.execute(
+            f"SELECT count(*) FROM cases WHERE status IN ({','.join('?' * len(chosen))})",  # noqa: S608
+            chosen,
+        ).fetchone()[0]
+    )
+
+
+def summaries_for_rowids(conn: Any, rowids: Sequence[int]) -> list[CaseSummary]:
+    if not rowids:
+        return []
+    marks = ",".join("?" * len(rowids))
+    rows = conn.execute(
+        f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE rowid IN ({marks})"  # noqa: S608
+        " ORDER BY queue_rank, status_changed_at, rowid",
+        list(rowids),
+    ).fetchall()
+    return [_summary(row) for row in rows]
+
+
+def update_fields(conn: Any, case_id: str, fields: Mapping[str, Any], updated_at: datetime) -> None:
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not a case field: {', '.join(sorted(unknown))}")
+    if not fields:
+        return
+    names = sorted(fields)
+    assignments = ", ".join(f"{name} = ?" for name in names)
+    values = [_stored(fields[name]) for name in names]
+    conn.execute(
+        f"UPDATE cases SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608
+        [*values, format_time(updated_at), case_id],
+    )
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def set_status(
+    conn: Any, case_id: str, change: StatusChange
+) -> None:
+    rowid = case_rowid(conn, case_id)
+    at = format_time(change.at)
+    conn.execute(
+        "UPDATE cases SET status = ?, queue_rank = ?, status_changed_at = ?, updated_at = ?"
+        " WHERE rowid = ?",
+        (change.to_status.value, QUEUE_RANK[change.to_status], at, at, rowid),
+    )
+    conn.execute(
+        "INSERT INTO status_history (case_rowid, from_status, to_status, at, by, fields)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            rowid,
+            None if change.from_status is None else change.from_status.value,
+            change.to_status.value,
+            at,
+            change.by,
+            json.dumps(change.fields, ensure_ascii=False, sort_keys=True),
+        ),
+    )
+
+
+def status_history(conn: Any, case_id: str) -> list[StatusChange]:
+    rowid = case_rowid(conn, case_id)
+    return [
+        StatusChange(
+            case_id=case_id,
+            from_status=None if row[0] is None else Status(row[0]),
+            to_status=Status(row[1]),
+            at=parse_time(row[2]),
+            by=row[3],
+            fields=json.loads(row[4]),
+        )
+        for row in conn.execute(
+            "SELECT from_status, to_status, at, by, fields FROM status_history"
+            " WHERE case_rowid = ? ORDER BY id",
+            (rowid,),
+        )
+    ]
+
+
+def add_contact(conn: Any, entry: ContactEntry) -> None:
+    rowid = case_rowid(conn, entry.case_id)
+    at = format_time(entry.at)
+    conn.execute(
+        "INSERT INTO contacts (case_rowid, at, channel, operator, stage, summary)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (rowid, at, entry.channel.value, entry.operator, entry.stage.value, entry.summary),
+    )
+    conn.execute(
+        "UPDATE cases SET last_contact_at = max(coalesce(last_contact_at, ''), ?) WHERE rowid = ?",
+        (at, rowid),
+    )
+
+
+def contacts(conn: Any, case_id: str) -> list[ContactEntry]:
+    rowid = case_rowid(conn, case_id)
+    return [
+        ContactEntry(
+            id=row[0],
+            case_id=case_id,
+            at=parse_time(row[1]),
+            channel=Channel(row[2]),
+            operator=row[3],
+            stage=ContactStage(row[4]),
+            summary=row[5],
+        )
+        for row in conn.execute(
+            "SELECT id, at, channel, operator, stage, summary FROM contacts"
+            " WHERE case_rowid = ? ORDER BY at, id",
+            (rowid,),
+        )
+    ]
+
+
+def record_codeword_attempt(conn: Any, attempt: CodewordAttempt, flag_after: int) -> int:
+    """Log one attempt; returns failures since the last success, flagging the case at the limit."""
+    rowid = case_rowid(conn, attempt.case_id)
+    conn.execute(
+        "INSERT INTO codeword_attempts (case_rowid, at, by, success) VALUES (?, ?, ?, ?)",
+        (rowid, format_time(attempt.at), attempt.by, int(attempt.success)),
+    )
+    if attempt.success:
+        conn.execute("UPDATE cases SET failed_codeword_attempts = 0 WHERE rowid = ?", (rowid,))
+        return 0
+    conn.execute(
+        "UPDATE cases SET failed_codeword_attempts = failed_codeword_attempts + 1,"
+        " flagged = CASE WHEN failed_codeword_attempts + 1 >= ? THEN 1 ELSE flagged END"
+        " WHERE rowid = ?",
+        (flag_after, rowid),
+    )
+    return int(
+        conn.execute(
+            "SELECT failed_codeword_attempts FROM cases WHERE rowid = ?", (rowid,)
+        ).fetchone()[0]
+    )
+
+
+def codeword_attempts(conn: Any, case_id: str) -> list[CodewordAttempt]:
+    rowid = case_rowid(conn, case_id)
+    return [
+        CodewordAttempt(case_id=case_id, at=parse_time(row[0]), by=row[1], success=bool(row[2]))
+        for row in conn.execute(
+            "SELECT at, by, success FROM codeword_attempts WHERE case_rowid = ? ORDER BY id",
+            (rowid,),
+        )
+    ]
+
+
+def persons_with_phone(conn: Any, phones: Sequence[str]) -> list[tuple[str, str]]:
+    """(case id, full name) of persons whose phone is one of these."""
+    if not phones:
+        return []
+    marks = ",".join("?" * len(phones))
+    return [
+        (row[0], row[1])
+        for row in conn.execute(
+            f"SELECT c.id, p.full_name FROM persons p JOIN cases c ON c.rowid = p.case_rowid"  # noqa: S608
+            f" WHERE p.phone IN ({marks}) LIMIT 50",
+            list(phones),
+        )
+    ]
+
+
+def persons_born(conn: Any, birth_dates: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(case id, full name, birth date) of persons born on one of these dates."""
+    if not birth_dates:
+        return []
+    marks = ",".join("?" * len(birth_dates))
+    return [
+        (row[0], row[1], row[2])
+        for row in conn.execute(
+            f"SELECT c.id, p.full_name, p.birth_date FROM persons p"  # noqa: S608
+            f" JOIN cases c ON c.rowid = p.case_rowid WHERE p.birth_date IN ({marks}) LIMIT 500",
+            list(birth_dates),
+        )
+    ]

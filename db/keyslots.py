@@ -1,0 +1,344 @@
+"""Keyslots: the vault's database key sealed once per user, LUKS-style.
+
+The keyslot file is JSON beside the database. Each slot seals the same 32-byte
+database key with AES-256-GCM under a key derived from the user's password
+(Argon2id) or from the recovery key (HKDF: it already has 256 bits of entropy).
+The associated data binds the vault id, user, slot id and KDF parameters, so a
+slot cannot be moved to another vault or user, nor its parameters weakened.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+import tempfile
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+FORMAT = "haven-keyslots-v1"
+RECOVERY_USER = "@recovery"
+KEY_BYTES = 32
+
+# OWASP's floor for Argon2id; parameters below it are refused even when read from a file.
+MIN_MEMORY_KIB = 19 * 1024
+MIN_ITERATIONS = 2
+
+
+class KeyslotError(Exception):
+    """The keyslot file or a slot in it cannot be used."""
+
+
+class WrongPassword(KeyslotError):
+    """No slot of this user opens with the password given."""
+
+
+@dataclass(frozen=True, slots=True)
+class KdfParams:
+    """Argon2id cost parameters stored in each password slot."""
+
+    memory_kib: int = 256 * 1024
+    iterations: int = 3
+    lanes: int = 4
+
+    def check(self) -> None:
+        if self.memory_kib < MIN_MEMORY_KIB or self.iterations < MIN_ITERATIONS:
+            raise KeyslotError(
+                "Argon2id parameters below the safe minimum "
+                f"({MIN_MEMORY_KIB // 1024} MiB, {MIN_ITERATIONS} passes)"
+            )
+        if not 1 <= self.lanes <= 64:
+            raise KeyslotError("Argon2id lanes must be between 1 and 64")
+
+
+# Strong enough to be legal, quick enough for a demo site; never the default.
+DEMO_KDF = KdfParams(memory_kib=MIN_MEMORY_KIB, iterations=MIN_ITERATIONS, lanes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    slot_id: str
+    user: str
+    kind: str  # "password" or "recovery"
+    salt: bytes
+    nonce: bytes
+    sealed_key: bytes
+    kdf: KdfParams | None  # None for the recovery slot
+
+
+@dataclass(frozen=True, slots=True)
+class KeyslotFile:
+    vault_id: str
+    slots: tuple[Slot, ...]
+    journal_key: bytes  # X25519 public key that failed-login records are sealed to
+    broken: tuple[str, ...] = ()  # descriptions of slots that could not be parsed
+
+    def slots_for(self, user: str) -> list[Slot]:
+        return [slot for slot in self.slots if slot.user == user]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: Any) -> bytes:
+    if not isinstance(text, str):
+        raise ValueError("expected base64 text")
+    return base64.b64decode(text, validate=True)
+
+
+def _associated_data(vault_id: str, slot: Slot) -> bytes:
+    bound: dict[str, Any] = {
+        "format": FORMAT,
+        "vault_id": vault_id,
+        "user": slot.user,
+        "slot_id": slot.slot_id,
+        "kind": slot.kind,
+    }
+    if slot.kdf is not None:
+        bound["kdf"] = {
+            "name": "argon2id",
+            "memory_kib": slot.kdf.memory_kib,
+            "iterations": slot.kdf.iterations,
+            "lanes": slot.kdf.lanes,
+        }
+    return json.dumps(bound, sort_keys=True, separators=(",", ":")).encode()
+
+
+def derive_password_key(password: str, salt: bytes, kdf: KdfParams) -> bytes:
+    """Argon2id(password) with the slot's parameters."""
+    kdf.check()
+    return Argon2id(
+        salt=salt,
+        length=KEY_BYTES,
+        iterations=kdf.iterations,
+        lanes=kdf.lanes,
+        memory_cost=kdf.memory_kib,
+    ).derive(password.encode("utf-8"))
+
+
+def _derive_recovery_key(recovery_key: bytes, salt: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"haven recovery slot"
+    ).derive(recovery_key)
+
+
+def seal_password_slot(
+    vault_id: str, user: str, password: str, db_key: bytes, kdf: KdfParams
+) -> Slot:
+    """A new slot that opens db_key with this user's password."""
+    slot = Slot(
+        slot_id=uuid.uuid4().hex,
+        user=user,
+        kind="password",
+        salt=secrets.token_bytes(16),
+        nonce=secrets.token_bytes(12),
+        sealed_key=b"",
+        kdf=kdf,
+    )
+    wrapping = derive_password_key(password, slot.salt, kdf)
+    sealed = AESGCM(wrapping).encrypt(slot.nonce, db_key, _associated_data(vault_id, slot))
+    return replace(slot, sealed_key=sealed)
+
+
+def seal_recovery_slot(vault_id: str, recovery_key: bytes, db_key: bytes) -> Slot:
+    """The one slot that opens with the printed recovery key."""
+    slot = Slot(
+        slot_id="recovery",
+        user=RECOVERY_USER,
+        kind="recovery",
+        salt=secrets.token_bytes(16),
+        nonce=secrets.token_bytes(12),
+        sealed_key=b"",
+        kdf=None,
+    )
+    wrapping = _derive_recovery_key(recovery_key, slot.salt)
+    sealed = AESGCM(wrapping).encrypt(slot.nonce, db_key, _associated_data(vault_id, slot))
+    return replace(slot, sealed_key=sealed)
+
+
+def _open_with(vault_id: str, slot: Slot, wrapping: bytes) -> bytes | None:
+    try:
+        key = AESGCM(wrapping).decrypt(slot.nonce, slot.sealed_key, _associated_data(vault_id, slot))
+    except InvalidTag:
+        return None
+    return key if len(key) == KEY_BYTES else None
+
+
+# Used when a user has no slot, so an unknown name costs the same KDF as a wrong password.
+_DECOY_SALT = secrets.token_bytes(16)
+
+
+def open_password_slot(
+    slots: KeyslotFile, user: str, password: str, default_kdf: KdfParams
+) -> tuple[bytes, KdfParams]:
+    """The database key and the slot's KDF, or WrongPassword after the full KDF cost."""
+    candidates = [slot for slot in slots.slots_for(user) if slot.kind == "password"]
+    if not candidates:
+        # Cost the same as a real slot of this vault, so timing does not reveal user names.
+        decoy = next((s.kdf for s in slots.slots if s.kdf is not None), default_kdf)
+        derive_password_key(password, _DECOY_SALT, decoy)
+        raise WrongPassword("wrong user name or password")
+    for slot in candidates:
+        assert slot.kdf is not None
+        key = _open_with(slots.vault_id, slot, derive_password_key(password, slot.salt, slot.kdf))
+        if key is not None:
+            return key, slot.kdf
+    raise WrongPassword("wrong user name or password")
+
+
+def open_recovery_slot(slots: KeyslotFile, recovery_key: bytes) -> bytes:
+    for slot in slots.slots:
+        if slot.kind == "recovery":
+            key = _open_with(slots.vault_id, slot, _derive_recovery_key(recovery_key, slot.salt))
+            if key is not None:
+                return key
+    raise WrongPassword("the recovery key does not open this vault")
+
+
+def _slot_to_json(slot: Slot) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "slot_id": slot.slot_id,
+        "user": slot.user,
+        "kind": slot.kind,
+        "salt": _b64(slot.salt),
+        "nonce": _b64(slot.nonce),
+        "sealed_key": _b64(slot.sealed_key),
+    }
+    if slot.kdf is not None:
+        out["kdf"] = {
+            "name": "argon2id",
+            "memory_kib": slot.kdf.memory_kib,
+            "iterations": slot.kdf.iterations,
+            "lanes": slot.kdf.lanes,
+        }
+    return out
+
+
+def _slot_from_json(raw: Any) -> Slot:
+    if not isinstance(raw, dict):
+        raise ValueError("slot is not an object")
+    kind = raw.get("kind")
+    kdf = None
+    if kind == "password":
+        params = raw.get("kdf")
+        if not isinstance(params, dict) or params.get("name") != "argon2id":
+            raise ValueError("unknown KDF")
+        kdf = KdfParams(
+            memory_kib=int(params["memory_kib"]),
+            iterations=int(params["iterations"]),
+            lanes=int(params["lanes"]),
+        )
+        kdf.check()
+    elif kind != "recovery":
+        raise ValueError("unknown slot kind")
+    slot = Slot(
+        slot_id=str(raw["slot_id"]),
+        user=str(raw["user"]),
+        kind=kind,
+        salt=_unb64(raw["salt"]),
+        nonce=_unb64(raw["nonce"]),
+        sealed_key=_unb64(raw["sealed_key"]),
+        kdf=kdf,
+    )
+    if len(slot.salt) != 16 or len(slot.nonce) != 12 or len(slot.sealed_key) != KEY_BYTES + 16:
+        raise ValueError("slot fields have the wrong length")
+    return slot
+
+
+def read_keyslots(path: Path) -> KeyslotFile:
+    """Parse the keyslot file; a damaged slot is set aside so the others still open."""
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise KeyslotError(f"no vault here: {path} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise KeyslotError(f"the keyslot file {path.name} is damaged ({exc.__class__.__name__})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT or not isinstance(
+        raw.get("vault_id"), str
+    ):
+        raise KeyslotError(f"the keyslot file {path.name} is not a Haven keyslot file")
+    slots: list[Slot] = []
+    broken: list[str] = []
+    raw_slots = raw.get("slots")
+    if not isinstance(raw_slots, list):
+        raise KeyslotError(f"the keyslot file {path.name} has no slot list")
+    for index, raw_slot in enumerate(raw_slots):
+        try:
+            slots.append(_slot_from_json(raw_slot))
+        except (KeyError, ValueError, TypeError, binascii.Error, KeyslotError):
+            user = raw_slot.get("user") if isinstance(raw_slot, dict) else None
+            broken.append(f"slot {index} ({user or 'unknown user'})")
+    try:
+        journal_key = _unb64(raw.get("journal_key"))
+    except (ValueError, binascii.Error):
+        raise KeyslotError(f"the keyslot file {path.name} is damaged (journal key)") from None
+    return KeyslotFile(
+        vault_id=raw["vault_id"],
+        slots=tuple(slots),
+        journal_key=journal_key,
+        broken=tuple(broken),
+    )
+
+
+def write_keyslots(
+    path: Path, vault_id: str, slots: Iterable[Slot], *, journal_key: bytes
+) -> None:
+    """Replace the keyslot file atomically: temp file, fsync, rename, fsync the folder."""
+    document = {
+        "format": FORMAT,
+        "vault_id": vault_id,
+        "journal_key": _b64(journal_key),
+        "slots": [_slot_to_json(slot) for slot in slots],
+    }
+    payload = json.dumps(document, indent=2).encode("utf-8") + b"\n"
+    write_atomically(path, payload)
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Write a small file so that a crash leaves either the old or the new content."""
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def format_recovery_key(raw: bytes) -> str:
+    """Recovery key as groups of base32 for printing: ABCDE-FGHIJ-…"""
+    text = base64.b32encode(raw).decode("ascii").rstrip("=")
+    return "-".join(text[i : i + 5] for i in range(0, len(text), 5))
+
+
+def parse_recovery_key(text: str) -> bytes:
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
+    padded = cleaned + "=" * (-len(cleaned) % 8)
+    try:
+        raw = base64.b32decode(padded)
+    except binascii.Error:
+        raise WrongPassword("that is not a recovery key") from None
+    if len(raw) != KEY_BYTES:
+        raise WrongPassword("that is not a recovery key")
+    return raw

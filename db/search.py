@@ -1,0 +1,106 @@
+"""The person search index: FTS5 over normalised, transliterated name keys, phones and refs.
+
+The index is contentless, so it holds only the derived terms, keyed by person id.
+Every query term is a prefix query, so results follow the operator's typing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from db import names, phones
+from db.records import Person
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+
+def reference_key(ref: str) -> str:
+    """A reference code as an index term: letters and digits only, lower case."""
+    return _NOT_ALNUM.sub("", ref).lower()
+
+
+def person_terms(person: Person, ref: str) -> str:
+    terms = names.name_tokens(person.full_name)
+    if person.phone and person.phone.startswith("+"):
+        terms += phones.phone_search_keys(person.phone)
+    terms.append(reference_key(ref))
+    return " ".join(terms)
+
+
+def index_person(conn: Any, person_id: int, person: Person, ref: str) -> None:
+    conn.execute(
+        "INSERT INTO person_search (rowid, terms) VALUES (?, ?)",
+        (person_id, person_terms(person, ref)),
+    )
+
+
+def unindex_person(conn: Any, person_id: int) -> None:
+    conn.execute("DELETE FROM person_search WHERE rowid = ?", (person_id,))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What the operator typed, read each way it can be meant; any reading may match."""
+
+    name_tokens: tuple[str, ...] = ()
+    phone_digits: str | None = None
+    ref_key: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.name_tokens or self.phone_digits or self.ref_key)
+
+
+def parse_query(text: str, ref_key: str | None = None) -> SearchQuery:
+    """Readings of a query; the caller decides whether it can be a reference code."""
+    return SearchQuery(
+        name_tokens=tuple(names.query_tokens(text)),
+        phone_digits=phones.query_phone_digits(text),
+        ref_key=ref_key,
+    )
+
+
+def _quoted_prefix(term: str) -> str:
+    return '"' + term.replace('"', "") + '"*'
+
+
+def match_expression(query: SearchQuery) -> str | None:
+    """An FTS5 MATCH expression: (all name tokens) OR phone prefix OR reference prefix."""
+    readings: list[str] = []
+    if query.name_tokens:
+        readings.append("(" + " AND ".join(_quoted_prefix(t) for t in query.name_tokens) + ")")
+    if query.phone_digits:
+        readings.append(_quoted_prefix(query.phone_digits))
+    if query.ref_key:
+        readings.append(_quoted_prefix(query.ref_key))
+    return " OR ".join(readings) if readings else None
+
+
+def matching_case_rowids(conn: Any, query: SearchQuery, limit: int) -> list[int]:
+    """Row ids of cases with a person matching the query, at most `limit` of them."""
+    expression = match_expression(query)
+    if expression is None:
+        return []
+    rows = conn.execute(
+        "SELECT DISTINCT p.case_rowid FROM person_search s JOIN persons p ON p.id = s.rowid"
+        " WHERE person_search MATCH ? LIMIT ?",
+        (expression, limit),
+    ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def rebuild_terms(conn: Any, person_ids: Sequence[int]) -> None:
+    """Re-derive the index terms of these persons (after a name or phone edit)."""
+    for person_id in person_ids:
+        row = conn.execute(
+            "SELECT p.full_name, p.phone, c.ref FROM persons p JOIN cases c"
+            " ON c.rowid = p.case_rowid WHERE p.id = ?",
+            (person_id,),
+        ).fetchone()
+        unindex_person(conn, person_id)
+        if row is not None:
+            person = Person(full_name=row[0], phone=row[1])
+            index_person(conn, person_id, person, row[2])

@@ -1,0 +1,309 @@
+"""The encrypted vault: a SQLCipher 4 database opened with a random raw key from a keyslot."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from db import keyslots, login_journal
+from db.keyslots import KdfParams, KeyslotError, KeyslotFile, WrongPassword
+from db.migrate import migrate
+
+DB_NAME = "haven.db"
+KEYSLOTS_NAME = "keyslots.json"
+JOURNAL_NAME = "failed-logins.jsonl"
+MIN_CIPHER_MAJOR = 4
+
+
+class VaultError(Exception):
+    """The vault cannot be created or opened."""
+
+
+def now_utc() -> datetime:
+    """The current UTC time at the millisecond precision that is stored."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def format_time(moment: datetime) -> str:
+    """Times are stored as ISO 8601 UTC with milliseconds, so text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    vault: Vault
+    recovery_key: str  # shown once at init, for printing
+
+
+class Vault:
+    """An unlocked vault: one SQLCipher connection, serialised by a lock for worker threads."""
+
+    def __init__(self, data_dir: Path, conn: Any, vault_id: str, db_key: bytes, user: str) -> None:
+        self.data_dir = data_dir
+        self.conn = conn
+        self.vault_id = vault_id
+        self.user = user
+        self._db_key = db_key
+        self.kdf = KdfParams()  # parameters for new slots: those of the slot that opened it
+        self.lock = threading.RLock()
+        self.pending_failed_logins: list[login_journal.FailedLogin] = []
+
+    # --- paths -------------------------------------------------------------------------------
+
+    @staticmethod
+    def db_path(data_dir: Path) -> Path:
+        return data_dir / DB_NAME
+
+    @staticmethod
+    def keyslots_path(data_dir: Path) -> Path:
+        return data_dir / KEYSLOTS_NAME
+
+    @staticmethod
+    def exists(data_dir: Path) -> bool:
+        return (data_dir / KEYSLOTS_NAME).exists() and (data_dir / DB_NAME).exists()
+
+    # --- creating and opening ----------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        data_dir: Path,
+        *,
+        site_name: str,
+        ref_prefix: str,
+        site_id: str,
+        admin: str,
+        password: str,
+        kdf: KdfParams,
+    ) -> Created:
+        """Make a new vault with its first admin and the recovery slot."""
+        kdf.check()
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if (data_dir / KEYSLOTS_NAME).exists() or (data_dir / DB_NAME).exists():
+            raise VaultError(f"a vault already exists in {data_dir}")
+        vault_id = uuid.uuid4().hex
+        db_key = secrets.token_bytes(keyslots.KEY_BYTES)
+        recovery_raw = secrets.token_bytes(keyslots.KEY_BYTES)
+        conn = _connect(data_dir / DB_NAME, db_key, create=True)
+        try:
+            migrate(conn)
+            signing = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+            encryption = X25519PrivateKey.generate()
+            encryption_raw = encryption.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+            created = format_time(now_utc())
+            with _transaction(conn):
+                conn.execute(
+                    "INSERT INTO site (singleton, site_id, name, ref_prefix, created_at,"
+                    " signing_key, encryption_key) VALUES (1, ?, ?, ?, ?, ?, ?)",
+                    (site_id, site_name, ref_prefix, created, signing, encryption_raw),
+                )
+                conn.execute(
+                    "INSERT INTO users (name, role, disabled, created_at) VALUES (?, 'admin', 0, ?)",
+                    (admin, created),
+                )
+            slots = [
+                keyslots.seal_password_slot(vault_id, admin, password, db_key, kdf),
+                keyslots.seal_recovery_slot(vault_id, recovery_raw, db_key),
+            ]
+            journal_public = encryption.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+            keyslots.write_keyslots(
+                data_dir / KEYSLOTS_NAME, vault_id, slots, journal_key=journal_public
+            )
+        except BaseException:
+            conn.close()
+            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEYSLOTS_NAME):
+                (data_dir / name).unlink(missing_ok=True)
+            raise
+        vault = cls(data_dir, conn, vault_id, db_key, admin)
+        vault.kdf = kdf
+        return Created(vault, keyslots.format_recovery_key(recovery_raw))
+
+    @classmethod
+    def unlock(
+        cls, data_dir: Path, user: str, password: str, *, decoy_kdf: KdfParams | None = None
+    ) -> Vault:
+        """Open the vault with a user's password; a wrong one costs the full KDF every time."""
+        slots = cls._read_slots(data_dir)
+        try:
+            db_key, kdf = keyslots.open_password_slot(slots, user, password, decoy_kdf or KdfParams())
+        except WrongPassword:
+            login_journal.record_failure(data_dir / JOURNAL_NAME, slots.journal_key, user)
+            raise
+        vault = cls._open_with_key(data_dir, slots, db_key, user)
+        vault.kdf = kdf
+        vault.pending_failed_logins = login_journal.drain(
+            data_dir / JOURNAL_NAME, vault.site_encryption_key()
+        )
+        return vault
+
+    @classmethod
+    def unlock_with_recovery_key(cls, data_dir: Path, recovery_key: str) -> Vault:
+        slots = cls._read_slots(data_dir)
+        db_key = keyslots.open_recovery_slot(slots, keyslots.parse_recovery_key(recovery_key))
+        return cls._open_with_key(data_dir, slots, db_key, keyslots.RECOVERY_USER)
+
+    @staticmethod
+    def _read_slots(data_dir: Path) -> KeyslotFile:
+        if not (data_dir / DB_NAME).exists():
+            raise VaultError(f"no vault in {data_dir}: run 'haven-admin init' first")
+        return keyslots.read_keyslots(data_dir / KEYSLOTS_NAME)
+
+    @classmethod
+    def _open_with_key(cls, data_dir: Path, slots: KeyslotFile, db_key: bytes, user: str) -> Vault:
+        conn = _connect(data_dir / DB_NAME, db_key, create=False)
+        try:
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(data_dir, conn, slots.vault_id, db_key, user)
+
+    def close(self) -> None:
+        with self.lock:
+            with contextlib.suppress(sqlcipher3.Error):
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.conn.close()
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception: all or nothing."""
+        with self.lock, _transaction(self.conn):
+            yield self.conn
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Any]:
+        with self.lock:
+            yield self.conn
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def site_encryption_key(self) -> X25519PrivateKey:
+        with self.lock:
+            raw = self.conn.execute("SELECT encryption_key FROM site").fetchone()[0]
+        return X25519PrivateKey.from_private_bytes(bytes(raw))
+
+    def site_signing_key(self) -> Ed25519PrivateKey:
+        with self.lock:
+            raw = self.conn.execute("SELECT signing_key FROM site").fetchone()[0]
+        return Ed25519PrivateKey.from_private_bytes(bytes(raw))
+
+    def read_slots(self) -> KeyslotFile:
+        return keyslots.read_keyslots(self.data_dir / KEYSLOTS_NAME)
+
+    def set_password(self, user: str, password: str, kdf: KdfParams) -> None:
+        """Give a user a new slot, written before the old ones are removed."""
+        current = self.read_slots()
+        new_slot = keyslots.seal_password_slot(self.vault_id, user, password, self._db_key, kdf)
+        path = self.data_dir / KEYSLOTS_NAME
+        keyslots.write_keyslots(
+            path, self.vault_id, [*current.slots, new_slot], journal_key=current.journal_key
+        )
+        kept = [slot for slot in current.slots if slot.user != user]
+        keyslots.write_keyslots(
+            path, self.vault_id, [*kept, new_slot], journal_key=current.journal_key
+        )
+
+    def remove_slots(self, user: str) -> None:
+        current = self.read_slots()
+        kept = [slot for slot in current.slots if slot.user != user]
+        keyslots.write_keyslots(
+            self.data_dir / KEYSLOTS_NAME, self.vault_id, kept, journal_key=current.journal_key
+        )
+
+    def integrity_problems(self) -> list[str]:
+        """PRAGMA integrity_check and cipher_integrity_check; empty when all is well."""
+        with self.lock:
+            rows = self.conn.execute("PRAGMA integrity_check").fetchall()
+            problems = [str(row[0]) for row in rows if row[0] != "ok"]
+            problems += [str(row[0]) for row in self.conn.execute("PRAGMA cipher_integrity_check")]
+        return problems
+
+
+def _hex_key(db_key: bytes) -> str:
+    return f"\"x'{db_key.hex()}'\""
+
+
+def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
+    if create:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    elif not path.exists():
+        raise VaultError(f"the database {path} is missing")
+    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA key = {_hex_key(db_key)}")
+        version = conn.execute("PRAGMA cipher_version").fetchone()
+        if not version or int(str(version[0]).split(".")[0]) < MIN_CIPHER_MAJOR:
+            raise VaultError(
+                f"SQLCipher {MIN_CIPHER_MAJOR} or newer is required (found {version and version[0]})"
+            )
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher3.DatabaseError:
+            raise VaultError(
+                "the database does not open with this key: it is damaged or belongs to another vault"
+            ) from None
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA cache_size = -65536")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextlib.contextmanager
+def _transaction(conn: Any) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+__all__ = [
+    "Created",
+    "KdfParams",
+    "KeyslotError",
+    "Vault",
+    "VaultError",
+    "WrongPassword",
+    "format_time",
+    "now_utc",
+    "parse_time",
+]

@@ -1,0 +1,173 @@
+"""The case JSON of the CLI contract: strict parsing of input, and the output shape."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from db.records import Case, CaseKind, Channel, Mobilization, NewCase, Person
+from db.phones import normalize_phone
+from db.vault import format_time
+from desktop.errors import InputRejected
+
+MAX_PERSONS = 200
+MAX_NAME = 300
+MAX_FIELD = 2000
+MAX_DOCUMENT = 1_000_000
+
+_CASE_KEYS = {"kind", "channel", "persons", "location", "notes", "callback"}
+_PERSON_KEYS = {"full_name", "birth_date", "phone", "rank", "unit", "mobilization", "notes"}
+
+
+class CaseInputError(InputRejected):
+    """The case JSON is not valid; the message names the field."""
+
+
+def _choice(path: str, value: Any, enum_type: Any, default: Any = None) -> Any:
+    if value is None and default is not None:
+        return default
+    try:
+        return enum_type(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in enum_type)
+        raise CaseInputError(f"{path}: must be one of {choices}") from None
+
+
+def _optional_text(path: str, value: Any, limit: int = MAX_FIELD) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CaseInputError(f"{path}: must be text")
+    value = value.strip()
+    if len(value) > limit:
+        raise CaseInputError(f"{path}: longer than {limit} characters")
+    return value or None
+
+
+def _birth_date(path: str, value: Any) -> str | None:
+    text = _optional_text(path, value, 10)
+    if text is None:
+        return None
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        raise CaseInputError(f"{path}: must be a date as YYYY-MM-DD") from None
+    if born > date.today() or born.year < 1900:
+        raise CaseInputError(f"{path}: {text} is not a plausible birth date")
+    return born.isoformat()
+
+
+def parse_phone(path: str, value: Any) -> str | None:
+    text = _optional_text(path, value, 40)
+    if text is None:
+        return None
+    normalised = normalize_phone(text)
+    if normalised is None:
+        raise CaseInputError(f"{path}: not a phone number")
+    return normalised
+
+
+def parse_person(path: str, raw: Any) -> Person:
+    if not isinstance(raw, dict):
+        raise CaseInputError(f"{path}: must be an object")
+    unknown = set(raw) - _PERSON_KEYS
+    if unknown:
+        raise CaseInputError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
+    name = _optional_text(f"{path}.full_name", raw.get("full_name"), MAX_NAME)
+    if not name:
+        raise CaseInputError(f"{path}.full_name: required")
+    return Person(
+        full_name=name,
+        birth_date=_birth_date(f"{path}.birth_date", raw.get("birth_date")),
+        phone=parse_phone(f"{path}.phone", raw.get("phone")),
+        rank=_optional_text(f"{path}.rank", raw.get("rank"), 200),
+        unit=_optional_text(f"{path}.unit", raw.get("unit"), 200),
+        mobilization=_choice(
+            f"{path}.mobilization", raw.get("mobilization"), Mobilization, Mobilization.UNKNOWN
+        ),
+        notes=_optional_text(f"{path}.notes", raw.get("notes")),
+    )
+
+
+def parse_new_case(raw: Any) -> NewCase:
+    """A NewCase from decoded JSON, or CaseInputError naming the first bad field."""
+    if not isinstance(raw, dict):
+        raise CaseInputError("the case must be a JSON object")
+    unknown = set(raw) - _CASE_KEYS
+    if unknown:
+        raise CaseInputError(f"unknown field(s) {', '.join(sorted(unknown))}")
+    if "kind" not in raw:
+        raise CaseInputError("kind: required")
+    if "channel" not in raw:
+        raise CaseInputError("channel: required")
+    persons = raw.get("persons")
+    if not isinstance(persons, list) or not persons:
+        raise CaseInputError("persons: at least one person is required")
+    if len(persons) > MAX_PERSONS:
+        raise CaseInputError(f"persons: at most {MAX_PERSONS} in one case")
+    return NewCase(
+        kind=_choice("kind", raw["kind"], CaseKind),
+        channel=_choice("channel", raw["channel"], Channel),
+        persons=tuple(parse_person(f"persons[{i}]", p) for i, p in enumerate(persons)),
+        location=_optional_text("location", raw.get("location")),
+        callback=_optional_text("callback", raw.get("callback"), 200),
+        notes=_optional_text("notes", raw.get("notes")),
+    )
+
+
+def loads(text: str | bytes) -> Any:
+    """json.loads with a size limit and one clear error."""
+    if len(text) > MAX_DOCUMENT:
+        raise CaseInputError(f"the JSON is larger than {MAX_DOCUMENT} bytes")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CaseInputError(f"invalid JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+    except RecursionError:
+        raise CaseInputError("invalid JSON: nested too deeply") from None
+
+
+def person_to_json(person: Person) -> dict[str, Any]:
+    return {
+        "full_name": person.full_name,
+        "birth_date": person.birth_date,
+        "phone": person.phone,
+        "rank": person.rank,
+        "unit": person.unit,
+        "mobilization": person.mobilization.value,
+        "notes": person.notes,
+    }
+
+
+def case_to_json(case: Case) -> dict[str, Any]:
+    """The contract's case JSON plus the workflow fields."""
+    def moment(value: Any) -> str | None:
+        return None if value is None else format_time(value)
+
+    return {
+        "id": case.id,
+        "ref": case.ref,
+        "status": case.status.value,
+        "kind": case.kind.value,
+        "channel": case.channel.value,
+        "persons": [person_to_json(person) for person in case.persons],
+        "location": case.location,
+        "callback": case.callback,
+        "notes": case.notes,
+        "created_at": format_time(case.created_at),
+        "updated_at": format_time(case.updated_at),
+        "created_by": case.created_by,
+        "origin_site": case.origin_site,
+        "group_size": case.group_size,
+        "condition": case.condition,
+        "meeting_point": case.meeting_point,
+        "receiving_unit": case.receiving_unit,
+        "window_start": moment(case.window_start),
+        "window_end": moment(case.window_end),
+        "outcome": None if case.outcome is None else case.outcome.value,
+        "outcome_notes": case.outcome_notes,
+        "duplicate_of": case.duplicate_of,
+        "reason": case.reason,
+        "flagged": case.flagged,
+    }

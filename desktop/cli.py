@@ -1,0 +1,404 @@
+"""haven-admin: the command line of the CLI contract in DESIGN.md.
+
+Exit codes: 0 done; 1 unexpected failure; 2 usage error; 3 authentication failed
+or permission denied; 4 input rejected (and then nothing has changed).
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from db.keyslots import KdfParams, KeyslotError
+from db.records import Role, Status
+from desktop import case_json, config, workflow
+from desktop.errors import HavenError, InputRejected
+from desktop.session import Session
+
+PROG = "haven-admin"
+
+
+class UsageError(HavenError):
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(f"{PROG}: {text}\n")
+
+
+# --- passwords and input ---------------------------------------------------------------------
+
+
+def _read_first_line(source: str, what: str) -> str:
+    try:
+        if source == "-":
+            line = sys.stdin.readline()
+        else:
+            with open(source, encoding="utf-8") as handle:
+                line = handle.readline()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} file: {exc.strerror}") from None
+    line = line.rstrip("\r\n")
+    if not line:
+        raise UsageError(f"the {what} file is empty")
+    return line
+
+
+def _prompt(label: str) -> str:
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for a password: use --password-file")
+    return getpass.getpass(f"{label}: ")
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_file:
+        return _read_first_line(args.password_file, "password")
+    return _prompt(f"Password for {args.user}")
+
+
+def _new_password(args: argparse.Namespace, for_user: str) -> str:
+    if getattr(args, "new_password_file", None):
+        return _read_first_line(args.new_password_file, "new password")
+    first = _prompt(f"New password for {for_user}")
+    if _prompt("Repeat it") != first:
+        raise InputRejected("the two passwords differ")
+    return first
+
+
+def _kdf(args: argparse.Namespace) -> KdfParams | None:
+    if args.kdf_memory is None and args.kdf_passes is None:
+        return None
+    defaults = KdfParams()
+    params = KdfParams(
+        memory_kib=(args.kdf_memory or defaults.memory_kib // 1024) * 1024,
+        iterations=args.kdf_passes or defaults.iterations,
+        lanes=min(defaults.lanes, max(1, (args.kdf_memory or 256) // 8)),
+    )
+    try:
+        params.check()
+    except KeyslotError as exc:
+        raise UsageError(str(exc)) from None
+    return params
+
+
+def _read_json_arg(source: str | None) -> Any:
+    if source is None or source == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(source).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputRejected(f"cannot read {source}: {exc.__class__.__name__}") from None
+    return case_json.loads(text)
+
+
+def _dump(value: Any, stream: TextIO | None = None) -> None:
+    json.dump(value, stream or sys.stdout, ensure_ascii=False, indent=2)
+    (stream or sys.stdout).write("\n")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    password = _new_password(args, args.admin)
+    session, recovery = Session.create_site(
+        config.data_dir(args.data), args.site_name, args.admin, password, _kdf(args) or KdfParams()
+    )
+    try:
+        _out(f"Site '{session.site.name}' created (site id {session.site.site_id}).")
+        _out("Recovery key (shown once, never again: print it and keep it in a safe):")
+        _out(f"  {recovery}")
+    finally:
+        session.close()
+    return 0
+
+
+def _with_session(action: Callable[[Session, argparse.Namespace], int]) -> Callable[..., int]:
+    def run(args: argparse.Namespace) -> int:
+        if not args.user:
+            raise UsageError("--user is required (or set HAVEN_USER)")
+        session = Session.open(config.data_dir(args.data), args.user, _password(args))
+        try:
+            return action(session, args)
+        finally:
+            session.close()
+
+    return run
+
+
+def cmd_user_add(session: Session, args: argparse.Namespace) -> int:
+    password = _new_password(args, args.name)
+    session.add_user(args.name, Role(args.role), password, _kdf(args) or session.vault.kdf)
+    _out(f"User '{args.name}' added with role {args.role}.")
+    return 0
+
+
+def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
+    accounts = session.list_users()
+    if args.json:
+        _dump(
+            [
+                {"name": u.name, "role": u.role.value, "disabled": u.disabled,
+                 "created_at": u.created_at.isoformat()}
+                for u in accounts
+            ]
+        )
+    else:
+        for account in accounts:
+            state = "disabled" if account.disabled else "active"
+            _out(f"{account.name:<24} {account.role.value:<9} {state}")
+    return 0
+
+
+def cmd_user_disable(session: Session, args: argparse.Namespace) -> int:
+    session.disable_user(args.name)
+    _out(f"User '{args.name}' disabled; their keyslot is removed.")
+    return 0
+
+
+def cmd_user_passwd(session: Session, args: argparse.Namespace) -> int:
+    password = _new_password(args, args.name)
+    session.change_password(args.name, password, _kdf(args) or session.vault.kdf)
+    _out(f"Password of '{args.name}' changed.")
+    return 0
+
+
+def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
+    new = case_json.parse_new_case(_read_json_arg(args.json))
+    result = session.register_case(new)
+    _out(result.ref)
+    sys.stderr.write(f"codeword: {result.codeword}  (read it to the caller; it is not shown again)\n")
+    return 0
+
+
+def cmd_case_list(session: Session, args: argparse.Namespace) -> int:
+    statuses = None if args.status is None else [workflow.parse_status(args.status)]
+    if args.search:
+        found = session.search(args.search, limit=args.limit)
+        summaries = [s for s in found if statuses is None or s.status in statuses]
+    else:
+        summaries, _ = session.queue_page(statuses, None, args.limit)
+    if args.json:
+        _dump([case_json.case_to_json(session.get_case(s.id, audit_view=False)) for s in summaries])
+        return 0
+    for summary in summaries:
+        flag = " !" if summary.flagged else ""
+        _out(f"{summary.ref:<12} {summary.status.value:<17} {summary.names}{flag}")
+    return 0
+
+
+def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
+    case = session.get_case(session.resolve(args.ref))
+    if args.json:
+        document = case_json.case_to_json(case)
+        document["contacts"] = [
+            {"at": c.at.isoformat(), "channel": c.channel.value, "operator": c.operator,
+             "stage": c.stage.value, "summary": c.summary}
+            for c in session.contacts(case.id)
+        ]
+        document["history"] = [
+            {"from": None if h.from_status is None else h.from_status.value,
+             "to": h.to_status.value, "at": h.at.isoformat(), "by": h.by, "fields": h.fields}
+            for h in session.status_history(case.id)
+        ]
+        _dump(document)
+        return 0
+    _out(f"{case.ref}  [{case.status.value}]  {case.kind.value} via {case.channel.value}")
+    if case.flagged:
+        _out("  FLAGGED: repeated codeword failures (possible impostor)")
+    for person in case.persons:
+        details = ", ".join(
+            x for x in (person.birth_date, person.phone, person.rank, person.unit) if x
+        )
+        _out(f"  - {person.full_name}" + (f" ({details})" if details else ""))
+    for label, value in (
+        ("location", case.location),
+        ("meeting point", case.meeting_point),
+        ("receiving unit", case.receiving_unit),
+        ("outcome", case.outcome and case.outcome.value),
+    ):
+        if value:
+            _out(f"  {label}: {value}")
+    return 0
+
+
+def cmd_case_advance(session: Session, args: argparse.Namespace) -> int:
+    target = workflow.parse_status(args.to)
+    case_id = session.resolve(args.ref)
+    fields = {} if args.json is None and sys.stdin.isatty() else _read_json_arg(args.json)
+    if not isinstance(fields, dict):
+        raise InputRejected("the transition fields must be a JSON object")
+    case = session.advance(case_id, target, fields)
+    _out(f"{case.ref} is now {case.status.value}")
+    return 0
+
+
+def cmd_demo(session: Session, args: argparse.Namespace) -> int:
+    from desktop import demo
+
+    if args.cases < 1:
+        raise UsageError("--cases must be at least 1")
+    demo.make_demo_cases(session, args.cases, args.seed, progress=_out)
+    return 0
+
+
+def cmd_audit_verify(session: Session, args: argparse.Namespace) -> int:
+    report = session.verify_audit()
+    if report.ok:
+        _out(f"audit log intact: {report.entries} entries, head {report.head.hex()[:16]}")
+        return 0
+    for problem in report.problems:
+        _err(problem)
+    _err(f"audit log damaged: {len(report.problems)} problem(s) in {report.entries} entries")
+    return 4
+
+
+def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
+    info = {"site_id": session.site.site_id, "name": session.site.name,
+            "ref_prefix": session.site.ref_prefix}
+    if args.json:
+        _dump(info)
+    else:
+        for key, value in info.items():
+            _out(f"{key}: {value}")
+    return 0
+
+
+def cmd_places(session: Session, args: argparse.Namespace) -> int:
+    kind = "meeting_point" if args.kind == "meeting-points" else "receiving_unit"
+    if args.set is not None:
+        session.set_site_places(kind, [name for name in args.set.split(";")])
+    for name in session.site_places(kind):
+        _out(name)
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def _add_kdf_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kdf-memory", type=int, metavar="MiB",
+                        help="Argon2id memory for the new keyslot (default 256, minimum 19)")
+    parser.add_argument("--kdf-passes", type=int, metavar="N",
+                        help="Argon2id passes for the new keyslot (default 3, minimum 2)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Administer a Haven site.")
+    parser.add_argument("--data", help="data folder (else $HAVEN_DATA, else the user data dir)")
+    parser.add_argument("--user", default=os.environ.get("HAVEN_USER"), help="user name")
+    parser.add_argument("--password-file", help="first line is the password ('-' = stdin)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    init = commands.add_parser("init", help="create a new site")
+    init.add_argument("--site-name", required=True)
+    init.add_argument("--admin", required=True)
+    init.add_argument("--new-password-file")
+    _add_kdf_flags(init)
+    init.set_defaults(func=cmd_init)
+
+    user = commands.add_parser("user", help="accounts").add_subparsers(
+        dest="user_command", required=True, parser_class=_Parser
+    )
+    add = user.add_parser("add")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--new-password-file")
+    _add_kdf_flags(add)
+    add.set_defaults(func=_with_session(cmd_user_add))
+    listing = user.add_parser("list")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=_with_session(cmd_user_list))
+    disable = user.add_parser("disable")
+    disable.add_argument("name")
+    disable.set_defaults(func=_with_session(cmd_user_disable))
+    passwd = user.add_parser("passwd")
+    passwd.add_argument("name")
+    passwd.add_argument("--new-password-file")
+    _add_kdf_flags(passwd)
+    passwd.set_defaults(func=_with_session(cmd_user_passwd))
+
+    case = commands.add_parser("case", help="cases").add_subparsers(
+        dest="case_command", required=True, parser_class=_Parser
+    )
+    case_add = case.add_parser("add")
+    case_add.add_argument("--json", metavar="FILE|-", default="-")
+    case_add.set_defaults(func=_with_session(cmd_case_add))
+    case_list = case.add_parser("list")
+    case_list.add_argument("--json", action="store_true")
+    case_list.add_argument("--status")
+    case_list.add_argument("--search")
+    case_list.add_argument("--limit", type=int, default=1000)
+    case_list.set_defaults(func=_with_session(cmd_case_list))
+    show = case.add_parser("show")
+    show.add_argument("ref")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_with_session(cmd_case_show))
+    advance = case.add_parser("advance")
+    advance.add_argument("ref")
+    advance.add_argument("--to", required=True)
+    advance.add_argument("--json", metavar="FILE|-")
+    advance.set_defaults(func=_with_session(cmd_case_advance))
+
+    demo = commands.add_parser("demo", help="add synthetic cases")
+    demo.add_argument("--cases", type=int, required=True)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(func=_with_session(cmd_demo))
+
+    audit_parser = commands.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True, parser_class=_Parser
+    )
+    audit_parser.add_parser("verify").set_defaults(func=_with_session(cmd_audit_verify))
+
+    site = commands.add_parser("site", help="this site").add_subparsers(
+        dest="site_command", required=True, parser_class=_Parser
+    )
+    site_show = site.add_parser("show")
+    site_show.add_argument("--json", action="store_true")
+    site_show.set_defaults(func=_with_session(cmd_site_show))
+
+    places = commands.add_parser("places", help="the site's meeting points and receiving units")
+    places.add_argument("kind", choices=["meeting-points", "receiving-units"])
+    places.add_argument("--set", metavar="NAME;NAME;…", help="replace the list")
+    places.set_defaults(func=_with_session(cmd_places))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except HavenError as exc:
+        _err(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted; nothing was half-written")
+        return 1
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a last line of defence: one line, never a traceback or data
+        _err(f"unexpected failure ({exc.__class__.__name__}); nothing was half-written")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Errors a person can cause, each with the CLI exit code the contract gives it."""
+
+from __future__ import annotations
+
+
+class HavenError(Exception):
+    """Base of every error Haven reports to a person in one line."""
+
+    exit_code = 1
+
+
+class AuthenticationFailed(HavenError):
+    """Wrong user name or password, or a disabled account."""
+
+    exit_code = 3
+
+
+class PermissionDenied(HavenError):
+    """The user's role does not allow this action."""
+
+    exit_code = 3
+
+
+class InputRejected(HavenError):
+    """Bad, tampered, replayed or foreign input; nothing was changed."""
+
+    exit_code = 4
+
+
+class NotFound(InputRejected):
+    """No such case, user or peer."""

@@ -1,0 +1,467 @@
+"""A signed-in user's session: every case operation, permission-checked and audited.
+
+The CLI and the GUI both work through this class; it never touches a widget.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from db import audit, cases, login_journal, search, users
+from db.keyslots import KdfParams, KeyslotError, WrongPassword
+from db.migrate import MigrationError
+from db.names import names_similar
+from db.records import (
+    Case,
+    CaseSummary,
+    Channel,
+    CodewordAttempt,
+    ContactEntry,
+    ContactStage,
+    NewCase,
+    Person,
+    Role,
+    SiteInfo,
+    Status,
+    StatusChange,
+    User,
+)
+from db.vault import JOURNAL_NAME, Vault, VaultError, now_utc
+from desktop import refcode, workflow
+from desktop.errors import AuthenticationFailed, HavenError, InputRejected, NotFound
+from desktop.permissions import Action, allowed, require
+
+# After this many wrong codewords in a row the case is flagged as a possible impostor.
+CODEWORD_FLAG_AFTER = 3
+MAX_USER_NAME = 64
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    case_id: str
+    ref: str
+    codeword: str  # read to the caller once; only a salted digest is stored
+
+
+@dataclass(frozen=True, slots=True)
+class CodewordResult:
+    matched: bool
+    failures_in_a_row: int
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateHint:
+    case_id: str
+    ref: str
+    status: Status
+    full_name: str
+    reason: str  # "phone" or "name and birth date"
+
+
+def _validate_user_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > MAX_USER_NAME or cleaned.startswith("@"):
+        raise InputRejected(f"user names are 1-{MAX_USER_NAME} characters and do not start with @")
+    if any(ch.isspace() for ch in cleaned):
+        raise InputRejected("user names cannot contain spaces")
+    return cleaned
+
+
+def validate_new_password(password: str) -> str:
+    if len(password) < 10:
+        raise InputRejected("the password must be at least 10 characters long")
+    return password
+
+
+def _open_failure(exc: Exception) -> HavenError:
+    if isinstance(exc, WrongPassword):
+        return AuthenticationFailed("wrong user name or password")
+    return HavenError(str(exc))
+
+
+class Session:
+    """The unlocked vault plus who is signed in."""
+
+    def __init__(self, vault: Vault, user: User) -> None:
+        self.vault = vault
+        self.user = user
+        with vault.reading() as conn:
+            self.site: SiteInfo = users.site_info(conn)
+
+    # --- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def create_site(
+        cls, data_dir: Path, site_name: str, admin: str, password: str, kdf: KdfParams
+    ) -> tuple[Session, str]:
+        """A new site with its admin; returns the session and the one-time recovery key."""
+        admin = _validate_user_name(admin)
+        validate_new_password(password)
+        if not site_name.strip():
+            raise InputRejected("the site needs a name")
+        site_id = uuid.uuid4().hex
+        try:
+            created = Vault.create(
+                data_dir,
+                site_name=site_name.strip(),
+                ref_prefix=refcode.site_prefix_for(site_id),
+                site_id=site_id,
+                admin=admin,
+                password=password,
+                kdf=kdf,
+            )
+        except (VaultError, KeyslotError, OSError) as exc:
+            raise HavenError(str(exc)) from None
+        with created.vault.transaction() as conn:
+            audit.append(conn, admin, "site_created", detail=site_name.strip())
+        session = cls(created.vault, users.get_user(created.vault.conn, admin))  # type: ignore[arg-type]
+        return session, created.recovery_key
+
+    @classmethod
+    def open(
+        cls, data_dir: Path, user: str, password: str, decoy_kdf: KdfParams | None = None
+    ) -> Session:
+        """Unlock the vault as `user`; AuthenticationFailed for a wrong password or disabled user."""
+        try:
+            vault = Vault.unlock(data_dir, user, password, decoy_kdf=decoy_kdf)
+        except (WrongPassword, KeyslotError, VaultError, MigrationError) as exc:
+            raise _open_failure(exc) from None
+        with vault.transaction() as conn:
+            for failure in vault.pending_failed_logins:
+                audit.append(conn, failure.user, "login_failed", detail=failure.at.isoformat())
+            account = users.get_user(conn, user)
+            if account is None or account.disabled:
+                audit.append(conn, user, "login_refused", detail="disabled or unknown account")
+            else:
+                audit.append(conn, user, "login")
+        login_journal.clear(data_dir / JOURNAL_NAME)
+        if account is None or account.disabled:
+            vault.close()
+            raise AuthenticationFailed(f"the account {user!r} is disabled")
+        return cls(vault, account)
+
+    def close(self) -> None:
+        self.vault.close()
+
+    @property
+    def role(self) -> Role:
+        return self.user.role
+
+    def can(self, action: Action) -> bool:
+        return allowed(self.user.role, action)
+
+    def _require(self, action: Action) -> None:
+        require(self.user.role, action)
+
+    # --- intake --------------------------------------------------------------------------------
+
+    def register_case(self, new: NewCase) -> IntakeResult:
+        """Save a first contact with its audit entry; returns the reference and codeword."""
+        self._require(Action.REGISTER_CASE)
+        if not new.persons:
+            raise InputRejected("a case needs at least one person")
+        codeword = refcode.new_codeword(secrets.SystemRandom())
+        salt = secrets.token_bytes(16)
+        digest = refcode.codeword_digest(codeword, salt)
+        moment = now_utc()
+        case_id = uuid.uuid4().hex
+        with self.vault.transaction() as conn:
+            ref = self._unused_reference(conn)
+            cases.insert_case(
+                conn,
+                new,
+                cases.CaseInsert(
+                    id=case_id,
+                    ref=ref,
+                    codeword_salt=salt,
+                    codeword_digest=digest,
+                    created_at=moment,
+                    created_by=self.user.name,
+                    origin_site=self.site.site_id,
+                    hlc=_hlc(moment, self.site.site_id),
+                ),
+            )
+            cases.add_contact(
+                conn,
+                ContactEntry(
+                    case_id=case_id,
+                    at=moment,
+                    channel=new.channel,
+                    operator=self.user.name,
+                    stage=ContactStage.FIRST_CONTACT,
+                    summary=f"{new.kind.value}: {len(new.persons)} person(s)",
+                ),
+            )
+            audit.append(conn, self.user.name, "case_registered", case_id, ref)
+        return IntakeResult(case_id=case_id, ref=ref, codeword=codeword)
+
+    def _unused_reference(self, conn: Any) -> str:
+        rng = secrets.SystemRandom()
+        for _ in range(100):
+            ref = refcode.new_reference(self.site.ref_prefix, rng)
+            if not cases.ref_exists(conn, ref):
+                return ref
+        raise HavenError("could not find an unused reference code; the site is full")
+
+    def possible_duplicates(self, persons: Sequence[Person]) -> list[DuplicateHint]:
+        """Cases with a person of the same phone, or a similar name and the same birth date."""
+        self._require(Action.VIEW_CASES)
+        hints: dict[tuple[str, str], DuplicateHint] = {}
+        with self.vault.reading() as conn:
+            phones = [p.phone for p in persons if p.phone]
+            for case_id, name in cases.persons_with_phone(conn, phones):
+                hints.setdefault((case_id, name), self._hint(conn, case_id, name, "phone"))
+            dated = {p.birth_date: p for p in persons if p.birth_date and p.full_name}
+            for case_id, name, born in cases.persons_born(conn, list(dated)):
+                if names_similar(dated[born].full_name, name):
+                    hints.setdefault(
+                        (case_id, name), self._hint(conn, case_id, name, "name and birth date")
+                    )
+        return list(hints.values())[:20]
+
+    @staticmethod
+    def _hint(conn: Any, case_id: str, name: str, reason: str) -> DuplicateHint:
+        summary = cases.summaries_for_rowids(conn, [cases.case_rowid(conn, case_id)])[0]
+        return DuplicateHint(case_id, summary.ref, summary.status, name, reason)
+
+    # --- finding and reading -------------------------------------------------------------------
+
+    def resolve(self, ref_or_id: str) -> str:
+        """The case id for a reference code (as typed) or an id; NotFound otherwise."""
+        self._require(Action.VIEW_CASES)
+        canonical = refcode.normalize_reference(ref_or_id)
+        with self.vault.reading() as conn:
+            if canonical is not None:
+                found = cases.find_by_ref(conn, canonical)
+                if found is not None:
+                    return found
+            try:
+                cases.case_rowid(conn, ref_or_id.strip().lower())
+                return ref_or_id.strip().lower()
+            except cases.CaseNotFound:
+                pass
+        raise NotFound(f"no case with reference {ref_or_id.strip()!r}")
+
+    def get_case(self, case_id: str, *, audit_view: bool = True) -> Case:
+        self._require(Action.VIEW_CASES)
+        try:
+            if audit_view:
+                with self.vault.transaction() as conn:
+                    found = cases.get_case(conn, case_id)
+                    audit.append(conn, self.user.name, "case_viewed", case_id)
+                return found
+            with self.vault.reading() as conn:
+                return cases.get_case(conn, case_id)
+        except cases.CaseNotFound:
+            raise NotFound(f"no case {case_id!r}") from None
+
+    def search(self, text: str, limit: int = 100) -> list[CaseSummary]:
+        """Cases matching a reference, phone or name (any script), most urgent first."""
+        self._require(Action.VIEW_CASES)
+        ref_key = None
+        if refcode.is_reference_like(text):
+            ref_key = refcode.reference_search_key(text)
+        query = search.parse_query(text, ref_key)
+        with self.vault.reading() as conn:
+            rowids = search.matching_case_rowids(conn, query, limit)
+            return cases.summaries_for_rowids(conn, rowids)
+
+    def queue_page(
+        self,
+        statuses: Iterable[Status] | None,
+        after: cases.QueueCursor | None = None,
+        limit: int = 200,
+    ) -> tuple[list[CaseSummary], cases.QueueCursor | None]:
+        self._require(Action.VIEW_CASES)
+        with self.vault.reading() as conn:
+            return cases.queue_page(conn, statuses, after, limit)
+
+    def count_cases(self, statuses: Iterable[Status] | None = None) -> int:
+        self._require(Action.VIEW_CASES)
+        with self.vault.reading() as conn:
+            return cases.count_cases(conn, statuses)
+
+    def cases_full(self, statuses: Iterable[Status] | None = None) -> Iterable[Case]:
+        """Every case (optionally of some statuses), loaded page by page."""
+        self._require(Action.VIEW_CASES)
+        after = None
+        while True:
+            page, after = self.queue_page(statuses, after, 500)
+            with self.vault.reading() as conn:
+                for summary in page:
+                    yield cases.get_case(conn, summary.id)
+            if after is None:
+                return
+
+    def contacts(self, case_id: str) -> list[ContactEntry]:
+        self._require(Action.VIEW_CASES)
+        with self.vault.reading() as conn:
+            return cases.contacts(conn, case_id)
+
+    def status_history(self, case_id: str) -> list[StatusChange]:
+        self._require(Action.VIEW_CASES)
+        with self.vault.reading() as conn:
+            return cases.status_history(conn, case_id)
+
+    def codeword_attempts(self, case_id: str) -> list[CodewordAttempt]:
+        self._require(Action.VIEW_CASES)
+        with self.vault.reading() as conn:
+            return cases.codeword_attempts(conn, case_id)
+
+    # --- working a case ------------------------------------------------------------------------
+
+    def verify_codeword(self, case_id: str, spoken: str) -> CodewordResult:
+        """Check what the caller said; every attempt is logged, repeated failure flags the case."""
+        self._require(Action.WORK_CASE)
+        with self.vault.transaction() as conn:
+            salt, digest = cases.codeword_secret(conn, case_id)
+            matched = refcode.codeword_matches(spoken, salt, digest)
+            failures = cases.record_codeword_attempt(
+                conn,
+                CodewordAttempt(case_id, now_utc(), self.user.name, matched),
+                CODEWORD_FLAG_AFTER,
+            )
+            flagged = failures >= CODEWORD_FLAG_AFTER
+            action = "codeword_verified" if matched else "codeword_failed"
+            audit.append(conn, self.user.name, action, case_id, f"failures in a row: {failures}")
+            if flagged and failures == CODEWORD_FLAG_AFTER:
+                audit.append(conn, self.user.name, "case_flagged", case_id, "possible impostor")
+        return CodewordResult(matched, failures, flagged)
+
+    def add_contact(
+        self, case_id: str, channel: Channel, stage: ContactStage, summary: str
+    ) -> ContactEntry:
+        self._require(Action.WORK_CASE)
+        text = summary.strip()
+        if not text:
+            raise InputRejected("a contact entry needs a summary")
+        entry = ContactEntry(case_id, now_utc(), channel, self.user.name, stage, text[:2000])
+        with self.vault.transaction() as conn:
+            cases.add_contact(conn, entry)
+            audit.append(conn, self.user.name, "contact_added", case_id, stage.value)
+        return entry
+
+    def allowed_transitions(self, case: Case) -> list[workflow.Transition]:
+        """Transitions from the case's status that this user's role may take."""
+        return [t for t in workflow.transitions_from(case) if self.can(t.action)]
+
+    def advance(self, case_id: str, target: Status, fields: Mapping[str, Any]) -> Case:
+        """One workflow transition with its fields, all or nothing, audited."""
+        self._require(Action.VIEW_CASES)
+        case = self.get_case(case_id, audit_view=False)
+        transition = workflow.find_transition(case, target)
+        self._require(transition.action)
+        cleaned = workflow.validate_fields(transition, fields)
+        if target == Status.CONFIRMED:
+            result = self.verify_codeword(case_id, cleaned.pop("codeword"))
+            if not result.matched:
+                raise workflow.TransitionRejected(
+                    "the codeword does not match; the case was not confirmed"
+                    + (" and is flagged as a possible impostor" if result.flagged else "")
+                )
+        if target == Status.DUPLICATE:
+            original = self.resolve(str(cleaned["duplicate_of"]))
+            if original == case_id:
+                raise workflow.TransitionRejected("a case cannot be a duplicate of itself")
+            cleaned["duplicate_of"] = original
+        if target == Status.HANDOFF_ARRANGED:
+            self._check_site_list("meeting_point", cleaned["meeting_point"])
+            self._check_site_list("receiving_unit", cleaned["receiving_unit"])
+        history_only = {k: cleaned.pop(k) for k in ("notes", "received_by") if k in cleaned}
+        moment = now_utc()
+        with self.vault.transaction() as conn:
+            cases.update_fields(conn, case_id, cleaned, moment)
+            recorded = {k: str(v) for k, v in {**cleaned, **history_only}.items()}
+            cases.set_status(
+                conn, case_id, StatusChange(case_id, case.status, target, moment, self.user.name, recorded)
+            )
+            audit.append(
+                conn, self.user.name, "case_advanced", case_id, f"{case.status.value}->{target.value}"
+            )
+        return self.get_case(case_id, audit_view=False)
+
+    def _check_site_list(self, kind: str, name: str) -> None:
+        with self.vault.reading() as conn:
+            known = users.site_places(conn, kind)
+        if known and name not in known:
+            raise workflow.TransitionRejected(
+                f"'{name}' is not on the site's list of {kind.replace('_', ' ')}s"
+            )
+
+    # --- site lists ----------------------------------------------------------------------------
+
+    def site_places(self, kind: str) -> list[str]:
+        with self.vault.reading() as conn:
+            return users.site_places(conn, kind)
+
+    def set_site_places(self, kind: str, names: Sequence[str]) -> None:
+        self._require(Action.MANAGE_SITE_LISTS)
+        cleaned = sorted({name.strip() for name in names if name.strip()})
+        with self.vault.transaction() as conn:
+            users.set_site_places(conn, kind, cleaned)
+            audit.append(conn, self.user.name, "site_list_changed", detail=kind)
+
+    # --- accounts ------------------------------------------------------------------------------
+
+    def list_users(self) -> list[User]:
+        self._require(Action.MANAGE_USERS)
+        with self.vault.reading() as conn:
+            return users.list_users(conn)
+
+    def add_user(self, name: str, role: Role, password: str, kdf: KdfParams) -> None:
+        self._require(Action.MANAGE_USERS)
+        name = _validate_user_name(name)
+        validate_new_password(password)
+        with self.vault.transaction() as conn:
+            try:
+                users.add_user(conn, name, role)
+            except users.UserExists as exc:
+                raise InputRejected(str(exc)) from None
+            audit.append(conn, self.user.name, "user_added", detail=f"{name} ({role.value})")
+        self.vault.set_password(name, password, kdf)
+
+    def disable_user(self, name: str) -> None:
+        self._require(Action.MANAGE_USERS)
+        if name == self.user.name:
+            raise InputRejected("you cannot disable your own account")
+        with self.vault.transaction() as conn:
+            try:
+                users.set_disabled(conn, name, True)
+            except users.UnknownUser as exc:
+                raise NotFound(str(exc)) from None
+            audit.append(conn, self.user.name, "user_disabled", detail=name)
+        self.vault.remove_slots(name)
+
+    def change_password(self, name: str, password: str, kdf: KdfParams) -> None:
+        """Users change their own password; account managers may set anyone's."""
+        if name != self.user.name:
+            self._require(Action.MANAGE_USERS)
+        validate_new_password(password)
+        with self.vault.reading() as conn:
+            account = users.get_user(conn, name)
+        if account is None or account.disabled:
+            raise NotFound(f"no active user {name!r}")
+        self.vault.set_password(name, password, kdf)
+        with self.vault.transaction() as conn:
+            audit.append(conn, self.user.name, "password_changed", detail=name)
+
+    # --- audit ---------------------------------------------------------------------------------
+
+    def verify_audit(self) -> audit.AuditReport:
+        self._require(Action.VERIFY_AUDIT)
+        with self.vault.reading() as conn:
+            report = audit.verify(conn)
+        with self.vault.transaction() as conn:
+            audit.append(conn, self.user.name, "audit_verified", detail=f"{report.entries} entries")
+        return report
+
+
+def _hlc(moment: Any, site_id: str) -> str:
+    """A hybrid logical clock stamp: milliseconds, a counter, and the origin site."""
+    return f"{int(moment.timestamp() * 1000):013d}:0000:{site_id}"

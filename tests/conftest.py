@@ -1,0 +1,97 @@
+"""Shared fixtures: real vaults in temp folders with small Argon2id costs, no network."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from db.keyslots import KdfParams
+
+REPO = Path(__file__).resolve().parents[1]
+NONET = Path(__file__).resolve().parent / "nonet"
+PASSWORD = "correct horse battery"
+# The OWASP floor: the smallest cost the vault accepts, so tests stay fast.
+FAST_KDF = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)
+
+
+class NetworkAttempted(AssertionError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open an internet socket fails the test that made it."""
+    real_connect = socket.socket.connect
+
+    def refuse(self: socket.socket, address: object, *args: object) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise NetworkAttempted(f"network connection attempted to {address!r}")
+        real_connect(self, address, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+@pytest.fixture
+def fast_kdf() -> KdfParams:
+    return FAST_KDF
+
+
+@dataclass
+class Site:
+    data: Path
+    session: Any
+    recovery_key: str
+    admin: str = "admin"
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """A fresh site with an admin signed in."""
+    from desktop.session import Session
+
+    data = tmp_path / "site"
+    session, recovery = Session.create_site(data, "Test site", "admin", PASSWORD, FAST_KDF)
+    yield Site(data, session, recovery)
+    try:
+        session.close()
+    except Exception:  # noqa: S110 - a test may have closed it already
+        pass
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(NONET), str(REPO)])
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run haven-admin in a subprocess, as an IT officer's script would."""
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+
+    def run(
+        *args: str, data: Path, user: str | None = "admin", stdin: str | None = None,
+        password_file_path: Path | None = None, timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "desktop.cli", "--data", str(data)]
+        if user is not None:
+            command += ["--user", user, "--password-file", str(password_file_path or password_file)]
+        return subprocess.run(
+            [*command, *args], input=stdin, capture_output=True, text=True,
+            env=cli_env(), timeout=timeout, check=False, cwd=REPO,
+        )
+
+    run.password_file = password_file  # type: ignore[attr-defined]
+    return run
