@@ -118,6 +118,17 @@ CREATE TABLE site_places (
     UNIQUE (kind, name)
 );
 
+-- Every handoff sheet printed: the serial is the row id; copy 0 is the original.
+CREATE TABLE print_register (
+    serial       INTEGER PRIMARY KEY,
+    case_rowid   INTEGER NOT NULL REFERENCES cases (rowid) ON DELETE CASCADE,
+    copy_number  INTEGER NOT NULL,
+    printed_at   TEXT NOT NULL,
+    printed_by   TEXT NOT NULL,
+    content_digest BLOB NOT NULL
+);
+CREATE INDEX print_register_case ON print_register (case_rowid, copy_number);
+
 -- Append-only; each entry's leaf hash is its RFC 6962 leaf, chained for quick checks.
 CREATE TABLE audit_log (
     seq         INTEGER PRIMARY KEY,

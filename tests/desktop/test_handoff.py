@@ -1,0 +1,408 @@
+"""Handoff sheets, read back with tools nobody here wrote: poppler and zbar."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from db.names import transliterate_uk
+from db.records import (
+    Case,
+    CaseKind,
+    Channel,
+    ContactEntry,
+    ContactStage,
+    Mobilization,
+    Person,
+    Status,
+)
+from desktop.handoff import (
+    WATERMARK_GREY,
+    HandoffSheet,
+    handoff_sheet_token,
+    render_handoff_sheet,
+    sheet_content_digest,
+    watermark_text,
+)
+from desktop.sheet_token import SheetTokenError, verify_sheet_token
+
+SITE_ID = "9a1c0d6e5b4f4a3b8c7d6e5f4a3b2c1d"
+BASE_14 = {
+    "Courier",
+    "Courier-Bold",
+    "Courier-Oblique",
+    "Courier-BoldOblique",
+    "Helvetica",
+    "Helvetica-Bold",
+    "Helvetica-Oblique",
+    "Helvetica-BoldOblique",
+    "Times-Roman",
+    "Times-Bold",
+    "Times-Italic",
+    "Times-BoldItalic",
+    "Symbol",
+    "ZapfDingbats",
+}
+NAMES = (
+    "Петренко Олександр Іванович",
+    "Коваленко Дмитро Сергійович",
+    "Шевчук Андрій Миколайович",
+    "Бондаренко Юрій Васильович",
+    "Ткаченко Євген Олегович",
+    "Кравченко Ігор Петрович",
+    "Олійник Сергій Вікторович",
+    "Мельник Тарас Богданович",
+    "Іванов Иван Иванович",
+    "Щербак Ярослав Анатолійович",
+    "Лисенко Максим Юрійович",
+    "Гнатюк Віталій Степанович",
+)
+LONG_NAME = " ".join(["Олександр-Максиміліан Костянтинович Верхньодніпровський"] * 4)[:200]
+WHEN = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
+
+
+def needs(*tools: str) -> pytest.MarkDecorator:
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    reason = f"needs {', '.join(missing)} (apt-get install poppler-utils zbar-tools)"
+    return pytest.mark.skipif(bool(missing), reason=reason)
+
+
+def make_case(names: Sequence[str], **changes: object) -> Case:
+    persons = tuple(
+        Person(
+            full_name=name,
+            birth_date=f"199{index % 10}-0{1 + index % 9}-1{index % 10}",
+            phone="+380501234567",
+            rank="молодший сержант" if index % 2 else "рядовий",
+            unit=f"в/ч А{1000 + index}, 3-й механізований батальйон",
+            mobilization=list(Mobilization)[index % len(Mobilization)],
+            notes="шрам над лівою бровою" if index % 3 == 0 else None,
+        )
+        for index, name in enumerate(names)
+    )
+    case = Case(
+        id="3f2b9c1e-8d4a-4f6b-9c2d-1a2b3c4d5e6f",
+        ref="K7M-4PQ-X",
+        kind=CaseKind.SURRENDER,
+        channel=Channel.PHONE,
+        status=Status.HANDOFF_ARRANGED,
+        persons=persons,
+        created_at=WHEN,
+        updated_at=WHEN,
+        created_by="oper.kovalenko",
+        origin_site=SITE_ID,
+        group_size=len(persons),
+        condition="втомлені, один легко поранений",
+        meeting_point="Зупинка «Лісова», 2 км на північ від с. Степове",
+        receiving_unit="Група прийому №3",
+        window_start=WHEN + timedelta(days=1),
+        window_end=WHEN + timedelta(days=1, hours=2),
+    )
+    return dataclasses.replace(case, **changes)
+
+
+def make_sheet(
+    names: Sequence[str] = NAMES[:1],
+    *,
+    copy_number: int = 0,
+    contacts: Sequence[ContactEntry] | None = None,
+    **case_changes: object,
+) -> HandoffSheet:
+    case = make_case(names, **case_changes)
+    if contacts is None:
+        contacts = [
+            ContactEntry(
+                case.id,
+                WHEN + timedelta(hours=hours),
+                Channel.MESSENGER,
+                "oper.kovalenko",
+                stage,
+                summary,
+            )
+            for hours, stage, summary in (
+                (0, ContactStage.FIRST_CONTACT, "Хоче здатися разом із групою."),
+                (20, ContactStage.CONFIRMATION, "Кодове слово підтверджено; група в лісосмузі."),
+            )
+        ]
+    return HandoffSheet(
+        site_id=SITE_ID,
+        site_name="Пункт «Хочу жити» — Київ",
+        serial="HS-000123",
+        case=case,
+        contacts=tuple(contacts),
+        operator="oper.kovalenko",
+        printed_by="mgr.shevchenko",
+        printed_at=WHEN + timedelta(hours=22),
+        copy_number=copy_number,
+        audit_root="5d" * 32,
+    )
+
+
+@pytest.fixture(scope="module")
+def site_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def write_pdf(pdf: bytes, folder: Path, name: str = "sheet.pdf") -> Path:
+    path = folder / name
+    path.write_bytes(pdf)
+    return path
+
+
+def pdf_text(path: Path, page: int | None = None) -> str:
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    return subprocess.run(
+        ["pdftotext", *pages, str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def page_count(path: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    match = re.search(r"^Pages:\s+(\d+)", info.stdout, re.MULTILINE)
+    assert match
+    return int(match.group(1))
+
+
+def pdf_fonts(path: Path) -> list[tuple[str, str]]:
+    """(font name without subset tag, emb column) for every font in the PDF."""
+    output = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    fonts = []
+    for line in output.stdout.splitlines()[2:]:
+        columns = line.split()
+        name = columns[0].split("+", 1)[-1]
+        embedded = columns[-5]  # emb sub uni object ID are the last five columns
+        fonts.append((name, embedded))
+    return fonts
+
+
+def qr_codes_per_page(path: Path) -> list[list[str]]:
+    """Rasterise every page at 150 dpi and decode its QR codes with zbarimg."""
+    prefix = path.with_suffix("")
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(prefix)], check=True)
+    decoded = []
+    for image in sorted(path.parent.glob(f"{prefix.name}-*.png")):
+        result = subprocess.run(
+            ["zbarimg", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", str(image)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        decoded.append(result.stdout.splitlines())
+    return decoded
+
+
+def test_digest_covers_what_the_sheet_vouches_for() -> None:
+    sheet = make_sheet(NAMES[:3])
+    digest = sheet_content_digest(sheet)
+    assert len(digest) == 32
+    assert digest == sheet_content_digest(make_sheet(NAMES[:3]))
+    for changed in (
+        make_sheet(NAMES[:3], meeting_point="інше місце"),
+        make_sheet(NAMES[:3], receiving_unit="Група прийому №4"),
+        make_sheet(NAMES[:3], window_end=WHEN + timedelta(days=1, hours=3)),
+        make_sheet(NAMES[1:4]),
+        dataclasses.replace(sheet, serial="HS-000124"),
+    ):
+        assert sheet_content_digest(changed) != digest
+
+
+def test_a_reprint_carries_the_same_digest() -> None:
+    sheet = make_sheet(NAMES[:3])
+    reprint = dataclasses.replace(
+        sheet, copy_number=2, printed_by="mgr.other", printed_at=WHEN + timedelta(days=3)
+    )
+    assert sheet_content_digest(reprint) == sheet_content_digest(sheet)
+
+
+def test_render_returns_a_pdf_in_memory(site_key: Ed25519PrivateKey) -> None:
+    pdf = render_handoff_sheet(make_sheet(), site_key)
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
+
+
+def test_naive_print_time_is_refused(site_key: Ed25519PrivateKey) -> None:
+    sheet = dataclasses.replace(make_sheet(), printed_at=datetime(2026, 3, 15, 7, 5))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        render_handoff_sheet(sheet, site_key)
+
+
+@needs("pdftotext")
+@pytest.mark.parametrize(
+    "names",
+    [NAMES[:1], NAMES, (LONG_NAME, NAMES[1])],
+    ids=["one person", "twelve persons", "200-character name"],
+)
+def test_text_holds_reference_names_and_transliterations(
+    site_key: Ed25519PrivateKey, tmp_path: Path, names: Sequence[str]
+) -> None:
+    assert len(LONG_NAME) == 200
+    path = write_pdf(render_handoff_sheet(make_sheet(names), site_key), tmp_path)
+    text = flat(pdf_text(path))
+    assert "K7M-4PQ-X" in text
+    assert "HS-000123" in text
+    for name in names:
+        assert flat(name) in text
+        assert flat(transliterate_uk(name)) in text
+
+
+@needs("pdftotext")
+def test_labels_are_bilingual_and_every_page_is_marked(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    path = write_pdf(render_handoff_sheet(make_sheet(NAMES, copy_number=3), site_key), tmp_path)
+    whole = flat(pdf_text(path))
+    for label in (
+        "Пункт зустрічі / Meeting point",
+        "Приймаючий підрозділ / Receiving unit",
+        "Передав / Handed over by",
+        "Прийняв / Received by",
+        "Історія контактів",
+        "Зареєстрував / Registered by",
+        "Надрукував / Printed by",
+        "Зупинка «Лісова»",
+        "Група прийому №3",
+    ):
+        assert label in whole
+    total = page_count(path)
+    for page in range(1, total + 1):
+        text = flat(pdf_text(path, page))
+        assert f"Сторінка {page} з {total} / Page {page} of {total}" in text
+        assert "КОНФІДЕНЦІЙНО / CONFIDENTIAL" in text
+        assert "КОПІЯ 3 / COPY 3" in text
+        assert "5d" * 32 in text  # the audit root
+
+
+def test_watermark_names_the_printer_and_the_time() -> None:
+    text = watermark_text(make_sheet())
+    assert "mgr.shevchenko" in text
+    assert make_sheet().printed_at.astimezone().strftime("%Y-%m-%d %H:%M") in text
+
+
+@needs("pdftoppm")
+def test_every_page_carries_the_light_watermark(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    # poppler cannot read diagonal text back in one piece, so look for the
+    # watermark's flat grey in the rendered pages instead. Text alone leaves a
+    # few hundred such pixels from anti-aliasing; the watermark, thousands.
+    path = write_pdf(render_handoff_sheet(make_sheet(NAMES), site_key), tmp_path)
+    subprocess.run(["pdftoppm", "-gray", "-r", "100", str(path), str(tmp_path / "p")], check=True)
+    grey = round(WATERMARK_GREY * 255)
+    pages = sorted(tmp_path.glob("p-*.pgm"))
+    assert len(pages) == page_count(path)
+    for image_path in pages:
+        # Binary PGM: a three-line header ("P5", "width height", "255"), then one byte a pixel.
+        pixels = image_path.read_bytes().split(b"\n", 3)[3]
+        watermark_pixels = sum(pixels.count(bytes([value])) for value in (grey - 1, grey, grey + 1))
+        assert watermark_pixels > 4000, image_path.name
+
+
+@needs("pdftotext")
+def test_an_original_is_not_marked_as_a_copy(site_key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    path = write_pdf(render_handoff_sheet(make_sheet(), site_key), tmp_path)
+    assert "КОПІЯ" not in pdf_text(path)
+
+
+@needs("pdffonts")
+def test_every_font_is_embedded_and_none_is_base_14(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    path = write_pdf(render_handoff_sheet(make_sheet(NAMES), site_key), tmp_path)
+    fonts = pdf_fonts(path)
+    assert fonts
+    assert all(embedded == "yes" for _, embedded in fonts), fonts
+    assert not {name for name, _ in fonts} & BASE_14
+
+
+@needs("pdfinfo")
+def test_twelve_persons_flow_over_several_pages(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    path = write_pdf(render_handoff_sheet(make_sheet(NAMES), site_key), tmp_path)
+    assert page_count(path) > 1
+
+
+@needs("pdftoppm", "zbarimg")
+@pytest.mark.parametrize("names", [NAMES[:1], NAMES], ids=["one person", "twelve persons"])
+def test_qr_on_every_page_holds_a_token_that_verifies(
+    site_key: Ed25519PrivateKey, tmp_path: Path, names: Sequence[str]
+) -> None:
+    sheet = make_sheet(names)
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    expected = handoff_sheet_token(sheet, site_key)
+    per_page = qr_codes_per_page(path)
+    assert len(per_page) == page_count(path)
+    for codes in per_page:
+        assert codes == [expected]
+    claims = verify_sheet_token(per_page[0][0], {SITE_ID: site_key.public_key()})
+    assert (claims.case_id, claims.reference, claims.serial) == (
+        sheet.case.id,
+        "K7M-4PQ-X",
+        "HS-000123",
+    )
+    assert claims.content_digest == sheet_content_digest(sheet)
+
+
+@needs("pdftoppm", "zbarimg")
+def test_scanned_token_altered_or_from_another_key_is_refused(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    path = write_pdf(render_handoff_sheet(make_sheet(), site_key), tmp_path)
+    token = qr_codes_per_page(path)[0][0]
+    trusted = {SITE_ID: site_key.public_key()}
+    middle = len(token) // 2
+    altered = token[:middle] + ("B" if token[middle] != "B" else "C") + token[middle + 1 :]
+    with pytest.raises(SheetTokenError):
+        verify_sheet_token(altered, trusted)
+    with pytest.raises(SheetTokenError, match="unknown site"):
+        verify_sheet_token(token, {"another-site": site_key.public_key()})
+    other = Ed25519PrivateKey.generate()
+    with pytest.raises(SheetTokenError, match="does not match"):
+        verify_sheet_token(token, {SITE_ID: other.public_key()})
+
+
+@needs("pdftotext")
+def test_long_summaries_are_shortened_and_markup_is_printed_literally(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    summary = "Дуже довгий опис розмови. " * 80
+    contacts = [
+        ContactEntry("c", WHEN, Channel.PHONE, "oper", ContactStage.FIRST_CONTACT, summary),
+        ContactEntry("c", WHEN, Channel.OTHER, "oper", ContactStage.FOLLOW_UP, "<b>A & B</b>"),
+    ]
+    path = write_pdf(render_handoff_sheet(make_sheet(contacts=contacts), site_key), tmp_path)
+    text = flat(pdf_text(path))
+    assert "<b>A & B</b>" in text
+    assert text.count("Дуже довгий опис розмови.") < 10
+    assert "…" in text
+
+
+@needs("pdfinfo")
+def test_huge_free_text_still_lays_out(site_key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    case = make_case(NAMES)
+    giant = dataclasses.replace(
+        case.persons[0], notes="особлива прикмета " * 400, full_name="Я" * 200
+    )
+    sheet = make_sheet(
+        NAMES, persons=(giant, *case.persons[1:]), meeting_point="дуже довгий опис місця " * 60
+    )
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    assert page_count(path) >= 3
+
+
+@needs("pdftotext")
+def test_a_case_without_contacts_says_so(site_key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    path = write_pdf(render_handoff_sheet(make_sheet(contacts=[]), site_key), tmp_path)
+    assert "Записів немає / No entries" in pdf_text(path)
