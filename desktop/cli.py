@@ -251,6 +251,51 @@ def cmd_case_advance(session: Session, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
+    from desktop import printing
+
+    printed = printing.print_handoff_sheet(session, session.resolve(args.ref))
+    target = Path(args.output)
+    try:
+        _write_private(target, printed.pdf)
+    except OSError as exc:
+        raise HavenError(f"cannot write {target}: {exc.strerror}") from None
+    copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
+    _out(f"handoff sheet {printed.serial}{copy} written to {target}")
+    sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")
+    return 0
+
+
+def _write_private(target: Path, content: bytes) -> None:
+    """Write a file readable only by its owner, replacing it only when complete."""
+    temp = target.with_name(f".{target.name}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
+    from desktop import printing
+
+    check = printing.check_sheet_token(session, args.token)
+    claims = check.claims
+    _out(f"valid handoff sheet token signed by site '{check.site_name}' ({claims.site_id})")
+    _out(f"  case {claims.reference} ({claims.case_id}), sheet {claims.serial}")
+    _out(f"  content digest {claims.content_digest.hex()}")
+    if check.registered is not None:
+        record = check.registered
+        copy = f"copy {record.copy_number}" if record.copy_number else "original"
+        _out(f"  printed {record.printed_at.isoformat()} by {record.printed_by} ({copy})")
+    return 0
+
+
 def cmd_demo(session: Session, args: argparse.Namespace) -> int:
     from desktop import demo
 
@@ -357,6 +402,17 @@ def build_parser() -> argparse.ArgumentParser:
     advance.add_argument("--to", required=True)
     advance.add_argument("--json", metavar="FILE|-")
     advance.set_defaults(func=_with_session(cmd_case_advance))
+
+    handoff = commands.add_parser("handoff", help="print a handoff sheet to a PDF file")
+    handoff.add_argument("ref")
+    handoff.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    handoff.set_defaults(func=_with_session(cmd_handoff))
+    sheet = commands.add_parser("sheet", help="handoff sheet tokens").add_subparsers(
+        dest="sheet_command", required=True, parser_class=_Parser
+    )
+    sheet_verify = sheet.add_parser("verify", help="check the token of a sheet's QR code")
+    sheet_verify.add_argument("token")
+    sheet_verify.set_defaults(func=_with_session(cmd_sheet_verify))
 
     demo = commands.add_parser("demo", help="add synthetic cases")
     demo.add_argument("--cases", type=int, required=True)

@@ -6,9 +6,10 @@ import random
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from db import audit, cases
+from db import audit, cases, users
 from db.records import (
     CaseKind,
     Channel,
@@ -23,8 +24,8 @@ from db.records import (
 )
 from db.vault import now_utc
 from desktop import refcode
-from desktop.permissions import Action
-from desktop.session import Session, _hlc
+from desktop.permissions import Action, require
+from desktop.session import Session, hlc_stamp
 
 BATCH = 2000
 
@@ -116,7 +117,7 @@ def make_demo_cases(
     session: Session, count: int, seed: int, progress: Callable[[str], None] | None = None
 ) -> None:
     """Add `count` synthetic cases, committing in batches and reporting each commit."""
-    require_demo(session)
+    require(session.role, Action.MAKE_DEMO_DATA)
     rng = random.Random(seed)
     # scrypt per case would take hours for a million cases; demo cases share a few codewords.
     pool = []
@@ -124,10 +125,8 @@ def make_demo_cases(
         word = refcode.new_codeword(rng)
         salt = secrets.token_bytes(16)
         pool.append((salt, refcode.codeword_digest(word, salt)))
-    conn_site = session.site
+    site = session.site
     with session.vault.transaction() as conn:
-        from db import users
-
         if not users.site_places(conn, "meeting_point"):
             users.set_site_places(conn, "meeting_point", list(MEETING_POINTS))
             users.set_site_places(conn, "receiving_unit", list(RECEIVING_UNITS))
@@ -138,33 +137,24 @@ def make_demo_cases(
         with session.vault.transaction() as conn:
             used: set[str] = set()
             for _ in range(batch):
-                _insert_one(conn, rng, session.user.name, conn_site.site_id,
-                            conn_site.ref_prefix, pool, start, used)
+                _insert_one(conn, rng, session.user.name, site.site_id, site.ref_prefix,
+                            pool, start, used)
             audit.append(conn, session.user.name, "demo_cases_added", detail=str(batch))
         done += batch
         if progress is not None:
             progress(f"committed {done} cases")
 
 
-def require_demo(session: Session) -> None:
-    from desktop.permissions import require
-
-    require(session.role, Action.MAKE_DEMO_DATA)
-
-
 def _insert_one(
-    conn: object,
+    conn: Any,
     rng: random.Random,
     operator: str,
     site_id: str,
     prefix: str,
     pool: list[tuple[bytes, bytes]],
-    start: object,
+    start: datetime,
     used: set[str],
 ) -> None:
-    from datetime import datetime
-
-    assert isinstance(start, datetime)
     consultation = rng.random() < 0.12
     final = _final_status(rng)
     if consultation and final not in (Status.REGISTERED, Status.CLOSED):
@@ -190,12 +180,12 @@ def _insert_one(
     )
     cases.insert_case(conn, new, cases.CaseInsert(
         id=case_id, ref=ref, codeword_salt=salt, codeword_digest=digest, created_at=created,
-        created_by=operator, origin_site=site_id, hlc=_hlc(created, site_id)))
+        created_by=operator, origin_site=site_id, hlc=hlc_stamp(created, site_id)))
     cases.add_contact(conn, ContactEntry(case_id, created, channel, operator,
                                          ContactStage.FIRST_CONTACT, "перший контакт"))
     moment = created
     previous = Status.REGISTERED
-    steps: list[tuple[Status, dict[str, object]]] = []
+    steps: list[tuple[Status, dict[str, Any]]] = []
     if consultation:
         if final == Status.CLOSED:
             steps.append((Status.CLOSED, {"outcome_notes": "надано консультацію"}))
@@ -217,10 +207,7 @@ def _insert_one(
         previous = status
 
 
-def _fields_for(status: Status, rng: random.Random, moment: object, size: int) -> dict[str, object]:
-    from datetime import datetime
-
-    assert isinstance(moment, datetime)
+def _fields_for(status: Status, rng: random.Random, moment: datetime, size: int) -> dict[str, Any]:
     if status == Status.CONFIRMED:
         return {"location": rng.choice(PLACES), "group_size": size,
                 "condition": rng.choice(CONDITIONS)}

@@ -49,6 +49,15 @@ class IntakeResult:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedCodeword:
+    """A codeword with its salted digest, made ahead so saving an intake stays quick."""
+
+    codeword: str
+    salt: bytes
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class CodewordResult:
     matched: bool
     failures_in_a_row: int
@@ -161,14 +170,22 @@ class Session:
 
     # --- intake --------------------------------------------------------------------------------
 
-    def register_case(self, new: NewCase) -> IntakeResult:
+    @staticmethod
+    def prepare_codeword() -> PreparedCodeword:
+        """A fresh codeword and its digest; slow on purpose (scrypt), so run it early."""
+        codeword = refcode.new_codeword(secrets.SystemRandom())
+        salt = secrets.token_bytes(16)
+        return PreparedCodeword(codeword, salt, refcode.codeword_digest(codeword, salt))
+
+    def register_case(
+        self, new: NewCase, prepared: PreparedCodeword | None = None
+    ) -> IntakeResult:
         """Save a first contact with its audit entry; returns the reference and codeword."""
         self._require(Action.REGISTER_CASE)
         if not new.persons:
             raise InputRejected("a case needs at least one person")
-        codeword = refcode.new_codeword(secrets.SystemRandom())
-        salt = secrets.token_bytes(16)
-        digest = refcode.codeword_digest(codeword, salt)
+        prepared = prepared or self.prepare_codeword()
+        codeword, salt, digest = prepared.codeword, prepared.salt, prepared.digest
         moment = now_utc()
         case_id = uuid.uuid4().hex
         with self.vault.transaction() as conn:
@@ -184,7 +201,7 @@ class Session:
                     created_at=moment,
                     created_by=self.user.name,
                     origin_site=self.site.site_id,
-                    hlc=_hlc(moment, self.site.site_id),
+                    hlc=hlc_stamp(moment, self.site.site_id),
                 ),
             )
             cases.add_contact(
@@ -462,6 +479,6 @@ class Session:
         return report
 
 
-def _hlc(moment: Any, site_id: str) -> str:
+def hlc_stamp(moment: Any, site_id: str) -> str:
     """A hybrid logical clock stamp: milliseconds, a counter, and the origin site."""
     return f"{int(moment.timestamp() * 1000):013d}:0000:{site_id}"

@@ -1,0 +1,90 @@
+"""Printing handoff sheets: the print register, reprints as copies, and token checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from db import audit, merkle, printing
+from db.records import Status
+from db.vault import now_utc
+from desktop.errors import InputRejected
+from desktop.handoff import HandoffSheet, render_handoff_sheet, sheet_content_digest
+from desktop.permissions import Action, require
+from desktop.session import Session
+from desktop.sheet_token import SheetClaims, SheetTokenError, verify_sheet_token
+
+PRINTABLE = frozenset({Status.HANDOFF_ARRANGED, Status.HANDED_OFF})
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedSheet:
+    pdf: bytes
+    serial: str
+    copy_number: int  # 0 for the original, n for the nth reprint
+
+
+def format_serial(prefix: str, number: int) -> str:
+    return f"{prefix}-{number:06d}"
+
+
+def print_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
+    """Render the sheet and enter it in the print register, in one transaction."""
+    require(session.role, Action.PRINT_HANDOFF)
+    case = session.get_case(case_id, audit_view=False)
+    if case.status not in PRINTABLE:
+        raise InputRejected(
+            f"case {case.ref} is '{case.status.value}': a handoff sheet is printed once the"
+            " handoff is arranged"
+        )
+    contacts = tuple(session.contacts(case_id))
+    signing_key = session.vault.site_signing_key()
+    with session.vault.transaction() as conn:
+        copy_number = printing.prints_of_case(conn, case_id)
+        printed_at = now_utc()
+        number = printing.register_print(
+            conn, case_id, copy_number, printed_at, session.user.name, b""
+        )
+        root = merkle.root(audit.leaf_hashes(conn))
+        sheet = HandoffSheet(
+            site_id=session.site.site_id,
+            site_name=session.site.name,
+            serial=format_serial(session.site.ref_prefix, number),
+            case=case,
+            contacts=contacts,
+            operator=case.created_by,
+            printed_by=session.user.name,
+            printed_at=printed_at,
+            copy_number=copy_number,
+            audit_root=root.hex(),
+        )
+        printing.set_digest(conn, number, sheet_content_digest(sheet))
+        pdf = render_handoff_sheet(sheet, signing_key)
+        action = "handoff_reprinted" if copy_number else "handoff_printed"
+        audit.append(conn, session.user.name, action, case_id, sheet.serial)
+    return PrintedSheet(pdf=pdf, serial=sheet.serial, copy_number=copy_number)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetCheck:
+    claims: SheetClaims
+    site_name: str
+    registered: printing.PrintRecord | None  # this site's register entry, when it is ours
+
+
+def check_sheet_token(session: Session, token: str) -> SheetCheck:
+    """Verify a scanned token against this site's key (and, later, known peers')."""
+    own_key: Ed25519PublicKey = session.vault.site_signing_key().public_key()
+    try:
+        claims = verify_sheet_token(token.strip(), {session.site.site_id: own_key})
+    except SheetTokenError as exc:
+        raise InputRejected(f"sheet token refused: {exc}") from None
+    record = None
+    with session.vault.reading() as conn:
+        record = printing.find_print(conn, claims.case_id, claims.serial, session.site.ref_prefix)
+    if record is not None and record.content_digest != claims.content_digest:
+        raise InputRejected("sheet token refused: it does not match the sheet this site printed")
+    with session.vault.transaction() as conn:
+        audit.append(conn, session.user.name, "sheet_verified", claims.case_id, claims.serial)
+    return SheetCheck(claims=replace(claims), site_name=session.site.name, registered=record)

@@ -1,0 +1,135 @@
+"""The vault on disk: encrypted everywhere, private, and refusing what it cannot trust."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from db.keyslots import KdfParams
+from db.records import CaseKind, Channel, NewCase, Person
+from db.vault import Vault, VaultError
+from desktop.errors import AuthenticationFailed
+from desktop.session import Session
+
+NAME = "Коваленко Марʼяна Петрівна"
+PHONE = "+380671234567"
+
+
+def _add_case(session: Session) -> str:
+    result = session.register_case(
+        NewCase(
+            kind=CaseKind.SURRENDER,
+            channel=Channel.PHONE,
+            persons=(Person(full_name=NAME, birth_date="1990-04-12", phone=PHONE),),
+            location="Херсонська обл.",
+        )
+    )
+    return result.ref
+
+
+def _all_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_nothing_personal_is_readable_in_any_file_of_the_site(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(20):
+        _add_case(site.session)
+    # While the vault is open the WAL holds the latest pages: check it too.
+    files = _all_bytes(site.data)
+    assert "haven.db-wal" in files
+    site.session.close()
+    files.update(_all_bytes(site.data))
+    needles = [
+        NAME.encode("utf-8"),
+        "Коваленко".encode(),
+        "Коваленко".encode("utf-16-le"),
+        PHONE.encode(),
+        b"380671234567",
+        b"kovalenko",
+        b"SQLite format 3",
+    ]
+    for name, content in files.items():
+        for needle in needles:
+            assert needle not in content, f"{needle!r} found in {name}"
+
+
+def test_plain_sqlite_cannot_read_the_database(site) -> None:  # type: ignore[no-untyped-def]
+    _add_case(site.session)
+    site.session.close()
+    conn = sqlite3.connect(site.data / "haven.db")
+    with pytest.raises(sqlite3.DatabaseError):
+        conn.execute("SELECT * FROM sqlite_master").fetchall()
+    conn.close()
+
+
+def test_files_are_private(site) -> None:  # type: ignore[no-untyped-def]
+    _add_case(site.session)
+    for path in site.data.iterdir():
+        assert path.stat().st_mode & 0o077 == 0, path.name
+    assert site.data.stat().st_mode & 0o077 == 0
+
+
+def test_wrong_password_and_unknown_user_are_refused_alike(site) -> None:  # type: ignore[no-untyped-def]
+    site.session.close()
+    with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
+        Session.open(site.data, "admin", "not the password")
+    with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
+        Session.open(site.data, "nobody", "not the password")
+
+
+def test_failed_logins_reach_the_audit_log_after_the_next_login(site) -> None:  # type: ignore[no-untyped-def]
+    site.session.close()
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            Session.open(site.data, "admin", "wrong password")
+    journal = (site.data / "failed-logins.jsonl").read_bytes()
+    assert b"admin" not in journal  # sealed: the name tried is not readable
+    session = Session.open(site.data, "admin", site.password)
+    try:
+        conn = session.vault.conn
+        failed = conn.execute("SELECT count(*) FROM audit_log WHERE action='login_failed'").fetchone()
+        assert failed[0] == 5
+        assert not (site.data / "failed-logins.jsonl").exists()
+    finally:
+        session.close()
+
+
+def test_a_corrupted_slot_leaves_other_users_able_to_open(site, fast_kdf: KdfParams) -> None:  # type: ignore[no-untyped-def]
+    site.session.add_user("olena", __import__("db.records").records.Role.OPERATOR,
+                          "olena password", fast_kdf)
+    site.session.close()
+    path = site.data / "keyslots.json"
+    document = json.loads(path.read_text())
+    for slot in document["slots"]:
+        if slot["user"] == "admin":
+            slot["nonce"] = "@@@"
+    path.write_text(json.dumps(document))
+    with pytest.raises(AuthenticationFailed):
+        Session.open(site.data, "admin", site.password)
+    Session.open(site.data, "olena", "olena password").close()
+    recovered = Vault.unlock_with_recovery_key(site.data, site.recovery_key)
+    recovered.close()
+
+
+def test_the_recovery_key_opens_the_vault(site) -> None:  # type: ignore[no-untyped-def]
+    ref = _add_case(site.session)
+    site.session.close()
+    vault = Vault.unlock_with_recovery_key(site.data, site.recovery_key.lower())
+    try:
+        assert vault.conn.execute("SELECT ref FROM cases").fetchone()[0] == ref
+    finally:
+        vault.close()
+
+
+def test_a_database_from_another_vault_is_refused(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import FAST_KDF, PASSWORD
+
+    other, _ = Session.create_site(tmp_path / "other", "Other", "admin", PASSWORD, FAST_KDF)
+    other.close()
+    site.session.close()
+    (site.data / "haven.db").write_bytes((tmp_path / "other" / "haven.db").read_bytes())
+    with pytest.raises(VaultError, match="does not open with this key"):
+        Vault.unlock(site.data, "admin", PASSWORD)

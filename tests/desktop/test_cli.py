@@ -1,0 +1,224 @@
+"""haven-admin as scripts and IT officers use it: output, exit codes, nothing changed on error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from db.vault import Vault
+from tests.conftest import PASSWORD
+
+CASE = {
+    "kind": "surrender",
+    "channel": "phone",
+    "persons": [
+        {"full_name": "Іваненко Петро Сергійович", "birth_date": "1991-03-02",
+         "phone": "067 123 45 67", "rank": "сержант", "unit": "в/ч 11931",
+         "mobilization": "mobilized"},
+        {"full_name": "Смирнов Алексей", "mobilization": "contract"},
+    ],
+    "location": "Запорізька обл.",
+    "notes": "дзвонив уночі",
+}
+
+
+@pytest.fixture
+def cli_site(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
+    data = tmp_path / "site"
+    result = run_cli(
+        "init", "--site-name", "Північ", "--admin", "admin",
+        "--new-password-file", str(run_cli.password_file),
+        "--kdf-memory", "19", "--kdf-passes", "2",
+        data=data, user=None,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Recovery key" in result.stdout
+    return data
+
+
+def _case_count(data: Path) -> int:
+    vault = Vault.unlock(data, "admin", PASSWORD)
+    try:
+        return int(vault.conn.execute("SELECT count(*) FROM cases").fetchone()[0])
+    finally:
+        vault.close()
+
+
+def _add(run_cli, data: Path, case: dict | None = None) -> str:  # type: ignore[no-untyped-def]
+    result = run_cli("case", "add", "--json", "-", data=data, stdin=json.dumps(case or CASE))
+    assert result.returncode == 0, result.stderr
+    assert "codeword:" in result.stderr
+    return result.stdout.strip()
+
+
+def test_init_twice_is_refused(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("init", "--site-name", "X", "--admin", "admin",
+                     "--new-password-file", str(run_cli.password_file),
+                     data=cli_site, user=None)
+    assert result.returncode == 1
+    assert "already exists" in result.stderr
+
+
+def test_case_add_list_show(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    ref = _add(run_cli, cli_site)
+    listed = json.loads(run_cli("case", "list", "--json", data=cli_site).stdout)
+    assert [c["ref"] for c in listed] == [ref]
+    shown = json.loads(run_cli("case", "show", ref.lower(), "--json", data=cli_site).stdout)
+    assert shown["status"] == "registered"
+    assert shown["persons"][0]["phone"] == "+380671234567"
+    assert shown["persons"][1]["full_name"] == "Смирнов Алексей"
+    for key in ("id", "ref", "status", "created_at", "updated_at", "kind", "channel", "location"):
+        assert key in shown
+    found = run_cli("case", "list", "--search", "Ivanenko", data=cli_site)
+    assert ref in found.stdout
+    found = run_cli("case", "list", "--search", "Смирнов", data=cli_site)
+    assert ref in found.stdout
+
+
+def test_wrong_password_is_exit_3_with_one_line(cli_site: Path, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the password\n")
+    for _ in range(5):
+        result = run_cli("case", "list", data=cli_site, password_file_path=wrong)
+        assert result.returncode == 3
+        assert result.stderr.strip().count("\n") == 0
+        assert "wrong user name or password" in result.stderr
+        assert "Traceback" not in result.stderr
+    # No lock-out shortcut: after five failures the right password still works.
+    assert run_cli("case", "list", data=cli_site).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ("[]", "JSON object"),
+        (json.dumps({**CASE, "kind": "holiday"}), "kind"),
+        (json.dumps({**CASE, "persons": []}), "persons"),
+        (json.dumps({**CASE, "persons": [{"full_name": ""}]}), "full_name"),
+        (json.dumps({**CASE, "persons": [{"full_name": "A", "phone": "call me"}]}), "phone"),
+        (json.dumps({**CASE, "persons": [{"full_name": "A", "birth_date": "31.12.1990"}]}),
+         "birth_date"),
+        (json.dumps({**CASE, "surprise": 1}), "unknown field"),
+        ("[" * 100000 + "]" * 100000, "JSON"),
+    ],
+)
+def test_invalid_case_json_is_exit_4_and_changes_nothing(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, payload: str, message: str
+) -> None:
+    result = run_cli("case", "add", "--json", "-", data=cli_site, stdin=payload)
+    assert result.returncode == 4, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _case_count(cli_site) == 0
+
+
+def test_unknown_status_and_missing_fields_are_exit_4(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    ref = _add(run_cli, cli_site)
+    result = run_cli("case", "advance", ref, "--to", "teleported", "--json", "-",
+                     data=cli_site, stdin="{}")
+    assert result.returncode == 4
+    assert "unknown status" in result.stderr
+    result = run_cli("case", "advance", ref, "--to", "confirmed", "--json", "-",
+                     data=cli_site, stdin=json.dumps({"location": "там"}))
+    assert result.returncode == 4
+    assert "codeword" in result.stderr and "group_size" in result.stderr
+    result = run_cli("case", "advance", ref, "--to", "handed_off", "--json", "-",
+                     data=cli_site, stdin="{}")
+    assert result.returncode == 4
+    shown = json.loads(run_cli("case", "show", ref, "--json", data=cli_site).stdout)
+    assert shown["status"] == "registered"
+    assert len(shown["history"]) == 1
+
+
+def test_roles_are_checked(cli_site: Path, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("user", "add", "olena", "--role", "operator",
+                     "--new-password-file", str(run_cli.password_file), data=cli_site)
+    assert result.returncode == 0, result.stderr
+    denied = run_cli("user", "add", "x", "--role", "admin",
+                     "--new-password-file", str(run_cli.password_file),
+                     data=cli_site, user="olena")
+    assert denied.returncode == 3
+    assert "may not manage accounts" in denied.stderr
+    assert run_cli("case", "list", data=cli_site, user="olena").returncode == 0
+    users = json.loads(run_cli("user", "list", "--json", data=cli_site).stdout)
+    assert {u["name"]: u["role"] for u in users} == {"admin": "admin", "olena": "operator"}
+    assert run_cli("user", "disable", "olena", data=cli_site).returncode == 0
+    assert run_cli("case", "list", data=cli_site, user="olena").returncode == 3
+
+
+def test_usage_errors_are_exit_2(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("case", data=cli_site).returncode == 2
+    assert run_cli("frobnicate", data=cli_site).returncode == 2
+
+
+def test_audit_verify_passes_then_detects_tampering(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        _add(run_cli, cli_site)
+    ok = run_cli("audit", "verify", data=cli_site)
+    assert ok.returncode == 0, ok.stderr
+    assert "intact" in ok.stdout
+
+    vault = Vault.unlock(cli_site, "admin", PASSWORD)
+    vault.conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
+    vault.close()
+    edited = run_cli("audit", "verify", data=cli_site)
+    assert edited.returncode == 4
+    assert "entry 3 was altered" in edited.stderr
+
+
+@pytest.mark.parametrize("tamper", ["delete", "reorder"])
+def test_audit_verify_detects_removed_or_reordered_entries(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, tamper: str
+) -> None:
+    for _ in range(3):
+        _add(run_cli, cli_site)
+    vault = Vault.unlock(cli_site, "admin", PASSWORD)
+    if tamper == "delete":
+        vault.conn.execute("DELETE FROM audit_log WHERE seq = 4")
+    else:
+        rows = vault.conn.execute(
+            "SELECT seq, at, actor, action, case_id, detail, leaf_hash, chain_hash"
+            " FROM audit_log WHERE seq IN (4, 5) ORDER BY seq").fetchall()
+        vault.conn.execute("DELETE FROM audit_log WHERE seq IN (4, 5)")
+        for (seq, *rest), (other_seq, *_) in zip(rows, reversed(rows), strict=True):
+            vault.conn.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               (other_seq, *rest))
+    vault.close()
+    result = run_cli("audit", "verify", data=cli_site)
+    assert result.returncode == 4
+    assert "audit log damaged" in result.stderr
+
+
+def test_whole_workflow_through_the_cli(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("case", "add", "--json", "-", data=cli_site, stdin=json.dumps(CASE))
+    ref = result.stdout.strip()
+    codeword = result.stderr.split("codeword:")[1].split("(")[0].strip()
+
+    def advance(to: str, fields: dict) -> object:  # type: ignore[type-arg]
+        return run_cli("case", "advance", ref, "--to", to, "--json", "-",
+                       data=cli_site, stdin=json.dumps(fields))
+
+    wrong = advance("confirmed", {"codeword": "щось не те", "location": "Запоріжжя",
+                                  "group_size": 2})
+    assert wrong.returncode == 4 and "does not match" in wrong.stderr
+    assert advance("confirmed", {"codeword": codeword.upper(), "location": "Запоріжжя",
+                                 "group_size": 2, "condition": "задовільний"}).returncode == 0
+    bad_window = advance("handoff_arranged", {
+        "meeting_point": "Пункт А", "receiving_unit": "Група 1",
+        "window_start": "2026-12-01T14:00+02:00", "window_end": "2026-12-01T12:00+02:00"})
+    assert bad_window.returncode == 4 and "window_end" in bad_window.stderr
+    assert advance("handoff_arranged", {
+        "meeting_point": "Пункт А", "receiving_unit": "Група 1",
+        "window_start": "2026-12-01T14:00+02:00", "window_end": "2026-12-01T16:00+02:00",
+    }).returncode == 0
+    assert advance("handed_off", {"received_by": "капітан Мельник"}).returncode == 0
+    assert advance("closed", {"outcome": "prisoner_exchange"}).returncode == 0
+    shown = json.loads(run_cli("case", "show", ref, "--json", data=cli_site).stdout)
+    assert shown["status"] == "closed"
+    assert shown["outcome"] == "prisoner_exchange"
+    assert [h["to"] for h in shown["history"]] == [
+        "registered", "confirmed", "handoff_arranged", "handed_off", "closed"]
+    assert all("codeword" not in h["fields"] for h in shown["history"])
