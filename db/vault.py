@@ -40,7 +40,7 @@ def now_utc() -> datetime:
 
 def format_time(moment: datetime) -> str:
     """Times are stored as ISO 8601 UTC with milliseconds, so text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time(text: str) -> datetime:
