@@ -21,7 +21,7 @@ from desktop import demo, refcode
 from desktop.session import Session
 
 USER = "bench"
-PASSWORD = "bench password 2026"
+PASSWORD = "bench password 2026"  # noqa: S105 - a synthetic bench site
 # The bench measures the vault, not the KDF: the smallest legal cost keeps reruns quick.
 BENCH_KDF = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)
 PERSONS_PER_CASE = 1.6
@@ -43,7 +43,7 @@ def ensure_vault(cache: Path, persons: int, progress: Callable[[str], None]) -> 
         try:
             if _persons(folder) >= persons:
                 return folder
-        except Exception:  # noqa: BLE001 - a half-built cache is rebuilt
+        except Exception:
             progress("(cached bench vault unusable; rebuilding)")
         shutil.rmtree(folder)
     cache.mkdir(exist_ok=True)
@@ -60,8 +60,10 @@ def ensure_vault(cache: Path, persons: int, progress: Callable[[str], None]) -> 
             demo.make_demo_cases(session, batch, seed=made + 1)
             made += batch
         elapsed = time.perf_counter() - started
-        progress(f"demo --cases {made}: {have} persons in {elapsed:.0f} s "
-                 f"({made / elapsed:,.0f} cases/s)")
+        progress(
+            f"demo --cases {made}: {have} persons in {elapsed:.0f} s "
+            f"({made / elapsed:,.0f} cases/s)"
+        )
     finally:
         session.close()
     return folder
@@ -123,7 +125,8 @@ def run(vault_dir: Path) -> list[tuple[str, str, str]]:
             conn = session.vault.conn
             persons = int(conn.execute("SELECT count(*) FROM persons").fetchone()[0])
             sample = conn.execute(
-                "SELECT full_name, phone FROM persons ORDER BY random() LIMIT 200").fetchall()
+                "SELECT full_name, phone FROM persons ORDER BY random() LIMIT 200"
+            ).fetchall()
             surnames = [name.split()[0] for name, _ in sample]
             phone_list = [phone for _, phone in sample if phone]
             refs = [r[0] for r in conn.execute("SELECT ref FROM cases ORDER BY random() LIMIT 50")]
@@ -138,22 +141,26 @@ def run(vault_dir: Path) -> list[tuple[str, str, str]]:
                 vault_times.append(time.perf_counter() - begin)
                 plain_times.append(_time_search_plain(plain, text))
             ratio = _p95(vault_times) / _p95(plain_times)
-            rows.append((
-                f"search as you type, {persons:,} persons, {len(typed)} keystrokes",
-                f"p95 {_ms(_p95(vault_times))} ({ratio:.2f}x)",
-                f"plain SQLite FTS5 same rows p95 {_ms(_p95(plain_times))}",
-            ))
+            rows.append(
+                (
+                    f"search as you type, {persons:,} persons, {len(typed)} keystrokes",
+                    f"p95 {_ms(_p95(vault_times))} ({ratio:.2f}x)",
+                    f"plain SQLite FTS5 same rows p95 {_ms(_p95(plain_times))}",
+                )
+            )
             rows += _intake(session, plain, rng)
         finally:
             session.close()
             plain.close()
         vault_size = sum(p.stat().st_size for p in vault_dir.iterdir() if p.is_file())
         plain_size = plain_path.stat().st_size
-        rows.append((
-            "vault size on disk",
-            f"{vault_size / 2**20:,.0f} MiB ({vault_size / plain_size:.2f}x)",
-            f"plain SQLite {plain_size / 2**20:,.0f} MiB",
-        ))
+        rows.append(
+            (
+                "vault size on disk",
+                f"{vault_size / 2**20:,.0f} MiB ({vault_size / plain_size:.2f}x)",
+                f"plain SQLite {plain_size / 2**20:,.0f} MiB",
+            )
+        )
     return rows
 
 
@@ -161,8 +168,11 @@ def _intake(session: Session, plain: Any, rng: random.Random) -> list[tuple[str,
     new = NewCase(
         kind=CaseKind.SURRENDER,
         channel=Channel.PHONE,
-        persons=(Person(full_name="Бенчмарк Олег Іванович", birth_date="1990-01-01",
-                        phone="+380501112233"),),
+        persons=(
+            Person(
+                full_name="Бенчмарк Олег Іванович", birth_date="1990-01-01", phone="+380501112233"
+            ),
+        ),
         location="Херсонська обл.",
     )
     saves = []
@@ -178,16 +188,31 @@ def _intake(session: Session, plain: Any, rng: random.Random) -> list[tuple[str,
     for index in range(100):
         begin = time.perf_counter()
         plain.execute("BEGIN IMMEDIATE")
-        cases.insert_case(plain, new, cases.CaseInsert(
-            id=f"bench{index:027d}", ref=f"BENCH-{index}-{rng.random()}",
-            codeword_salt=b"s" * 16, codeword_digest=b"d" * 32,
-            created_at=now_utc(), created_by=USER,
-            origin_site="bench", hlc="0"))
+        cases.insert_case(
+            plain,
+            new,
+            cases.CaseInsert(
+                id=f"bench{index:027d}",
+                ref=f"BENCH-{index}-{rng.random()}",
+                codeword_salt=b"s" * 16,
+                codeword_digest=b"d" * 32,
+                created_at=now_utc(),
+                created_by=USER,
+                origin_site="bench",
+                hlc="0",
+            ),
+        )
         plain.execute("COMMIT")
         plain_saves.append(time.perf_counter() - begin)
     return [
-        ("intake save with audit entry", f"p95 {_ms(_p95(saves))}",
-         f"plain SQLite insert of the same case p95 {_ms(_p95(plain_saves))}"),
-        ("codeword preparation (scrypt, while the operator types)",
-         f"p95 {_ms(_p95(prepares))}", "not on the save path"),
+        (
+            "intake save with audit entry",
+            f"p95 {_ms(_p95(saves))}",
+            f"plain SQLite insert of the same case p95 {_ms(_p95(plain_saves))}",
+        ),
+        (
+            "codeword preparation (scrypt, while the operator types)",
+            f"p95 {_ms(_p95(prepares))}",
+            "not on the save path",
+        ),
     ]

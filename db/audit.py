@@ -19,7 +19,9 @@ from db.vault import format_time, now_utc, parse_time
 GENESIS = b"\x00" * 32
 
 
-def canonical_entry(seq: int, at: str, actor: str, action: str, case_id: str | None, detail: str) -> bytes:
+def canonical_entry(
+    seq: int, at: str, actor: str, action: str, case_id: str | None, detail: str
+) -> bytes:
     """The bytes an entry's leaf hash covers."""
     return json.dumps(
         {"seq": seq, "at": at, "actor": actor, "action": action, "case": case_id, "detail": detail},
@@ -35,7 +37,9 @@ def leaf_hash(entry_bytes: bytes) -> bytes:
 
 def append(conn: Any, actor: str, action: str, case_id: str | None = None, detail: str = "") -> int:
     """Add one entry inside the caller's transaction; returns its sequence number."""
-    last = conn.execute("SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    last = conn.execute(
+        "SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
     seq, previous = (1, GENESIS) if last is None else (last[0] + 1, bytes(last[1]))
     at = format_time(now_utc())
     leaf = leaf_hash(canonical_entry(seq, at, actor, action, case_id, detail))

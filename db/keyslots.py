@@ -170,7 +170,9 @@ def seal_recovery_slot(vault_id: str, recovery_key: bytes, db_key: bytes) -> Slo
 
 def _open_with(vault_id: str, slot: Slot, wrapping: bytes) -> bytes | None:
     try:
-        key = AESGCM(wrapping).decrypt(slot.nonce, slot.sealed_key, _associated_data(vault_id, slot))
+        key = AESGCM(wrapping).decrypt(
+            slot.nonce, slot.sealed_key, _associated_data(vault_id, slot)
+        )
     except InvalidTag:
         return None
     return key if len(key) == KEY_BYTES else None
@@ -264,9 +266,13 @@ def read_keyslots(path: Path) -> KeyslotFile:
     except FileNotFoundError:
         raise KeyslotError(f"no vault here: {path} is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise KeyslotError(f"the keyslot file {path.name} is damaged ({exc.__class__.__name__})") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT or not isinstance(
-        raw.get("vault_id"), str
+        raise KeyslotError(
+            f"the keyslot file {path.name} is damaged ({exc.__class__.__name__})"
+        ) from None
+    if (
+        not isinstance(raw, dict)
+        or raw.get("format") != FORMAT
+        or not isinstance(raw.get("vault_id"), str)
     ):
         raise KeyslotError(f"the keyslot file {path.name} is not a Haven keyslot file")
     slots: list[Slot] = []
@@ -292,9 +298,7 @@ def read_keyslots(path: Path) -> KeyslotFile:
     )
 
 
-def write_keyslots(
-    path: Path, vault_id: str, slots: Iterable[Slot], *, journal_key: bytes
-) -> None:
+def write_keyslots(path: Path, vault_id: str, slots: Iterable[Slot], *, journal_key: bytes) -> None:
     """Replace the keyslot file atomically: temp file, fsync, rename, fsync the folder."""
     document = {
         "format": FORMAT,

@@ -22,7 +22,9 @@ def get_user(conn: Any, name: str) -> User | None:
     ).fetchone()
     if row is None:
         return None
-    return User(name=row[0], role=Role(row[1]), disabled=bool(row[2]), created_at=parse_time(row[3]))
+    return User(
+        name=row[0], role=Role(row[1]), disabled=bool(row[2]), created_at=parse_time(row[3])
+    )
 
 
 def list_users(conn: Any) -> list[User]:

@@ -124,7 +124,8 @@ class Vault:
                     (site_id, site_name, ref_prefix, created, signing, encryption_raw),
                 )
                 conn.execute(
-                    "INSERT INTO users (name, role, disabled, created_at) VALUES (?, 'admin', 0, ?)",
+                    "INSERT INTO users (name, role, disabled, created_at)"
+                    " VALUES (?, 'admin', 0, ?)",
                     (admin, created),
                 )
             slots = [
@@ -153,7 +154,9 @@ class Vault:
         """Open the vault with a user's password; a wrong one costs the full KDF every time."""
         slots = cls._read_slots(data_dir)
         try:
-            db_key, kdf = keyslots.open_password_slot(slots, user, password, decoy_kdf or KdfParams())
+            db_key, kdf = keyslots.open_password_slot(
+                slots, user, password, decoy_kdf or KdfParams()
+            )
         except WrongPassword:
             login_journal.record_failure(data_dir / JOURNAL_NAME, slots.journal_key, user)
             raise
@@ -265,13 +268,15 @@ def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
         version = conn.execute("PRAGMA cipher_version").fetchone()
         if not version or int(str(version[0]).split(".")[0]) < MIN_CIPHER_MAJOR:
             raise VaultError(
-                f"SQLCipher {MIN_CIPHER_MAJOR} or newer is required (found {version and version[0]})"
+                f"SQLCipher {MIN_CIPHER_MAJOR} or newer is required"
+                f" (found {version and version[0]})"
             )
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlcipher3.DatabaseError:
             raise VaultError(
-                "the database does not open with this key: it is damaged or belongs to another vault"
+                "the database does not open with this key:"
+                " it is damaged or belongs to another vault"
             ) from None
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")

@@ -6,8 +6,8 @@ import json
 from datetime import date
 from typing import Any
 
-from db.records import Case, CaseKind, Channel, Mobilization, NewCase, Person
 from db.phones import normalize_phone
+from db.records import Case, CaseKind, Channel, Mobilization, NewCase, Person
 from db.vault import format_time
 from desktop.errors import InputRejected
 
@@ -142,6 +142,7 @@ def person_to_json(person: Person) -> dict[str, Any]:
 
 def case_to_json(case: Case) -> dict[str, Any]:
     """The contract's case JSON plus the workflow fields."""
+
     def moment(value: Any) -> str | None:
         return None if value is None else format_time(value)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from db.keyslots import KdfParams, KeyslotError
-from db.records import Role, Status
+from db.records import Role
 from desktop import case_json, config, workflow
 from desktop.errors import HavenError, InputRejected
 from desktop.session import Session
@@ -156,8 +156,12 @@ def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
     if args.json:
         _dump(
             [
-                {"name": u.name, "role": u.role.value, "disabled": u.disabled,
-                 "created_at": u.created_at.isoformat()}
+                {
+                    "name": u.name,
+                    "role": u.role.value,
+                    "disabled": u.disabled,
+                    "created_at": u.created_at.isoformat(),
+                }
                 for u in accounts
             ]
         )
@@ -185,7 +189,9 @@ def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
     new = case_json.parse_new_case(_read_json_arg(args.json))
     result = session.register_case(new)
     _out(result.ref)
-    sys.stderr.write(f"codeword: {result.codeword}  (read it to the caller; it is not shown again)\n")
+    sys.stderr.write(
+        f"codeword: {result.codeword}  (read it to the caller; it is not shown again)\n"
+    )
     return 0
 
 
@@ -210,13 +216,23 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
     if args.json:
         document = case_json.case_to_json(case)
         document["contacts"] = [
-            {"at": c.at.isoformat(), "channel": c.channel.value, "operator": c.operator,
-             "stage": c.stage.value, "summary": c.summary}
+            {
+                "at": c.at.isoformat(),
+                "channel": c.channel.value,
+                "operator": c.operator,
+                "stage": c.stage.value,
+                "summary": c.summary,
+            }
             for c in session.contacts(case.id)
         ]
         document["history"] = [
-            {"from": None if h.from_status is None else h.from_status.value,
-             "to": h.to_status.value, "at": h.at.isoformat(), "by": h.by, "fields": h.fields}
+            {
+                "from": None if h.from_status is None else h.from_status.value,
+                "to": h.to_status.value,
+                "at": h.at.isoformat(),
+                "by": h.by,
+                "fields": h.fields,
+            }
             for h in session.status_history(case.id)
         ]
         _dump(document)
@@ -317,8 +333,11 @@ def cmd_audit_verify(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
-    info = {"site_id": session.site.site_id, "name": session.site.name,
-            "ref_prefix": session.site.ref_prefix}
+    info = {
+        "site_id": session.site.site_id,
+        "name": session.site.name,
+        "ref_prefix": session.site.ref_prefix,
+    }
     if args.json:
         _dump(info)
     else:
@@ -340,10 +359,18 @@ def cmd_places(session: Session, args: argparse.Namespace) -> int:
 
 
 def _add_kdf_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kdf-memory", type=int, metavar="MiB",
-                        help="Argon2id memory for the new keyslot (default 256, minimum 19)")
-    parser.add_argument("--kdf-passes", type=int, metavar="N",
-                        help="Argon2id passes for the new keyslot (default 3, minimum 2)")
+    parser.add_argument(
+        "--kdf-memory",
+        type=int,
+        metavar="MiB",
+        help="Argon2id memory for the new keyslot (default 256, minimum 19)",
+    )
+    parser.add_argument(
+        "--kdf-passes",
+        type=int,
+        metavar="N",
+        help="Argon2id passes for the new keyslot (default 3, minimum 2)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

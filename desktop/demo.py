@@ -29,30 +29,144 @@ from desktop.session import Session, hlc_stamp
 
 BATCH = 2000
 
-SURNAMES_UK = (
-    "Коваленко Шевченко Бондаренко Ткаченко Кравченко Олійник Шевчук Поліщук Бойко Мельник "
-    "Лисенко Марченко Руденко Савченко Петренко Мороз Павленко Кузьменко Клименко Гончаренко "
-    "Іваненко Харченко Сидоренко Захарченко Литвиненко Романенко Яковенко Гнатюк Костенко Федоренко"
-).split()
-SURNAMES_RU = (
-    "Иванов Смирнов Кузнецов Попов Васильев Петров Соколов Михайлов Новиков Фёдоров Морозов "
-    "Волков Алексеев Лебедев Семёнов Егоров Павлов Козлов Степанов Николаев Орлов Андреев "
-    "Макаров Никитин Захаров Зайцев Соловьёв Борисов Яковлев Григорьев Романов Воробьёв"
-).split()
-GIVEN_UK = (
-    "Олександр Андрій Сергій Дмитро Іван Микола Володимир Олег Юрій Віктор Петро Тарас Богдан "
-    "Євген Максим Артем Григорій Василь Роман Ярослав Марʼяна Оксана Наталія Ірина"
-).split()
-GIVEN_RU = (
-    "Александр Алексей Сергей Дмитрий Иван Николай Владимир Олег Юрий Виктор Пётр Андрей Максим "
-    "Евгений Артём Григорий Василий Роман Михаил Павел Денис Антон Кирилл Игорь"
-).split()
-PATRONYMICS_UK = "Олександрович Іванович Петрович Миколайович Сергійович Васильович".split()
-PATRONYMICS_RU = "Александрович Иванович Петрович Николаевич Сергеевич Васильевич".split()
+SURNAMES_UK = [
+    "Коваленко",
+    "Шевченко",
+    "Бондаренко",
+    "Ткаченко",
+    "Кравченко",
+    "Олійник",
+    "Шевчук",
+    "Поліщук",
+    "Бойко",
+    "Мельник",
+    "Лисенко",
+    "Марченко",
+    "Руденко",
+    "Савченко",
+    "Петренко",
+    "Мороз",
+    "Павленко",
+    "Кузьменко",
+    "Клименко",
+    "Гончаренко",
+    "Іваненко",
+    "Харченко",
+    "Сидоренко",
+    "Захарченко",
+    "Литвиненко",
+    "Романенко",
+    "Яковенко",
+    "Гнатюк",
+    "Костенко",
+    "Федоренко",
+]
+SURNAMES_RU = [
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семёнов",
+    "Егоров",
+    "Павлов",
+    "Козлов",
+    "Степанов",
+    "Николаев",
+    "Орлов",
+    "Андреев",
+    "Макаров",
+    "Никитин",
+    "Захаров",
+    "Зайцев",
+    "Соловьёв",
+    "Борисов",
+    "Яковлев",
+    "Григорьев",
+    "Романов",
+    "Воробьёв",
+]
+GIVEN_UK = [
+    "Олександр",
+    "Андрій",
+    "Сергій",
+    "Дмитро",
+    "Іван",
+    "Микола",
+    "Володимир",
+    "Олег",
+    "Юрій",
+    "Віктор",
+    "Петро",
+    "Тарас",
+    "Богдан",
+    "Євген",
+    "Максим",
+    "Артем",
+    "Григорій",
+    "Василь",
+    "Роман",
+    "Ярослав",
+    "Марʼяна",
+    "Оксана",
+    "Наталія",
+    "Ірина",
+]
+GIVEN_RU = [
+    "Александр",
+    "Алексей",
+    "Сергей",
+    "Дмитрий",
+    "Иван",
+    "Николай",
+    "Владимир",
+    "Олег",
+    "Юрий",
+    "Виктор",
+    "Пётр",
+    "Андрей",
+    "Максим",
+    "Евгений",
+    "Артём",
+    "Григорий",
+    "Василий",
+    "Роман",
+    "Михаил",
+    "Павел",
+    "Денис",
+    "Антон",
+    "Кирилл",
+    "Игорь",
+]
+PATRONYMICS_UK = [
+    "Олександрович",
+    "Іванович",
+    "Петрович",
+    "Миколайович",
+    "Сергійович",
+    "Васильович",
+]
+PATRONYMICS_RU = ["Александрович", "Иванович", "Петрович", "Николаевич", "Сергеевич", "Васильевич"]
 RANKS = ("рядовий", "молодший сержант", "сержант", "старший солдат", "лейтенант", "капітан", None)
-UNITS = tuple(f"в/ч {n}" for n in (11931, 29760, 35390, 41450, 52892, 61899, 73612, 85306)) + (None,)
-PLACES = ("Херсонська обл.", "Запорізька обл.", "Донецька обл.", "Бєлгородська обл.",
-          "Курська обл.", "Луганська обл.", "Брянська обл.")
+UNITS = (*tuple(f"в/ч {n}" for n in (11931, 29760, 35390, 41450, 52892, 61899, 73612, 85306)), None)
+PLACES = (
+    "Херсонська обл.",
+    "Запорізька обл.",
+    "Донецька обл.",
+    "Бєлгородська обл.",
+    "Курська обл.",
+    "Луганська обл.",
+    "Брянська обл.",
+)
 MEETING_POINTS = ("Пункт А «Береза»", "Пункт Б «Дуб»", "Пункт В «Явір»", "Пункт Г «Липа»")
 RECEIVING_UNITS = ("Група приймання 1", "Група приймання 2", "Група приймання 3")
 CONDITIONS = ("задовільний", "поранений, може йти", "виснажений", "потребує медичної допомоги")
@@ -67,17 +181,28 @@ _STAGES = (
     (Status.WITHDRAWN, 0.07),
     (Status.DUPLICATE, 0.03),
 )
-_PATH = (Status.REGISTERED, Status.CONFIRMED, Status.HANDOFF_ARRANGED, Status.HANDED_OFF,
-         Status.CLOSED)
+_PATH = (
+    Status.REGISTERED,
+    Status.CONFIRMED,
+    Status.HANDOFF_ARRANGED,
+    Status.HANDED_OFF,
+    Status.CLOSED,
+)
 
 
 def _person(rng: random.Random) -> Person:
     if rng.random() < 0.55:
-        surname, given, patronymic = (rng.choice(SURNAMES_UK), rng.choice(GIVEN_UK),
-                                      rng.choice(PATRONYMICS_UK))
+        surname, given, patronymic = (
+            rng.choice(SURNAMES_UK),
+            rng.choice(GIVEN_UK),
+            rng.choice(PATRONYMICS_UK),
+        )
     else:
-        surname, given, patronymic = (rng.choice(SURNAMES_RU), rng.choice(GIVEN_RU),
-                                      rng.choice(PATRONYMICS_RU))
+        surname, given, patronymic = (
+            rng.choice(SURNAMES_RU),
+            rng.choice(GIVEN_RU),
+            rng.choice(PATRONYMICS_RU),
+        )
     name = f"{surname} {given}" + (f" {patronymic}" if rng.random() < 0.6 else "")
     born = f"{rng.randint(1965, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     phone = None
@@ -137,8 +262,9 @@ def make_demo_cases(
         with session.vault.transaction() as conn:
             used: set[str] = set()
             for _ in range(batch):
-                _insert_one(conn, rng, session.user.name, site.site_id, site.ref_prefix,
-                            pool, start, used)
+                _insert_one(
+                    conn, rng, session.user.name, site.site_id, site.ref_prefix, pool, start, used
+                )
             audit.append(conn, session.user.name, "demo_cases_added", detail=str(batch))
         done += batch
         if progress is not None:
@@ -170,19 +296,35 @@ def _insert_one(
     case_id = uuid.UUID(int=rng.getrandbits(128), version=4).hex
     channel = rng.choice(tuple(Channel))
     new = NewCase(
-        kind=CaseKind.CONSULTATION if consultation else rng.choice(
-            (CaseKind.SURRENDER,) * 9 + (CaseKind.OTHER,)),
+        kind=CaseKind.CONSULTATION
+        if consultation
+        else rng.choice((CaseKind.SURRENDER,) * 9 + (CaseKind.OTHER,)),
         channel=channel,
         persons=persons,
         location=rng.choice(PLACES),
         callback=persons[0].phone,
         notes=None,
     )
-    cases.insert_case(conn, new, cases.CaseInsert(
-        id=case_id, ref=ref, codeword_salt=salt, codeword_digest=digest, created_at=created,
-        created_by=operator, origin_site=site_id, hlc=hlc_stamp(created, site_id)))
-    cases.add_contact(conn, ContactEntry(case_id, created, channel, operator,
-                                         ContactStage.FIRST_CONTACT, "перший контакт"))
+    cases.insert_case(
+        conn,
+        new,
+        cases.CaseInsert(
+            id=case_id,
+            ref=ref,
+            codeword_salt=salt,
+            codeword_digest=digest,
+            created_at=created,
+            created_by=operator,
+            origin_site=site_id,
+            hlc=hlc_stamp(created, site_id),
+        ),
+    )
+    cases.add_contact(
+        conn,
+        ContactEntry(
+            case_id, created, channel, operator, ContactStage.FIRST_CONTACT, "перший контакт"
+        ),
+    )
     moment = created
     previous = Status.REGISTERED
     steps: list[tuple[Status, dict[str, Any]]] = []
@@ -190,32 +332,50 @@ def _insert_one(
         if final == Status.CLOSED:
             steps.append((Status.CLOSED, {"outcome_notes": "надано консультацію"}))
     elif final in (Status.WITHDRAWN, Status.DUPLICATE):
-        steps.append((final, {"reason": "абонент відмовився"} if final == Status.WITHDRAWN
-                      else {"reason": "повторне звернення"}))
+        steps.append(
+            (
+                final,
+                {"reason": "абонент відмовився"}
+                if final == Status.WITHDRAWN
+                else {"reason": "повторне звернення"},
+            )
+        )
     else:
-        for status in _PATH[1:_PATH.index(final) + 1]:
+        for status in _PATH[1 : _PATH.index(final) + 1]:
             steps.append((status, _fields_for(status, rng, moment, len(persons))))
     for status, fields in steps:
         moment = moment + timedelta(hours=rng.randint(2, 96))
         stage = ContactStage.CONFIRMATION if status == Status.CONFIRMED else ContactStage.FOLLOW_UP
         if status in (Status.CONFIRMED, Status.HANDOFF_ARRANGED):
-            cases.add_contact(conn, ContactEntry(case_id, moment, channel, operator, stage,
-                                                 "повторний контакт"))
+            cases.add_contact(
+                conn, ContactEntry(case_id, moment, channel, operator, stage, "повторний контакт")
+            )
         cases.update_fields(conn, case_id, fields, moment)
-        cases.set_status(conn, case_id, StatusChange(
-            case_id, previous, status, moment, operator, {k: str(v) for k, v in fields.items()}))
+        cases.set_status(
+            conn,
+            case_id,
+            StatusChange(
+                case_id, previous, status, moment, operator, {k: str(v) for k, v in fields.items()}
+            ),
+        )
         previous = status
 
 
 def _fields_for(status: Status, rng: random.Random, moment: datetime, size: int) -> dict[str, Any]:
     if status == Status.CONFIRMED:
-        return {"location": rng.choice(PLACES), "group_size": size,
-                "condition": rng.choice(CONDITIONS)}
+        return {
+            "location": rng.choice(PLACES),
+            "group_size": size,
+            "condition": rng.choice(CONDITIONS),
+        }
     if status == Status.HANDOFF_ARRANGED:
         begin = moment + timedelta(days=rng.randint(1, 3))
-        return {"meeting_point": rng.choice(MEETING_POINTS),
-                "receiving_unit": rng.choice(RECEIVING_UNITS),
-                "window_start": begin, "window_end": begin + timedelta(hours=2)}
+        return {
+            "meeting_point": rng.choice(MEETING_POINTS),
+            "receiving_unit": rng.choice(RECEIVING_UNITS),
+            "window_start": begin,
+            "window_end": begin + timedelta(hours=2),
+        }
     if status == Status.CLOSED:
         return {"outcome": rng.choice(tuple(Outcome))}
     return {}

@@ -136,7 +136,7 @@ class Session:
     def open(
         cls, data_dir: Path, user: str, password: str, decoy_kdf: KdfParams | None = None
     ) -> Session:
-        """Unlock the vault as `user`; AuthenticationFailed for a wrong password or disabled user."""
+        """Unlock the vault as `user`; AuthenticationFailed if the password or account is bad."""
         try:
             vault = Vault.unlock(data_dir, user, password, decoy_kdf=decoy_kdf)
         except (WrongPassword, KeyslotError, VaultError, MigrationError) as exc:
@@ -177,9 +177,7 @@ class Session:
         salt = secrets.token_bytes(16)
         return PreparedCodeword(codeword, salt, refcode.codeword_digest(codeword, salt))
 
-    def register_case(
-        self, new: NewCase, prepared: PreparedCodeword | None = None
-    ) -> IntakeResult:
+    def register_case(self, new: NewCase, prepared: PreparedCodeword | None = None) -> IntakeResult:
         """Save a first contact with its audit entry; returns the reference and codeword."""
         self._require(Action.REGISTER_CASE)
         if not new.persons:
@@ -394,12 +392,19 @@ class Session:
         moment = now_utc()
         with self.vault.transaction() as conn:
             cases.update_fields(conn, case_id, cleaned, moment)
-            recorded = {k: str(v) for k, v in {**cleaned, **history_only}.items()}
+            everything: dict[str, Any] = {**cleaned, **history_only}
+            recorded = {k: str(v) for k, v in everything.items()}
             cases.set_status(
-                conn, case_id, StatusChange(case_id, case.status, target, moment, self.user.name, recorded)
+                conn,
+                case_id,
+                StatusChange(case_id, case.status, target, moment, self.user.name, recorded),
             )
             audit.append(
-                conn, self.user.name, "case_advanced", case_id, f"{case.status.value}->{target.value}"
+                conn,
+                self.user.name,
+                "case_advanced",
+                case_id,
+                f"{case.status.value}->{target.value}",
             )
         return self.get_case(case_id, audit_view=False)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from db.records import Case, CaseKind, OPEN_STATUSES, Outcome, Status
+from db.records import OPEN_STATUSES, Case, CaseKind, Outcome, Status
 from desktop.errors import InputRejected
 from desktop.permissions import Action
 

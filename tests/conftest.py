@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -62,10 +63,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
     data = tmp_path / "site"
     session, recovery = Session.create_site(data, "Test site", "admin", PASSWORD, FAST_KDF)
     yield Site(data, session, recovery)
-    try:
+    with contextlib.suppress(Exception):  # a test may have closed it already
         session.close()
-    except Exception:  # noqa: S110 - a test may have closed it already
-        pass
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -82,15 +81,25 @@ def run_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
     password_file.write_text(PASSWORD + "\n")
 
     def run(
-        *args: str, data: Path, user: str | None = "admin", stdin: str | None = None,
-        password_file_path: Path | None = None, timeout: float = 120,
+        *args: str,
+        data: Path,
+        user: str | None = "admin",
+        stdin: str | None = None,
+        password_file_path: Path | None = None,
+        timeout: float = 120,
     ) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "desktop.cli", "--data", str(data)]
         if user is not None:
             command += ["--user", user, "--password-file", str(password_file_path or password_file)]
         return subprocess.run(
-            [*command, *args], input=stdin, capture_output=True, text=True,
-            env=cli_env(), timeout=timeout, check=False, cwd=REPO,
+            [*command, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=timeout,
+            check=False,
+            cwd=REPO,
         )
 
     run.password_file = password_file  # type: ignore[attr-defined]

@@ -18,8 +18,15 @@ def test_a_connection_attempt_in_process_fails_the_test() -> None:
 
 def test_a_connection_attempt_in_a_haven_subprocess_fails_it() -> None:
     code = "import socket; socket.create_connection(('127.0.0.1', 9), timeout=1)"
-    result = subprocess.run([sys.executable, "-c", code], env=cli_env(), cwd=REPO,
-                            capture_output=True, text=True, check=False, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=cli_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode == 99
     assert "NETWORK CONNECTION ATTEMPTED" in result.stderr
 

@@ -41,12 +41,15 @@ def test_the_file_is_private_and_holds_no_key_in_clear(tmp_path: Path) -> None:
     path = _file(tmp_path, keyslots.seal_password_slot("vault-1", "anna", "pw-pw-pw-pw", key, FAST))
     assert path.stat().st_mode & 0o777 == 0o600
     text = path.read_bytes()
-    assert key not in text and key.hex().encode() not in text
+    assert key not in text
+    assert key.hex().encode() not in text
 
 
 def test_a_slot_cannot_be_moved_to_another_user_or_weakened(tmp_path: Path) -> None:
     key = b"k" * 32
-    path = _file(tmp_path, keyslots.seal_password_slot("vault-1", "anna", "anna password", key, FAST))
+    path = _file(
+        tmp_path, keyslots.seal_password_slot("vault-1", "anna", "anna password", key, FAST)
+    )
     document = json.loads(path.read_text())
     document["slots"][0]["user"] = "mallory"
     path.write_text(json.dumps(document))
@@ -57,7 +60,8 @@ def test_a_slot_cannot_be_moved_to_another_user_or_weakened(tmp_path: Path) -> N
     document["slots"][0]["kdf"]["iterations"] = 1
     path.write_text(json.dumps(document))
     slots = keyslots.read_keyslots(path)
-    assert slots.slots == () and slots.broken == ("slot 0 (anna)",)
+    assert slots.slots == ()
+    assert slots.broken == ("slot 0 (anna)",)
 
 
 def test_a_damaged_slot_leaves_the_others_usable(tmp_path: Path) -> None:

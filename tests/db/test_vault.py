@@ -90,7 +90,9 @@ def test_failed_logins_reach_the_audit_log_after_the_next_login(site) -> None:  
     session = Session.open(site.data, "admin", site.password)
     try:
         conn = session.vault.conn
-        failed = conn.execute("SELECT count(*) FROM audit_log WHERE action='login_failed'").fetchone()
+        failed = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action='login_failed'"
+        ).fetchone()
         assert failed[0] == 5
         assert not (site.data / "failed-logins.jsonl").exists()
     finally:
@@ -98,8 +100,9 @@ def test_failed_logins_reach_the_audit_log_after_the_next_login(site) -> None:  
 
 
 def test_a_corrupted_slot_leaves_other_users_able_to_open(site, fast_kdf: KdfParams) -> None:  # type: ignore[no-untyped-def]
-    site.session.add_user("olena", __import__("db.records").records.Role.OPERATOR,
-                          "olena password", fast_kdf)
+    site.session.add_user(
+        "olena", __import__("db.records").records.Role.OPERATOR, "olena password", fast_kdf
+    )
     site.session.close()
     path = site.data / "keyslots.json"
     document = json.loads(path.read_text())

@@ -14,9 +14,14 @@ CASE = {
     "kind": "surrender",
     "channel": "phone",
     "persons": [
-        {"full_name": "Іваненко Петро Сергійович", "birth_date": "1991-03-02",
-         "phone": "067 123 45 67", "rank": "сержант", "unit": "в/ч 11931",
-         "mobilization": "mobilized"},
+        {
+            "full_name": "Іваненко Петро Сергійович",
+            "birth_date": "1991-03-02",
+            "phone": "067 123 45 67",
+            "rank": "сержант",
+            "unit": "в/ч 11931",
+            "mobilization": "mobilized",
+        },
         {"full_name": "Смирнов Алексей", "mobilization": "contract"},
     ],
     "location": "Запорізька обл.",
@@ -28,10 +33,19 @@ CASE = {
 def cli_site(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
     data = tmp_path / "site"
     result = run_cli(
-        "init", "--site-name", "Північ", "--admin", "admin",
-        "--new-password-file", str(run_cli.password_file),
-        "--kdf-memory", "19", "--kdf-passes", "2",
-        data=data, user=None,
+        "init",
+        "--site-name",
+        "Північ",
+        "--admin",
+        "admin",
+        "--new-password-file",
+        str(run_cli.password_file),
+        "--kdf-memory",
+        "19",
+        "--kdf-passes",
+        "2",
+        data=data,
+        user=None,
     )
     assert result.returncode == 0, result.stderr
     assert "Recovery key" in result.stdout
@@ -54,9 +68,17 @@ def _add(run_cli, data: Path, case: dict | None = None) -> str:  # type: ignore[
 
 
 def test_init_twice_is_refused(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
-    result = run_cli("init", "--site-name", "X", "--admin", "admin",
-                     "--new-password-file", str(run_cli.password_file),
-                     data=cli_site, user=None)
+    result = run_cli(
+        "init",
+        "--site-name",
+        "X",
+        "--admin",
+        "admin",
+        "--new-password-file",
+        str(run_cli.password_file),
+        data=cli_site,
+        user=None,
+    )
     assert result.returncode == 1
     assert "already exists" in result.stderr
 
@@ -99,8 +121,10 @@ def test_wrong_password_is_exit_3_with_one_line(cli_site: Path, run_cli, tmp_pat
         (json.dumps({**CASE, "persons": []}), "persons"),
         (json.dumps({**CASE, "persons": [{"full_name": ""}]}), "full_name"),
         (json.dumps({**CASE, "persons": [{"full_name": "A", "phone": "call me"}]}), "phone"),
-        (json.dumps({**CASE, "persons": [{"full_name": "A", "birth_date": "31.12.1990"}]}),
-         "birth_date"),
+        (
+            json.dumps({**CASE, "persons": [{"full_name": "A", "birth_date": "31.12.1990"}]}),
+            "birth_date",
+        ),
         (json.dumps({**CASE, "surprise": 1}), "unknown field"),
         ("[" * 100000 + "]" * 100000, "JSON"),
     ],
@@ -117,16 +141,28 @@ def test_invalid_case_json_is_exit_4_and_changes_nothing(  # type: ignore[no-unt
 
 def test_unknown_status_and_missing_fields_are_exit_4(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     ref = _add(run_cli, cli_site)
-    result = run_cli("case", "advance", ref, "--to", "teleported", "--json", "-",
-                     data=cli_site, stdin="{}")
+    result = run_cli(
+        "case", "advance", ref, "--to", "teleported", "--json", "-", data=cli_site, stdin="{}"
+    )
     assert result.returncode == 4
     assert "unknown status" in result.stderr
-    result = run_cli("case", "advance", ref, "--to", "confirmed", "--json", "-",
-                     data=cli_site, stdin=json.dumps({"location": "там"}))
+    result = run_cli(
+        "case",
+        "advance",
+        ref,
+        "--to",
+        "confirmed",
+        "--json",
+        "-",
+        data=cli_site,
+        stdin=json.dumps({"location": "там"}),
+    )
     assert result.returncode == 4
-    assert "codeword" in result.stderr and "group_size" in result.stderr
-    result = run_cli("case", "advance", ref, "--to", "handed_off", "--json", "-",
-                     data=cli_site, stdin="{}")
+    assert "codeword" in result.stderr
+    assert "group_size" in result.stderr
+    result = run_cli(
+        "case", "advance", ref, "--to", "handed_off", "--json", "-", data=cli_site, stdin="{}"
+    )
     assert result.returncode == 4
     shown = json.loads(run_cli("case", "show", ref, "--json", data=cli_site).stdout)
     assert shown["status"] == "registered"
@@ -134,12 +170,28 @@ def test_unknown_status_and_missing_fields_are_exit_4(cli_site: Path, run_cli) -
 
 
 def test_roles_are_checked(cli_site: Path, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = run_cli("user", "add", "olena", "--role", "operator",
-                     "--new-password-file", str(run_cli.password_file), data=cli_site)
+    result = run_cli(
+        "user",
+        "add",
+        "olena",
+        "--role",
+        "operator",
+        "--new-password-file",
+        str(run_cli.password_file),
+        data=cli_site,
+    )
     assert result.returncode == 0, result.stderr
-    denied = run_cli("user", "add", "x", "--role", "admin",
-                     "--new-password-file", str(run_cli.password_file),
-                     data=cli_site, user="olena")
+    denied = run_cli(
+        "user",
+        "add",
+        "x",
+        "--role",
+        "admin",
+        "--new-password-file",
+        str(run_cli.password_file),
+        data=cli_site,
+        user="olena",
+    )
     assert denied.returncode == 3
     assert "may not manage accounts" in denied.stderr
     assert run_cli("case", "list", data=cli_site, user="olena").returncode == 0
@@ -181,11 +233,13 @@ def test_audit_verify_detects_removed_or_reordered_entries(  # type: ignore[no-u
     else:
         rows = vault.conn.execute(
             "SELECT seq, at, actor, action, case_id, detail, leaf_hash, chain_hash"
-            " FROM audit_log WHERE seq IN (4, 5) ORDER BY seq").fetchall()
+            " FROM audit_log WHERE seq IN (4, 5) ORDER BY seq"
+        ).fetchall()
         vault.conn.execute("DELETE FROM audit_log WHERE seq IN (4, 5)")
-        for (seq, *rest), (other_seq, *_) in zip(rows, reversed(rows), strict=True):
-            vault.conn.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               (other_seq, *rest))
+        for (_seq, *rest), (other_seq, *_) in zip(rows, reversed(rows), strict=True):
+            vault.conn.execute(
+                "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (other_seq, *rest)
+            )
     vault.close()
     result = run_cli("audit", "verify", data=cli_site)
     assert result.returncode == 4
@@ -198,27 +252,68 @@ def test_whole_workflow_through_the_cli(cli_site: Path, run_cli) -> None:  # typ
     codeword = result.stderr.split("codeword:")[1].split("(")[0].strip()
 
     def advance(to: str, fields: dict) -> object:  # type: ignore[type-arg]
-        return run_cli("case", "advance", ref, "--to", to, "--json", "-",
-                       data=cli_site, stdin=json.dumps(fields))
+        return run_cli(
+            "case",
+            "advance",
+            ref,
+            "--to",
+            to,
+            "--json",
+            "-",
+            data=cli_site,
+            stdin=json.dumps(fields),
+        )
 
-    wrong = advance("confirmed", {"codeword": "щось не те", "location": "Запоріжжя",
-                                  "group_size": 2})
-    assert wrong.returncode == 4 and "does not match" in wrong.stderr
-    assert advance("confirmed", {"codeword": codeword.upper(), "location": "Запоріжжя",
-                                 "group_size": 2, "condition": "задовільний"}).returncode == 0
-    bad_window = advance("handoff_arranged", {
-        "meeting_point": "Пункт А", "receiving_unit": "Група 1",
-        "window_start": "2026-12-01T14:00+02:00", "window_end": "2026-12-01T12:00+02:00"})
-    assert bad_window.returncode == 4 and "window_end" in bad_window.stderr
-    assert advance("handoff_arranged", {
-        "meeting_point": "Пункт А", "receiving_unit": "Група 1",
-        "window_start": "2026-12-01T14:00+02:00", "window_end": "2026-12-01T16:00+02:00",
-    }).returncode == 0
+    wrong = advance(
+        "confirmed", {"codeword": "щось не те", "location": "Запоріжжя", "group_size": 2}
+    )
+    assert wrong.returncode == 4
+    assert "does not match" in wrong.stderr
+    assert (
+        advance(
+            "confirmed",
+            {
+                "codeword": codeword.upper(),
+                "location": "Запоріжжя",
+                "group_size": 2,
+                "condition": "задовільний",
+            },
+        ).returncode
+        == 0
+    )
+    bad_window = advance(
+        "handoff_arranged",
+        {
+            "meeting_point": "Пункт А",
+            "receiving_unit": "Група 1",
+            "window_start": "2026-12-01T14:00+02:00",
+            "window_end": "2026-12-01T12:00+02:00",
+        },
+    )
+    assert bad_window.returncode == 4
+    assert "window_end" in bad_window.stderr
+    assert (
+        advance(
+            "handoff_arranged",
+            {
+                "meeting_point": "Пункт А",
+                "receiving_unit": "Група 1",
+                "window_start": "2026-12-01T14:00+02:00",
+                "window_end": "2026-12-01T16:00+02:00",
+            },
+        ).returncode
+        == 0
+    )
     assert advance("handed_off", {"received_by": "капітан Мельник"}).returncode == 0
     assert advance("closed", {"outcome": "prisoner_exchange"}).returncode == 0
     shown = json.loads(run_cli("case", "show", ref, "--json", data=cli_site).stdout)
     assert shown["status"] == "closed"
     assert shown["outcome"] == "prisoner_exchange"
     assert [h["to"] for h in shown["history"]] == [
-        "registered", "confirmed", "handoff_arranged", "handed_off", "closed"]
+        "registered",
+        "confirmed",
+        "handoff_arranged",
+        "handed_off",
+        "closed",
+    ]
     assert all("codeword" not in h["fields"] for h in shown["history"])

@@ -26,10 +26,27 @@ def test_sigkill_during_demo_loses_nothing_acknowledged(tmp_path: Path) -> None:
     acknowledged = 0
     for round_number in range(20):
         process = subprocess.Popen(
-            [sys.executable, "-m", "desktop.cli", "--data", str(data), "--user", "admin",
-             "--password-file", str(password_file), "demo", "--cases", "200000",
-             "--seed", str(round_number)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "desktop.cli",
+                "--data",
+                str(data),
+                "--user",
+                "admin",
+                "--password-file",
+                str(password_file),
+                "demo",
+                "--cases",
+                "200000",
+                "--seed",
+                str(round_number),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+            cwd=REPO,
         )
         assert process.stdout is not None
         # Kill after a random number of acknowledged batches, or in the middle of the first.
@@ -44,7 +61,9 @@ def test_sigkill_during_demo_loses_nothing_acknowledged(tmp_path: Path) -> None:
         process.send_signal(signal.SIGKILL)
         rest, errors = process.communicate()
         assert "Traceback" not in errors
-        acknowledged += seen * 2000 + sum(1 for line in rest.splitlines() if "committed" in line) * 2000
+        acknowledged += (
+            seen * 2000 + sum(1 for line in rest.splitlines() if "committed" in line) * 2000
+        )
 
         vault = Vault.unlock(data, "admin", PASSWORD)
         try:
@@ -53,6 +72,7 @@ def test_sigkill_during_demo_loses_nothing_acknowledged(tmp_path: Path) -> None:
             assert stored >= acknowledged, f"round {round_number}: {stored} < {acknowledged}"
             acknowledged = stored
             vault.conn.execute(
-                "INSERT INTO person_search (person_search) VALUES ('integrity-check')")
+                "INSERT INTO person_search (person_search) VALUES ('integrity-check')"
+            )
         finally:
             vault.close()

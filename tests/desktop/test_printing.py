@@ -23,9 +23,12 @@ NEEDS_ZBAR = pytest.mark.skipif(
 )
 
 CASE = {
-    "kind": "surrender", "channel": "messenger",
-    "persons": [{"full_name": "Мельник Тарас Богданович", "birth_date": "1989-07-01"},
-                {"full_name": "Волков Игорь"}],
+    "kind": "surrender",
+    "channel": "messenger",
+    "persons": [
+        {"full_name": "Мельник Тарас Богданович", "birth_date": "1989-07-01"},
+        {"full_name": "Волков Игорь"},
+    ],
     "location": "Бєлгородська обл.",
 }
 
@@ -43,9 +46,15 @@ def arranged(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
     codeword = added.stderr.split("codeword:")[1].split("(")[0].strip()
     for to, fields in (
         ("confirmed", {"codeword": codeword, "location": "Суми", "group_size": 2}),
-        ("handoff_arranged", {"meeting_point": "Пункт Б", "receiving_unit": "Група 2",
-                              "window_start": "2026-12-02T08:00+02:00",
-                              "window_end": "2026-12-02T10:00+02:00"}),
+        (
+            "handoff_arranged",
+            {
+                "meeting_point": "Пункт Б",
+                "receiving_unit": "Група 2",
+                "window_start": "2026-12-02T08:00+02:00",
+                "window_end": "2026-12-02T10:00+02:00",
+            },
+        ),
     ):
         result = run_cli("case", "advance", ref, "--to", to, data=data, stdin=json.dumps(fields))
         assert result.returncode == 0, result.stderr
@@ -53,8 +62,9 @@ def arranged(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
 
 
 def _text(pdf: Path) -> str:
-    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 @NEEDS_POPPLER
@@ -65,7 +75,9 @@ def test_manager_prints_and_reprint_is_marked_copy(arranged, run_cli, tmp_path: 
     assert "not encrypted" in first.stderr
     assert (tmp_path / "a.pdf").stat().st_mode & 0o077 == 0
     text = _text(tmp_path / "a.pdf")
-    assert ref in text and "Мельник Тарас Богданович" in text and "Волков Игорь" in text
+    assert ref in text
+    assert "Мельник Тарас Богданович" in text
+    assert "Волков Игорь" in text
     assert "КОПІЯ" not in text
     second = run_cli("handoff", ref, "-o", str(tmp_path / "b.pdf"), data=data, user="maria")
     assert second.returncode == 0
@@ -73,8 +85,12 @@ def test_manager_prints_and_reprint_is_marked_copy(arranged, run_cli, tmp_path: 
     assert "КОПІЯ 1" in _text(tmp_path / "b.pdf")
     session = Session.open(data, "admin", PASSWORD)
     try:
-        actions = [row[0] for row in session.vault.conn.execute(
-            "SELECT action FROM audit_log WHERE action LIKE 'handoff_%' ORDER BY seq")]
+        actions = [
+            row[0]
+            for row in session.vault.conn.execute(
+                "SELECT action FROM audit_log WHERE action LIKE 'handoff_%' ORDER BY seq"
+            )
+        ]
         assert actions == ["handoff_printed", "handoff_reprinted"]
     finally:
         session.close()
@@ -93,7 +109,8 @@ def test_a_case_not_ready_gets_exit_4_and_no_file(arranged, run_cli, tmp_path: P
     result = run_cli("handoff", ref, "-o", str(tmp_path / "x.pdf"), data=data, user="maria")
     assert result.returncode == 4
     assert "registered" in result.stderr
-    assert not list(tmp_path.glob("*.pdf")) and not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob("*.pdf"))
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 @NEEDS_ZBAR
@@ -103,16 +120,20 @@ def test_the_printed_qr_verifies_and_an_altered_token_does_not(  # type: ignore[
     data, ref = arranged
     pdf = tmp_path / "sheet.pdf"
     assert run_cli("handoff", ref, "-o", str(pdf), data=data, user="maria").returncode == 0
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(pdf),
-                    str(tmp_path / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+        check=True,
+    )
     page = next(tmp_path.glob("page*.png"))
-    token = subprocess.run(["zbarimg", "--raw", "-q", str(page)], capture_output=True,
-                           text=True, check=True).stdout.strip()
+    token = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(page)], capture_output=True, text=True, check=True
+    ).stdout.strip()
     good = run_cli("sheet", "verify", token, data=data, user="oleh")
     assert good.returncode == 0, good.stderr
-    assert ref in good.stdout and "original" in good.stdout
+    assert ref in good.stdout
+    assert "original" in good.stdout
     position = len(token) // 2
-    altered = token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1:]
+    altered = token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
     bad = run_cli("sheet", "verify", altered, data=data, user="oleh")
     assert bad.returncode == 4
     assert "refused" in bad.stderr
@@ -126,9 +147,13 @@ def test_a_token_from_another_site_is_foreign(arranged, run_cli, tmp_path: Path)
     try:
         case = session.get_case(session.resolve(ref), audit_view=False)
         token = make_sheet_token(
-            site_id=session.site.site_id, case_id=case.id, reference=case.ref,
-            serial="XX-000001", content_digest=b"\0" * 32,
-            signing_key=session.vault.site_signing_key())
+            site_id=session.site.site_id,
+            case_id=case.id,
+            reference=case.ref,
+            serial="XX-000001",
+            content_digest=b"\0" * 32,
+            signing_key=session.vault.site_signing_key(),
+        )
     finally:
         session.close()
     result = run_cli("sheet", "verify", token, data=other)
