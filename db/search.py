@@ -15,6 +15,8 @@ from db import names, phones
 from db.records import Person
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+# Bump whenever name, phone or reference keys are derived differently: vaults rebuild on open.
+INDEX_VERSION = "1"
 
 
 def reference_key(ref: str) -> str:
@@ -90,6 +92,31 @@ def matching_case_rowids(conn: Any, query: SearchQuery, limit: int) -> list[int]
         (expression, limit),
     ).fetchall()
     return [int(row[0]) for row in rows]
+
+
+def ensure_index_current(conn: Any) -> bool:
+    """Rebuild every person's terms if the index was built by other rules; True if rebuilt."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'search_index_version'").fetchone()
+    if row is not None and row[0] == INDEX_VERSION:
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM person_search")
+        for person_id, full_name, phone, ref in conn.execute(
+            "SELECT p.id, p.full_name, p.phone, c.ref FROM persons p"
+            " JOIN cases c ON c.rowid = p.case_rowid"
+        ).fetchall():
+            index_person(conn, person_id, Person(full_name=full_name, phone=phone), ref)
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('search_index_version', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (INDEX_VERSION,),
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return True
 
 
 def rebuild_terms(conn: Any, person_ids: Sequence[int]) -> None:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from db import keyslots, login_journal
+from db import keyslots, login_journal, search
 from db.keyslots import KdfParams, KeyslotError, KeyslotFile, WrongPassword
 from db.migrate import migrate
 
@@ -105,6 +105,7 @@ class Vault:
         conn = _connect(data_dir / DB_NAME, db_key, create=True)
         try:
             migrate(conn)
+            search.ensure_index_current(conn)
             signing = Ed25519PrivateKey.generate().private_bytes(
                 serialization.Encoding.Raw,
                 serialization.PrivateFormat.Raw,
@@ -184,6 +185,7 @@ class Vault:
         conn = _connect(data_dir / DB_NAME, db_key, create=False)
         try:
             migrate(conn)
+            search.ensure_index_current(conn)
         except BaseException:
             conn.close()
             raise

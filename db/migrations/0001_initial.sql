@@ -11,6 +11,12 @@ CREATE TABLE site (
     encryption_key BLOB NOT NULL   -- X25519 private key, raw 32 bytes
 );
 
+-- Small facts about the vault itself, such as which version built the search index.
+CREATE TABLE meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+
 CREATE TABLE users (
     name        TEXT PRIMARY KEY,
     role        TEXT NOT NULL CHECK (role IN ('operator', 'manager', 'it', 'admin')),
