@@ -264,6 +264,9 @@ def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
         os.close(fd)
     elif not path.exists():
         raise VaultError(f"the database {path} is missing")
+    else:
+        # A copied or restored vault may arrive world-readable; the WAL inherits this mode.
+        os.chmod(path, 0o600)
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA key = {_hex_key(db_key)}")
