@@ -22,7 +22,13 @@ How a word becomes a skeleton:
 The folded classes are written as prefix-coherent codes ("k" < "kh", "ts" < "tsh",
 "s" < "sh" < "shtsh"), so a half-typed digraph still narrows the search; see `query_tokens`.
 
-Speed: step 1 and 2 run as a cp1251 encode plus byte translations, step 3 as a few
+Known limits. German spellings lose to English ones: "sch" is read as щ (Borsch,
+Tereschenko), so Schewtschenko does not meet Шевченко. The official romanisation writes г
+as "h" even after с, ц, з+ь or п, and those pairs read back as ш, ч, ж or ф, so a name with
+such a rare cluster and its official Latin form get different skeletons. Ukrainian and
+Russian forms of one first name (Олексій and Алексей, Андрій and Андрей) stay apart.
+
+Speed: steps 1 and 2 run as a cp1251 encode plus byte translations, step 3 as a few
 str.replace passes, and results are remembered per whitespace-separated chunk because names
 repeat (surnames, first names and patronymics come from a small vocabulary).
 `name_tokens_batch` pushes many names through each pass at once for bulk indexing.
@@ -36,7 +42,7 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 __all__ = [
@@ -232,12 +238,12 @@ def _fold(latin: str) -> str:
     text = latin
     if "yo" in text or "jo" in text:
         text = _YO.sub(_yo_as_e, text)
-    if "h" in text:
-        for spelling, placeholder in _DIGRAPHS_WITH_H:
-            if spelling in text:
-                text = text.replace(spelling, placeholder)
     if "z" in text:
         for spelling, placeholder in _DIGRAPHS_WITH_Z:
+            if spelling in text:
+                text = text.replace(spelling, placeholder)
+    if "h" in text:
+        for spelling, placeholder in _DIGRAPHS_WITH_H:
             if spelling in text:
                 text = text.replace(spelling, placeholder)
     text = text.replace("ts", "T").translate(_FOLD_LETTERS)
@@ -293,25 +299,20 @@ def _prefix_skeleton(word: str) -> str:
 # whole when full: cheaper than LRU bookkeeping, and the common words come straight back.
 _CACHE_LIMIT = 1 << 16
 _CHUNK_CACHE: dict[str, tuple[str, ...]] = {}
-_BATCH_CHUNKS = 4096
-# Goes between chunks processed together; the spaces keep it apart from any letter.
+_BATCH_NAMES = 4096
+# Goes between texts processed together; the spaces keep it apart from any letter.
 _CHUNK_BREAK = " \n "
 
 
-def _skeletons_of_chunks(chunks: Collection[str]) -> dict[str, tuple[str, ...]]:
-    """Skeleton tokens of each chunk, computed many chunks per pass and remembered."""
-    ordered = list(chunks)
-    found: dict[str, tuple[str, ...]] = {}
-    for start in range(0, len(ordered), _BATCH_CHUNKS):
-        batch = ordered[start : start + _BATCH_CHUNKS]
-        # Every step works within a word, so one pass over many words joined by separators
-        # gives each word the skeleton it gets alone.
-        pieces = _fold(_to_latin(_CHUNK_BREAK.join(batch))).split("\n")
-        found.update(zip(batch, (tuple(piece.split()) for piece in pieces), strict=True))
+def _remember_chunks(chunks: list[str]) -> dict[str, tuple[str, ...]]:
+    """Skeleton tokens of each chunk, computed in one pass and kept in the cache."""
+    # Every step works within a word, so one pass over many words joined by separators
+    # gives each word the skeleton it gets alone.
+    pieces = _fold(_to_latin(_CHUNK_BREAK.join(chunks))).split("\n")
+    found = {chunk: tuple(piece.split()) for chunk, piece in zip(chunks, pieces, strict=True)}
     if len(_CHUNK_CACHE) + len(found) > _CACHE_LIMIT:
         _CHUNK_CACHE.clear()
-    if len(found) <= _CACHE_LIMIT:
-        _CHUNK_CACHE.update(found)
+    _CHUNK_CACHE.update(found)
     return found
 
 
@@ -321,15 +322,15 @@ def name_tokens(text: str) -> list[str]:
     try:
         return [token for chunk in chunks for token in _CHUNK_CACHE[chunk]]
     except KeyError:
-        known = _skeletons_of_chunks(chunks)
+        known = _remember_chunks(chunks)
         return [token for chunk in chunks for token in known[chunk]]
 
 
 def name_tokens_batch(texts: Sequence[str]) -> list[list[str]]:
     """Return `name_tokens` of each text, computed in bulk: for (re)indexing many names."""
     tokens: list[list[str]] = []
-    for start in range(0, len(texts), _BATCH_CHUNKS):
-        batch = [text.replace("\n", " ") for text in texts[start : start + _BATCH_CHUNKS]]
+    for start in range(0, len(texts), _BATCH_NAMES):
+        batch = [text.replace("\n", " ") for text in texts[start : start + _BATCH_NAMES]]
         pieces = _fold(_to_latin(_CHUNK_BREAK.join(batch))).split("\n")
         tokens.extend(piece.split() for piece in pieces)
     return tokens
@@ -424,10 +425,9 @@ def names_similar(a: str, b: str) -> bool:
     words_a, words_b = _comparison_words(a), _comparison_words(b)
     if not words_a or not words_b:
         return False
-    keys_a = Counter(word.key for word in words_a if not word.is_initial)
-    if keys_a and keys_a == Counter(word.key for word in words_b if not word.is_initial):
-        if len(words_a) == len(words_b) == sum(keys_a.values()):
-            return True
+    same_keys = Counter(word.key for word in words_a) == Counter(word.key for word in words_b)
+    if same_keys and not all(word.is_initial for word in words_a):
+        return True
     shorter, longer = sorted((words_a, words_b), key=len)
     if len(shorter) < len(longer) and len(shorter) < 2:
         return False
@@ -452,12 +452,14 @@ _UK_LATIN = {
     "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ь": "", "ю": "iu",
     "я": "ia",
     # Not Ukrainian letters. ё is "yo" where it starts a syllable and "e" after a consonant, as
-    # in Russian passports (Fedorov, Semen); the rest as the nearest Ukrainian letter.
+    # in Russian passports (Fedorov, Semen); е after ь or ъ is "ie" like Ukrainian є; the
+    # rest as the nearest Ukrainian letter.
     "ы": "y", "э": "e", "ё": "e", "ъ": "", "ѐ": "e", "ѝ": "y", "ў": "u",
 }  # fmt: skip
 _UK_LATIN_INITIAL = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya", "ё": "yo"}
 _UK_VOWELS_AND_SIGNS = frozenset("аеєиіїоуюяыэёьъ")
 _APOSTROPHE_CHARS = frozenset(_APOSTROPHES)
+_SOFT_AND_HARD_SIGNS = frozenset("ьъ")
 
 
 def _is_cyrillic_letter(char: str) -> bool:
@@ -490,6 +492,8 @@ def transliterate_uk(text: str) -> str:
             latin = _UK_LATIN_INITIAL[lower]
         elif lower == "ё" and previous.lower() in _UK_VOWELS_AND_SIGNS:
             latin = "yo"
+        elif lower == "е" and previous.lower() in _SOFT_AND_HARD_SIGNS:
+            latin = "ie"
         elif lower == "г" and previous.lower() == "з":
             latin = "gh"
         else:

@@ -16,7 +16,7 @@ from db.records import Person
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 # Bump whenever name, phone or reference keys are derived differently: vaults rebuild on open.
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 
 
 def reference_key(ref: str) -> str:

@@ -4,23 +4,29 @@ A reference code such as ``KM-4TX-7PA-9`` is read over a phone line: a two-chara
 site prefix, six random characters and a check character, from 17 symbols chosen
 so that none looks or sounds like another (no 0/O, 1/I/L, 8/B, S, Z, U/V) and the
 letters all have a Cyrillic twin on a Ukrainian keyboard (А С Е Н К М Р Т Х У),
-so an operator who forgets to switch layout still types a valid code.
+so an operator who forgets to switch layout still types a valid code. Six random
+symbols give 17**6 (about 24 million) codes per site.
 
 The check character makes the weighted sum of all nine symbols zero modulo 17.
 With a prime modulus and distinct non-zero weights, every single substitution and
 every swap of two adjacent symbols changes the sum, so each is caught.
 
 A codeword is two common Ukrainian words and a number ("калина-маяк-47"). Only a
-salted scrypt digest is stored; matching ignores case, spaces, dashes and script,
-so what the caller says may be typed in Latin letters too.
+salted scrypt digest is stored, and it travels to other sites in transfer files, so
+its input must never change meaning: each spoken word is resolved to its entry in
+WORDS (ignoring case, apostrophes, stress marks and script, so "Kalyna" is калина)
+and the digest covers those entries and the digits. WORDS may grow, but a word in it
+is never removed or respelled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import random
 import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 from db import names
 
@@ -33,11 +39,20 @@ _TWINS = str.maketrans(
         "А": "A", "С": "C", "Е": "E", "Н": "H", "К": "K", "М": "M", "Р": "P", "Т": "T",
         "Х": "X", "У": "Y",
     }
-)
+)  # fmt: skip
 PREFIX_LENGTH = 2
 BODY_LENGTH = 6
 CODE_LENGTH = PREFIX_LENGTH + BODY_LENGTH + 1
-_SEPARATORS = re.compile(r"[\s\-_./]+")
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212_./]+")
+
+_T = TypeVar("_T")
+
+
+class RandomSource(Protocol):
+    """What a random source must offer: `secrets`, `random.SystemRandom()` or, in tests
+    and demos, a seeded `random.Random`."""
+
+    def choice(self, seq: Sequence[_T], /) -> _T: ...
 
 
 def _check_symbol(symbols: str) -> str:
@@ -60,7 +75,7 @@ def site_prefix_for(site_id: str) -> str:
     return ALPHABET[value % BASE] + ALPHABET[(value // BASE) % BASE]
 
 
-def new_reference(site_prefix: str, rng: random.Random) -> str:
+def new_reference(site_prefix: str, rng: RandomSource) -> str:
     """A fresh reference code with this site's prefix; the caller checks it is unused."""
     if len(site_prefix) != PREFIX_LENGTH or any(ch not in _VALUE for ch in site_prefix):
         raise ValueError(f"not a site prefix: {site_prefix!r}")
@@ -84,7 +99,12 @@ def normalize_reference(text: str) -> str | None:
 
 
 def is_reference_like(text: str) -> bool:
-    """Whether a search text may be (the start of) a reference code."""
+    """Whether a search text may be (the start of) a reference code.
+
+    It must hold only code symbols and separators, two to nine symbols, at least one of
+    them a digit: names never have digits, and nearly every code does. Digits alone also
+    qualify, so a short number may be searched as both a phone and a code.
+    """
     compact = _compact(text)
     return (
         2 <= len(compact) <= CODE_LENGTH
@@ -98,40 +118,73 @@ def reference_search_key(text: str) -> str:
     return _compact(text).lower()
 
 
-# Common, short, concrete nouns that sound unlike each other; no two share a stem.
+# Everyday nouns of four to eight letters that a caller can say and an operator can spell
+# on a bad line: no two are one letter (or one folded sound) apart, none is an alarming
+# word in this line of work (no weapons, sirens or fire), none has an apostrophe.
 WORDS = (
-    "айстра", "акація", "альбом", "бальзам", "банан", "барвінок", "басейн", "батон",
-    "бджола", "берег", "береза", "бетон", "бинокль", "блискавка", "борщ", "браслет",
-    "бубон", "будинок", "бузок", "бурштин", "вагон", "ваза", "веселка", "вишня",
-    "вовна", "водоспад", "вокзал", "вулик", "вулкан", "гарбуз", "гвинт", "глобус",
-    "голуб", "гора", "горіх", "гребінь", "гриб", "груша", "гудзик", "дельфін",
-    "джерело", "диван", "дзвін", "дзеркало", "долото", "дракон", "жолудь", "журавель",
-    "завод", "замок", "зебра", "зерно", "зошит", "інжир", "кавун", "календар",
-    "калина", "камінь", "канат", "капуста", "карта", "каштан", "квітка", "кедр",
-    "кит", "клен", "ключ", "книга", "комета", "компас", "корабель", "кошик",
-    "кран", "кристал", "кролик", "ліхтар", "лелека", "лимон", "липа", "лисиця",
-    "лід", "ложка", "лопата", "маяк", "малина", "мандарин", "марка", "маятник",
-    "медаль", "метелик", "млин", "молот", "міст", "морква", "мотузка", "намет",
-    "носоріг", "овес", "олівець", "орел", "острів", "павук", "пензель", "перо",
-    "пиріг", "планета", "пляж", "повітря", "подушка", "помідор", "поїзд", "порох",
-    "рама", "ракета", "ріпа", "рукав", "рушник", "сад", "сапфір", "світанок",
-    "сирена", "сир", "слива", "сокира", "сокіл", "сонях", "сосна", "стріла",
-)
-_LETTERS = re.compile(r"[^\W\d_]+")
-_DIGITS = re.compile(r"\d+")
+    "абрикос", "автобус", "агрус", "акула", "ананас", "апельсин", "арфа", "бабка", "банан",
+    "бандура", "барабан", "барвінок", "бджола", "берег", "береза", "білка", "бобер", "борсук",
+    "борщ", "бублик", "бубон", "бузок", "буква", "вагон", "ваза", "валіза", "вареник", "ведмідь",
+    "вежа", "верба", "веселка", "весло", "весна", "вечір", "виделка", "видра", "виноград", "вишня",
+    "вівця", "вікно", "віночок", "вірш", "вітер", "вітрило", "вовк", "вогник", "водоспад",
+    "волошка", "ворота", "вудка", "вулик", "газета", "гарбуз", "гітара", "глобус", "годинник",
+    "голка", "гора", "горіх", "горобець", "горобина", "граблі", "гречка", "грім", "груша", "гуска",
+    "ґудзик", "дельфін", "джерело", "джміль", "дзвін", "дзеркало", "диван", "диня", "долина",
+    "дорога", "дошка", "драбина", "дятел", "жирафа", "журавель", "заєць", "замок", "затока",
+    "зебра", "зима", "зірка", "зозуля", "зоря", "зошит", "іскра", "їжак", "кавун", "калина",
+    "камінь", "капуста", "карась", "качка", "каша", "каштан", "килим", "клен", "ключ", "книга",
+    "коза", "кокос", "комета", "компас", "компот", "конверт", "корова", "котик", "краб", "крейда",
+    "криниця", "крісло", "кролик", "курка", "лампа", "ластівка", "лебідь", "лелека", "лимон",
+    "липа", "лисиця", "ліжко", "лілея", "лінійка", "ліхтар", "ложка", "лопата", "лопух", "лось",
+    "малюнок", "мандарин", "мапа", "марка", "масло", "маяк", "мелодія", "метелик", "міст",
+    "місяць", "млин", "млинець", "молоко", "молоток", "морж", "морква", "мурашка", "намет",
+    "намисто", "небо", "нитка", "овес", "огірок", "ожина", "озеро", "окунь", "оливка", "олівець",
+    "орел", "осінь", "острів", "пагорб", "папуга", "парасоля", "паркан", "парта", "пенал",
+    "пензель", "перлина", "персик", "печиво", "пиріг", "писанка", "півень", "півонія", "пісня",
+    "пісок", "планета", "поле", "полин", "полиця", "потяг", "пряник", "пташка", "равлик", "ранок",
+    "рибка", "рись", "річка", "ромашка", "роса", "рояль", "рушник", "рюкзак", "світанок", "світло",
+    "свічка", "сито", "скеля", "склянка", "скрипка", "слива", "слово", "слон", "сніг", "собака",
+    "сова", "сокіл", "соловей", "сонце", "соняшник", "сопілка", "сорочка", "сосна", "ставок",
+    "стежка", "степ", "стілець", "стіна", "струмок", "суниця", "танець", "тарілка", "теплиця",
+    "тигр", "тополя", "трамвай", "троянда", "туман", "тюлень", "тюльпан", "фарба", "фіалка",
+    "флейта", "хата", "хвиля", "хвіртка", "хліб", "хмара", "цвях", "цибуля", "цуценя", "чапля",
+    "чашка", "човен", "шапка", "шарф", "шафа", "школа", "шпак", "щука", "яблуко", "явір",
+)  # fmt: skip
+NUMBERS = range(10, 100)
+
+# Letters with any apostrophes and stress marks among them, or a run of digits.
+_WORD_OR_NUMBER = re.compile(r"(?:[^\W\d_]|['ʼ’`\u0300-\u036f])+|\d+")
 
 
-def new_codeword(rng: random.Random) -> str:
+def _word_key(word: str) -> str:
+    return "".join(names.name_tokens(word))
+
+
+_WORD_BY_KEY = {_word_key(word): word for word in WORDS}
+
+
+def new_codeword(rng: RandomSource) -> str:
     """Two distinct words and a two-digit number, e.g. 'калина-маяк-47'."""
-    first, second = rng.sample(WORDS, 2)
-    return f"{first}-{second}-{rng.randint(10, 99)}"
+    first = rng.choice(WORDS)
+    second = rng.choice([word for word in WORDS if word != first])
+    return f"{first}-{second}-{rng.choice(NUMBERS)}"
 
 
 def _spoken_form(codeword: str) -> bytes:
-    """What must match: the words' script-independent skeletons and the digits."""
-    words = " ".join(_LETTERS.findall(codeword.replace("'", "").replace("ʼ", "")))
-    parts = names.name_tokens(words) + _DIGITS.findall(codeword)
-    return " ".join(parts).encode("utf-8")
+    """What the digest covers: each word as spelled in WORDS, then the digits.
+
+    A word that is not in WORDS is kept as its key behind a "?", so it can never pass
+    for a listed word. Digits are run together, so "4 7" and "47" are one number.
+    """
+    text = unicodedata.normalize("NFC", codeword)
+    words: list[str] = []
+    digits: list[str] = []
+    for part in _WORD_OR_NUMBER.findall(text):
+        if part.isdigit():
+            digits.append(part)
+        elif key := _word_key(part):
+            words.append(_WORD_BY_KEY.get(key, "?" + key))
+    return " ".join([*words, "".join(digits)]).encode("utf-8")
 
 
 def codeword_digest(codeword: str, salt: bytes) -> bytes:
@@ -140,4 +193,5 @@ def codeword_digest(codeword: str, salt: bytes) -> bytes:
 
 
 def codeword_matches(candidate: str, salt: bytes, digest: bytes) -> bool:
+    """Whether what the caller said is the codeword behind `digest` (constant-time compare)."""
     return hmac.compare_digest(codeword_digest(candidate, salt), digest)
