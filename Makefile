@@ -33,9 +33,9 @@ run: $(STAMP) catalogs ## Open Haven on a demo site (creates it on first run)
 	@test -f $(DEMO_DIR)/keyslots.json || { \
 		printf '%s\n' '$(DEMO_PASSWORD)' > $(DEMO_DIR).pw; \
 		$(BIN)/haven-admin --data $(DEMO_DIR) init --site-name "Demo site" --admin $(DEMO_USER) \
-			--new-password-file $(DEMO_DIR).pw --demo-kdf > /dev/null && \
+			--new-password-file $(DEMO_DIR).pw > /dev/null && \
 		$(BIN)/haven-admin --data $(DEMO_DIR) --user $(DEMO_USER) --password-file $(DEMO_DIR).pw \
-			demo --cases 500 --seed 1 ; rm -f $(DEMO_DIR).pw; }
+			demo --cases 500 --seed 1 > /dev/null; rm -f $(DEMO_DIR).pw; }
 	@echo "Demo login: user '$(DEMO_USER)', password '$(DEMO_PASSWORD)'"
 	HAVEN_DEMO_LOGIN='$(DEMO_USER):$(DEMO_PASSWORD)' $(BIN)/haven --data $(DEMO_DIR)
 
