@@ -1,0 +1,224 @@
+"""Screens a person can look at: PNGs of the real windows, in English and Ukrainian.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python -m bench.screenshots [OUT_DIR]
+
+Creates a demo vault in a temporary folder (300 synthetic cases), drives the real
+dialogs and windows through a case, and saves each screen as OUT_DIR/<screen>_<lang>.png
+(default ./screenshots/). Nothing here is mocked; only the Argon2id cost is the legal
+minimum, so the run takes seconds.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from bench.qtloop import settle, wait_until
+from db.keyslots import KdfParams
+from db.records import Status
+from desktop.demo import make_demo_cases
+from desktop.i18n import _
+from desktop.session import IntakeResult, Session
+from ui import style
+from ui.confirm import ARRANGE_PAGE, DETAILS_PAGE, ConfirmDialog
+from ui.first_run import FirstRunDialog, RecoveryKeyDialog
+from ui.language import apply_language
+from ui.main_window import MainWindow
+from ui.places import PlacesDialog
+from ui.settings import SettingsDialog, UiSettings
+from ui.tasks import TaskRunner
+from ui.unlock import UnlockDialog
+
+USER = "demo"
+PASSWORD = "haven-demo-2026"  # noqa: S105 - the public demo login of `make run`
+DEMO_KDF = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)
+LANGUAGES = ("en", "uk")
+
+
+class Shooter:
+    """Saves grabs of widgets as <name>_<lang>.png and remembers what it wrote."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.written: list[Path] = []
+        out.mkdir(parents=True, exist_ok=True)
+
+    def shoot(self, widget: QWidget, name: str, lang: str) -> None:
+        settle()
+        path = self.out / f"{name}_{lang}.png"
+        if not widget.grab().save(str(path)):
+            raise OSError(f"could not write {path}")
+        self.written.append(path)
+
+
+def show(widget: QWidget) -> None:
+    widget.show()
+    widget.raise_()
+    widget.activateWindow()
+    settle()
+
+
+def type_text(widget: QWidget, text: str) -> None:
+    from PySide6.QtTest import QTest
+
+    for char in text:
+        QTest.sendKeyEvent(
+            QTest.KeyAction.Click, widget, Qt.Key.Key_unknown, char, Qt.KeyboardModifier.NoModifier
+        )
+
+
+def shoot_start(shooter: Shooter, data: Path, runner: TaskRunner, lang: str) -> None:
+    unlock = UnlockDialog(
+        data, _("Vault: {folder}").format(folder=str(data)), runner, (USER, PASSWORD)
+    )
+    show(unlock)
+    shooter.shoot(unlock, "unlock", lang)
+    unlock.password_edit.setText("wrong password")
+    unlock.try_unlock()
+    wait_until(lambda: unlock.password_error.isVisible())
+    shooter.shoot(unlock, "unlock_wrong_password", lang)
+    unlock.close()
+
+    first = FirstRunDialog(data.parent / "empty", runner)
+    show(first)
+    first.site_edit.setText("Пункт «Північ»")
+    first.admin_edit.setText("chief")
+    first.password_edit.setText("short")
+    first.try_create()
+    shooter.shoot(first, "first_run", lang)
+    first.close()
+    key = RecoveryKeyDialog("ABCDE-FGHIJ-KLMNO-PQRST-UVWXY-Z2345-67ABC-DEFGH-IJKLM-NOPQR-ST")
+    show(key)
+    shooter.shoot(key, "recovery_key", lang)
+    key.written.setChecked(True)
+    key.accept()
+
+
+def shoot_desk(shooter: Shooter, session: Session, runner: TaskRunner, settings: UiSettings,
+               lang: str) -> None:
+    window = MainWindow(session, runner, settings)
+    window.resize(1400, 860)
+    show(window)
+    wait_until(runner.idle)
+    shooter.shoot(window, "queue", lang)
+
+    window.queue.search_edit.setText("Ivanov")
+    wait_until(lambda: window.queue.table.model() is window.queue.search_model and runner.idle())
+    shooter.shoot(window, "search", lang)
+    window.queue.search_edit.clear()
+    wait_until(runner.idle)
+
+    intake = window.new_intake()
+    assert intake is not None
+    intake.move(window.pos())
+    show(intake)
+    person = intake.persons[0]
+    type_text(person.edits["birth_date"], "14.03.1991")
+    type_text(person.edits["phone"], "+380 67 555 1234")
+    type_text(intake.location_edit, "Запорізька обл., околиці Оріхова")
+    intake.save()
+    shooter.shoot(intake, "intake_error", lang)
+    type_text(person.edits["full_name"], "Мельник Тарас Іванович")
+    type_text(person.edits["rank"], "молодший сержант")
+    type_text(person.edits["unit"], "в/ч 11931")
+    intake.add_person()
+    type_text(intake.persons[1].edits["full_name"], "Мельник Богдан")
+    type_text(intake.callback_edit, "Signal: @taras_m")
+    wait_until(lambda: runner.idle())
+    settle(500)
+    wait_until(runner.idle)
+    shooter.shoot(intake, "intake", lang)
+    results: list[IntakeResult] = []
+    intake.registered.connect(results.append)
+    intake.save()
+    wait_until(lambda: bool(results))
+    shooter.shoot(intake, "intake_result", lang)
+    intake.accept()
+
+    view = window.open_case(results[0].case_id)
+    assert view is not None
+    wait_until(lambda: view.case is not None and runner.idle())
+    view.start_contact()
+    type_text(view.contact_bar.summary_edit, "Передзвонив, чекає на підтвердження")
+    shooter.shoot(window, "case", lang)
+    view.contact_bar.save()
+    wait_until(runner.idle)
+
+    case = view.case
+    assert case is not None
+    view.take(next(t for t in session.allowed_transitions(case) if t.target == Status.CONFIRMED))
+    wait_until(lambda: isinstance(view.dialog, ConfirmDialog))
+    confirm = view.dialog
+    assert isinstance(confirm, ConfirmDialog)
+    settle()
+    confirm.codeword_edit.setText("не те слово")
+    confirm.check_codeword()
+    wait_until(lambda: confirm.codeword_error.isVisible())
+    shooter.shoot(confirm, "confirm_wrong_codeword", lang)
+    confirm.codeword_edit.setText(results[0].codeword)
+    confirm.check_codeword()
+    wait_until(lambda: confirm.pages.currentIndex() == DETAILS_PAGE)
+    assert confirm.details_form is not None
+    type_text(confirm.details_form.fields["location"], "Оріхів, підвал школи")
+    type_text(confirm.details_form.fields["condition"], "виснажені, без поранень")
+    shooter.shoot(confirm, "confirm_details", lang)
+    confirm.confirm()
+    wait_until(lambda: confirm.pages.currentIndex() == ARRANGE_PAGE)
+    shooter.shoot(confirm, "confirm_arrange", lang)
+    confirm.arrange()
+    wait_until(lambda: view.dialog is None and runner.idle())
+    wait_until(lambda: view.case is not None and view.case.status == Status.HANDOFF_ARRANGED)
+    wait_until(runner.idle)
+    shooter.shoot(window, "case_arranged", lang)
+
+    places = PlacesDialog(session, runner, window)
+    show(places)
+    wait_until(runner.idle)
+    shooter.shoot(places, "site_lists", lang)
+    places.reject()
+    settings_dialog = SettingsDialog(settings, window)
+    show(settings_dialog)
+    shooter.shoot(settings_dialog, "settings", lang)
+    settings_dialog.reject()
+
+    window.lock()
+    shooter.shoot(window, "locked", lang)
+    window.close_without_asking()
+    wait_until(runner.idle)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "screenshots").resolve()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Haven")
+    style.install(app)
+    shooter = Shooter(out)
+    with tempfile.TemporaryDirectory(prefix="haven-screens-") as scratch:
+        data = Path(scratch) / "demo-site"
+        session, _recovery = Session.create_site(data, "Demo site", USER, PASSWORD, DEMO_KDF)
+        runner = TaskRunner()
+        try:
+            make_demo_cases(session, 300, seed=7)
+            settings = UiSettings(data)
+            for lang in LANGUAGES:
+                settings.language = lang
+                apply_language(lang)
+                shoot_start(shooter, data, runner, lang)
+                shoot_desk(shooter, session, runner, settings, lang)
+        finally:
+            runner.cancel_all()
+            runner.wait_for_done()
+            session.close()
+    for path in shooter.written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Intake errors land next to their field, with the focus there, and nothing typed is lost."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from db.records import CaseKind, Channel, NewCase, Person
+from tests.conftest import Site
+from tests.ui.conftest import WAIT_MS, focused, type_text
+from tests.ui.test_case_flow import CTRL, open_intake
+from ui.main_window import MainWindow
+from ui.tasks import TaskRunner
+
+
+def test_an_empty_name_is_refused_next_to_the_field(
+    desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    person = intake.persons[0]
+    type_text(person.edits["phone"], "+380671112233")
+    type_text(intake.location_edit, "Zaporizhzhia oblast")
+    qtbot.keyClick(intake.location_edit, Qt.Key.Key_Return, CTRL)
+
+    error = intake.errors.label("persons[0].full_name")
+    assert error is not None
+    assert error.isVisible()
+    assert error.text() == "Required."
+    assert focused() is person.edits["full_name"]
+    assert person.edits["phone"].text() == "+380671112233"
+    assert intake.location_edit.text() == "Zaporizhzhia oblast"
+    assert intake.pages.currentIndex() == 0
+    assert runner.idle()  # nothing was sent to the vault
+
+
+def test_a_bad_birth_date_of_the_second_person_is_shown_there(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["full_name"], "Шевчук Олег")
+    qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert len(intake.persons) == 2
+    second = intake.persons[1]
+    assert focused() is second.edits["full_name"]
+    type_text(second.edits["full_name"], "Шевчук Іван")
+    type_text(second.edits["birth_date"], "31.02.1990")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+
+    error = intake.errors.label("persons[1].birth_date")
+    assert error is not None
+    assert error.isVisible()
+    assert "date" in error.text()
+    assert focused() is second.edits["birth_date"]
+    assert second.edits["birth_date"].text() == "31.02.1990"
+    assert intake.persons[0].edits["full_name"].text() == "Шевчук Олег"
+
+
+def test_possible_duplicates_appear_while_typing(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    earlier = site.session.register_case(NewCase(
+        kind=CaseKind.SURRENDER, channel=Channel.PHONE,
+        persons=(Person(full_name="Мельник Богдан", birth_date="1988-03-04",
+                        phone="+380501234567"),),
+    ))
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["phone"], "+380 50 123 45 67")
+    qtbot.waitUntil(lambda: intake.duplicates_list.count() == 1, timeout=WAIT_MS)
+    text = intake.duplicates_list.item(0).text()
+    assert earlier.ref in text
+    assert "same phone" in text
+
+
+def test_closing_an_unsaved_intake_asks_first(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["full_name"], "Бойко Тарас")
+    asked: list[str] = []
+
+    def answer(button: QMessageBox.StandardButton) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Cancel))
+    qtbot.keyClick(intake.persons[0].edits["full_name"], Qt.Key.Key_Escape)
+    assert asked
+    assert "not saved" in asked[0]
+    assert intake.isVisible()
+    assert intake.persons[0].edits["full_name"].text() == "Бойко Тарас"
+
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Cancel))
+    desk.close()
+    assert desk.isVisible(), "the window closed over unsaved input"
+    assert len(asked) == 2
+
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Discard))
+    intake.reject()
+    assert not intake.isVisible()

@@ -1,0 +1,85 @@
+"""The queue loads page by page, filters by status, and answers the search box as you type."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from db.records import OPEN_STATUSES, Status
+from desktop.demo import make_demo_cases
+from tests.conftest import Site
+from tests.ui.conftest import WAIT_MS, type_text
+from ui.main_window import MainWindow
+from ui.queue_model import PAGE_SIZE, SUMMARY_ROLE
+from ui.tasks import TaskRunner
+
+CASES = 450
+
+
+def test_pages_load_lazily_and_the_filter_and_search_work(
+    site: Site, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    make_demo_cases(site.session, CASES, seed=3)
+    from ui.settings import UiSettings
+
+    window = MainWindow(site.session, runner, UiSettings(site.data))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    queue = window.queue
+    model = queue.queue_model
+    qtbot.waitUntil(lambda: model.rowCount() > 0 and runner.idle(), timeout=WAIT_MS)
+
+    # Only what the view needs: one page, not every case.
+    assert model.rowCount() == PAGE_SIZE
+    assert model.canFetchMore()
+    open_count = site.session.count_cases(OPEN_STATUSES)
+    assert queue.count_label.text() == f"{open_count} cases"
+    statuses = {model.index(r, 0).data(SUMMARY_ROLE).status for r in range(model.rowCount())}
+    assert statuses <= OPEN_STATUSES
+
+    queue.table.scrollToBottom()
+    qtbot.waitUntil(lambda: model.rowCount() > PAGE_SIZE and runner.idle(), timeout=WAIT_MS)
+
+    # "All cases" starts again from the first page.
+    queue.filter_combo.setCurrentIndex(queue.filter_combo.findData("all"))
+    qtbot.waitUntil(lambda: runner.idle() and model.rowCount() >= PAGE_SIZE, timeout=WAIT_MS)
+    assert model.rowCount() < CASES  # pages, never the whole vault
+    assert queue.count_label.text() == f"{CASES} cases"
+    queue.filter_combo.setCurrentIndex(queue.filter_combo.findData(Status.CLOSED.value))
+    qtbot.waitUntil(lambda: runner.idle(), timeout=WAIT_MS)
+    assert all(model.index(r, 2).data() == "closed" for r in range(model.rowCount()))
+
+    # Search as you type: a reference finds its case; Enter opens it.
+    wanted = model.index(0, 0).data(SUMMARY_ROLE)
+    with qtbot.waitSignal(queue.search_finished, timeout=WAIT_MS):
+        type_text(queue.search_edit, wanted.ref)
+    assert queue.table.model() is queue.search_model
+    refs = [queue.search_model.index(r, 0).data(SUMMARY_ROLE).ref
+            for r in range(queue.search_model.rowCount())]
+    assert wanted.ref in refs
+    queue.table.selectRow(refs.index(wanted.ref))
+    queue.table.setFocus()
+    qtbot.keyClick(queue.table, Qt.Key.Key_Return)
+    view = window.current_case()
+    assert view is not None
+    assert view.case_id == wanted.id
+    qtbot.waitUntil(lambda: runner.idle(), timeout=WAIT_MS)
+
+    # Clearing the search shows the queue again.
+    queue.search_edit.clear()
+    assert queue.table.model() is model
+    window.close_without_asking()
+
+
+def test_a_name_in_another_script_finds_the_person(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    from db.records import CaseKind, Channel, NewCase, Person
+
+    site.session.register_case(NewCase(CaseKind.SURRENDER, Channel.PHONE,
+                                       (Person(full_name="Іванов Петро"),)))
+    queue = desk.queue
+    with qtbot.waitSignal(queue.search_finished, timeout=WAIT_MS):
+        type_text(queue.search_edit, "Ivanov")
+    assert queue.search_model.rowCount() == 1
+    assert queue.search_model.index(0, 1).data() == "Іванов Петро"

@@ -1,0 +1,68 @@
+"""The task runner: work on a worker thread, answers on the GUI thread, stale answers dropped."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from ui.tasks import TaskRunner
+
+
+@pytest.fixture
+def tasks(qapp: QApplication):  # type: ignore[no-untyped-def]
+    runner = TaskRunner()
+    yield runner
+    runner.wait_for_done()
+
+
+def test_work_runs_off_the_gui_thread_and_answers_on_it(tasks: TaskRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+    gui_thread = threading.get_ident()
+    seen: dict[str, int] = {}
+
+    def work() -> int:
+        seen["worker"] = threading.get_ident()
+        return 42
+
+    def done(value: int) -> None:
+        seen["callback"] = threading.get_ident()
+        seen["value"] = value
+
+    with qtbot.waitSignal(tasks.busy_changed, check_params_cb=lambda busy: not busy):
+        tasks.run(work, done)
+    assert seen["value"] == 42
+    assert seen["worker"] != gui_thread
+    assert seen["callback"] == gui_thread
+    assert tasks.idle()
+
+
+def test_failure_reaches_the_failure_callback(tasks: TaskRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        raise ValueError("no")
+
+    tasks.run(work, lambda _value: pytest.fail("success reported"), errors.append)
+    qtbot.waitUntil(lambda: bool(errors))
+    assert isinstance(errors[0], ValueError)
+
+
+def test_unhandled_failure_is_reported_once(tasks: TaskRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+    def work() -> None:
+        raise ValueError("no")
+
+    with qtbot.waitSignal(tasks.task_failed) as signal:
+        tasks.run(work)
+    assert isinstance(signal.args[0], ValueError)
+
+
+def test_a_cancelled_task_never_calls_back(tasks: TaskRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+    release = threading.Event()
+    answers: list[str] = []
+    stale = tasks.run(lambda: release.wait(10) and "stale", answers.append)
+    tasks.run(lambda: "fresh", answers.append)
+    stale.cancel()
+    release.set()
+    qtbot.waitUntil(tasks.idle)
+    assert answers == ["fresh"]

@@ -1,0 +1,372 @@
+"""One case: its persons and details, contact timeline, status history and next steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from db.records import Case, CodewordAttempt, ContactEntry, Outcome, Status, StatusChange
+from desktop.i18n import _, ngettext
+from desktop.permissions import Action
+from desktop.session import Session
+from desktop.workflow import Transition
+from ui import labels
+from ui.confirm import ConfirmDialog
+from ui.contact_bar import ContactBar
+from ui.messages import describe_failure
+from ui.places import load_places
+from ui.style import heading_font, mono_font
+from ui.tasks import TaskRunner
+from ui.transition_form import TransitionDialog
+from ui.widgets import BusyBar, ErrorLabel
+
+PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
+_DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "meeting_point",
+                  "receiving_unit", "window_start", "window_end", "outcome", "outcome_notes",
+                  "reason", "duplicate_of")
+
+
+_FIELD_ORDER = {name: position for position, name in enumerate(
+    ("location", "group_size", "condition", "meeting_point", "receiving_unit", "window_start",
+     "window_end", "received_by", "outcome", "outcome_notes", "reason", "duplicate_of", "notes")
+)}
+
+
+def _history_value(name: str, value: str) -> str:
+    """A field of the status history as the operator reads it (local times, labels)."""
+    if name in ("window_start", "window_end"):
+        try:
+            return labels.moment(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if name == "outcome":
+        try:
+            return labels.label(Outcome(value))
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CaseBundle:
+    """Everything the view shows, read in one worker call."""
+
+    case: Case
+    contacts: list[ContactEntry]
+    history: list[StatusChange]
+    attempts: list[CodewordAttempt]
+
+
+def read_bundle(session: Session, case_id: str, audit_view: bool) -> CaseBundle:
+    return CaseBundle(
+        session.get_case(case_id, audit_view=audit_view),
+        session.contacts(case_id),
+        session.status_history(case_id),
+        session.codeword_attempts(case_id),
+    )
+
+
+class CaseView(QWidget):
+    """A tab of the main window; emits `changed(case_id)` after any saved change."""
+
+    changed = Signal(str)
+    title_changed = Signal(str)
+    loaded = Signal(object)
+
+    def __init__(
+        self, session: Session, runner: TaskRunner, case_id: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._runner = runner
+        self.case_id = case_id
+        self.case: Case | None = None
+        self._dialog: ConfirmDialog | TransitionDialog | None = None
+        self._loading = False
+
+        self.ref_label = QLabel("…")
+        self.ref_label.setObjectName("case_ref")
+        self.ref_label.setFont(mono_font(20, bold=True))
+        self.ref_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("case_status")
+        self.status_label.setFont(heading_font(13))
+        self.flag_label = QLabel()
+        self.flag_label.setObjectName("case_flag")
+        self.flag_label.setProperty("role", "warning")
+        self.flag_label.setWordWrap(True)
+        self.flag_label.hide()
+        self.busy = BusyBar()
+        self.error = ErrorLabel()
+
+        self.persons_table = QTableWidget(0, len(PERSON_COLUMNS))
+        self.persons_table.setObjectName("persons")
+        self.persons_table.setHorizontalHeaderLabels(
+            [labels.field_label(name) for name in PERSON_COLUMNS]
+        )
+        self.persons_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.persons_table.verticalHeader().hide()
+        self.persons_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.persons_table.horizontalHeader().setStretchLastSection(True)
+
+        self.details = QFormLayout()
+        self.detail_labels: dict[str, QLabel] = {}
+        for name in _DETAIL_FIELDS:
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.detail_labels[name] = value
+            self.details.addRow(labels.field_label(name) + ":", value)
+
+        self.contacts_list = QListWidget()
+        self.contacts_list.setObjectName("contacts")
+        self.contacts_list.setWordWrap(True)
+        self.contact_bar = ContactBar(session, runner)
+        self.contact_bar.added.connect(self._contact_added)
+        self.add_contact_button = QPushButton(_("Add contact (Ctrl+K)"))
+        self.add_contact_button.setAutoDefault(False)
+        self.add_contact_button.clicked.connect(self.start_contact)
+        self.add_contact_button.setVisible(session.can(Action.WORK_CASE))
+        self.history_list = QListWidget()
+        self.history_list.setObjectName("history")
+        self.history_list.setWordWrap(True)
+
+        self.actions_row = QHBoxLayout()
+        self.actions_row.addStretch(1)
+        self.transition_buttons: dict[Status, QPushButton] = {}
+
+        self._layout(session)
+        self.load(audit_view=True)
+
+    def _layout(self, session: Session) -> None:
+        header = QHBoxLayout()
+        header.addWidget(self.ref_label)
+        header.addSpacing(16)
+        header.addWidget(self.status_label)
+        header.addStretch(1)
+        persons_box = QGroupBox(_("Persons"))
+        QVBoxLayout(persons_box).addWidget(self.persons_table)
+        details_box = QGroupBox(_("Details"))
+        details_box.setLayout(self.details)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(persons_box, 2)
+        left_layout.addWidget(details_box, 3)
+        contacts_box = QGroupBox(_("Contacts"))
+        contacts_layout = QVBoxLayout(contacts_box)
+        contacts_layout.addWidget(self.contacts_list, 1)
+        contacts_layout.addWidget(self.contact_bar)
+        contacts_layout.addWidget(self.add_contact_button, 0, Qt.AlignmentFlag.AlignLeft)
+        history_box = QGroupBox(_("Status history"))
+        QVBoxLayout(history_box).addWidget(self.history_list)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(contacts_box, 3)
+        right_layout.addWidget(history_box, 2)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.flag_label)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.error)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(self.actions_row)
+
+    # --- loading -------------------------------------------------------------------------------
+
+    def load(self, audit_view: bool = False) -> None:
+        """Read the case again on a worker thread (the first read is audited as a view)."""
+        if self._loading:
+            return
+        self._loading = True
+        self.busy.show()
+        session, case_id = self._session, self.case_id
+        self._runner.run(
+            lambda: read_bundle(session, case_id, audit_view), self._show, self._load_failed
+        )
+
+    def _load_failed(self, error: BaseException) -> None:
+        self._loading = False
+        self.busy.hide()
+        self.error.show_error(describe_failure(error))
+
+    def _show(self, bundle: CaseBundle) -> None:
+        self._loading = False
+        self.busy.hide()
+        self.error.clear_error()
+        case = bundle.case
+        self.case = case
+        self.ref_label.setText(case.ref)
+        self.status_label.setText(
+            _("{kind} · {status}").format(kind=labels.label(case.kind),
+                                          status=labels.label(case.status))
+        )
+        self._show_flag(case, bundle.attempts)
+        self._show_persons(case)
+        self._show_details(case)
+        self._show_contacts(bundle.contacts)
+        self._show_history(bundle.history)
+        self._show_transitions(case)
+        self.title_changed.emit(case.ref)
+        self.loaded.emit(case)
+
+    def _show_flag(self, case: Case, attempts: list[CodewordAttempt]) -> None:
+        failed = sum(1 for attempt in attempts if not attempt.success)
+        if case.flagged:
+            self.flag_label.setText(
+                _("Flagged as a possible impostor: the codeword failed repeatedly. "
+                  "Do not arrange a meeting without the site manager.")
+            )
+        elif failed:
+            self.flag_label.setText(
+                ngettext("{count} failed codeword attempt.", "{count} failed codeword attempts.",
+                         failed).format(count=failed)
+            )
+        self.flag_label.setVisible(case.flagged or failed > 0)
+
+    def _show_persons(self, case: Case) -> None:
+        self.persons_table.setRowCount(len(case.persons))
+        for row, person in enumerate(case.persons):
+            values = (person.full_name, labels.birth_date(person.birth_date), person.phone,
+                      person.rank, person.unit, labels.label(person.mobilization))
+            for column, value in enumerate(values):
+                self.persons_table.setItem(row, column, QTableWidgetItem(value or ""))
+
+    def _show_details(self, case: Case) -> None:
+        for name, value_label in self.detail_labels.items():
+            value = getattr(case, name)
+            if name in ("window_start", "window_end"):
+                text = labels.moment(value) if value else ""
+            elif name == "outcome":
+                text = labels.label(value) if value else ""
+            else:
+                text = "" if value is None else str(value)
+            value_label.setText(text)
+            self.details.setRowVisible(value_label, bool(text))
+
+    def _show_contacts(self, contacts: list[ContactEntry]) -> None:
+        self.contacts_list.clear()
+        for entry in contacts:
+            self.contacts_list.addItem(
+                _("{at} · {stage} · {channel} · {operator}\n{summary}").format(
+                    at=labels.moment(entry.at), stage=labels.label(entry.stage),
+                    channel=labels.label(entry.channel), operator=entry.operator,
+                    summary=entry.summary,
+                )
+            )
+        self.contacts_list.scrollToBottom()
+
+    def _show_history(self, history: list[StatusChange]) -> None:
+        self.history_list.clear()
+        for change in history:
+            names = sorted(change.fields, key=lambda name: _FIELD_ORDER.get(name, 99))
+            fields = "; ".join(
+                f"{labels.field_label(name)}: {_history_value(name, change.fields[name])}"
+                for name in names if name != "codeword"
+            )
+            line = _("{at} · {status} · {by}").format(
+                at=labels.moment(change.at), status=labels.label(change.to_status), by=change.by
+            )
+            self.history_list.addItem(line + ("\n" + fields if fields else ""))
+
+    def _show_transitions(self, case: Case) -> None:
+        for button in self.transition_buttons.values():
+            self.actions_row.removeWidget(button)
+            button.deleteLater()
+        self.transition_buttons.clear()
+        for transition in self._session.allowed_transitions(case):
+            button = QPushButton(labels.transition_label(transition.target))
+            button.setObjectName(f"to_{transition.target.value}")
+            button.setAutoDefault(False)
+            button.clicked.connect(lambda _checked=False, t=transition: self.take(t))
+            self.actions_row.addWidget(button)
+            if self.isVisible():
+                button.show()  # at once, so its Alt+letter works right away
+            self.transition_buttons[transition.target] = button
+
+    # --- acting --------------------------------------------------------------------------------
+
+    def start_contact(self) -> None:
+        """Ctrl+K: the one-line contact entry, with the likely stage and channel chosen."""
+        if self.case is not None and self._session.can(Action.WORK_CASE):
+            self.contact_bar.start(self.case.id, self.case.status, self.case.channel)
+
+    def _contact_added(self, _entry: ContactEntry) -> None:
+        self.load()
+        self.changed.emit(self.case_id)
+
+    def take(self, transition: Transition) -> None:
+        """Open the form of a step; confirming and arranging get their guided dialog."""
+        case = self.case
+        if case is None or self._dialog is not None:
+            return
+        if transition.target in (Status.CONFIRMED, Status.HANDOFF_ARRANGED):
+            session = self._session
+            self.busy.show()
+            self._runner.run(
+                lambda: load_places(session),
+                lambda places: self._open_confirm(case, transition, places),
+                self._load_failed,
+            )
+            return
+        dialog = TransitionDialog(self._session, self._runner, case, transition, parent=self)
+        dialog.advanced.connect(self._advanced)
+        self._open_dialog(dialog)
+
+    def _open_confirm(self, case: Case, transition: Transition, places: dict) -> None:
+        self.busy.hide()
+        dialog = ConfirmDialog(
+            self._session, self._runner, case, places,
+            arrange_only=transition.target == Status.HANDOFF_ARRANGED, parent=self,
+        )
+        dialog.case_changed.connect(self._advanced)
+        self._open_dialog(dialog)
+
+    def _open_dialog(self, dialog: ConfirmDialog | TransitionDialog) -> None:
+        self._dialog = dialog
+        dialog.finished.connect(self._dialog_closed)
+        dialog.open()
+
+    def _dialog_closed(self) -> None:
+        if self._dialog is not None:
+            self._dialog.deleteLater()
+        self._dialog = None
+
+    @property
+    def dialog(self) -> ConfirmDialog | TransitionDialog | None:
+        """The step dialog open over this case, if any."""
+        return self._dialog
+
+    def _advanced(self, case: Case) -> None:
+        self.case = case
+        self.load()
+        self.changed.emit(self.case_id)
+
+    def has_unsaved_input(self) -> bool:
+        dialog_input = self._dialog is not None and self._dialog.has_unsaved_input()
+        return self.contact_bar.has_unsaved_input() or dialog_input

@@ -1,0 +1,314 @@
+"""The operator's desk: the queue, open cases as tabs, intake, locking and settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QWidget,
+)
+
+from desktop.i18n import _
+from desktop.permissions import Action
+from desktop.session import IntakeResult, Session
+from ui import labels
+from ui.case_view import CaseView
+from ui.intake import IntakeDialog
+from ui.lock import IdleWatcher, LockScreen
+from ui.messages import describe_failure
+from ui.places import PlacesDialog
+from ui.queue_panel import QueuePanel
+from ui.settings import SettingsDialog, UiSettings
+from ui.tasks import TaskRunner
+from ui.widgets import BusyBar
+
+DESK_PAGE, LOCK_PAGE = 0, 1
+AGE_REFRESH_MS = 60_000
+
+
+class MainWindow(QMainWindow):
+    """Composes the desk's widgets; every service call goes through the session it is given."""
+
+    language_changed = Signal(str)
+
+    def __init__(
+        self, session: Session, runner: TaskRunner, settings: UiSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.runner = runner
+        self.settings = settings
+        self.locked = False
+        self._hidden_dialogs: list[QWidget] = []
+        self._force_close = False
+        self.intakes: list[IntakeDialog] = []
+        self._title = _("Haven — {site}").format(site=session.site.name)
+        self.setWindowTitle(self._title)
+        self.resize(1280, 800)
+
+        self.queue = QueuePanel(session, runner)
+        self.queue.open_case.connect(self.open_case)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("desk_tabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.queue, _("Queue"))
+        self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.lock_screen = LockScreen(session, runner)
+        self.lock_screen.unlocked.connect(self.unlock)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.tabs)
+        self.stack.addWidget(self.lock_screen)
+        self.setCentralWidget(self.stack)
+
+        self.busy = BusyBar()
+        self.busy.setMaximumWidth(120)
+        runner.busy_changed.connect(self.busy.setVisible)
+        runner.task_failed.connect(self._report_failure)
+        self.who = QLabel(
+            _("{user} ({role}) · {site}").format(
+                user=session.user.name, role=labels.label(session.role), site=session.site.name
+            )
+        )
+        self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().addPermanentWidget(self.who)
+
+        self._create_actions()
+        self.idle = IdleWatcher(settings.idle_minutes, self)
+        self.idle.idle.connect(self.lock)
+        self._ages = QTimer(self)
+        self._ages.setInterval(AGE_REFRESH_MS)
+        self._ages.timeout.connect(self.queue.queue_model.tick)
+        self._ages.timeout.connect(self.queue.search_model.tick)
+        self._ages.start()
+        self.queue.reload()
+        self.queue.focus_search()
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def _action(self, text: str, shortcut: str | None, slot: object, allowed: bool = True
+                ) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        action.setVisible(allowed)
+        action.setEnabled(allowed)
+        self.addAction(action)
+        return action
+
+    def _create_actions(self) -> None:
+        can = self.session.can
+        self.new_intake_action = self._action(
+            _("&New intake…"), "Ctrl+N", self.new_intake, can(Action.REGISTER_CASE)
+        )
+        self.find_action = self._action(_("&Find"), "Ctrl+F", self._find)
+        self.contact_action = self._action(
+            _("Add &contact"), "Ctrl+K", self._add_contact, can(Action.WORK_CASE)
+        )
+        self.close_tab_action = self._action(_("Close &tab"), "Ctrl+W", self._close_current)
+        self.lock_action = self._action(_("&Lock"), "Ctrl+L", self.lock)
+        # Locking works from any Haven window, the intake dialog included.
+        self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.places_action = self._action(
+            _("Meeting points and &receiving units…"), None, self._edit_places,
+            can(Action.MANAGE_SITE_LISTS),
+        )
+        self.settings_action = self._action(_("&Settings…"), None, self._edit_settings)
+        self.quit_action = self._action(_("&Quit"), "Ctrl+Q", self.close)
+        file_menu = self.menuBar().addMenu(_("&Desk"))
+        for action in (self.new_intake_action, self.find_action, self.contact_action,
+                       self.close_tab_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        site_menu = self.menuBar().addMenu(_("&Site"))
+        site_menu.addAction(self.places_action)
+        site_menu.addAction(self.settings_action)
+        site_menu.addSeparator()
+        site_menu.addAction(self.lock_action)
+        self._data_actions = [self.new_intake_action, self.find_action, self.contact_action,
+                              self.close_tab_action, self.places_action, self.settings_action]
+
+    # --- cases ---------------------------------------------------------------------------------
+
+    def new_intake(self) -> IntakeDialog | None:
+        """Ctrl+N: a new intake beside the queue (searching stays possible during the call)."""
+        if self.locked or not self.session.can(Action.REGISTER_CASE):
+            return None
+        dialog = IntakeDialog(self.session, self.runner, self)
+        dialog.registered.connect(self._registered)
+        dialog.open_case.connect(self.open_case)
+        dialog.finished.connect(lambda _result, d=dialog: self._intake_closed(d))
+        self.intakes.append(dialog)
+        dialog.show()
+        dialog.activateWindow()
+        return dialog
+
+    def _intake_closed(self, dialog: IntakeDialog) -> None:
+        if dialog in self.intakes:
+            self.intakes.remove(dialog)
+        dialog.deleteLater()
+
+    def _registered(self, _result: IntakeResult) -> None:
+        self.queue.reload()
+
+    def case_views(self) -> list[CaseView]:
+        return [w for i in range(self.tabs.count())
+                if isinstance(w := self.tabs.widget(i), CaseView)]
+
+    def open_case(self, case_id: str) -> CaseView | None:
+        """Show the case in its tab, opening one if needed."""
+        if self.locked:
+            return None
+        for view in self.case_views():
+            if view.case_id == case_id:
+                self.tabs.setCurrentWidget(view)
+                return view
+        view = CaseView(self.session, self.runner, case_id)
+        view.changed.connect(lambda _case_id: self.queue.reload())
+        view.title_changed.connect(lambda ref, v=view: self._retitle(v, ref))
+        self.tabs.addTab(view, "…")
+        self.tabs.setCurrentWidget(view)
+        self.raise_()
+        self.activateWindow()
+        return view
+
+    def _retitle(self, view: CaseView, ref: str) -> None:
+        index = self.tabs.indexOf(view)
+        if index >= 0:
+            self.tabs.setTabText(index, ref)
+
+    def current_case(self) -> CaseView | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, CaseView) else None
+
+    def _add_contact(self) -> None:
+        view = self.current_case()
+        if view is not None and not self.locked:
+            view.start_contact()
+
+    def _find(self) -> None:
+        if not self.locked:
+            self.tabs.setCurrentWidget(self.queue)
+            self.queue.focus_search()
+
+    def close_tab(self, index: int) -> None:
+        view = self.tabs.widget(index)
+        if not isinstance(view, CaseView):
+            return
+        if view.has_unsaved_input() and not self._ask_discard():
+            return
+        self.tabs.removeTab(index)
+        view.deleteLater()
+
+    def _close_current(self) -> None:
+        self.close_tab(self.tabs.currentIndex())
+
+    # --- site lists and settings ---------------------------------------------------------------
+
+    def _edit_places(self) -> None:
+        if not self.locked:
+            PlacesDialog(self.session, self.runner, self).open()
+
+    def _edit_settings(self) -> None:
+        if self.locked:
+            return
+        before = self.settings.language
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        self.idle.set_minutes(self.settings.idle_minutes)
+        if self.settings.language != before:
+            self.language_changed.emit(self.settings.language)
+
+    # --- locking -------------------------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Hide every piece of data until the password is given again."""
+        if self.locked:
+            return
+        self.locked = True
+        self.idle.pause()
+        self.queue.clear()
+        self._hidden_dialogs = [
+            widget for widget in self.findChildren(QWidget)
+            if widget.isWindow() and widget is not self and widget.isVisible()
+        ]
+        for widget in self._hidden_dialogs:
+            widget.hide()
+        for action in self._data_actions:
+            action.setEnabled(False)
+        self.stack.setCurrentIndex(LOCK_PAGE)
+        self.tabs.hide()
+        self.setWindowTitle(_("Haven — locked"))
+        self.lock_screen.prepare()
+
+    def unlock(self) -> None:
+        """The password was right: show the desk again, as it was."""
+        if not self.locked:
+            return
+        self.locked = False
+        can = self.session.can
+        allowed = {self.new_intake_action: can(Action.REGISTER_CASE),
+                   self.contact_action: can(Action.WORK_CASE),
+                   self.places_action: can(Action.MANAGE_SITE_LISTS)}
+        for action in self._data_actions:
+            action.setEnabled(allowed.get(action, True))
+        self.tabs.show()
+        self.stack.setCurrentIndex(DESK_PAGE)
+        self.setWindowTitle(self._title)
+        self.queue.reload()
+        for view in self.case_views():
+            view.load()
+        for widget in self._hidden_dialogs:
+            widget.show()
+        self._hidden_dialogs = []
+        self.idle.resume()
+
+    # --- closing -------------------------------------------------------------------------------
+
+    def has_unsaved_input(self) -> bool:
+        return any(d.has_unsaved_input() for d in self.intakes) or any(
+            view.has_unsaved_input() for view in self.case_views()
+        )
+
+    def _ask_discard(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            _("Unsaved input"),
+            _("Some input is not saved yet. Close and lose it?"),
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
+
+    def close_without_asking(self) -> None:
+        """Close even with unsaved input (the language is switched, or the app quits)."""
+        self._force_close = True
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if (
+            not self._force_close
+            and self.has_unsaved_input()
+            and (self.locked or not self._ask_discard())
+        ):
+            event.ignore()
+            return
+        self.idle.stop()
+        self._ages.stop()
+        self.runner.cancel_all()
+        for dialog in list(self.intakes):
+            dialog.done(0)
+        super().closeEvent(event)
+
+    def _report_failure(self, error: BaseException) -> None:
+        self.statusBar().showMessage(describe_failure(error), 10_000)

@@ -1,0 +1,117 @@
+"""Service errors as the operator reads them: which field, and what to do, in her language.
+
+The services speak one English line naming the field (`persons[0].phone: not a phone
+number`, `'group_size' must be a whole number from 1 to 500`). The forms need the field,
+to put the message next to it and move the focus there, and a translated sentence.
+A message not listed here is shown as the service wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from desktop.errors import AuthenticationFailed, HavenError, PermissionDenied
+from desktop.i18n import N_, _
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A service error, explained: the field it concerns (a path such as persons[1].phone)."""
+
+    field: str | None
+    text: str
+
+
+_PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^required$"), N_("Required.")),
+    (re.compile(r"^must be a date as YYYY-MM-DD$"),
+     N_("Enter the date as DD.MM.YYYY or YYYY-MM-DD.")),
+    (re.compile(r"is not a plausible birth date$"), N_("This birth date is not plausible.")),
+    (re.compile(r"^not a phone number$"), N_("Not a phone number; include the country code.")),
+    (re.compile(r"^longer than (?P<limit>\d+) characters$"), N_("At most {limit} characters.")),
+    (re.compile(r"^must be one of"), N_("Choose one of the listed values.")),
+    (re.compile(r"^at least one person is required$"), N_("Add at least one person.")),
+]
+
+_QUOTED_MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"must be non-empty text$"), N_("Required.")),
+    (re.compile(r"is longer than (?P<limit>\d+) characters$"), N_("At most {limit} characters.")),
+    (re.compile(r"must be a whole number from 1 to 500$"), N_("A whole number from 1 to 500.")),
+    (re.compile(r"must be a date and time|needs a UTC offset"), N_("Enter a date and time.")),
+    (re.compile(r"must be after 'window_start'$"), N_("The window must end after it starts.")),
+    (re.compile(r"is not on the site's list"), N_("Not on the site's list; choose from the list.")),
+    (re.compile(r"must be one of"), N_("Choose one of the listed values.")),
+]
+
+_WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
+    (re.compile(r"^wrong user name or password$"), "password",
+     N_("Wrong user name or password.")),
+    (re.compile(r"^wrong password$"), "password", N_("Wrong password.")),
+    (re.compile(r"^the account .* is disabled$"), "user", N_("This account is disabled.")),
+    (re.compile(r"^user names"), "user",
+     N_("User names are 1 to 64 characters, without spaces, not starting with @.")),
+    (re.compile(r"^the password must be at least"), "password",
+     N_("The password must be at least 10 characters long.")),
+    (re.compile(r"^the site needs a name$"), "site_name", N_("The site needs a name.")),
+    (re.compile(r"^a contact entry needs a summary$"), "summary", N_("Write what was said.")),
+    (re.compile(r"^the codeword does not match.*flagged"), "codeword",
+     N_("The codeword does not match. The case is flagged as a possible impostor.")),
+    (re.compile(r"^the codeword does not match"), "codeword",
+     N_("The codeword does not match; the case was not confirmed.")),
+    (re.compile(r"^a case cannot be a duplicate of itself$"), "duplicate_of",
+     N_("A case cannot be a duplicate of itself.")),
+    (re.compile(r"^no case with reference"), "duplicate_of", N_("No case has this reference.")),
+    (re.compile(r"^a \w+ case cannot go from"), None,
+     N_("This step is not possible from the case's current status; reopen the case.")),
+]
+
+_NEEDS = re.compile(r"^the move to '[a-z_]+' needs: (?P<fields>[a-z_, ]+)$")
+_QUOTED_FIELD = re.compile(r"^'(?P<field>[a-z_]+)'")
+
+
+def _translate(template: str, match: re.Match[str]) -> str:
+    return _(template).format(**match.groupdict())
+
+
+def explain(error: BaseException) -> Problem:
+    """The field an error concerns and a translated sentence about it."""
+    if isinstance(error, PermissionDenied):
+        return Problem(None, _("Your role does not allow this."))
+    if not isinstance(error, HavenError):
+        # Not a message meant for a person (and it may quote stored data): name the kind only.
+        return Problem(
+            None, _("Unexpected error ({kind}); tell the IT officer.").format(
+                kind=type(error).__name__)
+        )
+    text = str(error).strip()
+    for pattern, field, template in _WHOLE_MESSAGES:
+        if pattern.search(text):
+            return Problem(field, _(template))
+    if isinstance(error, AuthenticationFailed):
+        return Problem("password", _("Wrong user name or password."))
+    needs = _NEEDS.match(text)
+    if needs:
+        return Problem(needs["fields"].split(",")[0].strip(), _("Required."))
+    quoted = _QUOTED_FIELD.match(text)
+    if quoted:
+        return Problem(quoted["field"], _first(_QUOTED_MESSAGES, text, default=text))
+    path, sep, rest = text.partition(": ")
+    if sep and re.fullmatch(r"[a-z_]+(\[\d+\])?(\.[a-z_]+)?", path):
+        return Problem(path, _first(_PATH_MESSAGES, rest, default=rest))
+    return Problem(None, text)
+
+
+def _first(table: list[tuple[re.Pattern[str], str]], text: str, default: str) -> str:
+    for pattern, template in table:
+        match = pattern.search(text)
+        if match:
+            return _translate(template, match)
+    return default
+
+
+def describe_failure(error: BaseException, fallback: Callable[[], str] | None = None) -> str:
+    """One line for a status bar or a message box."""
+    problem = explain(error)
+    return problem.text or (fallback() if fallback else _("Something went wrong."))

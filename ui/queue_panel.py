@@ -1,0 +1,255 @@
+"""The queue tab: status filter, search-as-you-type and the case table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from db.records import OPEN_STATUSES, Status
+from desktop.i18n import _, ngettext
+from desktop.session import Session
+from ui import labels
+from ui.messages import describe_failure
+from ui.queue_model import QueueModel, SummaryTableModel
+from ui.tasks import Task, TaskRunner
+
+SEARCH_DELAY_MS = 150
+SEARCH_LIMIT = 200
+OPEN = "open"
+ALL = "all"
+
+
+class CaseTable(QTableView):
+    """The table; Enter opens the current case like a double click."""
+
+    open_requested = Signal(QModelIndex)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.open_requested.emit(self.currentIndex())
+            return
+        super().keyPressEvent(event)
+
+
+class QueuePanel(QWidget):
+    """Lists cases in action order; typing in the search box narrows to matches."""
+
+    open_case = Signal(str)
+    search_finished = Signal(str)  # the text whose results are now shown
+
+    def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._session = session
+        self._runner = runner
+        self._search_task: Task | None = None
+        self._count_task: Task | None = None
+
+        self.filter_combo = QComboBox()
+        self.filter_combo.setObjectName("status_filter")
+        self.filter_combo.addItem(_("Open cases"), OPEN)
+        for status in Status:
+            self.filter_combo.addItem(labels.label(status), status.value)
+        self.filter_combo.addItem(_("All cases"), ALL)
+        filter_label = QLabel(_("S&how:"))
+        filter_label.setBuddy(self.filter_combo)
+
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("search")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setPlaceholderText(
+            _("Find by reference, phone or name (any script) — Ctrl+F")
+        )
+        self.count_label = QLabel()
+        self.count_label.setProperty("role", "hint")
+
+        self.queue_model = QueueModel(session, runner, OPEN_STATUSES, parent=self)
+        self.search_model = SummaryTableModel(self)
+        self.table = CaseTable()
+        self.table.setObjectName("queue")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        self.table.setModel(self.queue_model)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column, width in enumerate((150, 340, 170, 130, 150, 120)):
+            self.table.setColumnWidth(column, width)
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 10)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setTimerType(Qt.TimerType.PreciseTimer)
+        self._debounce.setInterval(SEARCH_DELAY_MS)
+        self._debounce.timeout.connect(self._run_search)
+
+        self.filter_combo.currentIndexChanged.connect(self._filter_changed)
+        self.search_edit.textChanged.connect(self._search_typed)
+        self.search_edit.returnPressed.connect(self._open_first)
+        self.table.doubleClicked.connect(self._open_index)
+        self.table.open_requested.connect(self._open_index)
+        self._count_after_page = False
+        self.queue_model.loading_changed.connect(self._page_loaded)
+        self.queue_model.load_failed.connect(
+            lambda error: self.count_label.setText(describe_failure(error))
+        )
+
+        bar = QHBoxLayout()
+        bar.addWidget(filter_label)
+        bar.addWidget(self.filter_combo)
+        bar.addWidget(self.search_edit, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count_label)
+        self.setTabOrder(self.search_edit, self.filter_combo)
+        self.setTabOrder(self.filter_combo, self.table)
+
+    # --- loading -------------------------------------------------------------------------------
+
+    def chosen_statuses(self) -> Iterable[Status] | None:
+        chosen = self.filter_combo.currentData()
+        if chosen == OPEN:
+            return OPEN_STATUSES
+        if chosen == ALL:
+            return None
+        return (Status(chosen),)
+
+    def reload(self) -> None:
+        """Show the queue from the top again (after unlocking or a change to a case)."""
+        self._reload_queue()
+        if self.search_edit.text().strip():
+            self._run_search()
+
+    def _reload_queue(self) -> None:
+        # The count scans every case of the chosen statuses; it waits for the first page,
+        # which is what the operator is looking at, so the two do not queue on the vault.
+        self._count_after_page = True
+        self.queue_model.set_statuses(self.chosen_statuses())
+
+    def _page_loaded(self, loading: bool) -> None:
+        if not loading and self._count_after_page:
+            self._count_after_page = False
+            self._count()
+
+    def clear(self) -> None:
+        """Forget every row and result (the window is locked)."""
+        self._debounce.stop()
+        if self._search_task is not None:
+            self._search_task.cancel()
+        self.queue_model.clear()
+        self.search_model.clear()
+        self.search_edit.clear()
+        self.count_label.clear()
+
+    def _filter_changed(self) -> None:
+        self._reload_queue()
+
+    def _count(self) -> None:
+        if self._count_task is not None:
+            self._count_task.cancel()
+        session, statuses = self._session, self.chosen_statuses()
+        self._count_task = self._runner.run(
+            lambda: session.count_cases(statuses), self._show_count, self._count_failed
+        )
+
+    def _show_count(self, count: int) -> None:
+        self._count_task = None
+        if self.table.model() is self.queue_model:
+            self.count_label.setText(
+                ngettext("{count} case", "{count} cases", count).format(count=count)
+            )
+
+    def _count_failed(self, error: BaseException) -> None:
+        self._count_task = None
+        self.count_label.setText(describe_failure(error))
+
+    # --- searching -----------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_edit.selectAll()
+
+    def _search_typed(self, text: str) -> None:
+        if text.strip():
+            self._debounce.start()
+            return
+        self._debounce.stop()
+        if self._search_task is not None:
+            self._search_task.cancel()
+            self._search_task = None
+        self.search_model.clear()
+        self.table.setModel(self.queue_model)
+        self._count()
+
+    def _run_search(self) -> None:
+        text = self.search_edit.text().strip()
+        if not text:
+            return
+        if self._search_task is not None:
+            self._search_task.cancel()  # its answer would be stale
+        session = self._session
+        self._search_task = self._runner.run(
+            lambda: session.search(text, SEARCH_LIMIT),
+            lambda rows: self._show_results(text, rows),
+            self._search_failed,
+        )
+
+    def _show_results(self, text: str, rows: list) -> None:
+        self._search_task = None
+        self.search_model.set_rows(rows)
+        if self.table.model() is not self.search_model:
+            self.table.setModel(self.search_model)
+        if rows:
+            self.table.selectRow(0)
+        self.count_label.setText(
+            ngettext("{count} match", "{count} matches", len(rows)).format(count=len(rows))
+            if rows else _("Nothing found for “{text}”.").format(text=text)
+        )
+        self.search_finished.emit(text)
+
+    def _search_failed(self, error: BaseException) -> None:
+        self._search_task = None
+        self.count_label.setText(describe_failure(error))
+
+    # --- opening -------------------------------------------------------------------------------
+
+    def _open_first(self) -> None:
+        if self._debounce.isActive() or self._search_task is not None:
+            # Enter pressed before the results came: search now, then open the first hit.
+            self._debounce.stop()
+            self.search_finished.connect(self._open_after_search)
+            if self._search_task is None:
+                self._run_search()
+            return
+        self._open_index(self.table.currentIndex())
+
+    def _open_after_search(self, _text: str) -> None:
+        self.search_finished.disconnect(self._open_after_search)
+        self._open_index(self.table.currentIndex())
+
+    def _open_index(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        model = self.table.model()
+        summary = model.summary(index.row()) if isinstance(model, SummaryTableModel) else None
+        if summary is not None:
+            self.open_case.emit(summary.id)

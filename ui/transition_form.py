@@ -1,0 +1,250 @@
+"""The fields of one workflow transition as a form, and the dialog that takes the step.
+
+Which fields a step needs comes from desktop.workflow (Transition.required/.optional);
+this module only decides how each field is typed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from db.records import Case, Outcome, Status
+from desktop.i18n import _
+from desktop.session import Session
+from desktop.workflow import Transition
+from ui import labels
+from ui.messages import Problem, explain
+from ui.tasks import TaskRunner
+from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, set_default_button
+
+PLACE_FIELDS = ("meeting_point", "receiving_unit")
+TIME_FIELDS = ("window_start", "window_end")
+TIME_FORMAT = "yyyy-MM-dd HH:mm"
+
+
+def _next_hour(hours_ahead: int) -> QDateTime:
+    now = datetime.now().astimezone().replace(minute=0, second=0, microsecond=0)
+    return QDateTime(now + timedelta(hours=hours_ahead))
+
+
+class TransitionForm(QWidget):
+    """One labelled field per transition field; `values()` gives what advance() takes."""
+
+    def __init__(
+        self,
+        transition: Transition,
+        places: Mapping[str, list[str]] | None = None,
+        omit: Iterable[str] = (),
+        defaults: Mapping[str, Any] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.transition = transition
+        self.general_error = ErrorLabel()
+        self.errors = FieldErrors(self.general_error)
+        self.fields: dict[str, QWidget] = {}
+        self._required = set(transition.required)
+        skipped = set(omit)
+        layout = QFormLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        names = [n for n in (*transition.required, *transition.optional) if n not in skipped]
+        for name in names:
+            widget = self._make_field(name, (places or {}).get(name, []))
+            if defaults and name in defaults:
+                self._set_value(widget, defaults[name])
+            widget.setObjectName(name)
+            caption = QLabel(labels.field_label(name) + (" *" if name in self._required else "")
+                             + ":")
+            caption.setBuddy(widget)
+            error = ErrorLabel()
+            layout.addRow(caption, widget)
+            layout.addRow("", error)
+            self.fields[name] = widget
+            self.errors.add(name, widget, error)
+        layout.addRow(self.general_error)
+
+    def _make_field(self, name: str, places: list[str]) -> QWidget:
+        if name == "group_size":
+            spin = QSpinBox()
+            spin.setRange(1, 500)
+            return spin
+        if name in TIME_FIELDS:
+            edit = QDateTimeEdit(_next_hour(1 if name == "window_start" else 3))
+            edit.setDisplayFormat(TIME_FORMAT)
+            edit.setCalendarPopup(True)
+            return edit
+        if name == "outcome":
+            combo = QComboBox()
+            for outcome in Outcome:
+                combo.addItem(labels.label(outcome), outcome.value)
+            return combo
+        if name in PLACE_FIELDS:
+            combo = QComboBox()
+            # An empty site list accepts any place; otherwise only a listed one.
+            combo.setEditable(not places)
+            combo.addItems(places)
+            return combo
+        return QLineEdit()
+
+    @staticmethod
+    def _set_value(widget: QWidget, value: Any) -> None:
+        if isinstance(widget, QSpinBox):
+            widget.setValue(int(value))
+        elif isinstance(widget, QLineEdit):
+            widget.setText(str(value))
+        elif isinstance(widget, QComboBox):
+            index = widget.findText(str(value))
+            if index >= 0:
+                widget.setCurrentIndex(index)
+            elif widget.isEditable():
+                widget.setEditText(str(value))
+        elif isinstance(widget, QDateTimeEdit) and isinstance(value, datetime):
+            widget.setDateTime(QDateTime(value.astimezone()))
+
+    def set_places(self, places: Mapping[str, list[str]]) -> None:
+        """New site lists (a manager edited them); keeps the current choice where it remains."""
+        for name in PLACE_FIELDS:
+            combo = self.fields.get(name)
+            if not isinstance(combo, QComboBox) or name not in places:
+                continue
+            current = combo.currentText()
+            combo.clear()
+            combo.setEditable(not places[name])
+            combo.addItems(places[name])
+            self._set_value(combo, current)
+
+    def first_field(self) -> QWidget | None:
+        return next(iter(self.fields.values()), None)
+
+    def values(self) -> dict[str, Any]:
+        """The typed values; empty optional fields are left out."""
+        result: dict[str, Any] = {}
+        for name, widget in self.fields.items():
+            value: Any
+            if isinstance(widget, QSpinBox):
+                value = widget.value()
+            elif isinstance(widget, QDateTimeEdit):
+                # A local wall-clock time with this workstation's UTC offset.
+                value = widget.dateTime().toPython().astimezone()
+            elif isinstance(widget, QComboBox):
+                value = widget.currentData() if name == "outcome" else widget.currentText().strip()
+            else:
+                value = widget.text().strip() if isinstance(widget, QLineEdit) else ""
+            if value not in (None, ""):
+                result[name] = value
+        return result
+
+    def check_required(self) -> bool:
+        """Mark the first empty required field; True when all are filled."""
+        values = self.values()
+        for name in self.fields:
+            if name in self._required and name not in values:
+                self.errors.show(name, _("Required."))
+                return False
+        self.errors.clear()
+        return True
+
+    def show_problem(self, problem: Problem) -> None:
+        self.errors.show(problem.field if problem.field in self.fields else None, problem.text)
+
+    def set_enabled(self, enabled: bool) -> None:
+        for widget in self.fields.values():
+            widget.setEnabled(enabled)
+
+
+class TransitionDialog(QDialog):
+    """Takes one workflow step with its fields; emits `advanced(case)` when it is saved."""
+
+    advanced = Signal(object)
+
+    def __init__(
+        self,
+        session: Session,
+        runner: TaskRunner,
+        case: Case,
+        transition: Transition,
+        places: Mapping[str, list[str]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._runner = runner
+        self._case = case
+        self._busy = False
+        self.setWindowTitle(
+            _("{step} — case {ref}").format(
+                step=labels.plain(labels.transition_label(transition.target)), ref=case.ref
+            )
+        )
+        self.setMinimumWidth(460)
+        intro = QLabel(
+            _("From “{current}” to “{target}”.").format(
+                current=labels.label(case.status), target=labels.label(transition.target)
+            )
+        )
+        intro.setWordWrap(True)
+        defaults: dict[str, Any] = {}
+        if transition.target == Status.CONFIRMED:
+            defaults["group_size"] = len(case.persons)
+        self.form = TransitionForm(transition, places, defaults=defaults)
+        self.busy = BusyBar()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        set_default_button(
+            self.buttons, self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        )
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.form)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.buttons)
+        first = self.form.first_field()
+        if first is not None:
+            focus(first)
+
+    def has_unsaved_input(self) -> bool:
+        return self.isVisible() and bool(self.form.values())
+
+    def save(self) -> None:
+        if self._busy or not self.form.check_required():
+            return
+        values = self.form.values()
+        session, case_id, target = self._session, self._case.id, self.form.transition.target
+        self._set_busy(True)
+        self._runner.run(
+            lambda: session.advance(case_id, target, values), self._saved, self._failed
+        )
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.busy.setVisible(busy)
+        self.form.set_enabled(not busy)
+        self.buttons.setEnabled(not busy)
+
+    def _saved(self, case: Case) -> None:
+        self._set_busy(False)
+        self.advanced.emit(case)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        self.form.show_problem(explain(error))

@@ -1,0 +1,173 @@
+"""Small widgets the forms share: an error line under a field, and the field registry."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDateTimeEdit,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+
+class ErrorLabel(QLabel):
+    """A red line under a field; takes no space while there is nothing to say."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "error")
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self.setText(text)
+        self.setVisible(bool(text))
+        if text:
+            _grow_to_fit(self.window())
+
+    def clear_error(self) -> None:
+        self.clear()
+        self.hide()
+
+
+def _grow_to_fit(window: QWidget) -> None:
+    """Make a dialog tall enough for a wrapped line that just appeared, instead of clipping it.
+
+    Qt sizes top-level windows from size hints that ignore height-for-width, which is
+    what a word-wrapped label needs.
+    """
+    layout = window.layout()
+    if layout is None or not window.isVisible():
+        return
+    layout.activate()
+    needed = (
+        layout.totalHeightForWidth(window.width())
+        if layout.hasHeightForWidth()
+        else layout.totalSizeHint().height()
+    )
+    if needed > window.height():
+        window.resize(window.width(), needed)
+
+
+def _repolish(widget: QWidget) -> None:
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+class FieldErrors:
+    """Which error label belongs to which field, so a service error lands next to its field."""
+
+    def __init__(self, fallback: ErrorLabel) -> None:
+        self._fields: dict[str, tuple[QWidget, ErrorLabel]] = {}
+        self._fallback = fallback
+
+    def add(self, key: str, widget: QWidget, label: ErrorLabel) -> None:
+        self._fields[key] = (widget, label)
+        self._watch(widget)
+
+    def _watch(self, widget: QWidget) -> None:
+        """Editing a field takes its error away: the message has been acted on."""
+        if widget.property("errors_watched"):
+            return
+        widget.setProperty("errors_watched", True)
+        if isinstance(widget, QLineEdit):
+            widget.textEdited.connect(lambda _text: self.clear_widget(widget))
+        elif isinstance(widget, QPlainTextEdit):
+            widget.textChanged.connect(lambda: self.clear_widget(widget))
+        elif isinstance(widget, QComboBox):
+            widget.activated.connect(lambda _index: self.clear_widget(widget))
+            if widget.isEditable():
+                widget.editTextChanged.connect(lambda _text: self.clear_widget(widget))
+        elif isinstance(widget, QSpinBox):
+            widget.valueChanged.connect(lambda _value: self.clear_widget(widget))
+        elif isinstance(widget, QDateTimeEdit):
+            widget.dateTimeChanged.connect(lambda _value: self.clear_widget(widget))
+
+    def clear_widget(self, widget: QWidget) -> None:
+        for field, label in self._fields.values():
+            if field is widget:
+                label.clear_error()
+                if field.property("invalid"):
+                    field.setProperty("invalid", False)
+                    _repolish(field)
+
+    def remove_prefix(self, prefix: str) -> None:
+        for key in [key for key in self._fields if key.startswith(prefix)]:
+            del self._fields[key]
+
+    def widget(self, key: str) -> QWidget | None:
+        entry = self._fields.get(key)
+        return entry[0] if entry else None
+
+    def label(self, key: str) -> ErrorLabel | None:
+        entry = self._fields.get(key)
+        return entry[1] if entry else None
+
+    def show(self, key: str | None, text: str) -> QWidget | None:
+        """Put the message next to the field, mark it, focus it; returns the field."""
+        self.clear()
+        entry = self._fields.get(key) if key else None
+        if entry is None:
+            self._fallback.show_error(text)
+            return None
+        widget, label = entry
+        label.show_error(text)
+        widget.setProperty("invalid", True)
+        _repolish(widget)
+        focus(widget)
+        return widget
+
+    def clear(self) -> None:
+        self._fallback.clear_error()
+        for widget, label in self._fields.values():
+            label.clear_error()
+            if widget.property("invalid"):
+                widget.setProperty("invalid", False)
+                _repolish(widget)
+
+
+def focus(widget: QWidget) -> None:
+    """Move the keyboard focus to a field, selecting its text so it can be retyped at once."""
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
+    if isinstance(widget, QLineEdit | QAbstractSpinBox):
+        widget.selectAll()
+    elif isinstance(widget, QComboBox) and widget.isEditable() and widget.lineEdit():
+        widget.lineEdit().selectAll()
+    elif isinstance(widget, QPlainTextEdit):
+        widget.moveCursor(widget.textCursor().MoveOperation.End)
+
+
+class BusyBar(QProgressBar):
+    """An indeterminate bar shown while a task runs (unlock takes about a second)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(0, 0)
+        self.setTextVisible(False)
+        self.setMaximumHeight(8)
+        self.hide()
+
+
+def set_default_button(box: QDialogButtonBox, button: QPushButton | None) -> None:
+    """Enter presses `button` wherever the focus is, even after fields were disabled and enabled.
+
+    Without this, a button that took the focus while the form was busy stays the default.
+    """
+    for each in box.buttons():
+        if isinstance(each, QPushButton):
+            each.setAutoDefault(False)
+    if button is not None:
+        button.setDefault(True)
+
+
+def plain_text(widget: QLineEdit | QPlainTextEdit) -> str:
+    return widget.text() if isinstance(widget, QLineEdit) else widget.toPlainText()
