@@ -174,7 +174,7 @@ def test_a_case_from_intake_to_outcome_by_keyboard(
     assert person.phone == "+380671234567"
     assert person.mobilization == Mobilization.CONTRACT
     attempts = site.session.codeword_attempts(result.case_id)
-    assert [attempt.success for attempt in attempts][:2] == [False, True]
+    assert [attempt.success for attempt in attempts] == [False, True]
     assert not case.flagged
     history = [change.to_status for change in site.session.status_history(result.case_id)]
     assert history == [Status.REGISTERED, Status.CONFIRMED, Status.HANDOFF_ARRANGED,
