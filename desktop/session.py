@@ -35,6 +35,7 @@ from db.records import (
 from db.vault import JOURNAL_NAME, Vault, VaultError, now_utc
 from desktop import refcode, workflow
 from desktop.errors import AuthenticationFailed, HavenError, InputRejected, NotFound
+from desktop.i18n import ngettext
 from desktop.permissions import Action, allowed, require
 
 # After this many wrong codewords in a row the case is flagged as a possible impostor.
@@ -212,7 +213,11 @@ class Session:
                     channel=new.channel,
                     operator=self.user.name,
                     stage=ContactStage.FIRST_CONTACT,
-                    summary=f"{new.kind.value}: {len(new.persons)} person(s)",
+                    summary=ngettext(
+                        "First contact: {count} person",
+                        "First contact: {count} persons",
+                        len(new.persons),
+                    ).format(count=len(new.persons)),
                 ),
             )
             audit.append(conn, self.user.name, "case_registered", case_id, ref)
