@@ -24,8 +24,10 @@ from desktop.demo import make_demo_cases
 from desktop.i18n import _
 from desktop.session import IntakeResult, Session
 from ui import style
+from ui.case_view import CaseView
 from ui.confirm import ARRANGE_PAGE, DETAILS_PAGE, ConfirmDialog
 from ui.first_run import FirstRunDialog, RecoveryKeyDialog
+from ui.handoff_preview import HandoffPreviewDialog
 from ui.language import apply_language
 from ui.main_window import MainWindow
 from ui.places import PlacesDialog
@@ -174,6 +176,7 @@ def shoot_desk(shooter: Shooter, session: Session, runner: TaskRunner, settings:
     wait_until(lambda: view.case is not None and view.case.status == Status.HANDOFF_ARRANGED)
     wait_until(runner.idle)
     shooter.shoot(window, "case_arranged", lang)
+    shoot_handoff(shooter, window, view, runner, lang)
 
     places = PlacesDialog(session, runner, window)
     show(places)
@@ -189,6 +192,36 @@ def shoot_desk(shooter: Shooter, session: Session, runner: TaskRunner, settings:
     shooter.shoot(window, "locked", lang)
     window.close_without_asking()
     wait_until(runner.idle)
+
+
+def open_preview(window: MainWindow, view: CaseView, runner: TaskRunner) -> HandoffPreviewDialog:
+    view.print_handoff()
+    wait_until(lambda: view.preview is not None and view.preview.isVisible() and runner.idle())
+    preview = view.preview
+    assert preview is not None
+    preview.move(window.pos())
+    settle(500)  # QPdfView renders its pages after the first paint
+    return preview
+
+
+def shoot_handoff(shooter: Shooter, window: MainWindow, view: CaseView, runner: TaskRunner,
+                  lang: str) -> None:
+    """The sheet preview, the warning before an unencrypted save, and a reprint's preview."""
+    preview = open_preview(window, view, runner)
+    shooter.shoot(preview, "handoff_preview", lang)
+    preview.ask_to_save()
+    warning = preview.unencrypted_warning
+    assert warning is not None
+    shooter.shoot(warning, "handoff_save_warning", lang)
+    warning.reject()
+    wait_until(lambda: preview.unencrypted_warning is None)
+    preview.reject()
+    wait_until(lambda: view.preview is None)
+
+    reprint = open_preview(window, view, runner)
+    shooter.shoot(reprint, "handoff_preview_copy", lang)
+    reprint.reject()
+    wait_until(lambda: view.preview is None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -25,11 +26,13 @@ from PySide6.QtWidgets import (
 from db.records import Case, CodewordAttempt, ContactEntry, Outcome, Status, StatusChange
 from desktop.i18n import _, ngettext
 from desktop.permissions import Action
+from desktop.printing import PRINTABLE, PrintedSheet, print_handoff_sheet
 from desktop.session import Session
 from desktop.workflow import Transition
 from ui import labels
 from ui.confirm import ConfirmDialog
 from ui.contact_bar import ContactBar
+from ui.handoff_preview import HandoffPreviewDialog, SheetUnreadable, describe_print_failure
 from ui.messages import describe_failure
 from ui.places import load_places
 from ui.style import heading_font, mono_font
@@ -99,7 +102,9 @@ class CaseView(QWidget):
         self.case_id = case_id
         self.case: Case | None = None
         self._dialog: ConfirmDialog | TransitionDialog | None = None
+        self._preview: HandoffPreviewDialog | None = None
         self._loading = False
+        self._rendering = False
 
         self.ref_label = QLabel("…")
         self.ref_label.setObjectName("case_ref")
@@ -150,7 +155,14 @@ class CaseView(QWidget):
         self.history_list.setObjectName("history")
         self.history_list.setWordWrap(True)
 
+        self.print_button = QPushButton(_("Print handoff sheet… (Ctrl+P)"))
+        self.print_button.setObjectName("print_handoff")
+        self.print_button.setAutoDefault(False)
+        self.print_button.setShortcut(QKeySequence("Ctrl+P"))
+        self.print_button.clicked.connect(self.print_handoff)
+        self.print_button.hide()
         self.actions_row = QHBoxLayout()
+        self.actions_row.addWidget(self.print_button)
         self.actions_row.addStretch(1)
         self.transition_buttons: dict[Status, QPushButton] = {}
 
@@ -232,6 +244,7 @@ class CaseView(QWidget):
         self._show_contacts(bundle.contacts)
         self._show_history(bundle.history)
         self._show_transitions(case)
+        self._show_print_action(case)
         self.title_changed.emit(case.ref)
         self.loaded.emit(case)
 
@@ -356,6 +369,65 @@ class CaseView(QWidget):
         if self._dialog is not None:
             self._dialog.deleteLater()
         self._dialog = None
+
+    # --- handoff sheet -------------------------------------------------------------------------
+
+    def _show_print_action(self, case: Case) -> None:
+        allowed = self._session.can(Action.PRINT_HANDOFF) and case.status in PRINTABLE
+        self.print_button.setVisible(allowed)
+        self.print_button.setEnabled(allowed and not self._rendering)
+
+    def print_handoff(self) -> None:
+        """Ctrl+P: render the sheet (which enters it in the print register), then preview it."""
+        case = self.case
+        if (case is None or self._rendering or self._preview is not None
+                or self._dialog is not None or self.print_button.isHidden()):
+            return
+        self._rendering = True
+        self.print_button.setEnabled(False)
+        self.error.clear_error()
+        self.busy.show()
+        session, case_id = self._session, case.id
+        self._runner.run(
+            lambda: print_handoff_sheet(session, case_id), self._sheet_ready, self._print_failed
+        )
+
+    def _sheet_ready(self, sheet: PrintedSheet) -> None:
+        self._rendering = False
+        self.busy.hide()
+        self.print_button.setEnabled(True)
+        ref = self.case.ref if self.case is not None else ""
+        try:
+            preview = HandoffPreviewDialog(sheet, ref, self._runner, parent=self)
+        except SheetUnreadable as error:
+            self.error.show_error(describe_print_failure(error))
+            return
+        preview.finished.connect(self._preview_closed)
+        self._preview = preview
+        if self.isVisible():
+            preview.open()
+        # else: the desk is locked or another tab is in front; showEvent opens it later.
+
+    def _print_failed(self, error: BaseException) -> None:
+        self._rendering = False
+        self.busy.hide()
+        self.print_button.setEnabled(True)
+        self.error.show_error(describe_print_failure(error))
+
+    def _preview_closed(self) -> None:
+        if self._preview is not None:
+            self._preview.deleteLater()
+        self._preview = None
+
+    @property
+    def preview(self) -> HandoffPreviewDialog | None:
+        """The handoff sheet preview open over this case, if any."""
+        return self._preview
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._preview is not None and not self._preview.isVisible():
+            self._preview.open()
 
     @property
     def dialog(self) -> ConfirmDialog | TransitionDialog | None:

@@ -119,7 +119,8 @@ def test_a_case_from_intake_to_outcome_by_keyboard(
     press(qtbot, Qt.Key.Key_Tab)
     assert focused() is arrange.fields["receiving_unit"]
     press(qtbot, Qt.Key.Key_Return, CTRL)
-    qtbot.waitUntil(lambda: not confirm.isVisible(), timeout=WAIT_MS)
+    # The dialog is deleted once it closes: wait on the view letting go of it.
+    qtbot.waitUntil(lambda: view.dialog is None, timeout=WAIT_MS)
     qtbot.waitUntil(
         lambda: view.case is not None and view.case.status == Status.HANDOFF_ARRANGED
         and runner.idle(), timeout=WAIT_MS,
