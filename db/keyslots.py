@@ -311,7 +311,7 @@ def write_keyslots(path: Path, vault_id: str, slots: Iterable[Slot], *, journal_
 
 
 def write_atomically(path: Path, payload: bytes) -> None:
-    """Write a small file so that a crash leaves either the old or the new content."""
+    """Write a file (mode 0600) so that a crash leaves either the old or the new content."""
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)

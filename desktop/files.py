@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from db.keyslots import write_atomically
 
 
 def write_private_file(target: Path, content: bytes) -> Path:
-    """Write `content` to `target` with mode 0600 via a temp file, fsync and rename."""
-    partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            # A removable stick may be pulled out right after the message says "saved".
-            os.fsync(handle.fileno())
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    """Write `content` to `target` with mode 0600: temp file, fsync, rename, fsync folder.
+
+    The fsyncs matter for a removable stick pulled out right after the message says "saved".
+    """
+    write_atomically(target, content)
     return target
