@@ -1,4 +1,9 @@
-"""Cases, their persons, contacts, status history and codeword attempts."""
+"""Cases, their persons, contacts, status history and codeword attempts.
+
+Every change made here is also recorded as an op in the op-log (db.oplog), stamped by
+the site's hybrid logical clock, so it can travel to other sites. The rows written here
+are exactly what db.sync derives from the ops, so a site and its peers agree.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from db import search
+from db import oplog, search, sync
 from db.records import (
     Case,
     CaseKind,
@@ -21,21 +26,13 @@ from db.records import (
     NewCase,
     Outcome,
     Person,
-    StatusChange,
     Status,
+    StatusChange,
 )
 from db.vault import format_time, parse_time
 
 # Lower ranks come first in the queue: what needs action soonest.
-QUEUE_RANK: Mapping[Status, int] = {
-    Status.REGISTERED: 1,
-    Status.CONFIRMED: 0,
-    Status.HANDOFF_ARRANGED: 2,
-    Status.HANDED_OFF: 3,
-    Status.CLOSED: 8,
-    Status.WITHDRAWN: 9,
-    Status.DUPLICATE: 9,
-}
+QUEUE_RANK: Mapping[Status, int] = sync.QUEUE_RANK
 
 # Columns a workflow transition may set; anything else is refused before SQL is built.
 UPDATABLE_FIELDS = frozenset(
@@ -71,16 +68,16 @@ class CaseNotFound(LookupError):
     """No case with that id or reference."""
 
 
-def display_names(persons: Sequence[Person]) -> str:
-    """The queue's names column: the first two names, then how many more."""
-    names = [person.full_name for person in persons[:2]]
-    extra = len(persons) - len(names)
-    return "; ".join(names) + (f" +{extra}" if extra > 0 else "")
+display_names = sync.display_names
 
 
 @dataclass(frozen=True, slots=True)
 class CaseInsert:
-    """Everything stored for a new case beyond what the operator typed."""
+    """Everything stored for a new case beyond what the operator typed.
+
+    ``hlc`` is kept for callers; the case's stamp is the one the site clock gives its
+    ``create`` op, which is unique even when two cases are saved in one millisecond.
+    """
 
     id: str
     ref: str
@@ -95,6 +92,24 @@ class CaseInsert:
 def insert_case(conn: Any, new: NewCase, meta: CaseInsert) -> int:
     """Insert a case with its persons and first status entry; returns the local row id."""
     at = format_time(meta.created_at)
+    op = oplog.record(
+        conn,
+        meta.id,
+        oplog.CREATE,
+        at,
+        meta.created_by,
+        {
+            "ref": meta.ref,
+            "kind": new.kind.value,
+            "channel": new.channel.value,
+            "persons": [person_values(person) for person in new.persons],
+            "codeword_salt": meta.codeword_salt.hex(),
+            "codeword_digest": meta.codeword_digest.hex(),
+            "location": new.location,
+            "callback": new.callback,
+            "notes": new.notes,
+        },
+    ).op
     cursor = conn.execute(
         "INSERT INTO cases (id, ref, kind, channel, status, queue_rank, display_names, location,"
         " callback, notes, codeword_salt, codeword_digest, created_at, created_by, updated_at,"
@@ -118,17 +133,30 @@ def insert_case(conn: Any, new: NewCase, meta: CaseInsert) -> int:
             at,
             at,
             meta.origin_site,
-            meta.hlc,
+            op.id,
         ),
     )
     case_rowid = int(cursor.lastrowid)
     insert_persons(conn, case_rowid, meta.ref, new.persons)
     conn.execute(
-        "INSERT INTO status_history (case_rowid, from_status, to_status, at, by, fields)"
-        " VALUES (?, NULL, 'registered', ?, ?, '{}')",
-        (case_rowid, at, meta.created_by),
+        "INSERT INTO status_history (case_rowid, op, from_status, to_status, at, by, fields)"
+        " VALUES (?, ?, NULL, 'registered', ?, ?, '{}')",
+        (case_rowid, op.id, at, meta.created_by),
     )
     return case_rowid
+
+
+def person_values(person: Person) -> dict[str, Any]:
+    """A person as its case's ``create`` op carries it."""
+    return {
+        "full_name": person.full_name,
+        "birth_date": person.birth_date,
+        "phone": person.phone,
+        "rank": person.rank,
+        "unit": person.unit,
+        "mobilization": person.mobilization.value,
+        "notes": person.notes,
+    }
 
 
 def insert_persons(conn: Any, case_rowid: int, ref: str, persons: Sequence[Person]) -> None:
@@ -314,19 +342,51 @@ def summaries_for_rowids(conn: Any, rowids: Sequence[int]) -> list[CaseSummary]:
     return [_summary(row) for row in rows]
 
 
-def update_fields(conn: Any, case_id: str, fields: Mapping[str, Any], updated_at: datetime) -> None:
+def update_fields(
+    conn: Any,
+    case_id: str,
+    fields: Mapping[str, Any],
+    updated_at: datetime,
+    by: str | None = None,
+) -> None:
+    """Set some case fields; each field group touched becomes one op with the whole group."""
     unknown = set(fields) - UPDATABLE_FIELDS
     if unknown:
         raise ValueError(f"not a case field: {', '.join(sorted(unknown))}")
     if not fields:
         return
-    names = sorted(fields)
+    at = format_time(updated_at)
+    stored = {name: _stored(value) for name, value in fields.items()}
+    touched = sorted({oplog.GROUP_OF_FIELD[name] for name in stored})
+    current = _group_values(conn, case_id, touched)
+    in_conflict = []
+    for group in touched:
+        values = {**current[group], **{k: v for k, v in stored.items() if k in current[group]}}
+        if oplog.record(conn, case_id, oplog.SET, at, by, values, group).in_conflict:
+            in_conflict.append(group)
+    names = sorted(stored)
     assignments = ", ".join(f"{name} = ?" for name in names)
-    values = [_stored(fields[name]) for name in names]
     conn.execute(
-        f"UPDATE cases SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608
-        [*values, format_time(updated_at), case_id],
+        f"UPDATE cases SET {assignments}, updated_at = max(updated_at, ?) WHERE id = ?",  # noqa: S608
+        [*(stored[name] for name in names), at, case_id],
     )
+    _refresh_conflicts(conn, case_id, in_conflict)
+
+
+def _group_values(conn: Any, case_id: str, groups: Sequence[str]) -> dict[str, dict[str, Any]]:
+    names = [name for group in groups for name in oplog.FIELD_GROUPS[group]]
+    sql = f"SELECT {', '.join(names)} FROM cases WHERE id = ?"  # noqa: S608 - fixed names
+    row = conn.execute(sql, (case_id,)).fetchone()
+    if row is None:
+        raise CaseNotFound(case_id)
+    by_name = dict(zip(names, row, strict=True))
+    return {group: {n: by_name[n] for n in oplog.FIELD_GROUPS[group]} for group in groups}
+
+
+def _refresh_conflicts(conn: Any, case_id: str, groups: Iterable[str]) -> None:
+    # A local edit replaces the shown version only; an open conflict keeps its other heads.
+    for group in groups:
+        sync.refresh_group_conflict(conn, case_id, group)
 
 
 def _stored(value: Any) -> Any:
@@ -337,28 +397,41 @@ def _stored(value: Any) -> Any:
     return value
 
 
-def set_status(
-    conn: Any, case_id: str, change: StatusChange
-) -> None:
+def set_status(conn: Any, case_id: str, change: StatusChange) -> None:
+    """Move a case to a new status and log the change (an op of the ``status`` group)."""
     rowid = case_rowid(conn, case_id)
     at = format_time(change.at)
+    from_status = None if change.from_status is None else change.from_status.value
+    recorded = oplog.record(
+        conn,
+        case_id,
+        oplog.SET,
+        at,
+        change.by,
+        {"status": change.to_status.value, "from": from_status, "fields": dict(change.fields)},
+        oplog.STATUS_GROUP,
+    )
+    op = recorded.op
     conn.execute(
-        "UPDATE cases SET status = ?, queue_rank = ?, status_changed_at = ?, updated_at = ?"
-        " WHERE rowid = ?",
+        "UPDATE cases SET status = ?, queue_rank = ?, status_changed_at = ?,"
+        " updated_at = max(updated_at, ?) WHERE rowid = ?",
         (change.to_status.value, QUEUE_RANK[change.to_status], at, at, rowid),
     )
     conn.execute(
-        "INSERT INTO status_history (case_rowid, from_status, to_status, at, by, fields)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO status_history (case_rowid, op, from_status, to_status, at, by, fields)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             rowid,
-            None if change.from_status is None else change.from_status.value,
+            op.id,
+            from_status,
             change.to_status.value,
             at,
             change.by,
-            json.dumps(change.fields, ensure_ascii=False, sort_keys=True),
+            sync.history_fields(op.values),
         ),
     )
+    if recorded.in_conflict:
+        _refresh_conflicts(conn, case_id, [oplog.STATUS_GROUP])
 
 
 def status_history(conn: Any, case_id: str) -> list[StatusChange]:
@@ -374,19 +447,28 @@ def status_history(conn: Any, case_id: str) -> list[StatusChange]:
         )
         for row in conn.execute(
             "SELECT from_status, to_status, at, by, fields FROM status_history"
-            " WHERE case_rowid = ? ORDER BY id",
+            " WHERE case_rowid = ? ORDER BY at, op",
             (rowid,),
         )
     ]
 
 
 def add_contact(conn: Any, entry: ContactEntry) -> None:
+    """Append one entry to a case's contact log."""
     rowid = case_rowid(conn, entry.case_id)
     at = format_time(entry.at)
+    op = oplog.record(
+        conn,
+        entry.case_id,
+        oplog.CONTACT,
+        at,
+        entry.operator,
+        {"channel": entry.channel.value, "stage": entry.stage.value, "summary": entry.summary},
+    ).op
     conn.execute(
-        "INSERT INTO contacts (case_rowid, at, channel, operator, stage, summary)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (rowid, at, entry.channel.value, entry.operator, entry.stage.value, entry.summary),
+        "INSERT INTO contacts (case_rowid, op, at, channel, operator, stage, summary)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (rowid, op.id, at, entry.channel.value, entry.operator, entry.stage.value, entry.summary),
     )
     conn.execute(
         "UPDATE cases SET last_contact_at = max(coalesce(last_contact_at, ''), ?) WHERE rowid = ?",
@@ -408,33 +490,39 @@ def contacts(conn: Any, case_id: str) -> list[ContactEntry]:
         )
         for row in conn.execute(
             "SELECT id, at, channel, operator, stage, summary FROM contacts"
-            " WHERE case_rowid = ? ORDER BY at, id",
+            " WHERE case_rowid = ? ORDER BY at, op",
             (rowid,),
         )
     ]
 
 
 def record_codeword_attempt(conn: Any, attempt: CodewordAttempt, flag_after: int) -> int:
-    """Log one attempt; returns failures since the last success, flagging the case at the limit."""
+    """Log one attempt; returns failures since the last success, flagging the case at the limit.
+
+    The count and flag are replayed from all checks of the case in time order, the way
+    every other site derives them from the same ops.
+    """
     rowid = case_rowid(conn, attempt.case_id)
+    at = format_time(attempt.at)
+    op = oplog.record(
+        conn,
+        attempt.case_id,
+        oplog.CODEWORD,
+        at,
+        attempt.by,
+        {"success": attempt.success, "flag_after": flag_after},
+    ).op
     conn.execute(
-        "INSERT INTO codeword_attempts (case_rowid, at, by, success) VALUES (?, ?, ?, ?)",
-        (rowid, format_time(attempt.at), attempt.by, int(attempt.success)),
+        "INSERT INTO codeword_attempts (case_rowid, op, at, by, success) VALUES (?, ?, ?, ?, ?)",
+        (rowid, op.id, at, attempt.by, int(attempt.success)),
     )
-    if attempt.success:
-        conn.execute("UPDATE cases SET failed_codeword_attempts = 0 WHERE rowid = ?", (rowid,))
-        return 0
+    checks = [op for op in oplog.ops_for_case(conn, attempt.case_id) if op.kind == oplog.CODEWORD]
+    failures, flagged = sync.replay_codeword_checks(checks)
     conn.execute(
-        "UPDATE cases SET failed_codeword_attempts = failed_codeword_attempts + 1,"
-        " flagged = CASE WHEN failed_codeword_attempts + 1 >= ? THEN 1 ELSE flagged END"
-        " WHERE rowid = ?",
-        (flag_after, rowid),
+        "UPDATE cases SET failed_codeword_attempts = ?, flagged = ? WHERE rowid = ?",
+        (failures, int(flagged), rowid),
     )
-    return int(
-        conn.execute(
-            "SELECT failed_codeword_attempts FROM cases WHERE rowid = ?", (rowid,)
-        ).fetchone()[0]
-    )
+    return failures
 
 
 def codeword_attempts(conn: Any, case_id: str) -> list[CodewordAttempt]:
@@ -442,7 +530,7 @@ def codeword_attempts(conn: Any, case_id: str) -> list[CodewordAttempt]:
     return [
         CodewordAttempt(case_id=case_id, at=parse_time(row[0]), by=row[1], success=bool(row[2]))
         for row in conn.execute(
-            "SELECT at, by, success FROM codeword_attempts WHERE case_rowid = ? ORDER BY id",
+            "SELECT at, by, success FROM codeword_attempts WHERE case_rowid = ? ORDER BY at, op",
             (rowid,),
         )
     ]

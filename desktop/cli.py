@@ -18,8 +18,9 @@ from typing import Any, NoReturn, TextIO
 
 from db.keyslots import KdfParams, KeyslotError
 from db.records import Role
-from desktop import case_json, config, workflow
+from desktop import case_json, cli_transfer, config, workflow
 from desktop.errors import HavenError, InputRejected
+from desktop.files import write_private_file
 from desktop.session import Session
 
 PROG = "haven-admin"
@@ -273,28 +274,13 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
     printed = printing.print_handoff_sheet(session, session.resolve(args.ref))
     target = Path(args.output)
     try:
-        _write_private(target, printed.pdf)
+        write_private_file(target, printed.pdf)
     except OSError as exc:
         raise HavenError(f"cannot write {target}: {exc.strerror}") from None
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
     _out(f"handoff sheet {printed.serial}{copy} written to {target}")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")
     return 0
-
-
-def _write_private(target: Path, content: bytes) -> None:
-    """Write a file readable only by its owner, replacing it only when complete."""
-    temp = target.with_name(f".{target.name}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
@@ -330,20 +316,6 @@ def cmd_audit_verify(session: Session, args: argparse.Namespace) -> int:
         _err(problem)
     _err(f"audit log damaged: {len(report.problems)} problem(s) in {report.entries} entries")
     return 4
-
-
-def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
-    info = {
-        "site_id": session.site.site_id,
-        "name": session.site.name,
-        "ref_prefix": session.site.ref_prefix,
-    }
-    if args.json:
-        _dump(info)
-    else:
-        for key, value in info.items():
-            _out(f"{key}: {value}")
-    return 0
 
 
 def cmd_places(session: Session, args: argparse.Namespace) -> int:
@@ -451,12 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit_parser.add_parser("verify").set_defaults(func=_with_session(cmd_audit_verify))
 
-    site = commands.add_parser("site", help="this site").add_subparsers(
-        dest="site_command", required=True, parser_class=_Parser
-    )
-    site_show = site.add_parser("show")
-    site_show.add_argument("--json", action="store_true")
-    site_show.set_defaults(func=_with_session(cmd_site_show))
+    cli_transfer.register(commands, _with_session)
 
     places = commands.add_parser("places", help="the site's meeting points and receiving units")
     places.add_argument("kind", choices=["meeting-points", "receiving-units"])

@@ -350,7 +350,7 @@ def _insert_one(
             cases.add_contact(
                 conn, ContactEntry(case_id, moment, channel, operator, stage, "повторний контакт")
             )
-        cases.update_fields(conn, case_id, fields, moment)
+        cases.update_fields(conn, case_id, fields, moment, by=operator)
         cases.set_status(
             conn,
             case_id,

@@ -416,10 +416,12 @@ class Session:
         if target == Status.HANDOFF_ARRANGED:
             self._check_site_list("meeting_point", cleaned["meeting_point"])
             self._check_site_list("receiving_unit", cleaned["receiving_unit"])
-        history_only = {k: cleaned.pop(k) for k in ("notes", "received_by") if k in cleaned}
+        history_only: dict[str, Any] = {
+            k: cleaned.pop(k) for k in ("notes", "received_by") if k in cleaned
+        }
         moment = now_utc()
         with self.vault.transaction() as conn:
-            cases.update_fields(conn, case_id, cleaned, moment)
+            cases.update_fields(conn, case_id, cleaned, moment, by=self.user.name)
             everything: dict[str, Any] = {**cleaned, **history_only}
             recorded = {k: str(v) for k, v in everything.items()}
             cases.set_status(

@@ -1,0 +1,353 @@
+"""haven-admin commands for site identity, peers, transfer files, conflicts and backups.
+
+    site show [--json] · site key-card -o FILE.pdf · site export-identity --age -o FILE
+    peer add NAME --signing-key KEY --recipient AGE1 --fingerprint FP [--site-id ID]
+    peer list [--json] · peer revoke NAME · peer allowed-signers
+    export --to PEER[,PEER…] [--full] -o FILE.haven · verify FILE.haven
+    import FILE.haven [--dry-run]
+    conflict list [--json] · conflict resolve ID --keep local|incoming
+    backup -o FILE [--passphrase-file FILE] · restore FILE --data NEWDIR [--passphrase-file FILE]
+
+The peer's site id travels as the comment of its signing key (``haven:<site id>``), as
+``site show`` prints it; ``--site-id`` gives it when the comment was lost on the way.
+Backups are encrypted to a passphrase (scrypt), never to a key kept on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from desktop import config
+from desktop.errors import HavenError, InputRejected
+from desktop.session import Session
+from desktop.transfer.service import TransferService, restore
+
+SessionCommand = Callable[[Session, argparse.Namespace], int]
+WithSession = Callable[[SessionCommand], Callable[..., int]]
+
+
+class TransferUsageError(HavenError):
+    """A command line that cannot be carried out as given."""
+
+    exit_code = 2
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(f"haven-admin: {text}\n")
+
+
+def _dump(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _first_line(source: str, what: str) -> str:
+    """The first line of a file ('-' = stdin), as the password options of haven-admin read."""
+    try:
+        if source == "-":
+            line = sys.stdin.readline()
+        else:
+            with open(source, encoding="utf-8") as handle:
+                line = handle.readline()
+    except OSError as exc:
+        raise TransferUsageError(f"cannot read the {what} file: {exc.strerror}") from None
+    text = line.rstrip("\r\n")
+    if not text:
+        raise TransferUsageError(f"the {what} file is empty")
+    return text
+
+
+def _passphrase(args: argparse.Namespace, *, confirm: bool) -> str:
+    if args.passphrase_file:
+        return _first_line(args.passphrase_file, "passphrase")
+    if not sys.stdin.isatty():
+        raise TransferUsageError("no terminal to ask for the passphrase: use --passphrase-file")
+    passphrase = getpass.getpass("Backup passphrase: ")
+    if confirm and getpass.getpass("Repeat it: ") != passphrase:
+        raise InputRejected("the two passphrases differ")
+    return passphrase
+
+
+# --- site ------------------------------------------------------------------------------------
+
+
+def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
+    mine = TransferService(session).site_identity()
+    info = {
+        "site_id": mine.site_id,
+        "name": mine.name,
+        "ref_prefix": session.site.ref_prefix,
+        "signing_key": mine.signing_key,
+        "age_recipient": mine.age_recipient,
+        "fingerprint": mine.fingerprint,
+    }
+    if args.json:
+        _dump(info)
+        return 0
+    for label, key in (("site id", "site_id"), ("name", "name"), ("signing key", "signing_key"),
+                       ("age recipient", "age_recipient"), ("fingerprint", "fingerprint")):
+        _out(f"{label + ':':<15}{info[key]}")
+    return 0
+
+
+def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
+    pdf = TransferService(session).key_card()
+    Path(args.output).write_bytes(pdf)
+    _out(f"Key card written to {args.output} (public keys only; nothing secret).")
+    return 0
+
+
+def cmd_site_export_identity(session: Session, args: argparse.Namespace) -> int:
+    if not args.age:
+        raise TransferUsageError("say --age: the identity is written as an age identity file")
+    TransferService(session).export_identity(Path(args.output))
+    _warn(
+        f"WARNING: {args.output} holds this site's SECRET decryption key, unencrypted."
+        " Anyone with it can read every transfer file sent to this site."
+        " Keep it offline, and destroy it when the emergency is over."
+    )
+    _out(f"Identity written to {args.output} (mode 0600); use it with: age -d -i {args.output}")
+    return 0
+
+
+# --- peers -----------------------------------------------------------------------------------
+
+
+def cmd_peer_add(session: Session, args: argparse.Namespace) -> int:
+    peer = TransferService(session).add_peer(
+        args.name, args.signing_key, args.recipient, args.fingerprint, args.site_id
+    )
+    _out(f"Peer '{peer.name}' added (site id {peer.site_id}, fingerprint {peer.fingerprint}).")
+    return 0
+
+
+def cmd_peer_list(session: Session, args: argparse.Namespace) -> int:
+    listed = TransferService(session).list_peers()
+    if args.json:
+        _dump([
+            {"name": p.name, "site_id": p.site_id, "signing_key": p.signing_key,
+             "recipient": p.recipient, "fingerprint": p.fingerprint, "added_at": p.added_at,
+             "revoked": p.revoked, "revoked_at": p.revoked_at,
+             "next_sequence": p.next_sequence}
+            for p in listed
+        ])
+        return 0
+    for peer in listed:
+        state = f"revoked {peer.revoked_at}" if peer.revoked else "active"
+        _out(f"{peer.name:<20} {peer.site_id}  {peer.fingerprint}  {state}")
+    return 0
+
+
+def cmd_peer_allowed_signers(session: Session, args: argparse.Namespace) -> int:
+    for line in TransferService(session).allowed_signers():
+        _out(line)
+    return 0
+
+
+def cmd_peer_revoke(session: Session, args: argparse.Namespace) -> int:
+    peer = TransferService(session).revoke_peer(args.name)
+    _out(f"Peer '{peer.name}' revoked: files from it are refused from now on.")
+    return 0
+
+
+# --- transfer files --------------------------------------------------------------------------
+
+
+def cmd_export(session: Session, args: argparse.Namespace) -> int:
+    names = [name for name in args.to.split(",") if name.strip()]
+    result = TransferService(session).export(names, Path(args.output), full=args.full)
+    recipients = ", ".join(f"{name} (file #{seq})" for name, seq in result.recipients)
+    kind = "everything" if result.full else "what they have not confirmed"
+    _out(f"Wrote {result.path}: {result.cases} cases ({kind}) for {recipients};"
+         f" audit checkpoint {result.checkpoint_size} entries.")
+    return 0
+
+
+def cmd_verify(session: Session, args: argparse.Namespace) -> int:
+    report = TransferService(session).verify(Path(args.file))
+    manifest = report.manifest
+    _out(f"OK: file #{report.sequence} from '{report.sender}', created {manifest.created_at},"
+         f" signed, addressed to this site, payload intact ({manifest.payload_size} bytes),"
+         f" audit checkpoint of {manifest.checkpoint.tree_size} entries consistent.")
+    _note_gap(report.sender, report.missing, report.missing_count)
+    return 0
+
+
+def _note_gap(sender: str, first: tuple[int, ...], count: int) -> None:
+    if count:
+        listed = ", ".join(f"#{n}" for n in first)
+        more = f" and {count - len(first)} more" if count > len(first) else ""
+        _out(f"Note: earlier files from '{sender}' not imported yet: {listed}{more}")
+
+
+def cmd_import(session: Session, args: argparse.Namespace) -> int:
+    report = TransferService(session).import_file(Path(args.file), dry_run=args.dry_run)
+    verb = "Would import" if report.dry_run else "Imported"
+    _out(f"{verb} file #{report.sequence} from '{report.sender}': {report.cases_new} new cases,"
+         f" {report.cases_updated} updated, {report.conflicts_new} new conflicts"
+         f" ({report.ops_new} new changes, {report.ops_known} already here).")
+    if report.ops_waiting:
+        _out(f"{report.ops_waiting} case(s) wait for a file that creates them.")
+    if report.conflicts_new:
+        _out("A manager should review them: haven-admin conflict list")
+    _note_gap(report.sender, report.missing, report.missing_count)
+    if report.dry_run:
+        _out("Dry run: nothing was changed.")
+    return 0
+
+
+# --- conflicts -------------------------------------------------------------------------------
+
+
+def cmd_conflict_list(session: Session, args: argparse.Namespace) -> int:
+    views = TransferService(session).list_conflicts()
+    if args.json:
+        _dump([
+            {"id": v.id, "case_id": v.case_id, "ref": v.ref, "group": v.group,
+             "versions": [
+                 {"op": x.op_id, "site": x.site, "local": x.local, "at": x.at, "by": x.by,
+                  "values": x.values}
+                 for x in v.versions
+             ]}
+            for v in views
+        ])
+        return 0
+    if not views:
+        _out("No open conflicts.")
+    for view in views:
+        _out(f"{view.id}  {view.ref}  {view.group}")
+        for index, version in enumerate(view.versions):
+            shown = " (shown now)" if index == 0 else ""
+            values = json.dumps(version.values, ensure_ascii=False, sort_keys=True)
+            _out(f"    {'local' if version.local else 'incoming':<8} {version.site}, {version.at}"
+                 f" by {version.by or '?'}{shown}: {values}")
+    return 0
+
+
+def cmd_conflict_resolve(session: Session, args: argparse.Namespace) -> int:
+    TransferService(session).resolve_conflict(args.id, args.keep)
+    _out(f"Conflict {args.id} resolved: kept the {args.keep} version.")
+    return 0
+
+
+# --- backups ---------------------------------------------------------------------------------
+
+
+def cmd_backup(session: Session, args: argparse.Namespace) -> int:
+    passphrase = _passphrase(args, confirm=True)
+    info = TransferService(session).backup(Path(args.output), passphrase)
+    _out(f"Backup written to {args.output} ({info.size} bytes, schema {info.schema});"
+         " it opens with the passphrase only (age -d works too).")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace], str]) -> int:
+    if not args.user:
+        raise TransferUsageError("--user is required: the restored vault is opened to finish")
+    data = config.data_dir(args.data)
+    passphrase = _passphrase(args, confirm=False)
+    info = restore(Path(args.file), data, passphrase, args.user, password(args))
+    _out(f"Restored the backup of {info.created_at} into {data}. Its transfer numbering"
+         " restarts; peers will be sent everything again on the next export.")
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def register(commands: Any, with_session: WithSession) -> None:
+    """Add the transfer commands to haven-admin's subcommand parser."""
+
+    def group(name: str, help_text: str) -> Any:
+        parent = commands.add_parser(name, help=help_text)
+        # Nested commands use haven-admin's own parser class, so usage errors exit with 2.
+        return parent.add_subparsers(
+            dest=f"{name}_command", required=True, parser_class=type(parent)
+        )
+
+    site = group("site", "this site's identity")
+    show = site.add_parser("show", help="site id, public keys and fingerprint")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=with_session(cmd_site_show))
+    card = site.add_parser("key-card", help="print the key card (PDF) for another site")
+    card.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    card.set_defaults(func=with_session(cmd_site_key_card))
+    identity = site.add_parser(
+        "export-identity", help="break-glass: write the site's secret key (admin only)"
+    )
+    identity.add_argument("--age", action="store_true", required=True,
+                          help="as an age identity file (AGE-SECRET-KEY-1…)")
+    identity.add_argument("-o", "--output", required=True, metavar="FILE")
+    identity.set_defaults(func=with_session(cmd_site_export_identity))
+
+    peer = group("peer", "other sites")
+    add = peer.add_parser("add", help="trust another site once its fingerprint is confirmed")
+    add.add_argument("name")
+    add.add_argument("--signing-key", required=True, metavar="'ssh-ed25519 AAAA… haven:ID'")
+    add.add_argument("--recipient", required=True, metavar="AGE1")
+    add.add_argument("--fingerprint", required=True, metavar="FP")
+    add.add_argument("--site-id", help="the peer's site id, if the key has no haven: comment")
+    add.set_defaults(func=with_session(cmd_peer_add))
+    listing = peer.add_parser("list")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=with_session(cmd_peer_list))
+    signers = peer.add_parser(
+        "allowed-signers", help="an allowed_signers file for ssh-keygen -Y verify (-I site id)"
+    )
+    signers.set_defaults(func=with_session(cmd_peer_allowed_signers))
+    revoke = peer.add_parser("revoke", help="refuse every file from this peer from now on")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=with_session(cmd_peer_revoke))
+
+    export = commands.add_parser("export", help="write a transfer file for peers")
+    export.add_argument("--to", required=True, metavar="PEER[,PEER…]")
+    export.add_argument("--full", action="store_true", help="everything, not only what is new")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.haven")
+    export.set_defaults(func=with_session(cmd_export))
+    verify = commands.add_parser("verify", help="check a transfer file without importing it")
+    verify.add_argument("file", metavar="FILE.haven")
+    verify.set_defaults(func=with_session(cmd_verify))
+    importing = commands.add_parser("import", help="import a transfer file, all or nothing")
+    importing.add_argument("file", metavar="FILE.haven")
+    importing.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    importing.set_defaults(func=with_session(cmd_import))
+
+    conflict = group("conflict", "edits made at two sites without seeing each other")
+    conflicts = conflict.add_parser("list")
+    conflicts.add_argument("--json", action="store_true")
+    conflicts.set_defaults(func=with_session(cmd_conflict_list))
+    resolve = conflict.add_parser("resolve")
+    resolve.add_argument("id")
+    resolve.add_argument("--keep", required=True, choices=["local", "incoming"])
+    resolve.set_defaults(func=with_session(cmd_conflict_resolve))
+
+    backup = commands.add_parser("backup", help="an encrypted backup of the whole vault")
+    backup.add_argument("-o", "--output", required=True, metavar="FILE")
+    backup.add_argument("--passphrase-file", metavar="FILE",
+                        help="first line is the backup passphrase ('-' = stdin)")
+    backup.set_defaults(func=with_session(cmd_backup))
+    restoring = commands.add_parser("restore", help="bring a backup back into a new folder")
+    restoring.add_argument("file", metavar="FILE")
+    restoring.add_argument("--data", default=argparse.SUPPRESS, metavar="NEWDIR",
+                           help="the new data folder (also accepted before the command)")
+    restoring.add_argument("--passphrase-file", metavar="FILE")
+    restoring.set_defaults(func=lambda args: cmd_restore(args, _session_password))
+
+
+def _session_password(args: argparse.Namespace) -> str:
+    if args.password_file:
+        return _first_line(args.password_file, "password")
+    if not sys.stdin.isatty():
+        raise TransferUsageError("no terminal to ask for a password: use --password-file")
+    return getpass.getpass(f"Password for {args.user}: ")
+

@@ -1,0 +1,259 @@
+"""Backups: the whole vault as one age file that opens with a passphrase.
+
+A backup is an age v1 file encrypted to an scrypt passphrase (so ``age -d`` opens it
+with no Haven at hand); inside is a USTAR tar of ``backup.json`` (what it is, no
+personal data), ``keyslots.json`` and ``haven.db``. The database goes in as a
+consistent snapshot that is itself still SQLCipher-encrypted, so neither the snapshot
+on disk nor the decrypted tar ever holds a personal detail in plaintext. Restoring
+needs the backup passphrase and then a user's password, like the vault it came from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from db.migrate import schema_version
+from db.snapshot import write_encrypted_copy
+from db.vault import DB_NAME, KEYSLOTS_NAME, Vault, format_time, now_utc
+from desktop.errors import HavenError, InputRejected
+from desktop.transfer import age
+from desktop.transfer.transfer_file import TransferFileError, parse_ustar_header
+
+FORMAT = "haven-backup-v1"
+INFO_NAME = "backup.json"
+_BLOCK = 512
+_READ = 1024 * 1024
+_LIMITS = {INFO_NAME: 64 * 1024, KEYSLOTS_NAME: 4 * 1024 * 1024, DB_NAME: 1 << 42}
+
+
+class BackupRejected(InputRejected):
+    """The backup cannot be opened: wrong passphrase, altered, or not a Haven backup."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackupInfo:
+    vault_id: str
+    site_id: str
+    created_at: str
+    schema: int
+    size: int  # bytes of the age file
+
+
+def _member_header(name: str, size: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mode = 0o600
+    info.mtime = 0
+    info.type = tarfile.REGTYPE
+    return info.tobuf(format=tarfile.USTAR_FORMAT)
+
+
+def _tar_stream(members: list[tuple[str, int, BinaryIO]]) -> Iterator[bytes]:
+    """A USTAR archive of these (name, size, open file) members, produced as it is read."""
+    for name, size, handle in members:
+        yield _member_header(name, size)
+        left = size
+        while left:
+            chunk = handle.read(min(_READ, left))
+            if not chunk:
+                raise HavenError(f"{name} changed while it was being backed up")
+            left -= len(chunk)
+            yield chunk
+        yield bytes(-size % _BLOCK)
+    yield bytes(2 * _BLOCK)
+
+
+class _ChunkReader:
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def read(self, size: int = -1, /) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        cut = len(self._buffer) if size < 0 else size
+        data, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return data
+
+
+def write_backup(
+    vault: Vault,
+    destination: Path,
+    passphrase: str,
+    work_factor: int = age.DEFAULT_SCRYPT_WORK_FACTOR,
+) -> BackupInfo:
+    """Write an encrypted backup of the whole vault to ``destination``."""
+    recipient = age.ScryptRecipient(passphrase, work_factor)
+    with vault.reading() as conn:
+        site_id = str(conn.execute("SELECT site_id FROM site").fetchone()[0])
+        schema = schema_version(conn)
+    info = {
+        "format": FORMAT,
+        "vault_id": vault.vault_id,
+        "site_id": site_id,
+        "created_at": format_time(now_utc()),
+        "schema": schema,
+    }
+    info_bytes = (json.dumps(info, indent=2, sort_keys=True) + "\n").encode("ascii")
+    keyslots = Vault.keyslots_path(vault.data_dir).read_bytes()
+    staging = Path(tempfile.mkdtemp(dir=vault.data_dir, prefix=".backup-"))
+    fd, part_name = tempfile.mkstemp(
+        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
+    )
+    try:
+        snapshot = staging / DB_NAME
+        with vault.reading() as conn:
+            write_encrypted_copy(conn, snapshot)
+        with snapshot.open("rb") as db_file, os.fdopen(fd, "wb") as out:
+            members: list[tuple[str, int, BinaryIO]] = [
+                (INFO_NAME, len(info_bytes), io.BytesIO(info_bytes)),
+                (KEYSLOTS_NAME, len(keyslots), io.BytesIO(keyslots)),
+                (DB_NAME, snapshot.stat().st_size, db_file),
+            ]
+            age.encrypt_stream(_ChunkReader(_tar_stream(members)), out, [recipient])
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(part_name, destination)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part_name)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return BackupInfo(vault.vault_id, site_id, str(info["created_at"]), schema,
+                      destination.stat().st_size)
+
+
+class _Unpacker:
+    """Receives the decrypted tar and writes its three members into a private folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._buffer = bytearray()
+        self._state = "header"
+        self._file: BinaryIO | None = None
+        self._left = 0
+        self._padding = 0
+        self.members: dict[str, int] = {}
+
+    def write(self, data: bytes, /) -> int:
+        self._buffer += data
+        while self._step():
+            pass
+        return len(data)
+
+    def _step(self) -> bool:
+        if self._state == "header":
+            if len(self._buffer) < _BLOCK:
+                return False
+            block = bytes(self._buffer[:_BLOCK])
+            del self._buffer[:_BLOCK]
+            if block == bytes(_BLOCK):
+                self._state = "end"
+                return True
+            name, size = parse_ustar_header(block)
+            if name not in _LIMITS or name in self.members or size > _LIMITS[name]:
+                raise BackupRejected("the backup holds unexpected contents")
+            self.members[name] = size
+            fd = os.open(self._folder / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            self._file = os.fdopen(fd, "wb")
+            self._left, self._padding = size, -size % _BLOCK
+            self._state = "data"
+            return True
+        if self._state == "data":
+            take = min(self._left, len(self._buffer))
+            assert self._file is not None
+            self._file.write(self._buffer[:take])
+            del self._buffer[:take]
+            self._left -= take
+            if self._left:
+                return False
+            self._file.close()
+            self._file = None
+            self._state = "padding"
+            return True
+        if self._state == "padding":
+            if len(self._buffer) < self._padding:
+                return False
+            if any(self._buffer[: self._padding]):
+                raise BackupRejected("the backup is damaged")
+            del self._buffer[: self._padding]
+            self._state = "header"
+            return True
+        if any(self._buffer):
+            raise BackupRejected("the backup has data after its end")
+        self._buffer.clear()
+        return False
+
+    def close(self) -> None:
+        self.abandon()
+        if self._state != "end" or set(self.members) != set(_LIMITS):
+            raise BackupRejected("the backup is incomplete")
+
+    def abandon(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _read_info(path: Path) -> dict[str, Any]:
+    try:
+        info = json.loads(path.read_text("ascii"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise BackupRejected("the backup's description is damaged") from None
+    keys = {"format", "vault_id", "site_id", "created_at", "schema"}
+    if not isinstance(info, dict) or set(info) != keys or info["format"] != FORMAT:
+        raise BackupRejected("this is not a Haven backup of a version this Haven reads")
+    return info
+
+
+def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
+    """Unpack a backup into ``data_dir`` (which must hold no vault); all or nothing."""
+    if (data_dir / DB_NAME).exists() or (data_dir / KEYSLOTS_NAME).exists():
+        raise InputRejected(f"{data_dir} already holds a vault; restore into a new folder")
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staging = Path(tempfile.mkdtemp(dir=data_dir, prefix=".restore-"))
+    unpacker = _Unpacker(staging)
+    moved: list[Path] = []
+    try:
+        try:
+            with source.open("rb") as handle:
+                age.decrypt_stream(handle, unpacker, [age.ScryptIdentity(passphrase)])
+        except OSError as exc:
+            raise InputRejected(f"cannot read {source.name}: {exc.strerror}") from None
+        except age.NoIdentityMatch:
+            raise BackupRejected("the passphrase does not open this backup") from None
+        except age.AgeError:
+            raise BackupRejected("the backup is damaged or was altered") from None
+        except TransferFileError:
+            raise BackupRejected("the backup's contents are damaged") from None
+        unpacker.close()
+        info = _read_info(staging / INFO_NAME)
+        # The database first: a keyslot file is what makes a folder look like a vault.
+        for name in (DB_NAME, KEYSLOTS_NAME):
+            os.replace(staging / name, data_dir / name)
+            moved.append(data_dir / name)
+    except BaseException:
+        unpacker.abandon()
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return BackupInfo(
+        str(info["vault_id"]), str(info["site_id"]), str(info["created_at"]),
+        int(info["schema"]), source.stat().st_size,
+    )

@@ -1,0 +1,226 @@
+"""Writing a transfer file for one or more peers.
+
+By default a file carries every op the recipients have not confirmed holding (each
+file a site sends back says how far into our op-log it holds everything), so exports
+shrink as files go back and forth; ``full`` sends the whole op-log. Everything happens
+in one transaction: the sequence numbers, the audit entry and the record of what was
+sent are kept only if the file was written completely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from db import audit, merkle, oplog, peers
+from db.peers import Peer
+from db.vault import Vault, format_time, now_utc
+from desktop.transfer import age, sshsig
+from desktop.transfer.payload import Acknowledgement, Header, case_line, end_line
+from desktop.transfer.transfer_file import (
+    Checkpoint,
+    Consistency,
+    Manifest,
+    Recipient,
+    write_transfer_file,
+)
+
+# Proofs from this many unconfirmed checkpoints at most; older files arriving after newer
+# ones can then no longer be checked, and are refused.
+MAX_UNCONFIRMED_PROOFS = 15
+_BATCH_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    path: Path
+    recipients: tuple[tuple[str, int], ...]  # (peer name, sequence)
+    cases: int  # cases sent, each with all of its ops
+    full: bool
+    checkpoint_size: int
+
+
+class _ChunkReader:
+    """A binary reader over an iterator of byte strings, for age's streaming encryptor."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def read(self, size: int = -1, /) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
+class _HashingWriter:
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes, /) -> int:
+        self._handle.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+def _payload_chunks(
+    conn: Any, header: Header, base: int, upto: int, counter: list[int]
+) -> Iterator[bytes]:
+    yield header.line()
+    batch: list[bytes] = []
+    size = 0
+    for case_id, ops_text in oplog.cases_after(conn, base, upto):
+        line = case_line(case_id, ops_text)
+        batch.append(line)
+        size += len(line)
+        counter[0] += 1
+        if size >= _BATCH_BYTES:
+            yield b"".join(batch)
+            batch, size = [], 0
+    if batch:
+        yield b"".join(batch)
+    yield end_line(counter[0])
+
+
+def _checkpoint(conn: Any, recipients: Sequence[Peer], epoch: str) -> Checkpoint:
+    leaves = audit.leaf_hashes(conn)
+    size = len(leaves)
+    from_sizes: set[int] = set()
+    for peer in recipients:
+        if peer.acked_checkpoint:
+            from_sizes.add(peer.acked_checkpoint)
+        from_sizes.update(
+            peers.unconfirmed_checkpoint_sizes(conn, peer, epoch, MAX_UNCONFIRMED_PROOFS)
+        )
+    proofs = tuple(
+        Consistency(old, tuple(node.hex() for node in merkle.consistency_proof(leaves, old)))
+        for old in sorted(from_sizes)
+        if 0 < old <= size
+    )
+    return Checkpoint(tree_size=size, root=merkle.root(leaves).hex(), consistency=proofs)
+
+
+def export_file(
+    vault: Vault, user: str, recipients: Sequence[Peer], destination: Path, *, full: bool
+) -> ExportResult:
+    """Write ``destination`` for these peers; all or nothing."""
+    signing_key = vault.site_signing_key()
+    written: list[Path] = []
+    try:
+        return _export(vault, user, recipients, destination, full, signing_key, written)
+    except BaseException:
+        # The transaction was rolled back, so a file that got written must not stay behind.
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _export(
+    vault: Vault,
+    user: str,
+    recipients: Sequence[Peer],
+    destination: Path,
+    full: bool,
+    signing_key: Ed25519PrivateKey,
+    written: list[Path],
+) -> ExportResult:
+    with vault.transaction() as conn:
+        site_id = peers.local_site(conn)
+        epoch = peers.current_epoch(conn)
+        created_at = format_time(now_utc())
+        upto = oplog.last_lseq(conn)
+        sequences = {peer.site_id: peers.take_sequence(conn, peer.site_id) for peer in recipients}
+        bases = {peer.site_id: 0 if full else min(peer.acked_lseq, upto) for peer in recipients}
+        acks = {
+            peer.site_id: Acknowledgement(
+                epoch=peer.their_epoch,
+                lseq=0 if peer.their_epoch is None
+                else peers.coverage(conn, peer.site_id, peer.their_epoch),
+                checkpoint=peers.latest_checkpoint_size(conn, peer.site_id),
+            )
+            for peer in recipients
+        }
+        header = Header(site_id, epoch, sequences, created_at, upto, bases, acks)
+        # One payload serves every recipient, so it starts where the furthest-behind one is.
+        # A peer's own ops go back to it too: after a restore from backup it may need them.
+        base = min(bases.values())
+        audit.append(
+            conn,
+            user,
+            "transfer_exported",
+            detail=", ".join(f"{p.name} #{sequences[p.site_id]}" for p in recipients)
+            + (" (full)" if full else ""),
+        )
+        checkpoint = _checkpoint(conn, recipients, epoch)
+        counter = [0]
+        fd, payload_name = tempfile.mkstemp(
+            dir=destination.parent, prefix=f".{destination.name}.", suffix=".age"
+        )
+        try:
+            with os.fdopen(fd, "w+b") as payload_file:
+                writer = _HashingWriter(payload_file)
+                age.encrypt_stream(
+                    _ChunkReader(_payload_chunks(conn, header, base, upto, counter)),
+                    writer,
+                    [peer.recipient for peer in recipients],
+                )
+                manifest = Manifest(
+                    sender=site_id,
+                    epoch=epoch,
+                    recipients=tuple(
+                        Recipient(peer.site_id, sequences[peer.site_id]) for peer in recipients
+                    ),
+                    created_at=created_at,
+                    payload_sha256=writer.sha256.hexdigest(),
+                    payload_size=writer.size,
+                    checkpoint=checkpoint,
+                )
+                manifest_bytes = manifest.to_bytes()
+                signature = sshsig.sign(
+                    manifest_bytes, signing_key, sshsig.TRANSFER_NAMESPACE
+                ).encode("ascii")
+                payload_file.seek(0)
+                write_transfer_file(
+                    destination, manifest_bytes, signature, payload_file, writer.size
+                )
+                written.append(destination)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(payload_name)
+        for peer in recipients:
+            peers.record_sent(
+                conn,
+                peer=peer.site_id,
+                epoch=epoch,
+                sequence=sequences[peer.site_id],
+                base_lseq=bases[peer.site_id],
+                upto_lseq=upto,
+                checkpoint_size=checkpoint.tree_size,
+                created_at=created_at,
+                payload_sha256=manifest.payload_sha256,
+            )
+    return ExportResult(
+        path=destination,
+        recipients=tuple((peer.name, sequences[peer.site_id]) for peer in recipients),
+        cases=counter[0],
+        full=full,
+        checkpoint_size=checkpoint.tree_size,
+    )

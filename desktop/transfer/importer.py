@@ -1,0 +1,388 @@
+"""Checking and importing a transfer file, in the order DESIGN.md gives.
+
+size limit → tar layout → signature by a known, unrevoked peer → manifest names us →
+payload hash → sequence (replay refused, gap reported) → audit checkpoint → decrypt
+(streamed; plaintext only in memory) → header matches manifest → every record valid →
+everything applied in one transaction, or nothing. A dry run does all of it and rolls
+the transaction back, so what it reports is exactly what an import would do.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from db import audit, hlc, oplog, peers, sync
+from db.oplog import Op
+from db.peers import Peer
+from db.sync import MergeRefused
+from db.vault import Vault, format_time, now_utc
+from desktop.errors import InputRejected
+from desktop.transfer import age, sshsig
+from desktop.transfer.checkpoints import check_checkpoint
+from desktop.transfer.payload import (
+    MAX_CLOCK_AHEAD_MS,
+    MAX_LINE,
+    CaseLine,
+    PayloadRejected,
+    Records,
+)
+from desktop.transfer.transfer_file import (
+    Layout,
+    Manifest,
+    PayloadReader,
+    TransferFileError,
+    parse_manifest,
+    payload_sha256,
+    read_layout,
+)
+
+# Cases are settled a batch at a time: few queries per case, bounded memory.
+_BATCH_CASES = 1000
+
+
+class SignatureRejected(InputRejected):
+    """The manifest is not signed by a known, unrevoked peer."""
+
+
+class ReplayRejected(InputRejected):
+    """This file was imported before."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedFile:
+    """A transfer file whose envelope checked out: signed, for us, intact, not a replay."""
+
+    peer: Peer
+    manifest: Manifest
+    sequence: int
+    missing: tuple[int, ...]  # the first few earlier files from the sender not imported yet
+    missing_count: int
+    layout: Layout
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did (or, for a dry run, would do)."""
+
+    sender: str
+    sequence: int
+    missing: tuple[int, ...]
+    missing_count: int
+    ops_new: int
+    ops_known: int
+    cases_new: int
+    cases_updated: int
+    conflicts_new: int
+    ops_waiting: int  # for cases whose creation has not arrived yet
+    dry_run: bool
+
+
+def _signer(conn: Any, layout: Layout) -> Peer:
+    try:
+        signature = layout.signature.decode("ascii")
+    except UnicodeDecodeError:
+        raise SignatureRejected("the manifest's signature is malformed") from None
+    for peer in peers.list_peers(conn):
+        try:
+            sshsig.verify(
+                layout.manifest,
+                signature,
+                sshsig.parse_public_key(peer.signing_key),
+                sshsig.TRANSFER_NAMESPACE,
+            )
+        except sshsig.WrongKeyError:
+            continue
+        except sshsig.MalformedSignatureError:
+            raise SignatureRejected("the manifest's signature is malformed") from None
+        except sshsig.SSHSigError:
+            raise SignatureRejected(
+                "the manifest's signature does not match it: the file was altered"
+            ) from None
+        return peer
+    raise SignatureRejected("the file is signed by a site that is not a known peer")
+
+
+def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
+    """Everything that can be checked without decrypting; raises InputRejected subclasses."""
+    layout = read_layout(handle)
+    with vault.reading() as conn:
+        site_id = peers.local_site(conn)
+        peer = _signer(conn, layout)
+        if peer.revoked:
+            raise SignatureRejected(f"the file comes from '{peer.name}', whose keys were revoked")
+        manifest = parse_manifest(layout.manifest)
+        if manifest.sender != peer.site_id:
+            raise SignatureRejected(
+                f"the manifest was signed by '{peer.name}' but names another site as sender"
+            )
+        sequence = manifest.sequence_for(site_id)
+        if sequence is None:
+            raise InputRejected("the file is addressed to other sites, not to this one")
+        if layout.payload_size != manifest.payload_size or not hmac.compare_digest(
+            payload_sha256(handle, layout), manifest.payload_sha256
+        ):
+            raise TransferFileError("the payload does not match its hash: the file was altered")
+        if peers.was_received(conn, peer.site_id, manifest.epoch, sequence):
+            raise ReplayRejected(
+                f"file #{sequence} from '{peer.name}' was imported before (a replay)"
+            )
+        missing, missing_count = peers.missing_before(conn, peer.site_id, manifest.epoch, sequence)
+        check_checkpoint(peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint)
+    return CheckedFile(peer, manifest, sequence, tuple(missing), missing_count, layout)
+
+
+class _Applier:
+    """Takes validated case lines, merges them with what is held, and counts what changed."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.materializer = sync.Materializer(conn)
+        self.pending: dict[str, CaseLine] = {}
+        self.next_lseq = oplog.last_lseq(conn) + 1
+        self.ops_new = self.ops_known = 0
+        self.cases_new = self.cases_updated = self.conflicts_new = 0
+        self.waiting: set[str] = set()
+
+    def add(self, line: CaseLine) -> None:
+        earlier = self.pending.get(line.case_id)
+        if earlier is not None:
+            # The same case twice in one file: merge the two lines before settling it.
+            line = CaseLine(line.case_id, _union(earlier.ops, line.ops), None)
+        self.pending[line.case_id] = line
+        if len(self.pending) >= _BATCH_CASES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        held = oplog.stored_ops(self.conn, list(self.pending))
+        rows: list[tuple[str, int, str, str, str]] = []
+        for case_id, line in self.pending.items():
+            text = held.get(case_id)
+            row = self._settle_new(line) if text is None else self._settle_known(line, text)
+            if row is not None:
+                rows.append(row)
+        oplog.store_merged(self.conn, rows)
+        self.materializer.flush()
+        self.pending = {}
+
+    def _lseq(self) -> int:
+        self.next_lseq += 1
+        return self.next_lseq - 1
+
+    def _settle_new(self, line: CaseLine) -> tuple[str, int, str, str, str]:
+        ops = line.ops if line.ops_text is not None else _union([], line.ops)
+        text = line.ops_text if line.ops_text is not None else oplog.ops_json(ops)
+        self.ops_new += len(ops)
+        newest = ops[-1].id
+        derived = sync.derive(ops)
+        if derived is None:
+            self.waiting.add(line.case_id)
+            return (line.case_id, self._lseq(), newest, "{}", text)
+        self._insert(derived)
+        versions = oplog.canonical_json(derived.versions)
+        return (line.case_id, self._lseq(), newest, versions, text)
+
+    def _settle_known(
+        self, line: CaseLine, held_text: str
+    ) -> tuple[str, int, str, str, str] | None:
+        held = {op.id: op for op in oplog.parse_ops(line.case_id, held_text)}
+        fresh = []
+        for op in line.ops:
+            mine = held.get(op.id)
+            if mine is None:
+                fresh.append(op)
+            elif mine.to_json() != op.to_json():
+                raise MergeRefused("the file holds a change that differs from the one held here")
+        self.ops_known += len(line.ops) - len(fresh)
+        if not fresh:
+            return None
+        if any(op.kind == oplog.CREATE for op in fresh) and any(
+            op.kind == oplog.CREATE for op in held.values()
+        ):
+            raise MergeRefused("the file creates a case that already exists here")
+        fresh = _union([], fresh)
+        self.ops_new += len(fresh)
+        ops = [*held.values(), *fresh]
+        newest = max(op.id for op in ops)
+        row_ops = oplog.ops_json(ops)
+        derived = sync.derive(ops)
+        if derived is None:
+            self.waiting.add(line.case_id)
+            return (line.case_id, self._lseq(), newest, "{}", row_ops)
+        rowid = self.materializer.case_rowid(line.case_id)
+        if rowid is None:
+            self._insert(derived)
+        else:
+            before = {c.id for c in sync.list_case_conflicts(self.conn, line.case_id)}
+            self.materializer.update(rowid, derived)
+            self.cases_updated += 1
+            self.conflicts_new += len({c.id for c in derived.conflicts} - before)
+        versions = oplog.canonical_json(derived.versions)
+        return (line.case_id, self._lseq(), newest, versions, row_ops)
+
+    def _insert(self, derived: sync.DerivedCase) -> None:
+        self.materializer.insert(derived)
+        self.cases_new += 1
+        self.conflicts_new += len(derived.conflicts)
+        self.waiting.discard(derived.case_id)
+
+
+def _union(first: list[Op], second: list[Op]) -> list[Op]:
+    """Ops of both lists once each, in stamp order; one id with two contents is refused."""
+    merged: dict[str, Op] = {}
+    for op in (*first, *second):
+        seen = merged.get(op.id)
+        if seen is None:
+            merged[op.id] = op
+        elif seen.to_json() != op.to_json():
+            raise MergeRefused("the file holds two different changes with one id")
+    return [merged[key] for key in sorted(merged)]
+
+
+class _LineFeed:
+    """The writer age decrypts into: splits lines and hands each record on, in memory only."""
+
+    def __init__(self, on_line: Callable[[bytes], None]) -> None:
+        self._on_line = on_line
+        self._pending = b""
+
+    def write(self, data: bytes, /) -> int:
+        buffer = self._pending + data
+        lines = buffer.split(b"\n")
+        self._pending = lines.pop()
+        if len(self._pending) > MAX_LINE:
+            raise PayloadRejected("the transfer file holds an invalid record (too large)")
+        for line in lines:
+            self._on_line(line)
+        return len(data)
+
+    def close(self) -> None:
+        if self._pending:
+            raise PayloadRejected("the payload does not end with a complete line")
+
+
+def import_file(vault: Vault, user: str, path: Path, *, dry_run: bool) -> ImportReport:
+    """Import (or, with ``dry_run``, only try) a transfer file; all or nothing."""
+    with _open(path) as handle:
+        checked = check_envelope(vault, handle)
+        try:
+            return _apply(vault, user, handle, checked, dry_run=dry_run)
+        except _DryRunDone as done:
+            return done.report
+
+
+def _apply(
+    vault: Vault, user: str, handle: BinaryIO, checked: CheckedFile, *, dry_run: bool
+) -> ImportReport:
+    manifest = checked.manifest
+    identity = age.X25519Identity(vault.site_encryption_key())
+    with vault.transaction() as conn:
+        site_id = peers.local_site(conn)
+        # Another import may have taken the same file since the check above.
+        if peers.was_received(conn, checked.peer.site_id, manifest.epoch, checked.sequence):
+            raise ReplayRejected(
+                f"file #{checked.sequence} from '{checked.peer.name}' was imported before"
+            )
+        records = Records(manifest, hlc.wall_ms() + MAX_CLOCK_AHEAD_MS)
+        applier = _Applier(conn)
+
+        def on_line(line: bytes) -> None:
+            case = records.take(line)
+            if case is not None:
+                applier.add(case)
+
+        reader = PayloadReader(handle, checked.layout)
+        feed = _LineFeed(on_line)
+        try:
+            age.decrypt_stream(reader, feed, [identity])
+            feed.close()
+            applier.flush()
+        except age.NoIdentityMatch:
+            raise InputRejected(
+                "the payload is not encrypted to this site's key"
+            ) from None
+        except age.AgeError:
+            raise TransferFileError(
+                "the payload does not decrypt: the file was altered or is damaged"
+            ) from None
+        except MergeRefused as exc:
+            raise InputRejected(str(exc)) from None
+        header = records.finish()
+        # The bytes decrypted must be the ones hashed before (the file could have changed).
+        if reader.sha256.hexdigest() != manifest.payload_sha256:
+            raise TransferFileError("the transfer file changed while it was being imported")
+        now = format_time(now_utc())
+        peer = checked.peer
+        peers.record_received(
+            conn,
+            peer=peer.site_id,
+            epoch=manifest.epoch,
+            sequence=checked.sequence,
+            base_lseq=header.base_lseq[site_id],
+            upto_lseq=header.upto_lseq,
+            created_at=manifest.created_at,
+            imported_at=now,
+            payload_sha256=manifest.payload_sha256,
+        )
+        ack = header.acks.get(site_id)
+        peers.note_acknowledgement(
+            conn,
+            peer,
+            their_epoch=manifest.epoch,
+            our_epoch=peers.current_epoch(conn),
+            acked_epoch=None if ack is None else ack.epoch,
+            acked_lseq=0 if ack is None else ack.lseq,
+            acked_checkpoint=0 if ack is None else ack.checkpoint,
+        )
+        peers.accept_checkpoint(
+            conn,
+            peer.site_id,
+            manifest.checkpoint.tree_size,
+            manifest.checkpoint.root,
+            {c.from_size: list(c.proof) for c in manifest.checkpoint.consistency},
+            now,
+        )
+        report = ImportReport(
+            sender=peer.name,
+            sequence=checked.sequence,
+            missing=checked.missing,
+            missing_count=checked.missing_count,
+            ops_new=applier.ops_new,
+            ops_known=applier.ops_known,
+            cases_new=applier.cases_new,
+            cases_updated=applier.cases_updated,
+            conflicts_new=applier.conflicts_new,
+            ops_waiting=len(applier.waiting),
+            dry_run=dry_run,
+        )
+        audit.append(
+            conn,
+            user,
+            "transfer_imported",
+            detail=f"{peer.name} #{checked.sequence}: {report.ops_new} new changes,"
+            f" {report.cases_new} new cases, {report.cases_updated} updated,"
+            f" {report.conflicts_new} new conflicts",
+        )
+        if dry_run:
+            raise _DryRunDone(report)
+    return report
+
+
+class _DryRunDone(Exception):
+    """Unwinds the transaction of a dry run, carrying its report out."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("dry run")
+        self.report = report
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise InputRejected(f"cannot read {path.name}: {exc.strerror}") from None

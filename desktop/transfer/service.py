@@ -1,0 +1,356 @@
+"""Site-to-site transfer for a signed-in user: permission-checked and audited.
+
+The CLI and the GUI both call this; it never touches a widget. Transfer files and
+peers need Action.TRANSFER, backups Action.BACKUP, resolving a merge conflict
+Action.MANAGE_HANDOFF (a manager's call), and writing the site's secret key to a
+file is for admins only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from db import audit, oplog, peers, sync
+from db.keyslots import KeyslotError
+from db.oplog import Op
+from db.peers import Peer
+from db.records import Role
+from db.vault import format_time, now_utc
+from desktop.errors import HavenError, InputRejected, NotFound, PermissionDenied
+from desktop.keycard import render_key_card
+from desktop.permissions import Action, require
+from desktop.session import Session
+from desktop.transfer import backup, export, identity, importer, sshsig
+from desktop.transfer.identity import IdentityError, SiteIdentity
+from desktop.transfer.transfer_file import Manifest
+
+MAX_PEER_NAME = 64
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """A file whose envelope checked out, and the gap before it, if any."""
+
+    sender: str
+    sequence: int
+    missing: tuple[int, ...]
+    missing_count: int
+    manifest: Manifest
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictVersion:
+    """One version of a field group in conflict."""
+
+    op_id: str
+    site: str  # "this site", a peer's name, or a site id
+    local: bool
+    at: str
+    by: str | None
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictView:
+    """A conflict as a manager sees it."""
+
+    id: str
+    case_id: str
+    ref: str
+    group: str
+    versions: tuple[ConflictVersion, ...]  # newest first: the first is what the case shows
+
+
+def _peer_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > MAX_PEER_NAME or any(ch.isspace() for ch in cleaned):
+        raise InputRejected(f"a peer name is 1-{MAX_PEER_NAME} characters without spaces")
+    return cleaned
+
+
+class TransferService:
+    """Peers, transfer files, conflicts and backups of one session's site."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.vault = session.vault
+
+    def _require(self, action: Action) -> None:
+        require(self.session.role, action)
+
+    def _audit(self, action: str, detail: str, case_id: str | None = None) -> None:
+        with self.vault.transaction() as conn:
+            audit.append(conn, self.session.user.name, action, case_id, detail)
+
+    # --- identity and peers --------------------------------------------------------------
+
+    def site_identity(self) -> SiteIdentity:
+        """This site's public identity (nothing secret; any signed-in user may see it)."""
+        return identity.site_identity(
+            self.session.site.site_id,
+            self.session.site.name,
+            self.vault.site_signing_key(),
+            self.vault.site_encryption_key(),
+        )
+
+    def key_card(self) -> bytes:
+        """The printable key card (PDF bytes) for exchanging keys with another site."""
+        self._require(Action.TRANSFER)
+        mine = self.site_identity()
+        pdf = render_key_card(
+            mine.name, mine.site_id, mine.signing_key, mine.age_recipient, mine.fingerprint
+        )
+        self._audit("key_card_printed", mine.fingerprint)
+        return pdf
+
+    def add_peer(
+        self,
+        name: str,
+        signing_key: str,
+        recipient: str,
+        fingerprint: str,
+        site_id: str | None = None,
+    ) -> Peer:
+        """Trust another site's keys, once the fingerprint read out of band matches them."""
+        self._require(Action.TRANSFER)
+        name = _peer_name(name)
+        try:
+            keys = identity.parse_peer_keys(signing_key, recipient, site_id)
+        except IdentityError as exc:
+            raise InputRejected(str(exc)) from None
+        if keys.site_id == self.session.site.site_id:
+            raise InputRejected("these are this site's own keys")
+        if identity.normalize_fingerprint(fingerprint) != keys.fingerprint:
+            raise InputRejected(
+                "the fingerprint does not match these keys: do not add this peer; check the"
+                " keys and read the fingerprint again with the other site"
+            )
+        with self.vault.transaction() as conn:
+            try:
+                peer = peers.add_peer(
+                    conn,
+                    site_id=keys.site_id,
+                    name=name,
+                    signing_key=keys.signing_key_line,
+                    recipient=keys.recipient.encode(),
+                    fingerprint=keys.fingerprint,
+                    at=format_time(now_utc()),
+                    by=self.session.user.name,
+                )
+            except peers.PeerExists as exc:
+                raise InputRejected(str(exc)) from None
+            audit.append(
+                conn, self.session.user.name, "peer_added", detail=f"{name} {keys.fingerprint}"
+            )
+        return peer
+
+    def list_peers(self) -> list[Peer]:
+        """Every peer of this site."""
+        self._require(Action.TRANSFER)
+        with self.vault.reading() as conn:
+            return peers.list_peers(conn)
+
+    def allowed_signers(self) -> list[str]:
+        """``allowed_signers`` lines (principal = site id) for ssh-keygen -Y verify."""
+        self._require(Action.TRANSFER)
+        mine = self.site_identity()
+        lines = [sshsig.format_allowed_signer(mine.site_id, sshsig.parse_public_key(
+            mine.signing_key))]
+        lines += [
+            sshsig.format_allowed_signer(peer.site_id, sshsig.parse_public_key(peer.signing_key))
+            for peer in self.list_peers()
+            if not peer.revoked
+        ]
+        return lines
+
+    def _peer(self, conn: Any, name: str) -> Peer:
+        peer = peers.get_peer_by_name(conn, name.strip())
+        if peer is None:
+            raise NotFound(f"no peer named {name.strip()!r}")
+        return peer
+
+    def revoke_peer(self, name: str) -> Peer:
+        """Refuse every file from this peer from now on, and send it nothing more."""
+        self._require(Action.TRANSFER)
+        with self.vault.transaction() as conn:
+            peer = self._peer(conn, name)
+            if peer.revoked:
+                raise InputRejected(f"peer '{peer.name}' is revoked already")
+            peers.revoke_peer(conn, peer.site_id, format_time(now_utc()), self.session.user.name)
+            audit.append(conn, self.session.user.name, "peer_revoked", detail=peer.name)
+            revoked = peers.get_peer(conn, peer.site_id)
+        assert revoked is not None
+        return revoked
+
+    # --- transfer files ------------------------------------------------------------------
+
+    def export(self, names: list[str], destination: Path, *, full: bool) -> export.ExportResult:
+        """Write a transfer file for these peers (by name)."""
+        self._require(Action.TRANSFER)
+        chosen: list[Peer] = []
+        with self.vault.reading() as conn:
+            for name in names:
+                peer = self._peer(conn, name)
+                if peer.revoked:
+                    raise InputRejected(f"peer '{peer.name}' is revoked; nothing is sent to it")
+                if peer not in chosen:
+                    chosen.append(peer)
+        if not chosen:
+            raise InputRejected("name at least one peer to export to")
+        if not destination.parent.is_dir():
+            raise InputRejected(f"the folder {destination.parent} does not exist")
+        if destination.exists():
+            # A file not yet carried over would be lost, and its sequence number with it.
+            raise InputRejected(f"{destination} exists; choose a new file name")
+        return export.export_file(
+            self.vault, self.session.user.name, chosen, destination, full=full
+        )
+
+    def verify(self, path: Path) -> VerifyReport:
+        """Check a file's envelope (signature, recipients, sequence, checkpoint), no import."""
+        self._require(Action.TRANSFER)
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise InputRejected(f"cannot read {path.name}: {exc.strerror}") from None
+        with handle:
+            checked = importer.check_envelope(self.vault, handle)
+        self._audit("transfer_verified", f"{checked.peer.name} #{checked.sequence}")
+        return VerifyReport(
+            checked.peer.name, checked.sequence, checked.missing, checked.missing_count,
+            checked.manifest,
+        )
+
+    def import_file(self, path: Path, *, dry_run: bool = False) -> importer.ImportReport:
+        """Import a transfer file, all or nothing; ``dry_run`` reports and changes nothing."""
+        self._require(Action.TRANSFER)
+        return importer.import_file(self.vault, self.session.user.name, path, dry_run=dry_run)
+
+    # --- conflicts -----------------------------------------------------------------------
+
+    def list_conflicts(self) -> list[ConflictView]:
+        """Open conflicts, each with every version kept (newest first)."""
+        require(self.session.role, Action.VIEW_CASES)
+        with self.vault.reading() as conn:
+            names = {peer.site_id: peer.name for peer in peers.list_peers(conn)}
+            return [self._view(conn, conflict, names) for conflict in sync.list_conflicts(conn)]
+
+    def _view(self, conn: Any, conflict: sync.Conflict, names: dict[str, str]) -> ConflictView:
+        mine = self.session.site.site_id
+        versions = []
+        for op_id in conflict.heads:
+            op = sync.get_op(conn, conflict.case_id, op_id)
+            if op is None:
+                continue
+            values = dict(op.values)
+            if op.kind == oplog.CREATE:
+                values = {"status": "registered"} if conflict.group == oplog.STATUS_GROUP else {
+                    n: op.values.get(n) for n in oplog.FIELD_GROUPS[conflict.group]
+                }
+            site = "this site" if op.origin == mine else names.get(op.origin, op.origin)
+            versions.append(ConflictVersion(op.id, site, op.origin == mine, op.at, op.by, values))
+        row = conn.execute("SELECT ref FROM cases WHERE id = ?", (conflict.case_id,)).fetchone()
+        ref = "?" if row is None else str(row[0])
+        return ConflictView(conflict.id, conflict.case_id, ref, conflict.group, tuple(versions))
+
+    def resolve_conflict(self, conflict_id: str, keep: str) -> Op:
+        """Keep the ``local`` (made here) or ``incoming`` (made elsewhere) version."""
+        self._require(Action.MANAGE_HANDOFF)
+        if keep not in ("local", "incoming"):
+            raise InputRejected("--keep is 'local' or 'incoming'")
+        mine = self.session.site.site_id
+        with self.vault.transaction() as conn:
+            conflict = sync.get_conflict(conn, conflict_id.strip().lower())
+            if conflict is None:
+                raise NotFound(f"no open conflict {conflict_id.strip()!r}")
+            held = {op.id: op for op in oplog.ops_for_case(conn, conflict.case_id)}
+            heads = [held[i] for i in conflict.heads if i in held]
+            side = [op for op in heads if (op.origin == mine) == (keep == "local")]
+            if not side:
+                raise InputRejected(
+                    f"no version of conflict {conflict.id} was made "
+                    + ("at this site" if keep == "local" else "at another site")
+                )
+            chosen = max(side, key=lambda op: op.id)
+            op = sync.resolve_conflict(
+                conn, conflict, chosen, format_time(now_utc()), self.session.user.name
+            )
+            audit.append(
+                conn, self.session.user.name, "conflict_resolved", conflict.case_id,
+                f"{conflict.id} {conflict.group}: kept {keep} ({chosen.id})",
+            )
+        return op
+
+    # --- keys and backups ----------------------------------------------------------------
+
+    def export_identity(self, destination: Path) -> None:
+        """Break-glass: write the site's X25519 secret key as an age identity file (0600)."""
+        if self.session.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin may write out the site's secret key")
+        text = identity.age_identity_file(
+            self.session.site.site_id, self.session.site.name, self.vault.site_encryption_key()
+        )
+        try:
+            fd = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            raise InputRejected(f"{destination} exists; choose a new file name") from None
+        except OSError as exc:
+            raise InputRejected(f"cannot write {destination}: {exc.strerror}") from None
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(text)
+        self._audit("site_identity_exported", str(destination))
+
+    def backup(self, destination: Path, passphrase: str, work_factor: int | None = None) -> (
+        backup.BackupInfo
+    ):
+        """Write an encrypted backup of the whole vault, opened by ``passphrase``."""
+        self._require(Action.BACKUP)
+        if len(passphrase) < 12:
+            raise InputRejected("a backup passphrase must be at least 12 characters long")
+        if not destination.parent.is_dir():
+            raise InputRejected(f"the folder {destination.parent} does not exist")
+        info = backup.write_backup(
+            self.vault, destination, passphrase,
+            work_factor or backup.age.DEFAULT_SCRYPT_WORK_FACTOR,
+        )
+        self._audit("backup_made", destination.name)
+        return info
+
+
+def restore(
+    source: Path, data_dir: Path, passphrase: str, user: str, password: str
+) -> backup.BackupInfo:
+    """Restore a backup into a new folder and open it as ``user`` to finish the job.
+
+    The restored site starts a new transfer epoch (fresh file numbering, and its peers
+    are sent everything again), so nothing it exports can be mistaken for a replay.
+    If the user cannot open it or may not restore, the folder is left empty again.
+    """
+    info = backup.restore_backup(source, data_dir, passphrase)
+    try:
+        session = Session.open(data_dir, user, password)
+    except (HavenError, KeyslotError):
+        _remove_restored(data_dir)
+        raise
+    try:
+        if not session.can(Action.BACKUP):
+            raise PermissionDenied(f"a user with role '{session.role.value}' may not restore")
+        with session.vault.transaction() as conn:
+            epoch = peers.start_new_epoch(conn)
+            audit.append(
+                conn, user, "restored_from_backup", detail=f"{info.created_at}, epoch {epoch}"
+            )
+    except BaseException:
+        session.close()
+        _remove_restored(data_dir)
+        raise
+    session.close()
+    return info
+
+
+def _remove_restored(data_dir: Path) -> None:
+    for name in ("haven.db", "haven.db-wal", "haven.db-shm", "keyslots.json"):
+        (data_dir / name).unlink(missing_ok=True)

@@ -1,0 +1,227 @@
+"""Real sites for transfer tests: vaults in temp folders, paired as peers, and digests of them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from db import oplog
+from db.records import CaseKind, Channel, Mobilization, NewCase, Person
+from desktop.session import PreparedCodeword, Session
+from desktop.transfer.service import TransferService
+from tests.conftest import FAST_KDF, PASSWORD
+
+# scrypt per codeword would dominate the tests; one prepared codeword serves every case.
+_CODEWORD: list[PreparedCodeword] = []
+
+
+def codeword() -> PreparedCodeword:
+    if not _CODEWORD:
+        _CODEWORD.append(Session.prepare_codeword())
+    return _CODEWORD[0]
+
+
+@dataclass
+class HavenSite:
+    name: str
+    data: Path
+    session: Session
+    service: TransferService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.service = TransferService(self.session)
+
+    @property
+    def site_id(self) -> str:
+        return self.session.site.site_id
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def make_site(folder: Path, name: str) -> HavenSite:
+    session, _ = Session.create_site(folder / name, f"Site {name}", "admin", PASSWORD, FAST_KDF)
+    return HavenSite(name, folder / name, session)
+
+
+def pair(first: HavenSite, second: HavenSite) -> None:
+    """Make each site a peer of the other, fingerprints confirmed."""
+    for one, other in ((first, second), (second, first)):
+        keys = other.service.site_identity()
+        one.service.add_peer(other.name, keys.signing_key, keys.age_recipient, keys.fingerprint)
+
+
+def make_sites(folder: Path, names: str) -> list[HavenSite]:
+    sites = [make_site(folder, name) for name in names]
+    for index, first in enumerate(sites):
+        for second in sites[index + 1 :]:
+            pair(first, second)
+    return sites
+
+
+def new_case(site: HavenSite, name: str = "Іваненко Петро", phone: str | None = None) -> str:
+    """Register a case at a site; returns its id."""
+    result = site.session.register_case(
+        NewCase(
+            kind=CaseKind.SURRENDER,
+            channel=Channel.PHONE,
+            persons=(Person(full_name=name, birth_date="1990-01-02", phone=phone,
+                            mobilization=Mobilization.MOBILIZED),),
+            location="Херсонська обл.",
+        ),
+        codeword(),
+    )
+    return result.case_id
+
+
+def vault_digest(site: HavenSite) -> str:
+    """SHA-256 over every row of every table but the audit log (which records logins)."""
+    digest = hashlib.sha256()
+    with site.session.vault.reading() as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' AND name != 'audit_log'"
+                " AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
+            )
+        ]
+        for table in tables:
+            digest.update(table.encode())
+            for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1'):  # noqa: S608
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def canonical_dump(site: HavenSite) -> dict[str, Any]:
+    """Everything a site holds about cases, independent of local row ids and arrival order."""
+    with site.session.vault.reading() as conn:
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return sorted(tuple(row) for row in conn.execute(sql))
+
+        return {
+            "cases": rows(
+                "SELECT id, ref, kind, channel, status, queue_rank, display_names, location,"
+                " callback, notes, hex(codeword_salt), hex(codeword_digest), group_size,"
+                " condition, meeting_point, receiving_unit, window_start, window_end, outcome,"
+                " outcome_notes, duplicate_of, reason, flagged, failed_codeword_attempts,"
+                " created_at, created_by, updated_at, status_changed_at, last_contact_at,"
+                " origin_site, hlc FROM cases"
+            ),
+            "persons": rows(
+                "SELECT c.id, p.position, p.full_name, p.birth_date, p.phone, p.rank, p.unit,"
+                " p.mobilization, p.notes FROM persons p JOIN cases c ON c.rowid = p.case_rowid"
+            ),
+            "contacts": rows(
+                "SELECT c.id, k.op, k.at, k.channel, k.operator, k.stage, k.summary"
+                " FROM contacts k JOIN cases c ON c.rowid = k.case_rowid"
+            ),
+            "history": rows(
+                "SELECT c.id, h.op, h.from_status, h.to_status, h.at, h.by, h.fields"
+                " FROM status_history h JOIN cases c ON c.rowid = h.case_rowid"
+            ),
+            "codeword_attempts": rows(
+                "SELECT c.id, a.op, a.at, a.by, a.success"
+                " FROM codeword_attempts a JOIN cases c ON c.rowid = a.case_rowid"
+            ),
+            "conflicts": rows("SELECT id, case_id, grp, heads FROM conflicts"),
+            "ops": sorted(
+                (
+                    case_id,
+                    newest,
+                    json.dumps(json.loads(versions), sort_keys=True),
+                    oplog.canonical_json(json.loads(ops)),
+                )
+                for case_id, newest, versions, ops in conn.execute(
+                    "SELECT case_id, newest, versions, ops FROM case_ops"
+                )
+            ),
+        }
+
+
+# --- forging files: everything a real sender would do, with one thing changed ----------
+
+
+def plain_payload(path: Path, recipient: HavenSite) -> bytes:
+    """The decrypted payload of a transfer file, in memory."""
+    from desktop.transfer import age
+    from desktop.transfer.transfer_file import read_layout
+
+    with path.open("rb") as handle:
+        layout = read_layout(handle)
+        handle.seek(layout.payload_offset)
+        ciphertext = handle.read(layout.payload_size)
+    identity = age.X25519Identity(recipient.session.vault.site_encryption_key())
+    return age.decrypt(ciphertext, [identity])
+
+
+def forge(
+    path: Path,
+    sender: HavenSite,
+    recipients: list[HavenSite],
+    plaintext: bytes,
+    *,
+    sequence: int,
+    manifest_changes: dict[str, Any] | None = None,
+    signer: HavenSite | None = None,
+    encrypted: bytes | None = None,
+) -> None:
+    """Write a transfer file with this payload, signed like ``sender`` would (or ``signer``)."""
+    import io
+
+    from db import audit, merkle, peers
+    from desktop.transfer import age, sshsig
+    from desktop.transfer.transfer_file import (
+        Checkpoint,
+        Manifest,
+        Recipient,
+        write_transfer_file,
+    )
+
+    ciphertext = encrypted if encrypted is not None else age.encrypt(
+        plaintext, [r.service.site_identity().age_recipient for r in recipients]
+    )
+    with sender.session.vault.reading() as conn:
+        leaves = audit.leaf_hashes(conn)
+        epoch = peers.current_epoch(conn)
+    fields: dict[str, Any] = {
+        "sender": sender.site_id,
+        "epoch": epoch,
+        "recipients": tuple(Recipient(r.site_id, sequence) for r in recipients),
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "payload_sha256": hashlib.sha256(ciphertext).hexdigest(),
+        "payload_size": len(ciphertext),
+        "checkpoint": Checkpoint(len(leaves), merkle.root(leaves).hex(), ()),
+    }
+    fields.update(manifest_changes or {})
+    manifest = Manifest(**fields).to_bytes()
+    key = (signer or sender).session.vault.site_signing_key()
+    signature = sshsig.sign(manifest, key, sshsig.TRANSFER_NAMESPACE).encode()
+    write_transfer_file(path, manifest, signature, io.BytesIO(ciphertext), len(ciphertext))
+
+
+def header_line(
+    sender: HavenSite, recipients: list[HavenSite], sequence: int,
+    changes: dict[str, Any] | None = None,
+) -> bytes:
+    """A payload header as a real sender writes it (created_at matches forge's manifest)."""
+    from db import peers
+
+    with sender.session.vault.reading() as conn:
+        epoch = peers.current_epoch(conn)
+    header = {
+        "type": "header",
+        "format": "haven-payload-v1",
+        "sender": sender.site_id,
+        "epoch": epoch,
+        "recipients": [{"site_id": r.site_id, "sequence": sequence} for r in recipients],
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "upto_lseq": 0,
+        "base_lseq": {r.site_id: 0 for r in recipients},
+        "acks": {},
+    }
+    header.update(changes or {})
+    return (json.dumps(header) + "\n").encode()

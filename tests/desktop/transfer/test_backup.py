@@ -1,0 +1,148 @@
+"""Backups: an age file of the whole vault that opens with a passphrase, here or with `age -d`."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop import cli
+from desktop.errors import InputRejected, PermissionDenied
+from desktop.session import Session
+from desktop.transfer import age
+from desktop.transfer.backup import write_backup
+from desktop.transfer.service import restore
+from tests.conftest import FAST_KDF, PASSWORD
+from tests.desktop.transfer.sites import (
+    HavenSite,
+    canonical_dump,
+    make_sites,
+    new_case,
+)
+from tests.desktop.transfer.test_age import run_with_passphrase
+
+PASSPHRASE = "a long backup passphrase"
+NAME = "Ткаченко Євген Олегович"
+# Tests use a small scrypt cost; the product writes the age default (2**18).
+FAST_WORK_FACTOR = 12
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> Iterator[list[HavenSite]]:
+    pair = make_sites(tmp_path, ["north", "south"])
+    new_case(pair[0], NAME, "+380931112233")
+    yield pair
+    for site in pair:
+        site.close()
+
+
+def backup(site: HavenSite, path: Path) -> Path:
+    write_backup(site.session.vault, path, PASSPHRASE, FAST_WORK_FACTOR)
+    return path
+
+
+def test_backup_and_restore_on_a_new_machine(sites: list[HavenSite], tmp_path: Path) -> None:
+    north, south = sites
+    path = backup(north, tmp_path / "north.backup")
+    restored = tmp_path / "new-machine" / "data"
+    info = restore(path, restored, PASSPHRASE, "admin", PASSWORD)
+    assert info.site_id == north.site_id
+    again = Session.open(restored, "admin", PASSWORD)
+    try:
+        copy = HavenSite("north", restored, again)
+        assert canonical_dump(copy) == canonical_dump(north)
+        assert again.verify_audit().ok
+        assert again.vault.integrity_problems() == []
+        assert [hit.names for hit in again.search("Tkachenko")] == [NAME]
+        assert {p.stat().st_mode & 0o777 for p in restored.iterdir()} == {0o600}
+        # The restored site numbers its files afresh; South takes them, no replay.
+        copy.service.export(["south"], tmp_path / "after.haven", full=False)
+        assert south.service.import_file(tmp_path / "after.haven").cases_new == 1
+    finally:
+        again.close()
+
+
+def test_the_backup_holds_nothing_readable(sites: list[HavenSite], tmp_path: Path) -> None:
+    north, _ = sites
+    path = backup(north, tmp_path / "north.backup")
+    data = path.read_bytes()
+    assert data.startswith(b"age-encryption.org/v1\n-> scrypt ")
+    for secret in (NAME.encode(), b"931112233", b"SQLite format 3", b"keyslots"):
+        assert secret not in data
+    # Even decrypted, the database inside is the SQLCipher-encrypted copy.
+    inner = age.decrypt(data, [age.ScryptIdentity(PASSPHRASE)])
+    assert b"SQLite format 3" not in inner
+    assert NAME.encode() not in inner
+    with tarfile.open(fileobj=__import__("io").BytesIO(inner)) as tar:
+        assert tar.getnames() == ["backup.json", "keyslots.json", "haven.db"]
+
+
+@pytest.mark.skipif(shutil.which("age") is None, reason="the age CLI is not installed")
+def test_age_cli_opens_the_backup_with_the_passphrase(sites: list[HavenSite],
+                                                      tmp_path: Path) -> None:
+    north, _ = sites
+    path = backup(north, tmp_path / "north.backup")
+    out = tmp_path / "inside.tar"  # an encrypted database and keyslots: nothing in plaintext
+    assert run_with_passphrase(["age", "-d", "-o", str(out), str(path)], PASSPHRASE) == 0
+    with tarfile.open(out) as tar:
+        assert tar.getnames() == ["backup.json", "keyslots.json", "haven.db"]
+
+
+def test_wrong_passphrase_or_damage_leaves_nothing(sites: list[HavenSite],
+                                                   tmp_path: Path) -> None:
+    north, _ = sites
+    path = backup(north, tmp_path / "north.backup")
+    target = tmp_path / "restore"
+    with pytest.raises(InputRejected, match="passphrase"):
+        restore(path, target, "not the passphrase", "admin", PASSWORD)
+    assert list(target.iterdir()) == []
+    damaged = tmp_path / "damaged.backup"
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 1
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(InputRejected, match="damaged"):
+        restore(damaged, target, PASSPHRASE, "admin", PASSWORD)
+    assert list(target.iterdir()) == []
+    with pytest.raises(InputRejected, match="already holds a vault"):
+        restore(path, north.data, PASSPHRASE, "admin", PASSWORD)
+
+
+def test_restoring_needs_a_user_who_may(sites: list[HavenSite], tmp_path: Path) -> None:
+    from db.records import Role
+
+    north, _ = sites
+    north.session.add_user("clerk", Role.OPERATOR, PASSWORD, FAST_KDF)
+    path = backup(north, tmp_path / "north.backup")
+    target = tmp_path / "restore"
+    with pytest.raises(PermissionDenied):
+        restore(path, target, PASSPHRASE, "clerk", PASSWORD)
+    assert list(target.iterdir()) == []
+
+
+def test_backup_and_restore_through_the_cli(sites: list[HavenSite], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    north, _ = sites
+    # The CLI writes the age default cost; lower it here only to keep the test quick.
+    monkeypatch.setattr(age, "DEFAULT_SCRYPT_WORK_FACTOR", FAST_WORK_FACTOR)
+    password = tmp_path / "password.txt"
+    password.write_text(PASSWORD + "\n")
+    phrase = tmp_path / "phrase.txt"
+    phrase.write_text(PASSPHRASE + "\n")
+    common = ["--user", "admin", "--password-file", str(password)]
+    path = tmp_path / "cli.backup"
+    assert cli.main(["--data", str(north.data), *common, "backup", "-o", str(path),
+                     "--passphrase-file", str(phrase)]) == 0
+    target = tmp_path / "restored"
+    assert cli.main([*common, "restore", str(path), "--data", str(target),
+                     "--passphrase-file", str(phrase)]) == 0
+    assert "Restored the backup" in capsys.readouterr().out
+    assert cli.main([*common, "restore", str(path), "--data", str(target),
+                     "--passphrase-file", str(phrase)]) == 4
+    short = tmp_path / "short.txt"
+    short.write_text("short\n")
+    assert cli.main(["--data", str(north.data), *common, "backup", "-o",
+                     str(tmp_path / "x.backup"), "--passphrase-file", str(short)]) == 4

@@ -1,0 +1,173 @@
+"""haven-admin site, peer, export, verify, import and conflict commands, as IT officers run them."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+
+def init(run_cli, data: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("init", "--site-name", name, "--admin", "admin",
+                     "--new-password-file", str(run_cli.password_file),
+                     "--kdf-memory", "19", "--kdf-passes", "2", data=data, user=None)
+    assert result.returncode == 0, result.stderr
+
+
+def show(run_cli, data: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    result = run_cli("site", "show", "--json", data=data)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def add_peer(run_cli, data: Path, name: str, keys: dict[str, str],  # type: ignore[no-untyped-def]
+             fingerprint: str | None = None) -> subprocess.CompletedProcess[str]:
+    return run_cli("peer", "add", name, "--signing-key", keys["signing_key"],
+                   "--recipient", keys["age_recipient"],
+                   "--fingerprint", fingerprint or keys["fingerprint"], data=data)
+
+
+@pytest.fixture
+def two_sites(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
+    north, south = tmp_path / "north", tmp_path / "south"
+    init(run_cli, north, "Північ")
+    init(run_cli, south, "Південь")
+    return north, south
+
+
+@pytest.mark.slow
+def test_site_show_prints_the_public_identity(two_sites, run_cli) -> None:  # type: ignore[no-untyped-def]
+    north, _ = two_sites
+    info = show(run_cli, north)
+    assert {"site_id", "name", "signing_key", "age_recipient", "fingerprint"} <= set(info)
+    assert re.fullmatch(r"[0-9a-f]{32}", info["site_id"])
+    assert re.fullmatch(r"ssh-ed25519 AAAA[A-Za-z0-9+/=]+ haven:" + info["site_id"],
+                        info["signing_key"])
+    assert info["age_recipient"].startswith("age1")
+    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4} ){6}[0-9A-HJKMNP-TV-Z]{4}", info["fingerprint"])
+    text = run_cli("site", "show", data=north).stdout
+    assert info["fingerprint"] in text
+    assert info["signing_key"] in text
+
+
+@pytest.mark.slow
+def test_peer_add_needs_the_matching_fingerprint(two_sites, run_cli) -> None:  # type: ignore[no-untyped-def]
+    north, south = two_sites
+    theirs = show(run_cli, south)
+    wrong = theirs["fingerprint"][:-1] + ("0" if theirs["fingerprint"][-1] != "0" else "1")
+    refused = add_peer(run_cli, north, "south", theirs, wrong)
+    assert refused.returncode == 4
+    assert "fingerprint does not match" in refused.stderr
+    assert json.loads(run_cli("peer", "list", "--json", data=north).stdout) == []
+    # Read back over the phone: any case, dashes instead of spaces.
+    spoken = theirs["fingerprint"].lower().replace(" ", "-")
+    assert add_peer(run_cli, north, "south", theirs, spoken).returncode == 0
+    [listed] = json.loads(run_cli("peer", "list", "--json", data=north).stdout)
+    assert (listed["name"], listed["site_id"], listed["revoked"]) == (
+        "south", theirs["site_id"], False)
+    assert add_peer(run_cli, north, "south", theirs).returncode == 4  # twice
+
+
+@pytest.mark.slow
+def test_peer_add_with_a_separate_site_id(two_sites, run_cli) -> None:  # type: ignore[no-untyped-def]
+    north, south = two_sites
+    theirs = show(run_cli, south)
+    bare = " ".join(theirs["signing_key"].split()[:2])
+    missing = run_cli("peer", "add", "south", "--signing-key", bare, "--recipient",
+                      theirs["age_recipient"], "--fingerprint", theirs["fingerprint"], data=north)
+    assert missing.returncode == 4
+    assert "--site-id" in missing.stderr
+    given = run_cli("peer", "add", "south", "--signing-key", bare, "--recipient",
+                    theirs["age_recipient"], "--fingerprint", theirs["fingerprint"],
+                    "--site-id", theirs["site_id"], data=north)
+    assert given.returncode == 0, given.stderr
+
+
+@pytest.mark.slow
+def test_export_verify_import_end_to_end(two_sites, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    north, south = two_sites
+    mine, theirs = show(run_cli, north), show(run_cli, south)
+    assert add_peer(run_cli, north, "south", theirs).returncode == 0
+    assert add_peer(run_cli, south, "north", mine).returncode == 0
+    case = {"kind": "surrender", "channel": "phone", "location": "Херсон",
+            "persons": [{"full_name": "Бондаренко Юрій", "phone": "067 765 43 21"}]}
+    ref = run_cli("case", "add", "--json", "-", data=north, stdin=json.dumps(case)).stdout.strip()
+    path = tmp_path / "north.haven"
+    exported = run_cli("export", "--to", "south", "-o", str(path), data=north)
+    assert exported.returncode == 0, exported.stderr
+    assert "1 cases" in exported.stdout
+    verified = run_cli("verify", str(path), data=south)
+    assert verified.returncode == 0, verified.stderr
+    assert "OK: file #1 from 'north'" in verified.stdout
+    dry = run_cli("import", str(path), "--dry-run", data=south)
+    assert dry.returncode == 0
+    assert "Would import" in dry.stdout
+    assert "nothing was changed" in dry.stdout
+    assert json.loads(run_cli("case", "list", "--json", data=south).stdout) == []
+    done = run_cli("import", str(path), data=south)
+    assert done.returncode == 0, done.stderr
+    assert "1 new cases" in done.stdout
+    [copied] = json.loads(run_cli("case", "list", "--json", data=south).stdout)
+    assert copied["ref"] == ref
+    assert copied["origin_site"] == mine["site_id"]
+    again = run_cli("import", str(path), data=south)
+    assert again.returncode == 4
+    assert "replay" in again.stderr
+    assert again.stderr.count("\n") == 1
+    assert run_cli("verify", str(path), data=south).returncode == 4
+    audit = run_cli("audit", "verify", data=south)
+    assert audit.returncode == 0
+    assert run_cli("conflict", "list", data=south).stdout.strip() == "No open conflicts."
+    revoked = run_cli("peer", "revoke", "north", data=south)
+    assert revoked.returncode == 0
+    listed = json.loads(run_cli("peer", "list", "--json", data=south).stdout)
+    assert listed[0]["revoked"] is True
+
+
+@pytest.mark.slow
+def test_roles_and_usage(two_sites, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    north, south = two_sites
+    for role in ("operator", "it"):
+        added = run_cli("user", "add", role, "--role", role, "--new-password-file",
+                        str(run_cli.password_file), data=north)
+        assert added.returncode == 0, added.stderr
+    assert add_peer(run_cli, north, "south", show(run_cli, south)).returncode == 0
+    denied = run_cli("export", "--to", "south", "-o", str(tmp_path / "x.haven"), data=north,
+                     user="operator")
+    assert denied.returncode == 3
+    allowed = run_cli("export", "--to", "south", "-o", str(tmp_path / "x.haven"), data=north,
+                      user="it")
+    assert allowed.returncode == 0, allowed.stderr
+    secret = run_cli("site", "export-identity", "--age", "-o", str(tmp_path / "k"), data=north,
+                     user="it")
+    assert secret.returncode == 3
+    assert not (tmp_path / "k").exists()
+    unknown = run_cli("export", "--to", "nobody", "-o", str(tmp_path / "y.haven"), data=north)
+    assert unknown.returncode == 4
+    assert "no peer named" in unknown.stderr
+    assert run_cli("conflict", "resolve", "abc", "--keep", "both", data=north).returncode == 2
+    signers = run_cli("peer", "allowed-signers", data=north).stdout.splitlines()
+    assert len(signers) == 2
+    assert all('namespaces="haven-transfer-v1@haven"' in s for s in signers)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+def test_key_card(two_sites, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    north, _ = two_sites
+    card = tmp_path / "card.pdf"
+    result = run_cli("site", "key-card", "-o", str(card), data=north)
+    assert result.returncode == 0, result.stderr
+    text = subprocess.run(["pdftotext", str(card), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    info = show(run_cli, north)
+    assert info["site_id"] in text.replace("\n", "").replace(" ", "")
+    for group in info["fingerprint"].split():
+        assert group in text
+    assert PASSWORD not in text

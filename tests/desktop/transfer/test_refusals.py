@@ -1,0 +1,354 @@
+"""Every bad transfer file is refused with exit 4, one line on stderr, and the vault unchanged."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from db import audit
+from desktop import cli
+from desktop.transfer import transfer_file
+from tests.conftest import PASSWORD
+from tests.desktop.transfer.sites import (
+    HavenSite,
+    forge,
+    header_line,
+    make_site,
+    make_sites,
+    new_case,
+    plain_payload,
+    vault_digest,
+)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, HavenSite]]:
+    """North sends to South; West is another peer of South; East is a stranger."""
+    north, south, west = make_sites(tmp_path, ["north", "south", "west"])
+    east = make_site(tmp_path, "east")
+    pair_one_way(east, south)
+    new_case(north, "Коваленко Андрій", "+380671112233")
+    new_case(north, "Иванов Сергей")
+    sites = {"north": north, "south": south, "west": west, "east": east}
+    yield sites
+    for site in sites.values():
+        site.close()
+
+
+def pair_one_way(sender: HavenSite, recipient: HavenSite) -> None:
+    keys = recipient.service.site_identity()
+    sender.service.add_peer(recipient.name, keys.signing_key, keys.age_recipient,
+                            keys.fingerprint)
+
+
+def export(sender: HavenSite, recipient: str, path: Path, full: bool = False) -> Path:
+    sender.service.export([recipient], path, full=full)
+    return path
+
+
+def run_import(
+    site: HavenSite, path: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str]:
+    password_file = site.data.parent / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    capsys.readouterr()
+    code = cli.main(["--data", str(site.data), "--user", "admin", "--password-file",
+                     str(password_file), "import", str(path), *extra])
+    return code, capsys.readouterr().err
+
+
+def assert_refused(
+    site: HavenSite, path: Path, capsys: pytest.CaptureFixture[str], message: str
+) -> None:
+    before = vault_digest(site)
+    code, err = run_import(site, path, capsys)
+    assert code == 4, err
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert vault_digest(site) == before
+
+
+def rewrite(path: Path, change: Callable[[bytearray], None]) -> Path:
+    data = bytearray(path.read_bytes())
+    change(data)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with path.open("rb") as handle:
+        layout = transfer_file.read_layout(handle)
+        handle.seek(layout.payload_offset)
+        payload = handle.read(layout.payload_size)
+    return {"manifest.json": layout.manifest, "manifest.json.sig": layout.signature,
+            "payload.age": payload}
+
+
+def write_tar(path: Path, entries: list[tuple[str, bytes]]) -> Path:
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_good_file_imports(world: dict[str, HavenSite], tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "south", tmp_path / "good.haven")
+    code, err = run_import(world["south"], path, capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("keep", [0, 100, 511, 512, 1024, 1536, -1024, -513, -1])
+def test_truncated_file(world: dict[str, HavenSite], tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str], keep: int) -> None:
+    path = export(world["north"], "south", tmp_path / "cut.haven")
+    size = path.stat().st_size
+    rewrite(path, lambda data: data.__delitem__(slice(keep % size if keep < 0 else keep, None)))
+    assert_refused(world["south"], path, capsys, "transfer file")
+
+
+@pytest.mark.parametrize("member", ["manifest.json", "manifest.json.sig", "payload.age"])
+@pytest.mark.parametrize("where", [0.0, 0.5, 0.999])
+def test_flipped_bit_in_each_member(world: dict[str, HavenSite], tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str], member: str,
+                                    where: float) -> None:
+    path = export(world["north"], "south", tmp_path / "flip.haven")
+    with path.open("rb") as handle:
+        layout = transfer_file.read_layout(handle)
+    offsets = {
+        "manifest.json": (512, len(layout.manifest)),
+        "manifest.json.sig": (512 * 2 + -(-len(layout.manifest) // 512) * 512,
+                              len(layout.signature)),
+        "payload.age": (layout.payload_offset, layout.payload_size),
+    }
+    start, length = offsets[member]
+    at = start + min(length - 1, int(length * where))
+
+    def flip(data: bytearray) -> None:
+        data[at] ^= 0x04
+
+    rewrite(path, flip)
+    before = vault_digest(world["south"])
+    code, err = run_import(world["south"], path, capsys)
+    assert code == 4, err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert vault_digest(world["south"]) == before
+
+
+def test_flipped_bit_in_a_tar_header(world: dict[str, HavenSite], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "south", tmp_path / "header.haven")
+    rewrite(path, lambda data: data.__setitem__(3, data[3] ^ 1))
+    assert_refused(world["south"], path, capsys, "checksum")
+
+
+def test_extra_member(world: dict[str, HavenSite], tmp_path: Path,
+                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "south", tmp_path / "extra.haven")
+    parts = [*members(path).items(), ("notes.txt", b"hello")]
+    assert_refused(world["south"], write_tar(path, parts), capsys, "unexpected member")
+
+
+def test_missing_member(world: dict[str, HavenSite], tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "south", tmp_path / "missing.haven")
+    parts = [(name, data) for name, data in members(path).items() if name != "payload.age"]
+    assert_refused(world["south"], write_tar(path, parts), capsys, "lacks payload.age")
+
+
+def test_member_twice_or_a_directory(world: dict[str, HavenSite], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "south", tmp_path / "twice.haven")
+    parts = list(members(path).items())
+    assert_refused(world["south"], write_tar(path, [*parts, parts[0]]), capsys, "twice")
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+    assert_refused(world["south"], path, capsys, "other than plain files")
+
+
+def test_tar_header_claiming_ten_gigabytes(world: dict[str, HavenSite], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "south", tmp_path / "huge.haven")
+    with path.open("rb") as handle:
+        layout = transfer_file.read_layout(handle)
+    header_at = layout.payload_offset - 512
+
+    def claim(data: bytearray) -> None:
+        block = data[header_at : header_at + 512]
+        block[124:136] = f"{10 * 1024**3:012o}".encode()  # twelve octal digits fill the field
+        block[148:156] = b"        "
+        block[148:156] = f"{sum(block):06o}\0 ".encode()
+        data[header_at : header_at + 512] = block
+
+    rewrite(path, claim)
+    assert_refused(world["south"], path, capsys, "claims 10737418240 bytes")
+
+
+def test_unknown_signer(world: dict[str, HavenSite], tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["east"], "south", tmp_path / "east.haven")
+    assert_refused(world["south"], path, capsys, "not a known peer")
+
+
+def test_revoked_signer(world: dict[str, HavenSite], tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "south", tmp_path / "revoked.haven")
+    world["south"].service.revoke_peer("north")
+    assert_refused(world["south"], path, capsys, "revoked")
+
+
+def test_one_peer_signing_another_peers_manifest(world: dict[str, HavenSite], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    genuine = export(world["north"], "south", tmp_path / "genuine.haven")
+    plaintext = plain_payload(genuine, world["south"])
+    path = tmp_path / "west-signed.haven"
+    forge(path, world["north"], [world["south"]], plaintext, sequence=1, signer=world["west"])
+    assert_refused(world["south"], path, capsys, "names another site as sender")
+
+
+def test_file_for_another_site(world: dict[str, HavenSite], tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "west", tmp_path / "for-west.haven")
+    assert_refused(world["south"], path, capsys, "addressed to other sites")
+
+
+def test_replay(world: dict[str, HavenSite], tmp_path: Path,
+                capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(world["north"], "south", tmp_path / "once.haven")
+    assert run_import(world["south"], path, capsys)[0] == 0
+    assert_refused(world["south"], path, capsys, "imported before (a replay)")
+    code, err = run_import(world["south"], path, capsys, "--dry-run")
+    assert code == 4
+    assert "replay" in err
+
+
+def test_payload_hash_mismatch(world: dict[str, HavenSite], tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    genuine = export(world["north"], "south", tmp_path / "a.haven")
+    other = export(world["north"], "south", tmp_path / "b.haven", full=True)
+    parts = members(genuine)
+    parts["payload.age"] = members(other)["payload.age"]
+    assert_refused(world["south"], write_tar(genuine, list(parts.items())), capsys,
+                   "does not match its hash")
+
+
+def test_inner_header_that_disagrees_with_the_manifest(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world["north"], world["south"]
+    for changes in ({"sender": world["west"].site_id}, {"created_at": "2026-01-02T00:00:00.000Z"},
+                    {"recipients": [{"site_id": south.site_id, "sequence": 2}]}):
+        path = tmp_path / "header.haven"
+        payload = header_line(north, [south], 1, changes) + b'{"cases":0,"type":"end"}\n'
+        forge(path, north, [south], payload, sequence=1)
+        assert_refused(south, path, capsys, "does not match the manifest")
+
+
+def _genuine_lines(world: dict[str, HavenSite], tmp_path: Path) -> list[bytes]:
+    genuine = export(world["north"], "south", tmp_path / "lines.haven")
+    return plain_payload(genuine, world["south"]).split(b"\n")[:-1]
+
+
+def _case_record(lines: list[bytes]) -> dict[str, object]:
+    return dict(json.loads(lines[1]))
+
+
+@pytest.mark.parametrize(
+    ("label", "make_line"),
+    [
+        ("deeply nested", lambda record: b'{"case":' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        ("not JSON", lambda record: b"{not json"),
+        ("unknown field", lambda record: json.dumps({**record, "extra": 1}).encode()),
+        ("a bad case id", lambda record: json.dumps({**record, "case": "../../etc"}).encode()),
+        ("an oversized name", lambda record: json.dumps(_with_name(record, "Я" * 5000)).encode()),
+        ("a wrong type", lambda record: json.dumps(_with_name(record, 42)).encode()),
+        ("an op of an unknown kind",
+         lambda record: json.dumps(_with_op(record, kind="delete")).encode()),
+        ("a stamp far in the future",
+         lambda record: json.dumps(_with_op(record, op="9999999999999:0000:" + "a" * 32)).encode()),
+        ("an oversized record", lambda record: b'{"case":"' + b"x" * (9 * 1024 * 1024) + b'"}'),
+    ],
+)
+def test_malformed_or_oversized_records(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    label: str, make_line: Callable[[dict[str, object]], bytes],
+) -> None:
+    north, south = world["north"], world["south"]
+    lines = _genuine_lines(world, tmp_path)
+    record = _case_record(lines)
+    payload = header_line(north, [south], 7) + make_line(record) + b"\n"
+    payload += b'{"cases":1,"type":"end"}\n'
+    path = tmp_path / "bad-record.haven"
+    forge(path, north, [south], payload, sequence=7)
+    before = vault_digest(south)
+    code, err = run_import(south, path, capsys)
+    assert code == 4, (label, err)
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert vault_digest(south) == before
+
+
+def _with_name(record: dict[str, object], name: object) -> dict[str, object]:
+    ops = json.loads(json.dumps(record["ops"]))
+    create = next(op for op in ops if op["kind"] == "create")
+    create["values"]["persons"][0]["full_name"] = name
+    return {**record, "ops": ops}
+
+
+def _with_op(record: dict[str, object], **changes: object) -> dict[str, object]:
+    ops = json.loads(json.dumps(record["ops"]))
+    ops[-1].update(changes)
+    return {**record, "ops": ops}
+
+
+def test_a_bad_record_after_good_ones_changes_nothing(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world["north"], world["south"]
+    lines = _genuine_lines(world, tmp_path)
+    good = lines[1:-1]
+    payload = header_line(north, [south], 3) + b"\n".join(good) + b"\n"
+    payload += json.dumps(_with_name(_case_record(lines), "")).encode() + b"\n"
+    payload += json.dumps({"cases": len(good) + 1, "type": "end"}).encode() + b"\n"
+    path = tmp_path / "late-bad.haven"
+    forge(path, north, [south], payload, sequence=3)
+    assert_refused(south, path, capsys, "invalid record")
+
+
+def test_payload_not_encrypted_to_us(world: dict[str, HavenSite], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    north, south, west = world["north"], world["south"], world["west"]
+    payload = header_line(north, [south], 1) + b'{"cases":0,"type":"end"}\n'
+    path = tmp_path / "wrong-key.haven"
+    forge(path, north, [south], payload, sequence=1,
+          encrypted=__import__("desktop.transfer.age", fromlist=["encrypt"]).encrypt(
+              payload, [west.service.site_identity().age_recipient]))
+    assert_refused(south, path, capsys, "not encrypted to this site's key")
+
+
+def test_inconsistent_audit_checkpoint(world: dict[str, HavenSite], tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    north, south = world["north"], world["south"]
+    first = export(north, "south", tmp_path / "first.haven")
+    assert run_import(south, first, capsys)[0] == 0
+    # North rewrites an old audit entry (recomputing its hashes, so its own chain looks fine).
+    with north.session.vault.transaction() as conn:
+        seq, at, actor, action, case_id, _ = conn.execute(
+            "SELECT seq, at, actor, action, case_id, detail FROM audit_log WHERE seq = 2"
+        ).fetchone()
+        leaf = audit.leaf_hash(audit.canonical_entry(seq, at, actor, action, case_id, "edited"))
+        conn.execute("UPDATE audit_log SET detail = 'edited', leaf_hash = ? WHERE seq = 2",
+                     (leaf,))
+    second = export(north, "south", tmp_path / "second.haven")
+    assert_refused(south, second, capsys, "history was rewritten")
