@@ -7,12 +7,12 @@ runs every bench module. Set HAVEN_BENCH_PERSONS to bench a smaller vault.
 
 from __future__ import annotations
 
-import importlib
+import json
 import os
 import platform
+import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from bench import core
@@ -53,13 +53,23 @@ def main() -> int:
     print(f"(vault ready in {time.perf_counter() - started:.0f} s)")
     print_rows("vault, search and intake", core.run(vault_dir))
     for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        run: Callable[[], list[tuple[str, str, str]]] = module.run
-        print_rows(name.split(".")[-1].removeprefix("bench_"), run())
+        print_rows(name.split(".")[-1].removeprefix("bench_"), run_isolated(name))
     return 0
+
+
+def run_isolated(module: str) -> list[tuple[str, str, str]]:
+    """Run one bench module in a fresh process, so memory figures are its own."""
+    code = f"import json, {module} as m; print('ROWS ' + json.dumps(m.run()))"
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+        check=False,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("ROWS "):
+            return [tuple(row) for row in json.loads(line[5:])]  # type: ignore[misc]
+    last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+    return [(module, "failed", last)]
 
 
 if __name__ == "__main__":
