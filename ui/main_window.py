@@ -16,15 +16,19 @@ from PySide6.QtWidgets import (
 from desktop.i18n import _
 from desktop.permissions import Action
 from desktop.session import IntakeResult, Session
+from desktop.transfer.service import TransferService
 from ui import labels
 from ui.case_view import CaseView
+from ui.conflicts_dialog import ConflictsDialog
 from ui.intake import IntakeDialog
 from ui.lock import IdleWatcher, LockScreen
 from ui.messages import describe_failure
+from ui.peers_dialog import PeersDialog
 from ui.places import PlacesDialog
 from ui.queue_panel import QueuePanel
 from ui.settings import SettingsDialog, UiSettings
 from ui.tasks import TaskRunner
+from ui.transfer_dialog import ExportDialog, ImportDialog
 from ui.widgets import BusyBar
 
 DESK_PAGE, LOCK_PAGE = 0, 1
@@ -123,6 +127,18 @@ class MainWindow(QMainWindow):
         )
         self.settings_action = self._action(_("&Settings…"), None, self._edit_settings)
         self.quit_action = self._action(_("&Quit"), "Ctrl+Q", self.close)
+        may_transfer = can(Action.TRANSFER)
+        self.export_action = self._action(
+            _("&Export transfer file…"), None, self.export_transfer, may_transfer)
+        self.import_action = self._action(
+            _("&Import transfer file…"), None, self.import_transfer, may_transfer)
+        self.peers_action = self._action(_("&Peers and keys…"), None, self.show_peers,
+                                         may_transfer)
+        # Listing conflicts needs VIEW_CASES as well: an IT officer transfers but never decides.
+        self.conflicts_action = self._action(
+            _("&Conflicts…"), None, self.show_conflicts,
+            can(Action.MANAGE_HANDOFF) and can(Action.VIEW_CASES),
+        )
         file_menu = self.menuBar().addMenu(_("&Desk"))
         for action in (self.new_intake_action, self.find_action, self.contact_action,
                        self.close_tab_action):
@@ -134,8 +150,18 @@ class MainWindow(QMainWindow):
         site_menu.addAction(self.settings_action)
         site_menu.addSeparator()
         site_menu.addAction(self.lock_action)
+        self.transfer_menu = self.menuBar().addMenu(_("&Transfer"))
+        for action in (self.export_action, self.import_action, self.peers_action):
+            self.transfer_menu.addAction(action)
+        self.transfer_menu.addSeparator()
+        self.transfer_menu.addAction(self.conflicts_action)
+        # A manager resolves conflicts without transferring: the menu shows what she may use.
+        self.transfer_menu.menuAction().setVisible(
+            may_transfer or self.conflicts_action.isVisible())
         self._data_actions = [self.new_intake_action, self.find_action, self.contact_action,
-                              self.close_tab_action, self.places_action, self.settings_action]
+                              self.close_tab_action, self.places_action, self.settings_action,
+                              self.export_action, self.import_action, self.peers_action,
+                              self.conflicts_action]
 
     # --- cases ---------------------------------------------------------------------------------
 
@@ -229,6 +255,38 @@ class MainWindow(QMainWindow):
         if self.settings.language != before:
             self.language_changed.emit(self.settings.language)
 
+    # --- transfer ------------------------------------------------------------------------------
+
+    def export_transfer(self) -> ExportDialog | None:
+        if self.locked:
+            return None
+        dialog = ExportDialog(TransferService(self.session), self.runner, self)
+        dialog.open()
+        return dialog
+
+    def import_transfer(self) -> ImportDialog | None:
+        if self.locked:
+            return None
+        dialog = ImportDialog(TransferService(self.session), self.runner, self)
+        dialog.imported.connect(lambda _report: self.queue.reload())
+        dialog.open()
+        return dialog
+
+    def show_peers(self) -> PeersDialog | None:
+        if self.locked:
+            return None
+        dialog = PeersDialog(TransferService(self.session), self.runner, self)
+        dialog.open()
+        return dialog
+
+    def show_conflicts(self) -> ConflictsDialog | None:
+        if self.locked:
+            return None
+        dialog = ConflictsDialog(TransferService(self.session), self.runner, self)
+        dialog.finished.connect(lambda _result: self.queue.reload())
+        dialog.open()
+        return dialog
+
     # --- locking -------------------------------------------------------------------------------
 
     def lock(self) -> None:
@@ -260,6 +318,8 @@ class MainWindow(QMainWindow):
         allowed = {self.new_intake_action: can(Action.REGISTER_CASE),
                    self.contact_action: can(Action.WORK_CASE),
                    self.places_action: can(Action.MANAGE_SITE_LISTS)}
+        allowed |= {action: action.isVisible() for action in (
+            self.export_action, self.import_action, self.peers_action, self.conflicts_action)}
         for action in self._data_actions:
             action.setEnabled(allowed.get(action, True))
         self.tabs.show()

@@ -1,0 +1,223 @@
+"""Transfer through the dialogs, between two real sites: export, dry run, import, refusals."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from db import cases
+from db.records import Role
+from db.vault import now_utc
+from desktop.session import Session
+from tests.conftest import FAST_KDF, Site
+from tests.desktop.transfer.sites import HavenSite, make_sites, new_case, vault_digest
+from tests.ui.conftest import WAIT_MS
+from ui.conflicts_dialog import ConflictsDialog
+from ui.main_window import MainWindow
+from ui.peers_dialog import PeersDialog
+from ui.settings import UiSettings
+from ui.tasks import TaskRunner
+from ui.transfer_dialog import ExportDialog, ImportDialog
+
+WORKER_PASSWORD = "another long password"
+
+
+@pytest.fixture
+def pair(tmp_path: Path, qapp: QApplication) -> Iterator[tuple[HavenSite, HavenSite, TaskRunner]]:
+    """Sites "a" and "b", peers of each other, and a runner that finishes before they close."""
+    a, b = make_sites(tmp_path, ["a", "b"])
+    tasks = TaskRunner()
+    yield a, b, tasks
+    tasks.cancel_all()
+    tasks.wait_for_done()
+    QApplication.processEvents()
+    a.close()
+    b.close()
+
+
+def export_through_dialog(qtbot, site: HavenSite, runner: TaskRunner, peer: str,  # type: ignore[no-untyped-def]
+                          target: Path) -> ExportDialog:
+    dialog = ExportDialog(site.service, runner, choose_file=lambda _parent: target)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.peer_list.count() > 0 and runner.idle(), timeout=WAIT_MS)
+    dialog.set_peer_checked(peer)
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(dialog.summary.text()) or dialog.error.isVisible(),
+                    timeout=WAIT_MS)
+    return dialog
+
+
+def open_import_dialog(qtbot, site: HavenSite, runner: TaskRunner, source: Path) -> ImportDialog:  # type: ignore[no-untyped-def]
+    dialog = ImportDialog(site.service, runner, choose_file=lambda _parent: source)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    # Choosing the file starts the dry run at once.
+    qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: runner.idle() and (bool(dialog.summary.text())
+                                               or dialog.error.isVisible()), timeout=WAIT_MS)
+    return dialog
+
+
+def test_export_at_a_then_dry_run_and_import_at_b(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, runner = pair
+    new_case(a, "Шевченко Тарас")
+    new_case(a, "Коваль Олена")
+    target = tmp_path / "to-b.haven"
+
+    exported = export_through_dialog(qtbot, a, runner, "b", target)
+    assert not exported.error.isVisible()
+    assert "2 cases" in exported.summary.text()
+    assert str(target) in exported.summary.text()
+    assert target.is_file()
+
+    before = vault_digest(b)
+    dialog = open_import_dialog(qtbot, b, runner, target)
+    summary = dialog.summary.text()
+    assert "would bring" in summary
+    assert "2 new cases" in summary
+    assert "0 updated cases" in summary
+    assert "0 new conflicts" in summary
+    assert vault_digest(b) == before, "the dry run changed the vault"
+    assert b.session.search("Шевченко") == []
+    assert dialog.import_button.isEnabled()
+
+    imported: list[object] = []
+    dialog.imported.connect(imported.append)
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(imported), timeout=WAIT_MS)
+    assert "The import is done." in dialog.summary.text()
+    assert not dialog.import_button.isEnabled()
+    [found] = b.session.search("Шевченко")
+    assert found.ref
+    assert len(b.session.search("Коваль")) == 1
+
+
+def test_a_tampered_file_is_refused_and_changes_nothing(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, runner = pair
+    new_case(a)
+    target = tmp_path / "to-b.haven"
+    export_through_dialog(qtbot, a, runner, "b", target)
+    content = bytearray(target.read_bytes())
+    content[-40] ^= 0x01  # one bit of the encrypted payload
+    tampered = tmp_path / "tampered.haven"
+    tampered.write_bytes(bytes(content))
+
+    before = vault_digest(b)
+    dialog = open_import_dialog(qtbot, b, runner, tampered)
+    assert dialog.error.isVisible()
+    assert "The file was refused; nothing was changed." in dialog.error.text()
+    assert not dialog.summary.text()
+    assert not dialog.import_button.isEnabled()
+    assert vault_digest(b) == before
+    assert b.session.search("Іваненко") == []
+
+
+def test_export_asks_for_a_peer_and_refuses_an_existing_file(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, _b, runner = pair
+    target = tmp_path / "exists.haven"
+    target.write_bytes(b"keep me")
+    dialog = ExportDialog(a.service, runner, choose_file=lambda _parent: target)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.peer_list.count() == 1 and runner.idle(), timeout=WAIT_MS)
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert dialog.error.text() == "Choose at least one peer."
+    dialog.set_peer_checked("b")
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.error.isVisible() and runner.idle(), timeout=WAIT_MS)
+    assert "exists" in dialog.error.text()
+    assert target.read_bytes() == b"keep me"
+
+
+def test_peers_dialog_lists_peers_and_saves_the_key_card(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, runner = pair
+    card = tmp_path / "card"
+    dialog = PeersDialog(a.service, runner, choose_file=lambda _parent: card)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and runner.idle(), timeout=WAIT_MS)
+    mine = a.service.site_identity()
+    assert dialog.fingerprint.text() == mine.fingerprint
+    assert dialog.recipient.text() == mine.age_recipient
+    row = [dialog.table.item(0, column).text() for column in range(4)]
+    assert row == ["b", b.site_id, b.service.site_identity().fingerprint, "active"]
+
+    qtbot.mouseClick(dialog.key_card_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(dialog.status.text()) and runner.idle(), timeout=WAIT_MS)
+    written = card.with_suffix(".pdf")
+    assert written.read_bytes().startswith(b"%PDF")
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+
+
+def test_conflicts_side_by_side_and_keep_incoming(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, runner = pair
+    case_id = new_case(a, "Спірний Випадок")
+    b.service.import_file(_send(a, "b", tmp_path / "1.haven"))
+    later = now_utc() + timedelta(seconds=1)
+    for site, place in ((a, "Пункт А"), (b, "Пункт Б")):
+        with site.session.vault.transaction() as conn:
+            cases.update_fields(conn, case_id, {"location": place}, later, by="operator")
+    a.service.import_file(_send(b, "a", tmp_path / "2.haven"))
+
+    dialog = ConflictsDialog(a.service, runner)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and runner.idle(), timeout=WAIT_MS)
+    assert "Пункт А" in dialog.table.item(0, 2).text()
+    assert "Пункт Б" in dialog.table.item(0, 3).text()
+    assert dialog.keep_incoming_button.isEnabled()
+    qtbot.mouseClick(dialog.keep_incoming_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 0 and runner.idle(), timeout=WAIT_MS)
+    assert dialog.empty.isVisibleTo(dialog)
+    assert a.session.get_case(case_id, audit_view=False).location == "Пункт Б"
+
+
+def _send(sender: HavenSite, peer: str, path: Path) -> Path:
+    sender.service.export([peer], path, full=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("role", "transfer", "conflicts"),
+    [(Role.OPERATOR, False, False), (Role.MANAGER, False, True), (Role.IT, True, False)],
+)
+def test_the_transfer_menu_follows_the_role(  # type: ignore[no-untyped-def]
+    site: Site, runner: TaskRunner, qtbot, role: Role, transfer: bool, conflicts: bool
+) -> None:
+    site.session.add_user("worker", role, WORKER_PASSWORD, FAST_KDF)
+    session = Session.open(site.data, "worker", WORKER_PASSWORD)
+    try:
+        window = MainWindow(session, runner, UiSettings(site.data))
+        qtbot.addWidget(window)
+        window.show()
+        assert window.transfer_menu.menuAction().isVisible() is (transfer or conflicts)
+        assert window.export_action.isVisible() is transfer
+        assert window.import_action.isVisible() is transfer
+        assert window.peers_action.isVisible() is transfer
+        assert window.conflicts_action.isVisible() is conflicts
+        qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
+        window.close_without_asking()
+    finally:
+        runner.wait_for_done()
+        session.close()
+
+
+def test_an_admin_opens_the_transfer_dialogs_from_the_menu(desk: MainWindow, runner, qtbot) -> None:  # type: ignore[no-untyped-def]
+    assert desk.transfer_menu.menuAction().isVisible()
+    for open_dialog in (desk.export_transfer, desk.import_transfer, desk.show_peers,
+                        desk.show_conflicts):
+        dialog = open_dialog()
+        assert dialog is not None
+        assert dialog.isVisible()
+        qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
+        dialog.reject()
+    desk.lock()
+    assert not desk.export_action.isEnabled()
+    assert desk.export_transfer() is None

@@ -1,0 +1,326 @@
+"""Export a transfer file for chosen peers, and import one after a dry run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from db.peers import Peer
+from desktop.errors import InputRejected
+from desktop.i18n import _, ngettext
+from desktop.transfer.export import ExportResult
+from desktop.transfer.importer import ImportReport
+from desktop.transfer.service import TransferService
+from ui.messages import describe_failure
+from ui.tasks import TaskRunner
+from ui.widgets import BusyBar, ErrorLabel
+
+# Asks the person for a file; returns None when she cancels. Tests pass their own.
+ChooseFile = Callable[[QWidget], Path | None]
+
+FILE_FILTER = "Haven (*.haven)"
+
+
+def ask_save_path(parent: QWidget) -> Path | None:
+    name, _filter = QFileDialog.getSaveFileName(
+        parent, _("Save transfer file"), "", FILE_FILTER
+    )
+    return Path(name) if name else None
+
+
+def ask_open_path(parent: QWidget) -> Path | None:
+    name, _filter = QFileDialog.getOpenFileName(
+        parent, _("Open transfer file"), "", FILE_FILTER
+    )
+    return Path(name) if name else None
+
+
+def refusal_text(error: BaseException) -> str:
+    """A refused file (bad, tampered, replayed, foreign) is said plainly; other errors as usual."""
+    if isinstance(error, InputRejected):
+        return _("The file was refused; nothing was changed.\n{reason}").format(
+            reason=str(error))
+    return describe_failure(error)
+
+
+def _path_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
+class ExportDialog(QDialog):
+    """Peers to send to, full or incremental, and the file to write; emits `exported`."""
+
+    exported = Signal(object)
+
+    def __init__(
+        self, service: TransferService, runner: TaskRunner, parent: QWidget | None = None,
+        choose_file: ChooseFile = ask_save_path,
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._runner = runner
+        self._choose_file = choose_file
+        self.setWindowTitle(_("Export transfer file"))
+        self.resize(560, 420)
+        self.peer_list = QListWidget()
+        self.peer_list.setObjectName("export_peers")
+        self.full_box = QCheckBox(_("Send &everything, not only what the peers have not confirmed"))
+        self.path_edit = QLineEdit()
+        self.path_edit.setObjectName("export_path")
+        self.browse_button = QPushButton(_("&Choose file…"))
+        self.browse_button.clicked.connect(self.choose_path)
+        self.summary = QLabel()
+        self.summary.setObjectName("export_summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error = ErrorLabel()
+        self.busy = BusyBar()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.export_button = self.buttons.addButton(
+            _("&Export"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.export_button.clicked.connect(self.start_export)
+        self.export_button.setEnabled(False)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        peers_label = QLabel(_("&Peers to send to:"))
+        peers_label.setBuddy(self.peer_list)
+        layout.addWidget(peers_label)
+        layout.addWidget(self.peer_list)
+        layout.addWidget(self.full_box)
+        file_label = QLabel(_("&File to write:"))
+        file_label.setBuddy(self.path_edit)
+        layout.addWidget(file_label)
+        layout.addLayout(_path_row(self.path_edit, self.browse_button))
+        layout.addWidget(self.busy)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.busy.show()
+        self._runner.run(service.list_peers, self._peers_loaded, self._failed)
+
+    def _peers_loaded(self, peers: list[Peer]) -> None:
+        self.busy.hide()
+        for peer in peers:
+            item = QListWidgetItem(peer.name if not peer.revoked else _("{name} (revoked)").format(
+                name=peer.name))
+            item.setData(Qt.ItemDataRole.UserRole, peer.name)
+            if peer.revoked:
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+            else:
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+            self.peer_list.addItem(item)
+        if not peers:
+            self.error.show_error(_("This site has no peers yet."))
+        self.export_button.setEnabled(True)
+
+    def chosen_peers(self) -> list[str]:
+        items = (self.peer_list.item(i) for i in range(self.peer_list.count()))
+        return [item.data(Qt.ItemDataRole.UserRole) for item in items
+                if item.checkState() == Qt.CheckState.Checked]
+
+    def set_peer_checked(self, name: str, checked: bool = True) -> None:
+        for i in range(self.peer_list.count()):
+            item = self.peer_list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == name:
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def choose_path(self) -> None:
+        path = self._choose_file(self)
+        if path is not None:
+            if not path.suffix:
+                path = path.with_suffix(".haven")
+            self.path_edit.setText(str(path))
+
+    def start_export(self) -> None:
+        self.error.clear_error()
+        self.summary.clear()
+        names = self.chosen_peers()
+        if not names:
+            self.error.show_error(_("Choose at least one peer."))
+            return
+        if not self.path_edit.text().strip():
+            self.choose_path()
+        text = self.path_edit.text().strip()
+        if not text:
+            self.error.show_error(_("Choose the file to write."))
+            return
+        path, full = Path(text), self.full_box.isChecked()
+        self._set_busy(True)
+        self._runner.run(
+            lambda: self._service.export(names, path, full=full), self._done, self._failed
+        )
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        for widget in (self.export_button, self.browse_button, self.peer_list, self.full_box,
+                       self.path_edit):
+            widget.setEnabled(not busy)
+
+    def _done(self, result: ExportResult) -> None:
+        self._set_busy(False)
+        peers = ", ".join(_("{name} (file #{sequence})").format(name=name, sequence=seq)
+                          for name, seq in result.recipients)
+        self.summary.setText(ngettext(
+            "Wrote {file}: {cases} case for {peers}.",
+            "Wrote {file}: {cases} cases for {peers}.",
+            result.cases,
+        ).format(file=str(result.path), cases=result.cases, peers=peers))
+        self.exported.emit(result)
+
+    def _failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        self.error.show_error(describe_failure(error))
+
+
+class ImportDialog(QDialog):
+    """Choose a file, see what a dry run would do, then import it; emits `imported`."""
+
+    imported = Signal(object)
+
+    def __init__(
+        self, service: TransferService, runner: TaskRunner, parent: QWidget | None = None,
+        choose_file: ChooseFile = ask_open_path,
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._runner = runner
+        self._choose_file = choose_file
+        self._checked: Path | None = None  # the file whose dry run succeeded
+        self.setWindowTitle(_("Import transfer file"))
+        self.resize(560, 320)
+        self.path_edit = QLineEdit()
+        self.path_edit.setObjectName("import_path")
+        self.path_edit.textChanged.connect(self._path_changed)
+        self.browse_button = QPushButton(_("&Choose file…"))
+        self.browse_button.clicked.connect(self.choose_path)
+        self.summary = QLabel()
+        self.summary.setObjectName("import_summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error = ErrorLabel()
+        self.busy = BusyBar()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.check_button = self.buttons.addButton(
+            _("C&heck file"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.check_button.clicked.connect(self.start_dry_run)
+        self.import_button = self.buttons.addButton(
+            _("&Import"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.import_button.clicked.connect(self.start_import)
+        self.import_button.setEnabled(False)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        file_label = QLabel(_("&Transfer file:"))
+        file_label.setBuddy(self.path_edit)
+        layout.addWidget(file_label)
+        layout.addLayout(_path_row(self.path_edit, self.browse_button))
+        layout.addWidget(self.busy)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+    def choose_path(self) -> None:
+        path = self._choose_file(self)
+        if path is not None:
+            self.path_edit.setText(str(path))
+            self.start_dry_run()
+
+    def _path_changed(self) -> None:
+        self._checked = None
+        self.import_button.setEnabled(False)
+        self.summary.clear()
+        self.error.clear_error()
+
+    def start_dry_run(self) -> None:
+        """Always first: the report says what would change, and nothing changes."""
+        text = self.path_edit.text().strip()
+        if not text:
+            self.error.show_error(_("Choose the file to import."))
+            return
+        self._run(Path(text), dry_run=True)
+
+    def start_import(self) -> None:
+        if self._checked is not None:
+            self._run(self._checked, dry_run=False)
+
+    def _run(self, path: Path, *, dry_run: bool) -> None:
+        self.error.clear_error()
+        self.summary.clear()
+        self._set_busy(True)
+        self._runner.run(
+            lambda: self._service.import_file(path, dry_run=dry_run),
+            lambda report: self._done(path, report),
+            self._failed,
+        )
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        for widget in (self.check_button, self.browse_button, self.path_edit):
+            widget.setEnabled(not busy)
+        self.import_button.setEnabled(not busy and self._checked is not None)
+
+    def _done(self, path: Path, report: ImportReport) -> None:
+        self._checked = path if report.dry_run else None
+        self._set_busy(False)
+        self.summary.setText(import_summary(report))
+        if not report.dry_run:
+            self.imported.emit(report)
+
+    def _failed(self, error: BaseException) -> None:
+        self._checked = None
+        self._set_busy(False)
+        self.error.show_error(refusal_text(error))
+
+
+def import_summary(report: ImportReport) -> str:
+    """What an import did, or for a dry run would do, in the person's language."""
+    if report.dry_run:
+        head = _("File #{sequence} from {sender} would bring:")
+    else:
+        head = _("Imported file #{sequence} from {sender}:")
+    lines = [
+        head.format(sequence=report.sequence, sender=report.sender),
+        ngettext("{count} new case", "{count} new cases", report.cases_new).format(
+            count=report.cases_new),
+        ngettext("{count} updated case", "{count} updated cases", report.cases_updated).format(
+            count=report.cases_updated),
+        ngettext("{count} new conflict", "{count} new conflicts", report.conflicts_new).format(
+            count=report.conflicts_new),
+    ]
+    if report.ops_waiting:
+        lines.append(ngettext(
+            "{count} change waits for a file that creates its case.",
+            "{count} changes wait for a file that creates their cases.",
+            report.ops_waiting,
+        ).format(count=report.ops_waiting))
+    if report.missing_count:
+        lines.append(ngettext(
+            "{count} earlier file from this site has not arrived yet.",
+            "{count} earlier files from this site have not arrived yet.",
+            report.missing_count,
+        ).format(count=report.missing_count))
+    if report.conflicts_new:
+        lines.append(_("A manager should review the conflicts."))
+    lines.append(_("Check done: nothing was changed yet. Press Import to apply it.")
+                 if report.dry_run else _("The import is done."))
+    return "\n".join(lines)
