@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from db.keyslots import KdfParams, KeyslotError
 from db.records import Role
 from desktop import case_json, cli_transfer, config, workflow
+from desktop.cli_common import PROG, UsageError, dump, out, read_first_line, warn
 from desktop.errors import HavenError, InputRejected
 from desktop.files import write_private_file
 from desktop.session import Session
-
-PROG = "haven-admin"
-
-
-class UsageError(HavenError):
-    exit_code = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,30 +30,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-
-
-def _err(text: str) -> None:
-    sys.stderr.write(f"{PROG}: {text}\n")
-
-
 # --- passwords and input ---------------------------------------------------------------------
-
-
-def _read_first_line(source: str, what: str) -> str:
-    try:
-        if source == "-":
-            line = sys.stdin.readline()
-        else:
-            with open(source, encoding="utf-8") as handle:
-                line = handle.readline()
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} file: {exc.strerror}") from None
-    line = line.rstrip("\r\n")
-    if not line:
-        raise UsageError(f"the {what} file is empty")
-    return line
 
 
 def _prompt(label: str) -> str:
@@ -70,13 +41,13 @@ def _prompt(label: str) -> str:
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_file:
-        return _read_first_line(args.password_file, "password")
+        return read_first_line(args.password_file, "password")
     return _prompt(f"Password for {args.user}")
 
 
 def _new_password(args: argparse.Namespace, for_user: str) -> str:
     if getattr(args, "new_password_file", None):
-        return _read_first_line(args.new_password_file, "new password")
+        return read_first_line(args.new_password_file, "new password")
     first = _prompt(f"New password for {for_user}")
     if _prompt("Repeat it") != first:
         raise InputRejected("the two passwords differ")
@@ -110,11 +81,6 @@ def _read_json_arg(source: str | None) -> Any:
     return case_json.loads(text)
 
 
-def _dump(value: Any, stream: TextIO | None = None) -> None:
-    json.dump(value, stream or sys.stdout, ensure_ascii=False, indent=2)
-    (stream or sys.stdout).write("\n")
-
-
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -124,9 +90,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         config.data_dir(args.data), args.site_name, args.admin, password, _kdf(args) or KdfParams()
     )
     try:
-        _out(f"Site '{session.site.name}' created (site id {session.site.site_id}).")
-        _out("Recovery key (shown once, never again: print it and keep it in a safe):")
-        _out(f"  {recovery}")
+        out(f"Site '{session.site.name}' created (site id {session.site.site_id}).")
+        out("Recovery key (shown once, never again: print it and keep it in a safe):")
+        out(f"  {recovery}")
     finally:
         session.close()
     return 0
@@ -148,14 +114,14 @@ def _with_session(action: Callable[[Session, argparse.Namespace], int]) -> Calla
 def cmd_user_add(session: Session, args: argparse.Namespace) -> int:
     password = _new_password(args, args.name)
     session.add_user(args.name, Role(args.role), password, _kdf(args) or session.vault.kdf)
-    _out(f"User '{args.name}' added with role {args.role}.")
+    out(f"User '{args.name}' added with role {args.role}.")
     return 0
 
 
 def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
     accounts = session.list_users()
     if args.json:
-        _dump(
+        dump(
             [
                 {
                     "name": u.name,
@@ -169,27 +135,27 @@ def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
     else:
         for account in accounts:
             state = "disabled" if account.disabled else "active"
-            _out(f"{account.name:<24} {account.role.value:<9} {state}")
+            out(f"{account.name:<24} {account.role.value:<9} {state}")
     return 0
 
 
 def cmd_user_disable(session: Session, args: argparse.Namespace) -> int:
     session.disable_user(args.name)
-    _out(f"User '{args.name}' disabled; their keyslot is removed.")
+    out(f"User '{args.name}' disabled; their keyslot is removed.")
     return 0
 
 
 def cmd_user_passwd(session: Session, args: argparse.Namespace) -> int:
     password = _new_password(args, args.name)
     session.change_password(args.name, password, _kdf(args) or session.vault.kdf)
-    _out(f"Password of '{args.name}' changed.")
+    out(f"Password of '{args.name}' changed.")
     return 0
 
 
 def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
     new = case_json.parse_new_case(_read_json_arg(args.json))
     result = session.register_case(new)
-    _out(result.ref)
+    out(result.ref)
     sys.stderr.write(
         f"codeword: {result.codeword}  (read it to the caller; it is not shown again)\n"
     )
@@ -204,11 +170,11 @@ def cmd_case_list(session: Session, args: argparse.Namespace) -> int:
     else:
         summaries, _ = session.queue_page(statuses, None, args.limit)
     if args.json:
-        _dump([case_json.case_to_json(session.get_case(s.id, audit_view=False)) for s in summaries])
+        dump([case_json.case_to_json(session.get_case(s.id, audit_view=False)) for s in summaries])
         return 0
     for summary in summaries:
         flag = " !" if summary.flagged else ""
-        _out(f"{summary.ref:<12} {summary.status.value:<17} {summary.names}{flag}")
+        out(f"{summary.ref:<12} {summary.status.value:<17} {summary.names}{flag}")
     return 0
 
 
@@ -236,16 +202,16 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
             }
             for h in session.status_history(case.id)
         ]
-        _dump(document)
+        dump(document)
         return 0
-    _out(f"{case.ref}  [{case.status.value}]  {case.kind.value} via {case.channel.value}")
+    out(f"{case.ref}  [{case.status.value}]  {case.kind.value} via {case.channel.value}")
     if case.flagged:
-        _out("  FLAGGED: repeated codeword failures (possible impostor)")
+        out("  FLAGGED: repeated codeword failures (possible impostor)")
     for person in case.persons:
         details = ", ".join(
             x for x in (person.birth_date, person.phone, person.rank, person.unit) if x
         )
-        _out(f"  - {person.full_name}" + (f" ({details})" if details else ""))
+        out(f"  - {person.full_name}" + (f" ({details})" if details else ""))
     for label, value in (
         ("location", case.location),
         ("meeting point", case.meeting_point),
@@ -253,7 +219,7 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
         ("outcome", case.outcome and case.outcome.value),
     ):
         if value:
-            _out(f"  {label}: {value}")
+            out(f"  {label}: {value}")
     return 0
 
 
@@ -264,7 +230,7 @@ def cmd_case_advance(session: Session, args: argparse.Namespace) -> int:
     if not isinstance(fields, dict):
         raise InputRejected("the transition fields must be a JSON object")
     case = session.advance(case_id, target, fields)
-    _out(f"{case.ref} is now {case.status.value}")
+    out(f"{case.ref} is now {case.status.value}")
     return 0
 
 
@@ -278,7 +244,7 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
     except OSError as exc:
         raise HavenError(f"cannot write {target}: {exc.strerror}") from None
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
-    _out(f"handoff sheet {printed.serial}{copy} written to {target}")
+    out(f"handoff sheet {printed.serial}{copy} written to {target}")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")
     return 0
 
@@ -288,13 +254,13 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
 
     check = printing.check_sheet_token(session, args.token)
     claims = check.claims
-    _out(f"valid handoff sheet token signed by site '{check.site_name}' ({claims.site_id})")
-    _out(f"  case {claims.reference} ({claims.case_id}), sheet {claims.serial}")
-    _out(f"  content digest {claims.content_digest.hex()}")
+    out(f"valid handoff sheet token signed by site '{check.site_name}' ({claims.site_id})")
+    out(f"  case {claims.reference} ({claims.case_id}), sheet {claims.serial}")
+    out(f"  content digest {claims.content_digest.hex()}")
     if check.registered is not None:
         record = check.registered
         copy = f"copy {record.copy_number}" if record.copy_number else "original"
-        _out(f"  printed {record.printed_at.isoformat()} by {record.printed_by} ({copy})")
+        out(f"  printed {record.printed_at.isoformat()} by {record.printed_by} ({copy})")
     return 0
 
 
@@ -303,18 +269,18 @@ def cmd_demo(session: Session, args: argparse.Namespace) -> int:
 
     if args.cases < 1:
         raise UsageError("--cases must be at least 1")
-    demo.make_demo_cases(session, args.cases, args.seed, progress=_out)
+    demo.make_demo_cases(session, args.cases, args.seed, progress=out)
     return 0
 
 
 def cmd_audit_verify(session: Session, args: argparse.Namespace) -> int:
     report = session.verify_audit()
     if report.ok:
-        _out(f"audit log intact: {report.entries} entries, head {report.head.hex()[:16]}")
+        out(f"audit log intact: {report.entries} entries, head {report.head.hex()[:16]}")
         return 0
     for problem in report.problems:
-        _err(problem)
-    _err(f"audit log damaged: {len(report.problems)} problem(s) in {report.entries} entries")
+        warn(problem)
+    warn(f"audit log damaged: {len(report.problems)} problem(s) in {report.entries} entries")
     return 4
 
 
@@ -323,7 +289,7 @@ def cmd_places(session: Session, args: argparse.Namespace) -> int:
     if args.set is not None:
         session.set_site_places(kind, [name for name in args.set.split(";")])
     for name in session.site_places(kind):
-        _out(name)
+        out(name)
     return 0
 
 
@@ -438,15 +404,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.func(args))
     except HavenError as exc:
-        _err(str(exc))
+        warn(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        _err("interrupted; nothing was half-written")
+        warn("interrupted; nothing was half-written")
         return 1
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a last line of defence: one line, never a traceback or data
-        _err(f"unexpected failure ({exc.__class__.__name__}); nothing was half-written")
+        warn(f"unexpected failure ({exc.__class__.__name__}); nothing was half-written")
         return 1
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop import config
-from desktop.errors import HavenError, InputRejected
+from desktop.cli_common import UsageError, dump, read_first_line, warn
+from desktop.errors import InputRejected
 from desktop.session import Session
 from desktop.transfer.service import TransferService, restore
 
@@ -32,44 +33,16 @@ SessionCommand = Callable[[Session, argparse.Namespace], int]
 WithSession = Callable[[SessionCommand], Callable[..., int]]
 
 
-class TransferUsageError(HavenError):
-    """A command line that cannot be carried out as given."""
-
-    exit_code = 2
+TransferUsageError = UsageError
 
 
 def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
-def _warn(text: str) -> None:
-    sys.stderr.write(f"haven-admin: {text}\n")
-
-
-def _dump(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-
-
-def _first_line(source: str, what: str) -> str:
-    """The first line of a file ('-' = stdin), as the password options of haven-admin read."""
-    try:
-        if source == "-":
-            line = sys.stdin.readline()
-        else:
-            with open(source, encoding="utf-8") as handle:
-                line = handle.readline()
-    except OSError as exc:
-        raise TransferUsageError(f"cannot read the {what} file: {exc.strerror}") from None
-    text = line.rstrip("\r\n")
-    if not text:
-        raise TransferUsageError(f"the {what} file is empty")
-    return text
-
-
 def _passphrase(args: argparse.Namespace, *, confirm: bool) -> str:
     if args.passphrase_file:
-        return _first_line(args.passphrase_file, "passphrase")
+        return read_first_line(args.passphrase_file, "passphrase")
     if not sys.stdin.isatty():
         raise TransferUsageError("no terminal to ask for the passphrase: use --passphrase-file")
     passphrase = getpass.getpass("Backup passphrase: ")
@@ -92,7 +65,7 @@ def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
         "fingerprint": mine.fingerprint,
     }
     if args.json:
-        _dump(info)
+        dump(info)
         return 0
     for label, key in (("site id", "site_id"), ("name", "name"), ("signing key", "signing_key"),
                        ("age recipient", "age_recipient"), ("fingerprint", "fingerprint")):
@@ -111,7 +84,7 @@ def cmd_site_export_identity(session: Session, args: argparse.Namespace) -> int:
     if not args.age:
         raise TransferUsageError("say --age: the identity is written as an age identity file")
     TransferService(session).export_identity(Path(args.output))
-    _warn(
+    warn(
         f"WARNING: {args.output} holds this site's SECRET decryption key, unencrypted."
         " Anyone with it can read every transfer file sent to this site."
         " Keep it offline, and destroy it when the emergency is over."
@@ -134,7 +107,7 @@ def cmd_peer_add(session: Session, args: argparse.Namespace) -> int:
 def cmd_peer_list(session: Session, args: argparse.Namespace) -> int:
     listed = TransferService(session).list_peers()
     if args.json:
-        _dump([
+        dump([
             {"name": p.name, "site_id": p.site_id, "signing_key": p.signing_key,
              "recipient": p.recipient, "fingerprint": p.fingerprint, "added_at": p.added_at,
              "revoked": p.revoked, "revoked_at": p.revoked_at,
@@ -212,7 +185,7 @@ def cmd_import(session: Session, args: argparse.Namespace) -> int:
 def cmd_conflict_list(session: Session, args: argparse.Namespace) -> int:
     views = TransferService(session).list_conflicts()
     if args.json:
-        _dump([
+        dump([
             {"id": v.id, "case_id": v.case_id, "ref": v.ref, "group": v.group,
              "versions": [
                  {"op": x.op_id, "site": x.site, "local": x.local, "at": x.at, "by": x.by,
@@ -346,7 +319,7 @@ def register(commands: Any, with_session: WithSession) -> None:
 
 def _session_password(args: argparse.Namespace) -> str:
     if args.password_file:
-        return _first_line(args.password_file, "password")
+        return read_first_line(args.password_file, "password")
     if not sys.stdin.isatty():
         raise TransferUsageError("no terminal to ask for a password: use --password-file")
     return getpass.getpass(f"Password for {args.user}: ")

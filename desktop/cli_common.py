@@ -1,0 +1,46 @@
+"""What every haven-admin command module shares: usage errors, output, and secret files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from desktop.errors import HavenError
+
+PROG = "haven-admin"
+
+
+class UsageError(HavenError):
+    """A command line that cannot be carried out as given."""
+
+    exit_code = 2
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(f"{PROG}: {text}\n")
+
+
+def dump(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def read_first_line(source: str, what: str) -> str:
+    """The first line of a file ('-' = stdin): how passwords and passphrases are passed."""
+    try:
+        if source == "-":
+            line = sys.stdin.readline()
+        else:
+            with open(source, encoding="utf-8") as handle:
+                line = handle.readline()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} file: {exc.strerror}") from None
+    line = line.rstrip("\r\n")
+    if not line:
+        raise UsageError(f"the {what} file is empty")
+    return line
