@@ -58,11 +58,16 @@ class SearchQuery:
 
 def parse_query(text: str, ref_key: str | None = None) -> SearchQuery:
     """Readings of a query; the caller decides whether it can be a reference code."""
-    return SearchQuery(
-        name_tokens=tuple(names.query_tokens(text)),
-        phone_digits=phones.query_phone_digits(text),
-        ref_key=ref_key,
-    )
+    tokens = names.query_tokens(text)
+    digits = phones.query_phone_digits(text)
+    typed_digits = "".join(tokens)
+    if digits is None and tokens and typed_digits.isdigit() and len(typed_digits) >= 4:
+        digits = typed_digits
+    if digits is not None:
+        # Digits are looked up in the phone column; as index terms they would make FTS5
+        # merge the posting lists of every phone number that starts with them.
+        tokens = [token for token in tokens if not token.isdigit()]
+    return SearchQuery(name_tokens=tuple(tokens), phone_digits=digits, ref_key=ref_key)
 
 
 def _quoted_prefix(term: str) -> str:
@@ -70,28 +75,57 @@ def _quoted_prefix(term: str) -> str:
 
 
 def match_expression(query: SearchQuery) -> str | None:
-    """An FTS5 MATCH expression: (all name tokens) OR phone prefix OR reference prefix."""
+    """An FTS5 MATCH expression: (all name tokens) OR reference prefix."""
     readings: list[str] = []
     if query.name_tokens:
         readings.append("(" + " AND ".join(_quoted_prefix(t) for t in query.name_tokens) + ")")
-    if query.phone_digits:
-        readings.append(_quoted_prefix(query.phone_digits))
     if query.ref_key:
         readings.append(_quoted_prefix(query.ref_key))
     return " OR ".join(readings) if readings else None
 
 
+def phone_prefixes(digits: str) -> list[str]:
+    """E.164 prefixes a typed run of digits may stand for: international or national form."""
+    if digits.startswith("0"):
+        return [f"+380{digits[1:]}"]  # a Ukrainian number with its trunk 0
+    prefixes = [f"+{digits}"]
+    if digits.startswith("8") and len(digits) > 1:
+        prefixes.append(f"+7{digits[1:]}")  # a Russian number with its trunk 8
+    elif not digits.startswith(("3", "7")):
+        prefixes.append(f"+380{digits}")  # a Ukrainian number without its trunk
+    return prefixes
+
+
+def _phone_case_rowids(conn: Any, digits: str, limit: int) -> list[int]:
+    found: list[int] = []
+    for prefix in phone_prefixes(digits):
+        # ':' sorts right after '9': the range holds exactly the numbers with this prefix.
+        found += [
+            int(row[0])
+            for row in conn.execute(
+                "SELECT case_rowid FROM persons WHERE phone >= ? AND phone < ? LIMIT ?",
+                (prefix, prefix + ":", limit),
+            )
+        ]
+    return found
+
+
 def matching_case_rowids(conn: Any, query: SearchQuery, limit: int) -> list[int]:
     """Row ids of cases with a person matching the query, at most `limit` of them."""
+    found: list[int] = []
     expression = match_expression(query)
-    if expression is None:
-        return []
-    rows = conn.execute(
-        "SELECT DISTINCT p.case_rowid FROM person_search s JOIN persons p ON p.id = s.rowid"
-        " WHERE person_search MATCH ? LIMIT ?",
-        (expression, limit),
-    ).fetchall()
-    return [int(row[0]) for row in rows]
+    if expression is not None:
+        found += [
+            int(row[0])
+            for row in conn.execute(
+                "SELECT DISTINCT p.case_rowid FROM person_search s"
+                " JOIN persons p ON p.id = s.rowid WHERE person_search MATCH ? LIMIT ?",
+                (expression, limit),
+            )
+        ]
+    if query.phone_digits:
+        found += _phone_case_rowids(conn, query.phone_digits, limit)
+    return list(dict.fromkeys(found))[:limit]
 
 
 def ensure_index_current(conn: Any) -> bool:
