@@ -27,6 +27,7 @@ from db.snapshot import write_encrypted_copy
 from db.vault import DB_NAME, KEYSLOTS_NAME, Vault, format_time, now_utc
 from desktop.errors import HavenError, InputRejected
 from desktop.transfer import age
+from desktop.transfer.streams import ChunkReader
 from desktop.transfer.transfer_file import TransferFileError, parse_ustar_header
 
 FORMAT = "haven-backup-v1"
@@ -73,22 +74,6 @@ def _tar_stream(members: list[tuple[str, int, BinaryIO]]) -> Iterator[bytes]:
     yield bytes(2 * _BLOCK)
 
 
-class _ChunkReader:
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-
-    def read(self, size: int = -1, /) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        cut = len(self._buffer) if size < 0 else size
-        data, self._buffer = self._buffer[:cut], self._buffer[cut:]
-        return data
-
-
 def write_backup(
     vault: Vault,
     destination: Path,
@@ -123,7 +108,7 @@ def write_backup(
                 (KEYSLOTS_NAME, len(keyslots), io.BytesIO(keyslots)),
                 (DB_NAME, snapshot.stat().st_size, db_file),
             ]
-            age.encrypt_stream(_ChunkReader(_tar_stream(members)), out, [recipient])
+            age.encrypt_stream(ChunkReader(_tar_stream(members)), out, [recipient])
             out.flush()
             os.fsync(out.fileno())
         os.replace(part_name, destination)

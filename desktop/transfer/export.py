@@ -25,6 +25,7 @@ from db.peers import Peer
 from db.vault import Vault, format_time, now_utc
 from desktop.transfer import age, sshsig
 from desktop.transfer.payload import Acknowledgement, Header, case_line, end_line
+from desktop.transfer.streams import ChunkReader
 from desktop.transfer.transfer_file import (
     Checkpoint,
     Consistency,
@@ -46,26 +47,6 @@ class ExportResult:
     cases: int  # cases sent, each with all of its ops
     full: bool
     checkpoint_size: int
-
-
-class _ChunkReader:
-    """A binary reader over an iterator of byte strings, for age's streaming encryptor."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-
-    def read(self, size: int = -1, /) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
 
 
 class _HashingWriter:
@@ -178,7 +159,7 @@ def _export(
             with os.fdopen(fd, "w+b") as payload_file:
                 writer = _HashingWriter(payload_file)
                 age.encrypt_stream(
-                    _ChunkReader(_payload_chunks(conn, header, base, upto, counter)),
+                    ChunkReader(_payload_chunks(conn, header, base, upto, counter)),
                     writer,
                     [peer.recipient for peer in recipients],
                 )
