@@ -1,13 +1,13 @@
-"""The person search index: FTS5 over normalised, transliterated name keys, phones and refs.
+"""The person search index: FTS5 over normalised, transliterated name keys and references.
 
 The index is contentless, so it holds only the derived terms, keyed by person id.
-Every query term is a prefix query, so results follow the operator's typing.
+Every query term is a prefix query, so results follow the operator's typing. Phone
+numbers are found through the persons table's phone index instead (see phone_prefixes).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from db.records import Person
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 # Bump whenever name, phone or reference keys are derived differently: vaults rebuild on open.
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 
 
 def reference_key(ref: str) -> str:
@@ -25,9 +25,8 @@ def reference_key(ref: str) -> str:
 
 
 def person_terms(person: Person, ref: str) -> str:
+    """Index terms of a person: name keys and the case reference (phones have their own index)."""
     terms = names.name_tokens(person.full_name)
-    if person.phone and person.phone.startswith("+"):
-        terms += phones.phone_search_keys(person.phone)
     terms.append(reference_key(ref))
     return " ".join(terms)
 
@@ -151,17 +150,3 @@ def ensure_index_current(conn: Any) -> bool:
         raise
     conn.execute("COMMIT")
     return True
-
-
-def rebuild_terms(conn: Any, person_ids: Sequence[int]) -> None:
-    """Re-derive the index terms of these persons (after a name or phone edit)."""
-    for person_id in person_ids:
-        row = conn.execute(
-            "SELECT p.full_name, p.phone, c.ref FROM persons p JOIN cases c"
-            " ON c.rowid = p.case_rowid WHERE p.id = ?",
-            (person_id,),
-        ).fetchone()
-        unindex_person(conn, person_id)
-        if row is not None:
-            person = Person(full_name=row[0], phone=row[1])
-            index_person(conn, person_id, person, row[2])
