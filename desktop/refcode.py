@@ -101,16 +101,16 @@ def normalize_reference(text: str) -> str | None:
 def is_reference_like(text: str) -> bool:
     """Whether a search text may be (the start of) a reference code.
 
-    It must hold only code symbols and separators, two to nine symbols, at least one of
-    them a digit: names never have digits, and nearly every code does. Digits alone also
-    qualify, so a short number may be searched as both a phone and a code.
+    It must hold only code symbols and separators, two to nine of them. Names never have
+    digits, so two symbols with a digit already make a code; without a digit it takes the
+    site prefix and two more symbols (some codes are all letters, such as HC-KHP-Y2C-Y
+    typed as "hckhp"). Digits alone also qualify, so a short number may be searched as
+    both a phone and a code.
     """
     compact = _compact(text)
-    return (
-        2 <= len(compact) <= CODE_LENGTH
-        and all(symbol in _VALUE for symbol in compact)
-        and any(symbol.isdigit() for symbol in compact)
-    )
+    if not 2 <= len(compact) <= CODE_LENGTH or any(s not in _VALUE for s in compact):
+        return False
+    return any(symbol.isdigit() for symbol in compact) or len(compact) >= PREFIX_LENGTH + 2
 
 
 def reference_search_key(text: str) -> str:

@@ -136,6 +136,8 @@ def test_a_bad_site_prefix_is_refused(prefix: str) -> None:
         ("км4", True),
         ("km 4tx 7", True),
         ("KM-4TX-7PA-9", True),
+        ("hckhp", True),  # an all-letter start of HC-KHP-Y2C-Y
+        ("НС-КНР", True),  # the same on a Ukrainian layout
         ("23456", True),  # also read as a phone number; both searches run
         ("12345", False),  # 1 is not a code symbol
         ("Коваленко", False),
