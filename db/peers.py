@@ -323,3 +323,8 @@ def latest_checkpoint_size(conn: Any, peer: str) -> int:
         "SELECT max(tree_size) FROM peer_checkpoints WHERE peer = ?", (peer,)
     ).fetchone()
     return int(row[0] or 0)
+
+
+def forget_checkpoints(conn: Any, peer: str) -> None:
+    """Drop every accepted checkpoint of the peer: its next one is taken like a first one."""
+    conn.execute("DELETE FROM peer_checkpoints WHERE peer = ?", (peer,))

@@ -3,6 +3,7 @@
     site show [--json] · site key-card -o FILE.pdf · site export-identity --age -o FILE
     peer add NAME --signing-key KEY --recipient AGE1 --fingerprint FP [--site-id ID]
     peer list [--json] · peer revoke NAME · peer allowed-signers
+    peer reset-checkpoint NAME [--yes]
     export --to PEER[,PEER…] [--full] -o FILE.haven · verify FILE.haven
     import FILE.haven [--dry-run]
     conflict list [--json] · conflict resolve ID --keep local|incoming
@@ -130,6 +131,29 @@ def cmd_peer_allowed_signers(session: Session, args: argparse.Namespace) -> int:
 def cmd_peer_revoke(session: Session, args: argparse.Namespace) -> int:
     peer = TransferService(session).revoke_peer(args.name)
     _out(f"Peer '{peer.name}' revoked: files from it are refused from now on.")
+    return 0
+
+
+def cmd_peer_reset_checkpoint(session: Session, args: argparse.Namespace) -> int:
+    service = TransferService(session)
+    if not args.yes:
+        held = service.accepted_checkpoint(args.name)
+        if not sys.stdin.isatty():
+            raise TransferUsageError("no terminal to ask for confirmation: use --yes")
+        _out(f"Peer '{held.peer.name}', fingerprint {held.peer.fingerprint}.")
+        _out(f"This forgets the audit checkpoint of {held.checkpoint.tree_size} entries accepted"
+             " from it: the checkpoint of its next file is taken on trust, like a first one.")
+        _out("Do this only once its IT officer has confirmed that it was restored from a backup.")
+        try:
+            answer = input("Forget the checkpoint? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            warn("not confirmed; nothing was changed")
+            return 1
+    reset = service.reset_checkpoint(args.name)
+    _out(f"Forgot the audit checkpoint of {reset.checkpoint.tree_size} entries accepted from"
+         f" '{reset.peer.name}'; the checkpoint of its next file is accepted as a first one.")
     return 0
 
 
@@ -281,6 +305,13 @@ def register(commands: Any, with_session: WithSession) -> None:
     revoke = peer.add_parser("revoke", help="refuse every file from this peer from now on")
     revoke.add_argument("name")
     revoke.set_defaults(func=with_session(cmd_peer_revoke))
+    reset = peer.add_parser(
+        "reset-checkpoint",
+        help="after the peer was restored from a backup: forget its accepted audit checkpoint",
+    )
+    reset.add_argument("name")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(func=with_session(cmd_peer_reset_checkpoint))
 
     export = commands.add_parser("export", help="write a transfer file for peers")
     export.add_argument("--to", required=True, metavar="PEER[,PEER…]")

@@ -16,7 +16,7 @@ from typing import Any
 from db import audit, oplog, peers, sync
 from db.keyslots import KeyslotError
 from db.oplog import Op
-from db.peers import Peer
+from db.peers import AcceptedCheckpoint, Peer
 from db.records import Role
 from db.vault import format_time, now_utc
 from desktop.errors import HavenError, InputRejected, NotFound, PermissionDenied
@@ -39,6 +39,14 @@ class VerifyReport:
     missing: tuple[int, ...]
     missing_count: int
     manifest: Manifest
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCheckpoint:
+    """A peer and the newest of its audit checkpoints this site accepted."""
+
+    peer: Peer
+    checkpoint: AcceptedCheckpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +192,43 @@ class TransferService:
             revoked = peers.get_peer(conn, peer.site_id)
         assert revoked is not None
         return revoked
+
+    def accepted_checkpoint(self, name: str) -> PeerCheckpoint:
+        """What reset_checkpoint would forget: the peer's newest accepted audit checkpoint."""
+        self._require(Action.TRANSFER)
+        with self.vault.reading() as conn:
+            return self._resettable(conn, name)
+
+    def reset_checkpoint(self, name: str) -> PeerCheckpoint:
+        """Forget the audit checkpoints accepted from a peer, once it was restored from a backup.
+
+        Its restored audit log no longer extends what it showed before, so every file from it
+        would be refused; after the reset its next checkpoint is taken on trust, like a first
+        one. The audit entry keeps the size and root of the checkpoint forgotten.
+        """
+        self._require(Action.TRANSFER)
+        with self.vault.transaction() as conn:
+            held = self._resettable(conn, name)
+            peers.forget_checkpoints(conn, held.peer.site_id)
+            audit.append(
+                conn, self.session.user.name, "peer_checkpoint_reset",
+                detail=f"{held.peer.name}: forgot the audit checkpoint of"
+                f" {held.checkpoint.tree_size} entries (root {held.checkpoint.root})",
+            )
+        return held
+
+    def _resettable(self, conn: Any, name: str) -> PeerCheckpoint:
+        peer = self._peer(conn, name)
+        if peer.revoked:
+            raise InputRejected(
+                f"peer '{peer.name}' is revoked: its files are refused whatever their checkpoint"
+            )
+        accepted = peers.accepted_checkpoints(conn, peer.site_id)
+        if not accepted:
+            raise InputRejected(
+                f"no audit checkpoint of peer '{peer.name}' was accepted yet; nothing to reset"
+            )
+        return PeerCheckpoint(peer, accepted[-1])
 
     # --- transfer files ------------------------------------------------------------------
 

@@ -1,0 +1,201 @@
+"""A peer restored from a backup: its files are refused until its audit checkpoint is reset."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from db import peers
+from db.records import Role
+from desktop import cli
+from desktop.session import Session
+from desktop.transfer.service import restore
+from tests.conftest import FAST_KDF, PASSWORD
+from tests.desktop.transfer.sites import (
+    HavenSite,
+    canonical_dump,
+    make_sites,
+    new_case,
+    vault_digest,
+)
+from tests.desktop.transfer.test_backup import FAST_WORK_FACTOR, PASSPHRASE
+from tests.desktop.transfer.test_refusals import assert_refused
+from tests.desktop.transfer.test_sync import send
+
+
+@dataclass
+class World:
+    north: HavenSite
+    south: HavenSite
+    opened: list[HavenSite] = field(default_factory=list)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    north, south = make_sites(tmp_path, ["north", "south"])
+    world = World(north, south, [north, south])
+    yield world
+    for site in world.opened:
+        site.close()
+
+
+def admin(site: HavenSite, capsys: pytest.CaptureFixture[str], *args: str,
+          user: str = "admin") -> tuple[int, str, str]:
+    """haven-admin as the site's IT officer runs it: exit code, stdout, stderr."""
+    password_file = site.data.parent / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    capsys.readouterr()
+    code = cli.main(["--data", str(site.data), "--user", user, "--password-file",
+                     str(password_file), *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def accepted_size(recipient: HavenSite, sender: HavenSite) -> int:
+    with recipient.session.vault.reading() as conn:
+        return peers.latest_checkpoint_size(conn, sender.site_id)
+
+
+def last_audit_entry(site: HavenSite) -> tuple[str, str, str]:
+    with site.session.vault.reading() as conn:
+        row = conn.execute(
+            "SELECT actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    return str(row[0]), str(row[1]), str(row[2])
+
+
+def exchange(world: World, folder: Path) -> None:
+    """Each site registers a case and sends it to the other: checkpoints accepted both ways."""
+    new_case(world.south, "Шевченко Тарас")
+    assert world.north.service.import_file(send(world.south, world.north, folder)).cases_new == 1
+    new_case(world.north, "Коваленко Андрій")
+    assert world.south.service.import_file(send(world.north, world.south, folder)).cases_new == 1
+
+
+def restored_south(world: World, folder: Path) -> HavenSite:
+    """South backs up, moves on, and is then restored from that backup on a new machine."""
+    saved = folder / "south.backup"
+    world.south.service.backup(saved, PASSPHRASE, FAST_WORK_FACTOR)
+    new_case(world.south, "Бондаренко Юрій")
+    before = accepted_size(world.north, world.south)
+    assert world.north.service.import_file(send(world.south, world.north, folder)).cases_new == 1
+    assert accepted_size(world.north, world.south) > before
+    world.south.close()
+    world.opened.remove(world.south)
+    data = folder / "south-new-machine"
+    restore(saved, data, PASSPHRASE, "admin", PASSWORD)
+    site = HavenSite("south", data, Session.open(data, "admin", PASSWORD))
+    world.opened.append(site)
+    return site
+
+
+def test_a_restored_peer_imports_again_once_its_checkpoint_is_reset(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north = world.north
+    exchange(world, tmp_path)
+    south = restored_south(world, tmp_path)
+    forgotten = accepted_size(north, south)
+    new_case(south, "Мельник Олена")
+    first = send(south, north, tmp_path)
+    assert_refused(north, first, capsys, "no proof that the sender's audit log extends")
+
+    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")
+    assert code == 0, err
+    assert f"Forgot the audit checkpoint of {forgotten} entries accepted from 'south'" in out
+    actor, action, detail = last_audit_entry(north)
+    assert (actor, action) == ("admin", "peer_checkpoint_reset")
+    assert detail.startswith(f"south: forgot the audit checkpoint of {forgotten} entries (root ")
+    assert accepted_size(north, south) == 0
+    assert north.session.verify_audit().ok
+
+    # The refused file, carried over again: #1 of South's new epoch, not a replay of the old #1.
+    report = north.service.import_file(first)
+    assert (report.sequence, report.cases_new, report.missing_count) == (1, 1, 0)
+    assert accepted_size(north, south) > 0
+    # Later files are checked against the checkpoint accepted now.
+    new_case(south, "Ткаченко Євген")
+    assert north.service.import_file(send(south, north, tmp_path)).sequence == 2
+    # North sends back what South lost with the restore; both sites hold the same.
+    assert south.service.import_file(send(north, south, tmp_path)).cases_new == 1
+    assert canonical_dump(south) == canonical_dump(north)
+    assert len(south.session.search("Бондаренко")) == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_reset_asks_first_unless_told_yes(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    north, south = world.north, world.south
+    exchange(world, tmp_path)
+    size = accepted_size(north, south)
+    fingerprint = south.service.site_identity().fingerprint
+    before = vault_digest(north)
+
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south")
+    assert code == 2
+    assert "use --yes" in err
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south")
+    assert code == 1
+    assert "nothing was changed" in err
+    assert "'south'" in out
+    assert fingerprint in out
+    assert f"the audit checkpoint of {size} entries" in out
+    assert vault_digest(north) == before
+
+    monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
+    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south")
+    assert code == 0, err
+    assert accepted_size(north, south) == 0
+
+
+def test_unknown_revoked_or_unheard_peers_are_not_reset(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world.north, world.south
+    before = vault_digest(north)
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "nobody", "--yes")
+    assert (code, err) == (4, "haven-admin: no peer named 'nobody'\n")
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")
+    assert code == 4
+    assert "nothing to reset" in err
+    assert err.count("\n") == 1
+    assert vault_digest(north) == before
+
+    exchange(world, tmp_path)
+    north.service.revoke_peer("south")
+    before = vault_digest(north)
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")
+    assert code == 4
+    assert "revoked" in err
+    assert err.count("\n") == 1
+    assert vault_digest(north) == before
+    assert accepted_size(north, south) > 0
+
+
+def test_only_it_and_admins_reset_a_checkpoint(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world.north, world.south
+    exchange(world, tmp_path)
+    for role in (Role.OPERATOR, Role.MANAGER, Role.IT):
+        north.session.add_user(role.value, role, PASSWORD, FAST_KDF)
+    for role in ("operator", "manager"):
+        code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes",
+                             user=role)
+        assert code == 3
+        assert "may not" in err
+        assert accepted_size(north, south) > 0
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes", user="it")
+    assert code == 0, err
+    assert last_audit_entry(north)[:2] == ("it", "peer_checkpoint_reset")
