@@ -256,6 +256,9 @@ def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace
     info = restore(Path(args.file), data, passphrase, args.user, password(args))
     _out(f"Restored the backup of {info.created_at} into {data}. Its transfer numbering"
          " restarts; peers will be sent everything again on the next export.")
+    _out("Its audit log may no longer extend what its peers accepted: send each peer a file"
+         " before importing theirs; a peer that refuses it runs 'haven-admin peer"
+         " reset-checkpoint NAME' once you have confirmed the restore to its IT officer.")
     return 0
 
 
