@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,17 @@ from typing import Any
 import sqlcipher3
 
 from db import oplog, search
-from db.oplog import CODEWORD, CONTACT, CREATE, FIELD_GROUPS, SET, STATUS_GROUP, Op
+from db.oplog import (
+    CASE_FIELDS,
+    CODEWORD,
+    CONTACT,
+    CREATE,
+    FIELD_GROUPS,
+    GROUPS,
+    SET,
+    STATUS_GROUP,
+    Op,
+)
 from db.records import Mobilization, Person, Status
 
 # Lower ranks come first in the queue: what needs action soonest.
@@ -88,9 +99,13 @@ def group_heads(create: Op, group_ops: Sequence[Op]) -> list[Op]:
     return heads
 
 
+_HISTORY_FIELDS = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def history_fields(values: Mapping[str, Any]) -> str:
     """The status history's ``fields`` column for a status op."""
-    return json.dumps(values.get("fields") or {}, ensure_ascii=False, sort_keys=True)
+    fields = values.get("fields")
+    return _HISTORY_FIELDS.encode(fields) if fields else "{}"
 
 
 def replay_codeword_checks(checks: Iterable[Op]) -> tuple[int, bool]:
@@ -107,49 +122,67 @@ def replay_codeword_checks(checks: Iterable[Op]) -> tuple[int, bool]:
     return failures, flagged
 
 
+_STAMP_OF = operator.attrgetter("id")
+
+
+def _chain_heads(create: Op, group_ops: list[Op]) -> list[Op]:
+    """group_heads, quick when each op replaced the one before it (nearly always so)."""
+    previous = create.id
+    for op in group_ops:  # in stamp order
+        if op.parents != (previous,):
+            return group_heads(create, group_ops)
+        previous = op.id
+    return [group_ops[-1]]
+
+
 def derive(ops: Iterable[Op]) -> DerivedCase | None:
     """The case these ops describe, or None while its ``create`` op has not arrived."""
     create: Op | None = None
     by_group: dict[str, list[Op]] = {}
     contacts: list[Op] = []
     checks: list[Op] = []
-    for op in ops:
-        if op.kind == CREATE:
+    for op in sorted(ops, key=_STAMP_OF):
+        kind = op.kind
+        if kind == SET:
+            group_ops = by_group.get(op.group or "")
+            if group_ops is None:
+                by_group[op.group or ""] = [op]
+            else:
+                group_ops.append(op)
+        elif kind == CREATE:
             create = op
-        elif op.kind == SET:
-            by_group.setdefault(op.group or "", []).append(op)
-        elif op.kind == CONTACT:
+        elif kind == CONTACT:
             contacts.append(op)
-        elif op.kind == CODEWORD:
+        elif kind == CODEWORD:
             checks.append(op)
     if create is None:
         return None
     initial = create.values
-    fields: dict[str, Any] = {}
+    fields = {name: initial.get(name) for name in CASE_FIELDS}
     conflicts: list[Conflict] = []
     updated_at = create.at
     status_op: Op = create
     versions: dict[str, str] = {}
-    for group in (*FIELD_GROUPS, STATUS_GROUP):
-        group_ops = by_group.get(group, [])
-        winner = create
-        if group_ops:
-            heads = group_heads(create, group_ops)
-            winner = max(group_ops, key=lambda op: op.id)
-            versions[group] = winner.id
-            if len(heads) > 1:
-                ids = tuple(op.id for op in heads)
-                conflicts.append(Conflict(conflict_id(create.case_id, group, ids),
-                                          create.case_id, group, ids))
-            for op in group_ops:
-                if op.at > updated_at:
-                    updated_at = op.at
+    for group, group_ops in by_group.items():
+        if group not in GROUPS:
+            continue
+        heads = _chain_heads(create, group_ops)
+        winner = group_ops[-1]  # the newest stamp
+        versions[group] = winner.id
+        if len(heads) > 1:
+            ids = tuple(op.id for op in heads)
+            conflicts.append(Conflict(conflict_id(create.case_id, group, ids),
+                                      create.case_id, group, ids))
+        latest = max(op.at for op in group_ops)
+        if latest > updated_at:
+            updated_at = latest
         if group == STATUS_GROUP:
             status_op = winner
         else:
-            source = initial if winner is create else winner.values
+            source = winner.values
             for name in FIELD_GROUPS[group]:
                 fields[name] = source.get(name)
+    conflicts.sort(key=lambda conflict: GROUPS.index(conflict.group))
     status = "registered" if status_op is create else str(status_op.values["status"])
     history: list[tuple[str, str | None, str, str, str | None, str]] = [
         (create.id, None, "registered", create.at, create.by, "{}")
@@ -157,10 +190,11 @@ def derive(ops: Iterable[Op]) -> DerivedCase | None:
     history += [
         (op.id, op.values.get("from"), str(op.values["status"]), op.at, op.by,
          history_fields(op.values))
-        for op in by_group.get(STATUS_GROUP, [])
+        for op in by_group.get(STATUS_GROUP, ())
     ]
     history.sort(key=lambda row: (row[3], row[0]))
     contacts.sort(key=lambda op: (op.at, op.id))
+    checks.sort(key=lambda op: (op.at, op.id))
     failures, flagged = replay_codeword_checks(checks)
     return DerivedCase(
         case_id=create.case_id,
@@ -179,10 +213,7 @@ def derive(ops: Iterable[Op]) -> DerivedCase | None:
             for op in contacts
         ],
         history=history,
-        attempts=[
-            (op.id, op.at, op.by, bool(op.values["success"]))
-            for op in sorted(checks, key=lambda op: (op.at, op.id))
-        ],
+        attempts=[(op.id, op.at, op.by, bool(op.values["success"])) for op in checks],
         conflicts=conflicts,
     )
 
