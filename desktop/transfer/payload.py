@@ -14,7 +14,10 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
 
 from db import oplog
 from db.oplog import Op
@@ -34,8 +37,6 @@ MAX_HISTORY_FIELDS = 20
 # A stamp further ahead of our clock than this is a broken clock, not a real edit.
 MAX_CLOCK_AHEAD_MS = 24 * 3600 * 1000
 
-_REF = re.compile(r"[A-Za-z0-9-]{1,40}")
-_HEX = re.compile(r"(?:[0-9a-f]{2}){8,64}")
 _EPOCH = re.compile(r"[0-9a-f]{16}")
 
 
@@ -169,197 +170,213 @@ def parse_header(line: bytes, manifest: Manifest) -> Header:
 
 # --- case lines ----------------------------------------------------------------------------
 #
-# The checks below only look: an op that passes is stored exactly as it came, so every
-# site holds the same text of it. They are written for speed (an import of 100,000
-# cases runs them over a million times): set membership and isinstance, no enum objects.
+# A case line is checked in two passes over its bytes, both in msgspec's C decoder: once
+# against the schema below (types, required and unknown keys, lengths, ranges, enum
+# values), then, only if that passes, as plain JSON whose values are stored exactly as
+# they came, so every site holds the same text of an op. What the schema cannot say
+# (patterns, which fields a group has, the clock) is checked after it, a line at a time.
+
+MAX_OPS_PER_CASE = 10_000
+_STAMP_LENGTH = 51  # "ms:counter:site", see db.hlc
+_TIME_LENGTH = 24  # 2026-11-27T12:00:00.000Z
+
+Stamp = Annotated[str, Meta(min_length=_STAMP_LENGTH, max_length=_STAMP_LENGTH)]
+Time = Annotated[str, Meta(min_length=_TIME_LENGTH, max_length=_TIME_LENGTH)]
+Text = Annotated[str, Meta(max_length=MAX_TEXT)]
+Short = Annotated[str, Meta(max_length=MAX_NAME)]
+UserName = Annotated[str, Meta(max_length=MAX_USER)]
+HexText = Annotated[str, Meta(min_length=16, max_length=128)]
+SiteId = Annotated[str, Meta(min_length=32, max_length=32)]
+
+
+class _Person(Struct, forbid_unknown_fields=True):
+    full_name: Annotated[str, Meta(min_length=1, max_length=MAX_NAME)]
+    birth_date: Annotated[str, Meta(min_length=10, max_length=10)] | None = None
+    phone: Annotated[str, Meta(max_length=40)] | None = None
+    rank: Short | None = None
+    unit: Short | None = None
+    mobilization: Mobilization = Mobilization.UNKNOWN
+    notes: Text | None = None
+
+
+class _CreateValues(Struct, forbid_unknown_fields=True):
+    ref: Annotated[str, Meta(min_length=1, max_length=40)]
+    kind: CaseKind
+    channel: Channel
+    persons: Annotated[list[_Person], Meta(min_length=1, max_length=MAX_PERSONS)]
+    codeword_salt: HexText
+    codeword_digest: HexText
+    location: Text | None = None
+    callback: Text | None = None
+    notes: Text | None = None
+    group_size: Annotated[int, Meta(ge=1, le=10_000)] | None = None
+    condition: Text | None = None
+    meeting_point: Text | None = None
+    receiving_unit: Text | None = None
+    window_start: Time | None = None
+    window_end: Time | None = None
+    outcome: Outcome | None = None
+    outcome_notes: Text | None = None
+    duplicate_of: SiteId | None = None
+    reason: Text | None = None
+
+
+class _Op(Struct, tag_field="kind", forbid_unknown_fields=True):
+    op: Stamp
+    at: Time
+    by: UserName | None
+
+
+class _CreateOp(_Op, tag=oplog.CREATE):
+    values: _CreateValues
+
+
+# A set op's fields depend on its group, which the schema cannot follow: it bounds each
+# value here and _set_ok checks the group's keys and formats.
+_HistoryFields = dict[Annotated[str, Meta(min_length=1, max_length=64)], Text]
+_SetValue = Text | int | _HistoryFields | None
+
+
+class _SetOp(_Op, tag=oplog.SET):
+    values: dict[str, _SetValue]
+    group: str
+    parents: Annotated[list[Stamp], Meta(max_length=MAX_PARENTS)]
+
+
+class _ContactValues(Struct, forbid_unknown_fields=True):
+    channel: Channel
+    stage: ContactStage
+    summary: Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
+
+
+class _ContactOp(_Op, tag=oplog.CONTACT):
+    values: _ContactValues
+
+
+class _CodewordValues(Struct, forbid_unknown_fields=True):
+    success: bool
+    flag_after: Annotated[int, Meta(ge=1, le=100)]
+
+
+class _CodewordOp(_Op, tag=oplog.CODEWORD):
+    values: _CodewordValues
+
+
+class _CaseRecord(Struct, forbid_unknown_fields=True):
+    case: SiteId
+    ops: Annotated[
+        list[_CreateOp | _SetOp | _ContactOp | _CodewordOp],
+        Meta(min_length=1, max_length=MAX_OPS_PER_CASE),
+    ]
+
+
+class _EndRecord(Struct, forbid_unknown_fields=True):
+    type: Literal["end"]
+    cases: Annotated[int, Meta(ge=0)]
+
+
+_CASE_RECORD = msgspec.json.Decoder(_CaseRecord)
+_END_RECORD = msgspec.json.Decoder(_EndRecord)
+_PLAIN = msgspec.json.Decoder()
 
 _STATUSES = frozenset(status.value for status in Status)
-_KINDS = frozenset(kind.value for kind in CaseKind)
-_CHANNELS = frozenset(channel.value for channel in Channel)
-_STAGES = frozenset(stage.value for stage in ContactStage)
-_MOBILIZATIONS = frozenset(value.value for value in Mobilization)
 _OUTCOMES = frozenset(outcome.value for outcome in Outcome)
-_TIME = re.compile(
-    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z"
-)
-_DATE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
-_PERSON_KEYS = frozenset(
-    {"full_name", "birth_date", "phone", "rank", "unit", "mobilization", "notes"}
-)
-_CREATE_REQUIRED = frozenset(
-    {"ref", "kind", "channel", "persons", "codeword_salt", "codeword_digest"}
-)
-_CASE_FIELDS = frozenset(oplog.CASE_FIELDS)
-_CREATE_KEYS = _CREATE_REQUIRED | _CASE_FIELDS
-_SET_KEYS = frozenset({"op", "kind", "at", "by", "values", "group", "parents"})
-_OTHER_KEYS = frozenset({"op", "kind", "at", "by", "values"})
-_STATUS_KEYS = frozenset({"status", "from", "fields"})
-_CONTACT_KEYS = frozenset({"channel", "stage", "summary"})
-_CODEWORD_KEYS = frozenset({"success", "flag_after"})
 _GROUP_KEYS = {group: frozenset(names) for group, names in oplog.FIELD_GROUPS.items()}
+_STATUS_KEYS = frozenset({"status", "from", "fields"})
 _TEXT_FIELDS = frozenset(
     {"location", "callback", "notes", "condition", "meeting_point", "receiving_unit",
      "outcome_notes", "reason"}
 )
-MAX_OPS_PER_CASE = 10_000
-
-
-def _optional_text(value: Any, limit: int = MAX_TEXT) -> bool:
-    return value is None or (type(value) is str and len(value) <= limit)
+# [0-9], not \d: other scripts' digits are digits to Python's re and int().
+_DATE_PATTERN = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_TIME_PATTERN = _DATE_PATTERN + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
+_STAMP_PATTERN = r"[0-9]{13}:[0-9]{4}:[0-9a-f]{32}"
+# Every stamp (or time, or date) of a line joined by spaces, checked by one match.
+_STAMPS = re.compile(f"{_STAMP_PATTERN}(?: {_STAMP_PATTERN})*")
+_TIMES = re.compile(f"{_TIME_PATTERN}(?: {_TIME_PATTERN})*")
+_DATES = re.compile(f"(?:{_DATE_PATTERN}(?: {_DATE_PATTERN})*)?")
+_TIME = re.compile(_TIME_PATTERN)
+_REF = re.compile(r"[A-Za-z0-9-]{1,40}")
+_HEX = re.compile(r"(?:[0-9a-f]{2}){8,64}")
 
 
 def _field_ok(name: str, value: Any) -> bool:
+    """A field of a set op, whose value the schema bounded to text, int or None."""
     if value is None:
         return True
     if name in _TEXT_FIELDS:
-        return type(value) is str and len(value) <= MAX_TEXT
+        return type(value) is str
     if name == "group_size":
         return type(value) is int and 1 <= value <= 10_000
     if name in ("window_start", "window_end"):
         return type(value) is str and _TIME.fullmatch(value) is not None
     if name == "outcome":
-        return value in _OUTCOMES
+        return type(value) is str and value in _OUTCOMES
     if name == "duplicate_of":
         return type(value) is str and SITE_ID.fullmatch(value) is not None
     return False
 
 
-def _person_ok(raw: Any) -> bool:
-    if type(raw) is not dict or not raw.keys() <= _PERSON_KEYS:
-        return False
-    name = raw.get("full_name")
-    birth = raw.get("birth_date")
-    return (
-        type(name) is str
-        and 0 < len(name) <= MAX_NAME
-        and (birth is None or (type(birth) is str and _DATE.fullmatch(birth) is not None))
-        and _optional_text(raw.get("phone"), 40)
-        and _optional_text(raw.get("rank"), MAX_NAME)
-        and _optional_text(raw.get("unit"), MAX_NAME)
-        and raw.get("mobilization", "unknown") in _MOBILIZATIONS
-        and _optional_text(raw.get("notes"))
-    )
-
-
-def _create_ok(values: Any) -> bool:
-    if type(values) is not dict or not _CREATE_REQUIRED <= values.keys() <= _CREATE_KEYS:
-        return False
-    persons = values["persons"]
-    ref = values["ref"]
-    salt = values["codeword_salt"]
-    digest = values["codeword_digest"]
-    return (
-        type(ref) is str
-        and _REF.fullmatch(ref) is not None
-        and values["kind"] in _KINDS
-        and values["channel"] in _CHANNELS
-        and type(salt) is str
-        and _HEX.fullmatch(salt) is not None
-        and type(digest) is str
-        and _HEX.fullmatch(digest) is not None
-        and type(persons) is list
-        and 0 < len(persons) <= MAX_PERSONS
-        and all(_person_ok(person) for person in persons)
-        and all(_field_ok(name, values[name]) for name in values.keys() & _CASE_FIELDS)
-    )
-
-
-def _status_ok(values: Any) -> bool:
-    if type(values) is not dict or values.keys() != _STATUS_KEYS:
-        return False
-    fields = values["fields"]
-    previous = values["from"]
-    return (
-        values["status"] in _STATUSES
-        and (previous is None or previous in _STATUSES)
-        and type(fields) is dict
-        and len(fields) <= MAX_HISTORY_FIELDS
-        and all(
-            type(k) is str and 0 < len(k) <= 64 and type(v) is str and len(v) <= MAX_TEXT
-            for k, v in fields.items()
+def _set_ok(op: _SetOp) -> bool:
+    values = op.values
+    if op.group == oplog.STATUS_GROUP:
+        status = values.get("status")
+        previous = values.get("from")
+        fields = values.get("fields")
+        return (
+            values.keys() == _STATUS_KEYS
+            and type(status) is str
+            and status in _STATUSES
+            and (previous is None or (type(previous) is str and previous in _STATUSES))
+            and type(fields) is dict
+            and len(fields) <= MAX_HISTORY_FIELDS
         )
-    )
-
-
-def _set_ok(group: Any, values: Any) -> bool:
-    if group == oplog.STATUS_GROUP:
-        return _status_ok(values)
-    keys = _GROUP_KEYS.get(group) if type(group) is str else None
+    keys = _GROUP_KEYS.get(op.group)
     return (
         keys is not None
-        and type(values) is dict
         and values.keys() == keys
         and all(_field_ok(name, value) for name, value in values.items())
     )
 
 
-def _contact_ok(values: Any) -> bool:
-    if type(values) is not dict or values.keys() != _CONTACT_KEYS:
-        return False
-    summary = values["summary"]
-    return (
-        values["channel"] in _CHANNELS
-        and values["stage"] in _STAGES
-        and type(summary) is str
-        and 0 < len(summary) <= MAX_TEXT
-    )
-
-
-def _codeword_ok(values: Any) -> bool:
-    if type(values) is not dict or values.keys() != _CODEWORD_KEYS:
-        return False
-    flag_after = values["flag_after"]
-    return type(values["success"]) is bool and type(flag_after) is int and 1 <= flag_after <= 100
-
-
-def parse_op(case_id: str, raw: Any, latest_ms: int) -> Op:
-    """One op of a case, strictly checked; ``latest_ms`` bounds how far ahead its clock may be."""
-    if type(raw) is not dict:
-        raise _reject("a change is not an object")
-    kind = raw.get("kind")
-    if raw.keys() != (_SET_KEYS if kind == oplog.SET else _OTHER_KEYS):
-        raise _reject("a change has unknown or missing fields")
-    stamp = raw["op"]
-    at = raw["at"]
-    by = raw["by"]
-    values = raw["values"]
-    if type(stamp) is not str or not _STAMP.fullmatch(stamp):
-        raise _reject("a change id")
-    if int(stamp[:13]) > latest_ms:
+def _check_patterns(record: _CaseRecord, latest_ms: int) -> None:
+    """What the schema cannot check: the formats of stamps, times, codes and set ops."""
+    stamps: list[str] = []
+    times: list[str] = []
+    dates: list[str] = []
+    for op in record.ops:
+        stamps.append(op.op)
+        times.append(op.at)
+        if type(op) is _SetOp:
+            stamps += op.parents
+            if not _set_ok(op):
+                raise _reject(f"the fields of a {op.group} change")
+        elif type(op) is _CreateOp:
+            values = op.values
+            if not (
+                _REF.fullmatch(values.ref)
+                and _HEX.fullmatch(values.codeword_salt)
+                and _HEX.fullmatch(values.codeword_digest)
+                and (values.duplicate_of is None or SITE_ID.fullmatch(values.duplicate_of))
+            ):
+                raise _reject("the fields of a create change")
+            times += [t for t in (values.window_start, values.window_end) if t is not None]
+            dates += [p.birth_date for p in values.persons if p.birth_date is not None]
+    if not (SITE_ID.fullmatch(record.case) and _STAMPS.fullmatch(" ".join(stamps))):
+        raise _reject("a case or change id")
+    if not (_TIMES.fullmatch(" ".join(times)) and _DATES.fullmatch(" ".join(dates))):
+        raise _reject("a time or date")
+    if int(max(op.op for op in record.ops)[:13]) > latest_ms:
         raise PayloadRejected(
             "the transfer file holds changes stamped more than a day ahead of this"
             " computer's clock; check the clocks of both sites"
         )
-    if type(at) is not str or not _TIME.fullmatch(at):
-        raise _reject("the time of a change")
-    if not _optional_text(by, MAX_USER):
-        raise _reject("a user name")
-    if kind == oplog.SET:
-        group = raw["group"]
-        parents = raw["parents"]
-        if not _set_ok(group, values):
-            raise _reject("the fields of a change")
-        if (
-            type(parents) is not list
-            or len(parents) > MAX_PARENTS
-            or not all(type(p) is str and _STAMP.fullmatch(p) for p in parents)
-        ):
-            raise _reject("the parents of a change")
-        return Op(stamp, case_id, kind, at, by, values, group, tuple(parents))
-    if kind == oplog.CREATE:
-        ok = _create_ok(values)
-    elif kind == oplog.CONTACT:
-        ok = _contact_ok(values)
-    elif kind == oplog.CODEWORD:
-        ok = _codeword_ok(values)
-    else:
-        raise _reject("an unknown kind of change")
-    if not ok:
-        raise _reject(f"the fields of a {kind} change")
-    return Op(stamp, case_id, kind, at, by, values)
 
 
-_STAMP = re.compile(r"\d{13}:\d{4}:[0-9a-f]{32}")
+def _schema_error(error: msgspec.MsgspecError) -> PayloadRejected:
+    # msgspec's message may quote a value; only the place in the record is passed on.
+    _, _, place = str(error).partition(" - at `$")
+    return _reject(f"at {place.strip('.`')}" if place else "not JSON")
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,17 +388,15 @@ class CaseLine:
     ops_text: str | None
 
 
-def parse_case_line(line: bytes, raw: Any, latest_ms: int) -> CaseLine:
-    """A ``{"case": id, "ops": [...]}`` line (and its parsed JSON), every op checked."""
-    if type(raw) is not dict or raw.keys() != {"case", "ops"}:
-        raise _reject("a case record")
-    case_id = raw["case"]
-    raw_ops = raw["ops"]
-    if type(case_id) is not str or not SITE_ID.fullmatch(case_id):
-        raise _reject("a case id")
-    if type(raw_ops) is not list or not 0 < len(raw_ops) <= MAX_OPS_PER_CASE:
-        raise _reject("the changes of a case")
-    ops = [parse_op(case_id, op, latest_ms) for op in raw_ops]
+def parse_case_line(line: bytes, latest_ms: int) -> CaseLine:
+    """A ``{"case": id, "ops": [...]}`` line, every op checked."""
+    try:
+        record = _CASE_RECORD.decode(line)
+    except msgspec.MsgspecError as error:
+        raise _schema_error(error) from None
+    _check_patterns(record, latest_ms)
+    case_id = record.case
+    ops = [oplog.op_from_json(case_id, raw) for raw in _PLAIN.decode(line)["ops"]]
     ids = [op.id for op in ops]
     ordered = all(a < b for a, b in itertools.pairwise(ids))
     prefix = b'{"case":"' + case_id.encode("ascii") + b'","ops":'
@@ -395,6 +410,14 @@ def parse_case_line(line: bytes, raw: Any, latest_ms: int) -> CaseLine:
 def case_line(case_id: str, ops_text: str) -> bytes:
     """One case's payload line, from its stored ops array."""
     return ('{"case":"' + case_id + '","ops":' + ops_text + "}\n").encode("utf-8")
+
+
+def _end_count(line: bytes) -> int | None:
+    """The case count of an end line; None if the line is not one."""
+    try:
+        return _END_RECORD.decode(line).cases
+    except msgspec.MsgspecError:
+        return None
 
 
 @dataclass(slots=True)
@@ -414,14 +437,20 @@ class Records:
         if self.header is None:
             self.header = parse_header(line, self.manifest)
             return None
-        raw = _loads(line)
-        if type(raw) is dict and "type" in raw:
-            if raw != {"type": "end", "cases": self.cases_seen}:
-                raise _reject("the payload's end does not match its records")
+        if len(line) > MAX_LINE:
+            raise _reject("a record is too large")
+        try:
+            case = parse_case_line(line, self.latest_ms)
+        except PayloadRejected:
+            ended = _end_count(line)
+            if ended is None:
+                raise
+            if ended != self.cases_seen:
+                raise _reject("the payload's end does not match its records") from None
             self.ended = True
             return None
         self.cases_seen += 1
-        return parse_case_line(line, raw, self.latest_ms)
+        return case
 
     def finish(self) -> Header:
         """The header, once the end line has been read; else PayloadRejected."""
