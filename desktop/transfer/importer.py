@@ -9,8 +9,12 @@ the transaction back, so what it reports is exactly what an import would do.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hmac
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -266,6 +270,85 @@ class _LineFeed:
             raise PayloadRejected("the payload does not end with a complete line")
 
 
+class _Stopped(Exception):
+    """The importing thread no longer wants the decoder's batches."""
+
+
+class _Decoder(threading.Thread):
+    """Decrypts and checks the payload on its own thread, handing over a batch of cases at a time.
+
+    The importing thread writes the cases meanwhile; SQLite works without holding Python's
+    lock, so checking the next cases overlaps writing the last ones. Whatever the decoder
+    raises is handed over in order and raised again by :meth:`batches`.
+    """
+
+    def __init__(self, reader: PayloadReader, identity: age.X25519Identity,
+                 records: Records) -> None:
+        super().__init__(name="haven-import-decoder", daemon=True)
+        self._reader = reader
+        self._identity = identity
+        self._records = records
+        self._queue: queue.Queue[list[CaseLine] | BaseException | None] = queue.Queue(4)
+        self._stopping = threading.Event()
+        self._batch: list[CaseLine] = []
+
+    def run(self) -> None:
+        feed = _LineFeed(self._take)
+        try:
+            age.decrypt_stream(self._reader, feed, [self._identity])
+            feed.close()
+            self._hand_over(self._batch)
+            self._hand_over(None)
+        except _Stopped:
+            return
+        except BaseException as exc:  # raised again on the importing thread
+            with contextlib.suppress(_Stopped):
+                self._hand_over(exc)
+
+    def _take(self, line: bytes) -> None:
+        case = self._records.take(line)
+        if case is not None:
+            self._batch.append(case)
+            if len(self._batch) >= _BATCH_CASES:
+                self._hand_over(self._batch)
+                self._batch = []
+
+    def _hand_over(self, item: list[CaseLine] | BaseException | None) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(item, timeout=0.1)
+                return
+        raise _Stopped
+
+    def batches(self) -> Iterator[list[CaseLine]]:
+        """Each batch of checked cases, in payload order, until the payload's end."""
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        """Make the thread finish (it may be waiting to hand over a batch) and wait for it."""
+        self._stopping.set()
+        self.join()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for an import.
+
+    An import makes millions of objects and frees each one by reference counting; the
+    collector would only walk them, over and over.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def import_file(vault: Vault, user: str, path: Path, *, dry_run: bool) -> ImportReport:
     """Import (or, with ``dry_run``, only try) a transfer file; all or nothing."""
     with _open(path) as handle:
@@ -290,18 +373,15 @@ def _apply(
             )
         records = Records(manifest, hlc.wall_ms() + MAX_CLOCK_AHEAD_MS)
         applier = _Applier(conn)
-
-        def on_line(line: bytes) -> None:
-            case = records.take(line)
-            if case is not None:
-                applier.add(case)
-
         reader = PayloadReader(handle, checked.layout)
-        feed = _LineFeed(on_line)
+        decoder = _Decoder(reader, identity, records)
         try:
-            age.decrypt_stream(reader, feed, [identity])
-            feed.close()
-            applier.flush()
+            with _collector_paused():
+                decoder.start()
+                for batch in decoder.batches():
+                    for case in batch:
+                        applier.add(case)
+                applier.flush()
         except age.NoIdentityMatch:
             raise InputRejected(
                 "the payload is not encrypted to this site's key"
@@ -312,6 +392,8 @@ def _apply(
             ) from None
         except MergeRefused as exc:
             raise InputRejected(str(exc)) from None
+        finally:
+            decoder.stop()
         header = records.finish()
         # The bytes decrypted must be the ones hashed before (the file could have changed).
         if reader.sha256.hexdigest() != manifest.payload_sha256:

@@ -273,6 +273,9 @@ def _case_record(lines: list[bytes]) -> dict[str, object]:
         ("a bad case id", lambda record: json.dumps({**record, "case": "../../etc"}).encode()),
         ("an oversized name", lambda record: json.dumps(_with_name(record, "Я" * 5000)).encode()),
         ("a wrong type", lambda record: json.dumps(_with_name(record, 42)).encode()),
+        ("a lone surrogate", lambda record: json.dumps(_with_name(record, "\ud800")).encode()),
+        ("a set change without its group",
+         lambda record: json.dumps(_with_op(record, kind="set")).encode()),
         ("an op of an unknown kind",
          lambda record: json.dumps(_with_op(record, kind="delete")).encode()),
         ("a stamp far in the future",
@@ -352,3 +355,51 @@ def test_inconsistent_audit_checkpoint(world: dict[str, HavenSite], tmp_path: Pa
                      (leaf,))
     second = export(north, "south", tmp_path / "second.haven")
     assert_refused(south, second, capsys, "history was rewritten")
+
+
+def _persons(record: dict[str, object]) -> list[dict[str, object]]:
+    ops = json.loads(json.dumps(record["ops"]))
+    return list(next(op for op in ops if op["kind"] == "create")["values"]["persons"])
+
+
+def _copies(record: dict[str, object], count: int) -> list[bytes]:
+    """Case lines of ``record``'s case under other case ids and reference codes."""
+    lines = []
+    for number in range(count):
+        ops = json.loads(json.dumps(record["ops"]))
+        create = next(op for op in ops if op["kind"] == "create")
+        create["values"]["ref"] = f"NO-{number:06d}"
+        lines.append(json.dumps({"case": f"{number:032x}", "ops": ops}).encode())
+    return lines
+
+
+@pytest.mark.parametrize("flaw", ["none", "a bad last record", "a reference used twice early"])
+def test_a_file_of_several_batches_is_applied_whole_or_not_at_all(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str], flaw: str,
+) -> None:
+    north, south = world["north"], world["south"]
+    lines = _genuine_lines(world, tmp_path)
+    record = _case_record(lines)
+    cases = _copies(record, 2_500)  # checked and written 1,000 at a time
+    if flaw == "a bad last record":
+        cases.append(json.dumps(_with_name(record, "")).encode())
+    elif flaw == "a reference used twice early":
+        # Refused while the first batch is written, with the rest still being decrypted.
+        cases[1] = cases[1].replace(b"NO-000001", b"NO-000000")
+    payload = header_line(north, [south], 5) + b"\n".join(cases) + b"\n"
+    payload += json.dumps({"cases": len(cases), "type": "end"}).encode() + b"\n"
+    path = tmp_path / "batches.haven"
+    forge(path, north, [south], payload, sequence=5)
+    if flaw == "a bad last record":
+        assert_refused(south, path, capsys, "invalid record")
+        return
+    if flaw == "a reference used twice early":
+        assert_refused(south, path, capsys, "reference code of another case")
+        return
+    before = south.session.count_cases()
+    code, err = run_import(south, path, capsys)
+    assert code == 0, err
+    assert south.session.count_cases() == before + 2_500
+    last = south.session.get_case(f"{2_499:032x}", audit_view=False)
+    assert last.ref == "NO-002499"
+    assert [p.full_name for p in last.persons] == [p["full_name"] for p in _persons(record)]
