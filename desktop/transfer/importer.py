@@ -26,7 +26,7 @@ from db.sync import MergeRefused
 from db.vault import Vault, format_time, now_utc
 from desktop.errors import InputRejected
 from desktop.transfer import age, sshsig
-from desktop.transfer.checkpoints import check_checkpoint
+from desktop.transfer.checkpoints import InconsistentCheckpoint, check_checkpoint
 from desktop.transfer.payload import (
     MAX_CLOCK_AHEAD_MS,
     MAX_LINE,
@@ -135,7 +135,13 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
                 f"file #{sequence} from '{peer.name}' was imported before (a replay)"
             )
         missing, missing_count = peers.missing_before(conn, peer.site_id, manifest.epoch, sequence)
-        check_checkpoint(peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint)
+        try:
+            check_checkpoint(peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint)
+        except InconsistentCheckpoint as exc:
+            raise InconsistentCheckpoint(
+                f"{exc}. If '{peer.name}' was restored from a backup, confirm it with that"
+                f" site, then run: haven-admin peer reset-checkpoint {peer.name}"
+            ) from None
     return CheckedFile(peer, manifest, sequence, tuple(missing), missing_count, layout)
 
 

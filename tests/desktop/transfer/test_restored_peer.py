@@ -102,7 +102,7 @@ def test_a_restored_peer_imports_again_once_its_checkpoint_is_reset(
     forgotten = accepted_size(north, south)
     new_case(south, "Мельник Олена")
     first = send(south, north, tmp_path)
-    assert_refused(north, first, capsys, "no proof that the sender's audit log extends")
+    assert_refused(north, first, capsys, "reset-checkpoint south")
 
     code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")
     assert code == 0, err
