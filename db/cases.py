@@ -191,6 +191,22 @@ def find_by_ref(conn: Any, ref: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def refs_for_ids(conn: Any, case_ids: Iterable[str]) -> dict[str, str]:
+    """Reference codes of those of these cases that are held here."""
+    found: dict[str, str] = {}
+    wanted = list(case_ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            (str(row[0]), str(row[1]))
+            for row in conn.execute(
+                f"SELECT id, ref FROM cases WHERE id IN ({marks})", chunk  # noqa: S608
+            )
+        )
+    return found
+
+
 def ref_exists(conn: Any, ref: str) -> bool:
     return conn.execute("SELECT 1 FROM cases WHERE ref = ?", (ref,)).fetchone() is not None
 

@@ -284,6 +284,26 @@ def cmd_audit_verify(session: Session, args: argparse.Namespace) -> int:
     return 4
 
 
+def cmd_audit_list(session: Session, args: argparse.Namespace) -> int:
+    entries = session.audit_entries(args.case)
+    if args.json:
+        dump([
+            {"site": e.site, "site_id": e.site_id, "seq": e.seq, "at": e.at, "actor": e.actor,
+             "action": e.action, "case": e.case_id, "ref": e.ref, "detail": e.detail,
+             "set_aside": e.set_aside}
+            for e in entries
+        ])
+        return 0
+    for e in entries:
+        mark = " (set aside: before its site was restored)" if e.set_aside else ""
+        out(f"{e.at}  {e.site[:16]:<16} #{e.seq:<6} {e.actor[:16]:<16} {e.action:<22}"
+            f" {e.ref or '':<12} {e.detail}{mark}".rstrip())
+    sites = len({e.site_id for e in entries})
+    out(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'} from {sites}"
+        f" {'site' if sites == 1 else 'sites'}")
+    return 0
+
+
 def cmd_places(session: Session, args: argparse.Namespace) -> int:
     kind = "meeting_point" if args.kind == "meeting-points" else "receiving_unit"
     if args.set is not None:
@@ -388,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="audit_command", required=True, parser_class=_Parser
     )
     audit_parser.add_parser("verify").set_defaults(func=_with_session(cmd_audit_verify))
+    listing = audit_parser.add_parser(
+        "list", help="this site's audit entries and those of other sites, oldest first"
+    )
+    listing.add_argument("--case", metavar="REF", help="only the entries about this case")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=_with_session(cmd_audit_list))
 
     cli_transfer.register(commands, _with_session)
 

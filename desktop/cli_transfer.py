@@ -192,7 +192,11 @@ def cmd_import(session: Session, args: argparse.Namespace) -> int:
     verb = "Would import" if report.dry_run else "Imported"
     _out(f"{verb} file #{report.sequence} from '{report.sender}': {report.cases_new} new cases,"
          f" {report.cases_updated} updated, {report.conflicts_new} new conflicts"
-         f" ({report.ops_new} new changes, {report.ops_known} already here).")
+         f" ({report.ops_new} new changes, {report.ops_known} already here),"
+         f" {report.audit_new} audit entries of other sites.")
+    if report.audit_left_out:
+        _out(f"{report.audit_left_out} relayed audit entries differ from the ones held here and"
+             " were left out (their site was restored from a backup).")
     if report.ops_waiting:
         _out(f"{report.ops_waiting} case(s) wait for a file that creates them.")
     if report.conflicts_new:

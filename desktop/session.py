@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from db import audit, cases, login_journal, search, users
+from db import audit, audit_union, cases, login_journal, peers, search, users
 from db.keyslots import KdfParams, KeyslotError, WrongPassword
 from db.migrate import MigrationError
 from db.names import names_similar
@@ -49,6 +49,22 @@ class IntakeResult:
     case_id: str
     ref: str
     codeword: str  # read to the caller once; only a salted digest is stored
+
+
+@dataclass(frozen=True, slots=True)
+class ListedAuditEntry:
+    """An audit entry of this site's log or another site's, as listed for a person."""
+
+    site: str  # the site's name (a peer's, or this site's)
+    site_id: str
+    seq: int
+    at: str
+    actor: str
+    action: str
+    case_id: str | None
+    ref: str | None
+    detail: str
+    set_aside: bool  # its site was restored from a backup after it: an earlier history
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,6 +520,26 @@ class Session:
             audit.append(conn, self.user.name, "password_changed", detail=name)
 
     # --- audit ---------------------------------------------------------------------------------
+
+    def audit_entries(self, case: str | None = None) -> list[ListedAuditEntry]:
+        """Every audit entry held, this site's and other sites', or those about one case."""
+        self._require(Action.VERIFY_AUDIT)
+        case_id = None if case is None else self.resolve(case)
+        with self.vault.transaction() as conn:
+            names = {peer.site_id: peer.name for peer in peers.list_peers(conn)}
+            names[self.site.site_id] = self.site.name
+            entries = audit_union.union(conn, self.site.site_id, case_id)
+            refs = cases.refs_for_ids(conn, {e.case_id for e, _ in entries if e.case_id})
+            audit.append(conn, self.user.name, "audit_listed", case_id)
+        return [
+            ListedAuditEntry(
+                site=names.get(e.origin, e.origin[:8]), site_id=e.origin, seq=e.seq, at=e.at,
+                actor=e.actor, action=e.action, case_id=e.case_id,
+                ref=refs.get(e.case_id) if e.case_id else None, detail=e.detail,
+                set_aside=set_aside,
+            )
+            for e, set_aside in entries
+        ]
 
     def verify_audit(self) -> audit.AuditReport:
         self._require(Action.VERIFY_AUDIT)

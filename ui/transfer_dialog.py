@@ -306,7 +306,17 @@ def import_summary(report: ImportReport) -> str:
             count=report.cases_updated),
         ngettext("{count} new conflict", "{count} new conflicts", report.conflicts_new).format(
             count=report.conflicts_new),
+        ngettext("{count} audit entry of other sites", "{count} audit entries of other sites",
+                 report.audit_new).format(count=report.audit_new),
     ]
+    if report.audit_left_out:
+        lines.append(ngettext(
+            "{count} relayed audit entry differs from the one held here and was left out"
+            " (its site was restored from a backup).",
+            "{count} relayed audit entries differ from the ones held here and were left out"
+            " (their site was restored from a backup).",
+            report.audit_left_out,
+        ).format(count=report.audit_left_out))
     if report.ops_waiting:
         lines.append(ngettext(
             "{count} change waits for a file that creates its case.",

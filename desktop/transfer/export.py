@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -20,11 +21,18 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from db import audit, merkle, oplog, peers
+from db import audit, audit_union, merkle, oplog, peers
 from db.peers import Peer
 from db.vault import Vault, format_time, now_utc
 from desktop.transfer import age, sshsig
-from desktop.transfer.payload import Acknowledgement, Header, case_line, end_line
+from desktop.transfer.payload import (
+    AUDIT_ENTRIES_PER_LINE,
+    Acknowledgement,
+    Header,
+    audit_line,
+    case_line,
+    end_line,
+)
 from desktop.transfer.streams import ChunkReader
 from desktop.transfer.transfer_file import (
     Checkpoint,
@@ -63,7 +71,8 @@ class _HashingWriter:
 
 
 def _payload_chunks(
-    conn: Any, header: Header, base: int, upto: int, counter: list[int]
+    conn: Any, header: Header, base: int, upto: int, audit_from: dict[str, int],
+    counter: list[int],
 ) -> Iterator[bytes]:
     yield header.line()
     batch: list[bytes] = []
@@ -78,6 +87,11 @@ def _payload_chunks(
             batch, size = [], 0
     if batch:
         yield b"".join(batch)
+    for origin, after in sorted(audit_from.items()):
+        upto_entry = header.audit_held[origin]
+        entries = audit_union.entries_after(conn, header.sender, origin, after, upto_entry)
+        while chunk := list(itertools.islice(entries, AUDIT_ENTRIES_PER_LINE)):
+            yield audit_line(chunk)
     yield end_line(counter[0])
 
 
@@ -139,7 +153,6 @@ def _export(
             )
             for peer in recipients
         }
-        header = Header(site_id, epoch, sequences, created_at, upto, bases, acks)
         # One payload serves every recipient, so it starts where the furthest-behind one is.
         # A peer's own ops go back to it too: after a restore from backup it may need them.
         base = min(bases.values())
@@ -151,6 +164,17 @@ def _export(
             + (" (full)" if full else ""),
         )
         checkpoint = _checkpoint(conn, recipients, epoch)
+        # Audit entries: of every log held here, those after what all recipients hold.
+        held = audit_union.held(conn, site_id)
+        their_held = {} if full else audit_union.acknowledged(
+            conn, [peer.site_id for peer in recipients]
+        )
+        audit_from = {
+            origin: their_held.get(origin, 0)
+            for origin, count in held.items()
+            if count > their_held.get(origin, 0)
+        }
+        header = Header(site_id, epoch, sequences, created_at, upto, bases, acks, held)
         counter = [0]
         fd, payload_name = tempfile.mkstemp(
             dir=destination.parent, prefix=f".{destination.name}.", suffix=".age"
@@ -159,7 +183,7 @@ def _export(
             with os.fdopen(fd, "w+b") as payload_file:
                 writer = _HashingWriter(payload_file)
                 age.encrypt_stream(
-                    ChunkReader(_payload_chunks(conn, header, base, upto, counter)),
+                    ChunkReader(_payload_chunks(conn, header, base, upto, audit_from, counter)),
                     writer,
                     [peer.recipient for peer in recipients],
                 )

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from db import audit, hlc, oplog, peers, sync
+from db import audit, audit_union, hlc, oplog, peers, sync
+from db.audit_union import AuditMismatch, Entry
 from db.oplog import Op
 from db.peers import Peer
 from db.sync import MergeRefused
@@ -82,6 +83,8 @@ class ImportReport:
     cases_updated: int
     conflicts_new: int
     ops_waiting: int  # for cases whose creation has not arrived yet
+    audit_new: int  # entries of other sites' audit logs not held before
+    audit_left_out: int  # relayed entries that differ from those held (a restored site's)
     dry_run: bool
 
 
@@ -155,6 +158,7 @@ class _Applier:
         self.next_lseq = oplog.last_lseq(conn) + 1
         self.ops_new = self.ops_known = 0
         self.cases_new = self.cases_updated = self.conflicts_new = 0
+        self.audit_new = self.audit_left_out = 0
         self.waiting: set[str] = set()
 
     def add(self, line: CaseLine) -> None:
@@ -276,6 +280,10 @@ class _LineFeed:
             raise PayloadRejected("the payload does not end with a complete line")
 
 
+# A case, or entries of one site's audit log.
+_Record = CaseLine | list[Entry]
+
+
 class _Stopped(Exception):
     """The importing thread no longer wants the decoder's batches."""
 
@@ -294,9 +302,9 @@ class _Decoder(threading.Thread):
         self._reader = reader
         self._identity = identity
         self._records = records
-        self._queue: queue.Queue[list[CaseLine] | BaseException | None] = queue.Queue(4)
+        self._queue: queue.Queue[list[_Record] | BaseException | None] = queue.Queue(4)
         self._stopping = threading.Event()
-        self._batch: list[CaseLine] = []
+        self._batch: list[_Record] = []
 
     def run(self) -> None:
         feed = _LineFeed(self._take)
@@ -312,22 +320,22 @@ class _Decoder(threading.Thread):
                 self._hand_over(exc)
 
     def _take(self, line: bytes) -> None:
-        case = self._records.take(line)
-        if case is not None:
-            self._batch.append(case)
+        record = self._records.take(line)
+        if record is not None:
+            self._batch.append(record)
             if len(self._batch) >= _BATCH_CASES:
                 self._hand_over(self._batch)
                 self._batch = []
 
-    def _hand_over(self, item: list[CaseLine] | BaseException | None) -> None:
+    def _hand_over(self, item: list[_Record] | BaseException | None) -> None:
         while not self._stopping.is_set():
             with contextlib.suppress(queue.Full):
                 self._queue.put(item, timeout=0.1)
                 return
         raise _Stopped
 
-    def batches(self) -> Iterator[list[CaseLine]]:
-        """Each batch of checked cases, in payload order, until the payload's end."""
+    def batches(self) -> Iterator[list[_Record]]:
+        """Each batch of checked records, in payload order, until the payload's end."""
         while (item := self._queue.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
@@ -385,8 +393,14 @@ def _apply(
             with _collector_paused():
                 decoder.start()
                 for batch in decoder.batches():
-                    for case in batch:
-                        applier.add(case)
+                    for record in batch:
+                        if isinstance(record, CaseLine):
+                            applier.add(record)
+                        else:
+                            stored = audit_union.store(conn, site_id, checked.peer.site_id,
+                                                       record)
+                            applier.audit_new += stored.new
+                            applier.audit_left_out += stored.disagreeing
                 applier.flush()
         except age.NoIdentityMatch:
             raise InputRejected(
@@ -396,7 +410,7 @@ def _apply(
             raise TransferFileError(
                 "the payload does not decrypt: the file was altered or is damaged"
             ) from None
-        except MergeRefused as exc:
+        except (MergeRefused, AuditMismatch) as exc:
             raise InputRejected(str(exc)) from None
         finally:
             decoder.stop()
@@ -404,6 +418,7 @@ def _apply(
         # The bytes decrypted must be the ones hashed before (the file could have changed).
         if reader.sha256.hexdigest() != manifest.payload_sha256:
             raise TransferFileError("the transfer file changed while it was being imported")
+        _check_audit_entries(conn, checked)
         now = format_time(now_utc())
         peer = checked.peer
         peers.record_received(
@@ -427,6 +442,9 @@ def _apply(
             acked_lseq=0 if ack is None else ack.lseq,
             acked_checkpoint=0 if ack is None else ack.checkpoint,
         )
+        audit_union.note_acknowledgement(
+            conn, peer.site_id, manifest.epoch, checked.sequence, header.audit_held
+        )
         peers.accept_checkpoint(
             conn,
             peer.site_id,
@@ -446,6 +464,8 @@ def _apply(
             cases_updated=applier.cases_updated,
             conflicts_new=applier.conflicts_new,
             ops_waiting=len(applier.waiting),
+            audit_new=applier.audit_new,
+            audit_left_out=applier.audit_left_out,
             dry_run=dry_run,
         )
         audit.append(
@@ -454,11 +474,26 @@ def _apply(
             "transfer_imported",
             detail=f"{peer.name} #{checked.sequence}: {report.ops_new} new changes,"
             f" {report.cases_new} new cases, {report.cases_updated} updated,"
-            f" {report.conflicts_new} new conflicts",
+            f" {report.conflicts_new} new conflicts, {report.audit_new} audit entries",
         )
         if dry_run:
             raise _DryRunDone(report)
     return report
+
+
+def _check_audit_entries(conn: Any, checked: CheckedFile) -> None:
+    """The sender's audit entries held here must make the tree its signed checkpoint names."""
+    size = checked.manifest.checkpoint.tree_size
+    if not size or audit_union.held(conn, peers.local_site(conn)).get(
+        checked.peer.site_id, 0
+    ) < size:
+        return  # a file from before audit entries travelled
+    found = audit_union.root(conn, checked.peer.site_id, size)
+    if found is None or found.hex() != checked.manifest.checkpoint.root:
+        raise InputRejected(
+            f"the audit entries of '{checked.peer.name}' do not make the tree its signed"
+            " checkpoint names: they were altered"
+        )
 
 
 class _DryRunDone(Exception):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -20,13 +21,15 @@ import msgspec
 from msgspec import Meta, Struct
 
 from db import oplog
+from db.audit_union import Entry
 from db.oplog import Op
 from db.records import CaseKind, Channel, ContactStage, Mobilization, Outcome, Status
 from desktop.errors import InputRejected
 from desktop.transfer.identity import SITE_ID
 from desktop.transfer.transfer_file import Manifest
 
-FORMAT = "haven-payload-v1"
+FORMAT = "haven-payload-v2"  # v2 added audit entries; v1 files are still read
+_FORMATS = ("haven-payload-v1", FORMAT)
 MAX_LINE = 8 * 1024 * 1024
 MAX_PERSONS = 200
 MAX_NAME = 300
@@ -62,6 +65,8 @@ class Header:
     upto_lseq: int
     base_lseq: dict[str, int]
     acks: dict[str, Acknowledgement]
+    # How many of the first entries of each site's audit log the sender holds.
+    audit_held: dict[str, int]
 
     def to_json(self) -> dict[str, Any]:
         """The header as JSON data."""
@@ -80,6 +85,7 @@ class Header:
                 site: {"epoch": ack.epoch, "lseq": ack.lseq, "checkpoint": ack.checkpoint}
                 for site, ack in sorted(self.acks.items())
             },
+            "audit_held": dict(sorted(self.audit_held.items())),
         }
 
     def line(self) -> bytes:
@@ -118,10 +124,19 @@ def parse_header(line: bytes, manifest: Manifest) -> Header:
     raw = _loads(line)
     keys = {"type", "format", "sender", "epoch", "recipients", "created_at", "upto_lseq",
             "base_lseq", "acks"}
-    if not isinstance(raw, dict) or set(raw) != keys or raw["type"] != "header":
+    if not isinstance(raw, dict) or raw.get("type") != "header":
         raise PayloadRejected("the transfer file's payload has no valid header")
-    if raw["format"] != FORMAT:
+    if raw.get("format") not in _FORMATS:
         raise PayloadRejected("the payload is of a format this Haven does not read")
+    if raw["format"] == FORMAT:
+        keys.add("audit_held")
+    if set(raw) != keys:
+        raise PayloadRejected("the transfer file's payload has no valid header")
+    audit_held = raw.get("audit_held", {})
+    if not isinstance(audit_held, dict) or not all(
+        isinstance(site, str) and SITE_ID.fullmatch(site) for site in audit_held
+    ):
+        raise _reject("header audit entries held")
     recipients_raw = raw["recipients"]
     if not isinstance(recipients_raw, list):
         raise _reject("header recipients")
@@ -152,6 +167,8 @@ def parse_header(line: bytes, manifest: Manifest) -> Header:
         upto_lseq=_count(raw["upto_lseq"], "header position"),
         base_lseq={str(k): _count(v, "header base") for k, v in base.items()},
         acks=acks,
+        audit_held={site: _count(held, "header audit entries held")
+                    for site, held in audit_held.items()},
     )
     expected = {r.site_id: r.sequence for r in manifest.recipients}
     if (
@@ -177,6 +194,8 @@ def parse_header(line: bytes, manifest: Manifest) -> Header:
 # (patterns, which fields a group has, the clock) is checked after it, a line at a time.
 
 MAX_OPS_PER_CASE = 10_000
+MAX_AUDIT_DETAIL = 4000
+AUDIT_ENTRIES_PER_LINE = 1000
 _STAMP_LENGTH = 51  # "ms:counter:site", see db.hlc
 _TIME_LENGTH = 24  # 2026-11-27T12:00:00.000Z
 
@@ -270,6 +289,21 @@ class _CaseRecord(Struct, forbid_unknown_fields=True):
     ]
 
 
+class _AuditEntry(Struct, forbid_unknown_fields=True):
+    seq: Annotated[int, Meta(ge=1, le=2**53)]
+    at: Time
+    actor: Annotated[str, Meta(max_length=200)]
+    action: Annotated[str, Meta(min_length=1, max_length=64, pattern="^[a-z_]+$")]
+    case: SiteId | None
+    detail: Annotated[str, Meta(max_length=MAX_AUDIT_DETAIL)]
+
+
+class _AuditRecord(Struct, forbid_unknown_fields=True):
+    type: Literal["audit"]
+    origin: SiteId
+    entries: Annotated[list[_AuditEntry], Meta(min_length=1, max_length=AUDIT_ENTRIES_PER_LINE)]
+
+
 class _EndRecord(Struct, forbid_unknown_fields=True):
     type: Literal["end"]
     cases: Annotated[int, Meta(ge=0)]
@@ -277,6 +311,7 @@ class _EndRecord(Struct, forbid_unknown_fields=True):
 
 _CASE_RECORD = msgspec.json.Decoder(_CaseRecord)
 _END_RECORD = msgspec.json.Decoder(_EndRecord)
+_AUDIT_RECORD = msgspec.json.Decoder(_AuditRecord)
 _PLAIN = msgspec.json.Decoder()
 
 _STATUSES = frozenset(status.value for status in Status)
@@ -412,6 +447,40 @@ def case_line(case_id: str, ops_text: str) -> bytes:
     return ('{"case":"' + case_id + '","ops":' + ops_text + "}\n").encode("utf-8")
 
 
+def audit_line(entries: Sequence[Entry]) -> bytes:
+    """Entries of one site's audit log, in order, as one payload line."""
+    document = {
+        "type": "audit",
+        "origin": entries[0].origin,
+        "entries": [
+            {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "case": e.case_id,
+             "detail": e.detail}
+            for e in entries
+        ],
+    }
+    return (oplog.canonical_json(document) + "\n").encode("utf-8")
+
+
+def _audit_entries(line: bytes) -> list[Entry] | None:
+    """The entries of an audit line; None if the line is not one."""
+    try:
+        record = _AUDIT_RECORD.decode(line)
+    except msgspec.MsgspecError:
+        return None
+    if not SITE_ID.fullmatch(record.origin) or not _TIMES.fullmatch(
+        " ".join(entry.at for entry in record.entries)
+    ):
+        raise _reject("an audit entry")
+    if any(e.case is not None and not SITE_ID.fullmatch(e.case) for e in record.entries) or not all(
+        a.seq < b.seq for a, b in itertools.pairwise(record.entries)
+    ):
+        raise _reject("an audit entry")
+    return [
+        Entry(record.origin, e.seq, e.at, e.actor, e.action, e.case, e.detail)
+        for e in record.entries
+    ]
+
+
 def _end_count(line: bytes) -> int | None:
     """The case count of an end line; None if the line is not one."""
     try:
@@ -430,8 +499,8 @@ class Records:
     cases_seen: int = 0
     ended: bool = False
 
-    def take(self, line: bytes) -> CaseLine | None:
-        """The case on this line; None for the header and the end line."""
+    def take(self, line: bytes) -> CaseLine | list[Entry] | None:
+        """The case or audit entries on this line; None for the header and the end line."""
         if self.ended:
             raise _reject("data after the end of the payload")
         if self.header is None:
@@ -442,6 +511,9 @@ class Records:
         try:
             case = parse_case_line(line, self.latest_ms)
         except PayloadRejected:
+            entries = _audit_entries(line)
+            if entries is not None:
+                return entries
             ended = _end_count(line)
             if ended is None:
                 raise

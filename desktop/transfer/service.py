@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from db import audit, oplog, peers, sync
+from db import audit, audit_union, oplog, peers, sync
 from db.keyslots import KeyslotError
 from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
@@ -210,10 +210,14 @@ class TransferService:
         with self.vault.transaction() as conn:
             held = self._resettable(conn, name)
             peers.forget_checkpoints(conn, held.peer.site_id)
+            archived = audit_union.set_aside(
+                conn, held.peer.site_id, format_time(now_utc())
+            )
             audit.append(
                 conn, self.session.user.name, "peer_checkpoint_reset",
                 detail=f"{held.peer.name}: forgot the audit checkpoint of"
-                f" {held.checkpoint.tree_size} entries (root {held.checkpoint.root})",
+                f" {held.checkpoint.tree_size} entries (root {held.checkpoint.root});"
+                f" {archived} of its audit entries set aside",
             )
         return held
 

@@ -5,6 +5,7 @@ files in random orders, with random duplicates, for a few rounds; then every sit
 every other one a last file and all files are delivered, shuffled. Every site must then
 hold exactly the same cases (a canonical dump), and every edit must be the value shown, a
 version kept in a conflict, or one that a later edit replaced knowingly (its parent).
+Every site must also hold every other site's audit log as far as its last file carried it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db import cases, oplog, sync
+from db import audit_union, cases, oplog, sync
 from db.records import Channel, CodewordAttempt, ContactEntry, ContactStage, Status, StatusChange
 from db.vault import now_utc
 from desktop.errors import InputRejected
@@ -141,6 +142,12 @@ def deliver(world: World, site_index: int, file_index: int) -> None:
         world.sites[site_index].service.import_file(path)
 
 
+def audit_log(holder: HavenSite, origin: HavenSite, upto: int) -> list[audit_union.Entry]:
+    """The first ``upto`` entries of ``origin``'s audit log that ``holder`` holds."""
+    with holder.session.vault.reading() as conn:
+        return list(audit_union.entries_after(conn, holder.site_id, origin.site_id, 0, upto))
+
+
 def check_nothing_lost(site: HavenSite, made: set[tuple[str, str]]) -> None:
     with site.session.vault.reading() as conn:
         held = {
@@ -206,6 +213,8 @@ def test_sites_converge_and_lose_no_edit(program: dict[str, Any]) -> None:
             everyone = list(range(len(world.sites)))
             for sender in everyone:
                 export(world, sender, everyone)
+            # Each site's last file carries its audit log up to here.
+            logs = [audit_log(site, site, 2**53) for site in world.sites]
             order = [(s, f) for f in range(len(world.files)) for s in everyone]
             order += order[: len(order) // 3]  # some files arrive twice
             program["final_order"].shuffle(order)
@@ -217,6 +226,9 @@ def test_sites_converge_and_lose_no_edit(program: dict[str, Any]) -> None:
             for site in world.sites:
                 check_nothing_lost(site, world.made)
             assert json.dumps(dumps[0]["conflicts"])  # conflicts, if any, are the same
+            for holder in world.sites:
+                for origin, log in zip(world.sites, logs, strict=True):
+                    assert audit_log(holder, origin, len(log)) == log
         finally:
             for site in world.sites:
                 site.close()

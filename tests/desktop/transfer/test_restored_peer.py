@@ -22,6 +22,7 @@ from tests.desktop.transfer.sites import (
     new_case,
     vault_digest,
 )
+from tests.desktop.transfer.test_audit_union import held_of, own_log
 from tests.desktop.transfer.test_backup import FAST_WORK_FACTOR, PASSPHRASE
 from tests.desktop.transfer.test_refusals import assert_refused
 from tests.desktop.transfer.test_sync import send
@@ -124,6 +125,13 @@ def test_a_restored_peer_imports_again_once_its_checkpoint_is_reset(
     assert south.service.import_file(send(north, south, tmp_path)).cases_new == 1
     assert canonical_dump(south) == canonical_dump(north)
     assert len(south.session.search("Бондаренко")) == 1
+    # South's audit entries from before the restore stay at North, set aside; its log as
+    # it goes on now reaches North whole once North has said how little of it it holds.
+    north.service.import_file(send(south, north, tmp_path))
+    assert held_of(north, south) == own_log(south)
+    set_aside = [e for e in north.session.audit_entries() if e.set_aside]
+    assert set_aside
+    assert {e.site for e in set_aside} == {"south"}
 
 
 class _Terminal(io.StringIO):

@@ -1,0 +1,216 @@
+"""The union of audit logs: this site's own and the entries of other sites' logs it holds.
+
+Each site's log is an RFC 6962 tree (see db.audit). A transfer file carries, for every
+log its sender holds, the entries after those its recipients said they hold; they are
+kept as they came, each with its leaf hash recomputed here, so a site's entries can be
+checked against that site's signed checkpoint. Entries are never changed or removed:
+the same (site, number) arriving with other content is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from db import audit, merkle
+
+
+class AuditMismatch(Exception):
+    """An incoming entry differs from the one held under the same site and number."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One audit entry of some site's log, as it travels."""
+
+    origin: str
+    seq: int
+    at: str
+    actor: str
+    action: str
+    case_id: str | None
+    detail: str
+
+    def leaf(self) -> bytes:
+        """Its RFC 6962 leaf hash, computed from its content."""
+        return audit.leaf_hash(
+            audit.canonical_entry(
+                self.seq, self.at, self.actor, self.action, self.case_id, self.detail
+            )
+        )
+
+
+def held(conn: Any, site_id: str) -> dict[str, int]:
+    """For every log held here, how many of its first entries are all here (own log included)."""
+    own = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
+    result = {site_id: int(own or 0)}
+    for origin, highest, count in conn.execute(
+        "SELECT origin, max(seq), count(*) FROM peer_audit WHERE archived_at IS NULL"
+        " GROUP BY origin"
+    ):
+        result[str(origin)] = int(highest) if highest == count else _unbroken(conn, origin)
+    return result
+
+
+def _unbroken(conn: Any, origin: str) -> int:
+    """The last number of the unbroken run of a log's entries from its first one."""
+    if conn.execute(
+        "SELECT 1 FROM peer_audit WHERE origin = ? AND seq = 1 AND archived_at IS NULL",
+        (origin,),
+    ).fetchone() is None:
+        return 0
+    row = conn.execute(
+        "SELECT min(a.seq) FROM peer_audit a WHERE a.origin = ?1 AND a.archived_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM peer_audit b WHERE b.origin = ?1 AND b.seq = a.seq + 1"
+        " AND b.archived_at IS NULL)",
+        (origin,),
+    ).fetchone()
+    return int(row[0])
+
+
+def entries_after(
+    conn: Any, site_id: str, origin: str, after: int, upto: int
+) -> Iterator[Entry]:
+    """Entries of one log numbered in (after, upto], in order."""
+    if origin == site_id:
+        rows = conn.execute(
+            "SELECT seq, at, actor, action, case_id, detail FROM audit_log"
+            " WHERE seq > ? AND seq <= ? ORDER BY seq",
+            (after, upto),
+        )
+    else:
+        rows = conn.execute(
+            "SELECT seq, at, actor, action, case_id, detail FROM peer_audit"
+            " WHERE origin = ? AND seq > ? AND seq <= ? AND archived_at IS NULL ORDER BY seq",
+            (origin, after, upto),
+        )
+    for seq, at, actor, action, case_id, detail in rows:
+        yield Entry(origin, int(seq), at, actor, action, case_id, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What became of a run of incoming entries."""
+
+    new: int
+    disagreeing: int  # relayed entries that differ from the ones held here, left out
+
+
+def store(conn: Any, site_id: str, sender: str, entries: Sequence[Entry]) -> Stored:
+    """Keep the entries not held yet.
+
+    The sender's own entries must agree with what is held of its log (AuditMismatch
+    otherwise: its signed checkpoint vouches for them). Entries it relays from other logs
+    that differ from the ones held here are left out and counted: after a site is
+    restored from a backup its log goes on differently, and sites that have not caught up
+    keep relaying the old entries. Entries of this site's own log are never stored.
+    """
+    if not entries:
+        return Stored(0, 0)
+    origin = entries[0].origin
+    low, high = entries[0].seq, entries[-1].seq
+    if origin == site_id:
+        sql = "SELECT seq, leaf_hash FROM audit_log WHERE seq BETWEEN ? AND ?"
+        params: tuple[Any, ...] = (low, high)
+    else:
+        sql = (
+            "SELECT seq, leaf_hash FROM peer_audit WHERE origin = ? AND seq BETWEEN ? AND ?"
+            " AND archived_at IS NULL"
+        )
+        params = (origin, low, high)
+    known = {int(seq): bytes(leaf) for seq, leaf in conn.execute(sql, params)}
+    fresh = []
+    disagreeing = 0
+    for entry in entries:
+        leaf = entry.leaf()
+        mine = known.get(entry.seq)
+        if mine is None and origin != site_id:
+            fresh.append((entry, leaf))
+        elif mine != leaf:
+            if origin == sender:
+                raise AuditMismatch(
+                    f"entry {entry.seq} of the sender's audit log differs from the one held"
+                    " here: its history was rewritten"
+                )
+            disagreeing += 1
+    conn.executemany(
+        "INSERT INTO peer_audit (origin, seq, at, actor, action, case_id, detail, leaf_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(e.origin, e.seq, e.at, e.actor, e.action, e.case_id, e.detail, leaf)
+         for e, leaf in fresh],
+    )
+    return Stored(len(fresh), disagreeing)
+
+
+def set_aside(conn: Any, origin: str, at: str) -> int:
+    """Archive every entry held of one peer's log (it was restored); how many there were."""
+    return int(conn.execute(
+        "UPDATE peer_audit SET archived_at = ? WHERE origin = ? AND archived_at IS NULL",
+        (at, origin),
+    ).rowcount)
+
+
+def root(conn: Any, origin: str, size: int) -> bytes | None:
+    """The tree root over a peer's first ``size`` entries, or None if they are not all here."""
+    leaves = [
+        bytes(row[0])
+        for row in conn.execute(
+            "SELECT leaf_hash FROM peer_audit WHERE origin = ? AND seq <= ?"
+            " AND archived_at IS NULL ORDER BY seq",
+            (origin, size),
+        )
+    ]
+    return merkle.root(leaves) if len(leaves) == size else None
+
+
+def acknowledged(conn: Any, peers: Sequence[str]) -> dict[str, int]:
+    """Per log, what every one of these peers said it holds (the least of them)."""
+    result: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for peer in peers:
+        for origin, held_count in conn.execute(
+            "SELECT origin, held FROM peer_audit_acks WHERE peer = ?", (peer,)
+        ):
+            result[origin] = min(result.get(origin, held_count), int(held_count))
+            counts[origin] = counts.get(origin, 0) + 1
+    # A log one of the peers has not mentioned is one it holds nothing of.
+    return {origin: value for origin, value in result.items() if counts[origin] == len(peers)}
+
+
+def note_acknowledgement(
+    conn: Any, peer: str, epoch: str, sequence: int, their_held: Mapping[str, int]
+) -> None:
+    """Take in what a peer's file says it holds of each log, if no newer file said otherwise.
+
+    The newest file's word replaces the older one's, so what a peer lost (it was restored,
+    or set aside a restored site's entries) is sent to it again.
+    """
+    row = conn.execute(
+        "SELECT epoch, sequence FROM peer_audit_acks WHERE peer = ? LIMIT 1", (peer,)
+    ).fetchone()
+    if row is not None and row[0] == epoch and int(row[1]) > sequence:
+        return
+    conn.execute("DELETE FROM peer_audit_acks WHERE peer = ?", (peer,))
+    conn.executemany(
+        "INSERT INTO peer_audit_acks (peer, epoch, sequence, origin, held)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(peer, epoch, sequence, origin, count) for origin, count in their_held.items()],
+    )
+
+
+def union(conn: Any, site_id: str, case_id: str | None = None) -> list[tuple[Entry, bool]]:
+    """Every entry held, of every log (or those about one case), oldest first.
+
+    Each comes with whether it was set aside (its site was restored from a backup since).
+    """
+    where, params = ("WHERE case_id = ?", (case_id,)) if case_id else ("", ())
+    columns = "seq, at, actor, action, case_id, detail"
+    rows = conn.execute(
+        f"SELECT ?, {columns}, 0 FROM audit_log {where}"  # noqa: S608 - fixed SQL
+        f" UNION ALL SELECT origin, {columns}, archived_at IS NOT NULL FROM peer_audit {where}"
+        " ORDER BY 3, 1, 2",
+        (site_id, *params, *params),
+    )
+    return [(Entry(str(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6]), bool(r[7]))
+            for r in rows]

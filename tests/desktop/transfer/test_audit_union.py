@@ -1,0 +1,178 @@
+"""Audit entries travel with transfer files: every site ends up holding every site's log."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from db import audit_union
+from db.records import Role
+from desktop import cli
+from desktop.transfer.payload import audit_line
+from tests.conftest import FAST_KDF, PASSWORD
+from tests.desktop.transfer.sites import (
+    HavenSite,
+    forge,
+    header_line,
+    make_sites,
+    new_case,
+    plain_payload,
+)
+from tests.desktop.transfer.test_refusals import assert_refused, run_import
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, HavenSite]]:
+    north, south, west = make_sites(tmp_path, ["north", "south", "west"])
+    sites = {"north": north, "south": south, "west": west}
+    yield sites
+    for site in sites.values():
+        site.close()
+
+
+def own_log(site: HavenSite) -> list[audit_union.Entry]:
+    with site.session.vault.reading() as conn:
+        return list(audit_union.entries_after(conn, site.site_id, site.site_id, 0, 2**53))
+
+
+def held_of(site: HavenSite, origin: HavenSite) -> list[audit_union.Entry]:
+    with site.session.vault.reading() as conn:
+        return list(audit_union.entries_after(conn, site.site_id, origin.site_id, 0, 2**53))
+
+
+def send(sender: HavenSite, recipient: HavenSite, path: Path) -> Path:
+    sender.service.export([recipient.name], path, full=False)
+    recipient.service.import_file(path)
+    return path
+
+
+def numbers_sent(path: Path, recipient: HavenSite, origin: HavenSite) -> list[int]:
+    """The numbers of the entries of ``origin``'s log that a file carries."""
+    lines = [json.loads(line) for line in plain_payload(path, recipient).splitlines()]
+    return [
+        entry["seq"]
+        for line in lines
+        if line.get("type") == "audit" and line["origin"] == origin.site_id
+        for entry in line["entries"]
+    ]
+
+
+def test_the_recipient_holds_the_senders_log_as_far_as_its_checkpoint(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    north, south = world["north"], world["south"]
+    new_case(north, "Коваленко Андрій")
+    send(north, south, tmp_path / "1.haven")
+    sent = own_log(north)
+    assert [e.action for e in sent][-1] == "transfer_exported"  # the export's own entry too
+    assert held_of(south, north) == sent
+    assert any(e.action == "case_registered" for e in held_of(south, north))
+
+
+def test_entries_are_relayed_and_later_files_carry_only_what_is_new(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    north, south, west = world["north"], world["south"], world["west"]
+    new_case(north, "Коваленко Андрій")
+    first = send(north, south, tmp_path / "1.haven")
+    send(south, west, tmp_path / "2.haven")
+    # West never heard from North, yet holds North's log as South held it.
+    assert held_of(west, north) == held_of(south, north)
+    assert held_of(west, south) == own_log(south)
+
+    send(south, north, tmp_path / "3.haven")  # tells North how much of its log South holds
+    new_case(north, "Іванов Петро")
+    second = send(north, south, tmp_path / "4.haven")
+    first_numbers = numbers_sent(first, south, north)
+    second_numbers = numbers_sent(second, south, north)
+    assert first_numbers[0] == 1
+    assert second_numbers[0] == first_numbers[-1] + 1
+    assert held_of(south, north) == own_log(north)
+
+
+def test_the_same_entries_twice_are_held_once(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    north, south, west = world["north"], world["south"], world["west"]
+    send(north, south, tmp_path / "1.haven")
+    send(north, west, tmp_path / "2.haven")
+    send(west, south, tmp_path / "3.haven")  # relays North's entries South already holds
+    numbers = [e.seq for e in held_of(south, north)]
+    assert numbers == sorted(set(numbers))
+    assert len(numbers) >= 3
+
+
+def test_an_altered_entry_of_the_sender_is_refused(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world["north"], world["south"]
+    entries = own_log(north)
+    altered = [dataclasses.replace(entries[0], detail="nothing happened"), *entries[1:]]
+    payload = header_line(north, [south], 1, {
+        "format": "haven-payload-v2", "audit_held": {north.site_id: len(entries)}})
+    payload += audit_line(altered) + b'{"cases":0,"type":"end"}\n'
+    path = tmp_path / "altered.haven"
+    forge(path, north, [south], payload, sequence=1)
+    assert_refused(south, path, capsys, "do not make the tree its signed checkpoint names")
+
+    payload = header_line(north, [south], 1, {
+        "format": "haven-payload-v2", "audit_held": {north.site_id: len(entries)}})
+    payload += audit_line(entries) + b'{"cases":0,"type":"end"}\n'
+    forge(path, north, [south], payload, sequence=1)
+    code, err = run_import(south, path, capsys)
+    assert code == 0, err
+    assert held_of(south, north) == entries
+
+
+def test_audit_list_shows_every_sites_entries(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world["north"], world["south"]
+    case_id = new_case(north, "Коваленко Андрій")
+    send(north, south, tmp_path / "1.haven")
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    capsys.readouterr()
+    code = cli.main(["--data", str(south.data), "--user", "admin", "--password-file",
+                     str(password_file), "audit", "list", "--json"])
+    assert code == 0
+    listed = json.loads(capsys.readouterr().out)
+    registered = [e for e in listed if e["action"] == "case_registered"]
+    assert [(e["site"], e["case"]) for e in registered] == [("north", case_id)]
+    assert {e["site"] for e in listed} == {"north", south.session.site.name}
+
+
+def test_audit_list_of_one_case_and_who_may_see_it(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world["north"], world["south"]
+    case_id = new_case(north, "Коваленко Андрій")
+    new_case(north, "Іванов Петро")
+    send(north, south, tmp_path / "1.haven")
+    ref = south.session.get_case(case_id, audit_view=False).ref
+    south.session.add_user("olena", Role.OPERATOR, "operator password 1", FAST_KDF)
+    password_file = tmp_path / "password.txt"
+
+    def audit_list(user: str, password: str) -> tuple[int, str]:
+        password_file.write_text(password + "\n")
+        capsys.readouterr()
+        code = cli.main(["--data", str(south.data), "--user", user, "--password-file",
+                         str(password_file), "audit", "list", "--case", ref])
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    code, text = audit_list("admin", PASSWORD)
+    assert code == 0, text
+    lines = text.strip().splitlines()
+    assert len(lines) == 2, text  # registered at North, and the count
+    assert lines[0].split()[1:3] == ["north", "#4"]
+    assert "case_registered" in lines[0]
+    assert ref in lines[0]
+    assert lines[-1] == "1 entry from 1 site"
+    code, text = audit_list("olena", "operator password 1")
+    assert code == 3
+    assert text.count("\n") == 1
