@@ -176,3 +176,21 @@ def test_audit_list_of_one_case_and_who_may_see_it(
     code, text = audit_list("olena", "operator password 1")
     assert code == 3
     assert text.count("\n") == 1
+
+
+def test_a_relayed_entry_that_differs_is_left_out_not_the_file(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    north, south, west = world["north"], world["south"], world["west"]
+    send(north, south, tmp_path / "1.haven")
+    held = held_of(south, north)
+    # West relays North's log as a North restored from a backup would have written it.
+    relayed = [*held[:-1], dataclasses.replace(held[-1], detail="written after a restore")]
+    payload = header_line(west, [south], 1, {
+        "format": "haven-payload-v2", "audit_held": {north.site_id: len(relayed)}})
+    payload += audit_line(relayed) + b'{"cases":0,"type":"end"}\n'
+    path = tmp_path / "relayed.haven"
+    forge(path, west, [south], payload, sequence=1)
+    report = south.service.import_file(path)
+    assert (report.audit_new, report.audit_left_out) == (0, 1)
+    assert held_of(south, north) == held
