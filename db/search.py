@@ -26,8 +26,13 @@ def reference_key(ref: str) -> str:
 
 def person_terms(person: Person, ref: str) -> str:
     """Index terms of a person: name keys and the case reference (phones have their own index)."""
-    terms = names.name_tokens(person.full_name)
-    terms.append(reference_key(ref))
+    return name_terms(person.full_name, reference_key(ref))
+
+
+def name_terms(full_name: str, ref_key: str) -> str:
+    """person_terms from a full name and its case's reference_key."""
+    terms = names.name_tokens(full_name)
+    terms.append(ref_key)
     return " ".join(terms)
 
 

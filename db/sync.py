@@ -50,6 +50,9 @@ QUEUE_RANK: Mapping[Status, int] = {
 }
 
 
+_RANK_OF_STATUS = {status.value: rank for status, rank in QUEUE_RANK.items()}
+
+
 class MergeRefused(Exception):
     """Incoming ops clash with what the vault holds (such as a reused reference code)."""
 
@@ -103,9 +106,15 @@ _HISTORY_FIELDS = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 def history_fields(values: Mapping[str, Any]) -> str:
-    """The status history's ``fields`` column for a status op."""
+    """The status history's ``fields`` column for a status op (JSON, keys sorted)."""
     fields = values.get("fields")
-    return _HISTORY_FIELDS.encode(fields) if fields else "{}"
+    if not fields:
+        return "{}"
+    if all(type(value) is str for value in fields.values()):
+        # What the encoder writes for text values, without its per-call set-up.
+        quote = json.encoder.encode_basestring
+        return "{" + ", ".join(f"{quote(k)}: {quote(fields[k])}" for k in sorted(fields)) + "}"
+    return _HISTORY_FIELDS.encode(fields)
 
 
 def replay_codeword_checks(checks: Iterable[Op]) -> tuple[int, bool]:
@@ -251,7 +260,7 @@ _MUTABLE_COLUMNS = (
 def _mutable_values(case: DerivedCase) -> list[Any]:
     f = case.fields
     return [
-        case.status, QUEUE_RANK[Status(case.status)], f["location"], f["callback"], f["notes"],
+        case.status, _RANK_OF_STATUS[case.status], f["location"], f["callback"], f["notes"],
         f["group_size"], f["condition"], f["meeting_point"], f["receiving_unit"],
         f["window_start"], f["window_end"], f["outcome"], f["outcome_notes"],
         f["duplicate_of"], f["reason"], int(case.flagged), case.failed_codeword_attempts,
@@ -308,6 +317,7 @@ class Materializer:
             create.at, create.by or "", create.origin, create.id, *_mutable_values(case),
         ])
         person_id = self._next_person_id
+        ref_key = search.reference_key(ref)
         for position, raw in enumerate(raw_persons):
             phone = raw.get("phone")
             self._persons.append((
@@ -315,9 +325,7 @@ class Materializer:
                 raw.get("rank"), raw.get("unit"), raw.get("mobilization") or "unknown",
                 raw.get("notes"),
             ))
-            # Only the name and phone make index terms, so only they are read.
-            terms = search.person_terms(Person(full_name=raw["full_name"], phone=phone), ref)
-            self._terms.append((person_id, terms))
+            self._terms.append((person_id, search.name_terms(raw["full_name"], ref_key)))
             person_id += 1
         self._next_person_id = person_id
         self._queue_unions(rowid, case)
