@@ -84,6 +84,9 @@ def test_export_at_a_then_dry_run_and_import_at_b(qtbot, pair, tmp_path: Path) -
     assert "2 new cases" in summary
     assert "0 updated cases" in summary
     assert "0 new conflicts" in summary
+    with a.session.vault.reading() as conn:
+        a_entries = conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    assert f"{a_entries} audit entries of other sites" in summary
     assert vault_digest(b) == before, "the dry run changed the vault"
     assert b.session.search("Шевченко") == []
     assert dialog.import_button.isEnabled()
