@@ -344,7 +344,8 @@ class _Decoder(threading.Thread):
     def stop(self) -> None:
         """Make the thread finish (it may be waiting to hand over a batch) and wait for it."""
         self._stopping.set()
-        self.join()
+        if self.ident is not None:  # it was started
+            self.join()
 
 
 @contextlib.contextmanager

@@ -1,11 +1,13 @@
-"""The payload inside ``payload.age``: JSON Lines of a header, one line per case, an end line.
+"""The payload inside ``payload.age``: JSON Lines of a header, the cases, audit entries, an end.
 
 A case line is ``{"case": <id>, "ops": [<op>, ...]}`` with every op of the case the
-sender holds (see db.oplog), so a case always travels whole. The header repeats the
-manifest's sender, epoch, recipients and sequence numbers (so a payload cannot be moved
-under another manifest) and carries what the sender has seen of each recipient, which is
-how the next export to it shrinks. Every op is checked against
-a strict schema here, with size limits, before anything is written.
+sender holds (see db.oplog), so a case always travels whole. An audit line is
+``{"type": "audit", "origin": <site>, "entries": [...]}``: entries of one site's audit
+log, in order (see db.audit_union). The header repeats the manifest's sender, epoch,
+recipients and sequence numbers (so a payload cannot be moved under another manifest)
+and carries what the sender has seen of each recipient and of each audit log, which is
+how the next export shrinks. Every record is checked against a strict schema here, with
+size limits, before anything is written.
 """
 
 from __future__ import annotations
