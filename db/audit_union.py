@@ -199,18 +199,33 @@ def note_acknowledgement(
     )
 
 
-def union(conn: Any, site_id: str, case_id: str | None = None) -> list[tuple[Entry, bool]]:
+def union(
+    conn: Any, site_id: str, case_id: str | None = None, newest: int | None = None
+) -> list[tuple[Entry, bool]]:
     """Every entry held, of every log (or those about one case), oldest first.
 
     Each comes with whether it was set aside (its site was restored from a backup since).
+    ``newest`` keeps only that many of the latest entries.
     """
     where, params = ("WHERE case_id = ?", (case_id,)) if case_id else ("", ())
     columns = "seq, at, actor, action, case_id, detail"
     rows = conn.execute(
         f"SELECT ?, {columns}, 0 FROM audit_log {where}"  # noqa: S608 - fixed SQL
         f" UNION ALL SELECT origin, {columns}, archived_at IS NOT NULL FROM peer_audit {where}"
-        " ORDER BY 3, 1, 2",
-        (site_id, *params, *params),
-    )
+        " ORDER BY 3 DESC, 1 DESC, 2 DESC LIMIT ?",
+        (site_id, *params, *params, -1 if newest is None else newest),
+    ).fetchall()
+    rows.reverse()
     return [(Entry(str(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6]), bool(r[7]))
             for r in rows]
+
+
+def count(conn: Any, case_id: str | None = None) -> int:
+    """How many entries are held, of every log (or about one case)."""
+    where, params = ("WHERE case_id = ?", (case_id,)) if case_id else ("", ())
+    row = conn.execute(
+        f"SELECT (SELECT count(*) FROM audit_log {where})"  # noqa: S608 - fixed SQL
+        f" + (SELECT count(*) FROM peer_audit {where})",
+        (*params, *params),
+    ).fetchone()
+    return int(row[0])

@@ -273,6 +273,9 @@ class Session:
     def resolve(self, ref_or_id: str) -> str:
         """The case id for a reference code (as typed) or an id; NotFound otherwise."""
         self._require(Action.VIEW_CASES)
+        return self._case_id_for(ref_or_id)
+
+    def _case_id_for(self, ref_or_id: str) -> str:
         canonical = refcode.normalize_reference(ref_or_id)
         with self.vault.reading() as conn:
             if canonical is not None:
@@ -521,14 +524,27 @@ class Session:
 
     # --- audit ---------------------------------------------------------------------------------
 
-    def audit_entries(self, case: str | None = None) -> list[ListedAuditEntry]:
-        """Every audit entry held, this site's and other sites', or those about one case."""
+    def count_audit_entries(self, case: str | None = None) -> int:
+        """How many audit entries are held, of every site (or about one case)."""
         self._require(Action.VERIFY_AUDIT)
-        case_id = None if case is None else self.resolve(case)
+        # The log names cases by reference to whoever may read it, IT officers included.
+        case_id = None if case is None else self._case_id_for(case)
+        with self.vault.reading() as conn:
+            return audit_union.count(conn, case_id)
+
+    def audit_entries(
+        self, case: str | None = None, newest: int | None = None
+    ) -> list[ListedAuditEntry]:
+        """Audit entries held, this site's and other sites', oldest first.
+
+        ``case`` keeps those about one case; ``newest`` only that many of the latest.
+        """
+        self._require(Action.VERIFY_AUDIT)
+        case_id = None if case is None else self._case_id_for(case)
         with self.vault.transaction() as conn:
             names = {peer.site_id: peer.name for peer in peers.list_peers(conn)}
             names[self.site.site_id] = self.site.name
-            entries = audit_union.union(conn, self.site.site_id, case_id)
+            entries = audit_union.union(conn, self.site.site_id, case_id, newest)
             refs = cases.refs_for_ids(conn, {e.case_id for e, _ in entries if e.case_id})
             audit.append(conn, self.user.name, "audit_listed", case_id)
         return [

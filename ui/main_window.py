@@ -18,6 +18,7 @@ from desktop.permissions import Action
 from desktop.session import IntakeResult, Session
 from desktop.transfer.service import TransferService
 from ui import labels
+from ui.audit_dialog import AuditDialog
 from ui.case_view import CaseView
 from ui.conflicts_dialog import ConflictsDialog
 from ui.intake import IntakeDialog
@@ -126,6 +127,8 @@ class MainWindow(QMainWindow):
             can(Action.MANAGE_SITE_LISTS),
         )
         self.settings_action = self._action(_("&Settings…"), None, self._edit_settings)
+        self.audit_action = self._action(
+            _("&Audit log…"), None, self.show_audit, can(Action.VERIFY_AUDIT))
         self.quit_action = self._action(_("&Quit"), "Ctrl+Q", self.close)
         may_transfer = can(Action.TRANSFER)
         self.export_action = self._action(
@@ -148,6 +151,7 @@ class MainWindow(QMainWindow):
         site_menu = self.menuBar().addMenu(_("&Site"))
         site_menu.addAction(self.places_action)
         site_menu.addAction(self.settings_action)
+        site_menu.addAction(self.audit_action)
         site_menu.addSeparator()
         site_menu.addAction(self.lock_action)
         self.transfer_menu = self.menuBar().addMenu(_("&Transfer"))
@@ -160,8 +164,8 @@ class MainWindow(QMainWindow):
             may_transfer or self.conflicts_action.isVisible())
         self._data_actions = [self.new_intake_action, self.find_action, self.contact_action,
                               self.close_tab_action, self.places_action, self.settings_action,
-                              self.export_action, self.import_action, self.peers_action,
-                              self.conflicts_action]
+                              self.audit_action, self.export_action, self.import_action,
+                              self.peers_action, self.conflicts_action]
 
     # --- cases ---------------------------------------------------------------------------------
 
@@ -279,6 +283,13 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def show_audit(self) -> AuditDialog | None:
+        if self.locked:
+            return None
+        dialog = AuditDialog(self.session, self.runner, self)
+        dialog.open()
+        return dialog
+
     def show_conflicts(self) -> ConflictsDialog | None:
         if self.locked:
             return None
@@ -317,7 +328,8 @@ class MainWindow(QMainWindow):
         can = self.session.can
         allowed = {self.new_intake_action: can(Action.REGISTER_CASE),
                    self.contact_action: can(Action.WORK_CASE),
-                   self.places_action: can(Action.MANAGE_SITE_LISTS)}
+                   self.places_action: can(Action.MANAGE_SITE_LISTS),
+                   self.audit_action: can(Action.VERIFY_AUDIT)}
         allowed |= {action: action.isVisible() for action in (
             self.export_action, self.import_action, self.peers_action, self.conflicts_action)}
         for action in self._data_actions:

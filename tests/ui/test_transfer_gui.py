@@ -188,11 +188,13 @@ def _send(sender: HavenSite, peer: str, path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("role", "transfer", "conflicts"),
-    [(Role.OPERATOR, False, False), (Role.MANAGER, False, True), (Role.IT, True, False)],
+    ("role", "transfer", "conflicts", "audit"),
+    [(Role.OPERATOR, False, False, False), (Role.MANAGER, False, True, True),
+     (Role.IT, True, False, True)],
 )
-def test_the_transfer_menu_follows_the_role(  # type: ignore[no-untyped-def]
-    site: Site, runner: TaskRunner, qtbot, role: Role, transfer: bool, conflicts: bool
+def test_the_transfer_and_audit_menus_follow_the_role(  # type: ignore[no-untyped-def]
+    site: Site, runner: TaskRunner, qtbot, role: Role, transfer: bool, conflicts: bool,
+    audit: bool,
 ) -> None:
     site.session.add_user("worker", role, WORKER_PASSWORD, FAST_KDF)
     session = Session.open(site.data, "worker", WORKER_PASSWORD)
@@ -205,6 +207,7 @@ def test_the_transfer_menu_follows_the_role(  # type: ignore[no-untyped-def]
         assert window.import_action.isVisible() is transfer
         assert window.peers_action.isVisible() is transfer
         assert window.conflicts_action.isVisible() is conflicts
+        assert window.audit_action.isVisible() is audit
         qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
         window.close_without_asking()
     finally:
@@ -215,7 +218,7 @@ def test_the_transfer_menu_follows_the_role(  # type: ignore[no-untyped-def]
 def test_an_admin_opens_the_transfer_dialogs_from_the_menu(desk: MainWindow, runner, qtbot) -> None:  # type: ignore[no-untyped-def]
     assert desk.transfer_menu.menuAction().isVisible()
     for open_dialog in (desk.export_transfer, desk.import_transfer, desk.show_peers,
-                        desk.show_conflicts):
+                        desk.show_conflicts, desk.show_audit):
         dialog = open_dialog()
         assert dialog is not None
         assert dialog.isVisible()
@@ -224,3 +227,5 @@ def test_an_admin_opens_the_transfer_dialogs_from_the_menu(desk: MainWindow, run
     desk.lock()
     assert not desk.export_action.isEnabled()
     assert desk.export_transfer() is None
+    assert not desk.audit_action.isEnabled()
+    assert desk.show_audit() is None

@@ -1,0 +1,63 @@
+"""The audit log dialog: this site's entries and another site's, one case's, verification."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from tests.desktop.transfer.sites import make_sites, new_case
+from tests.ui.conftest import WAIT_MS
+from ui.audit_dialog import AuditDialog
+from ui.tasks import TaskRunner
+
+
+def column(dialog: AuditDialog, index: int) -> list[str]:
+    return [dialog.table.item(row, index).text() for row in range(dialog.table.rowCount())]
+
+
+def test_entries_of_both_sites_one_case_and_verification(  # type: ignore[no-untyped-def]
+    qtbot, runner: TaskRunner, tmp_path: Path
+) -> None:
+    north, south = make_sites(tmp_path, ["north", "south"])
+    try:
+        case_id = new_case(north, "Шевченко Тарас")
+        new_case(north, "Коваль Олена")
+        north.service.export(["south"], tmp_path / "n.haven", full=False)
+        south.service.import_file(tmp_path / "n.haven")
+        ref = south.session.get_case(case_id, audit_view=False).ref
+
+        dialog = AuditDialog(south.session, runner)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() > 0, timeout=WAIT_MS)
+        sites = column(dialog, 1)
+        assert {"north", south.session.site.name} <= set(sites)
+        assert column(dialog, 4).count("case_registered") == 2
+        assert column(dialog, 0)[0].endswith(" UTC")
+        assert f"{dialog.table.rowCount()} entries." in dialog.summary.text()
+
+        qtbot.keyClicks(dialog.case_edit, ref.lower().replace("-", ""))
+        qtbot.keyClick(dialog.case_edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() == 1, timeout=WAIT_MS)
+        assert column(dialog, 4) == ["case_registered"]
+        assert column(dialog, 5) == [ref]
+        assert column(dialog, 1) == ["north"]
+
+        dialog.case_edit.setText("KM-4TX-7PA-9")
+        qtbot.mouseClick(dialog.show_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: runner.idle() and dialog.error.isVisible(), timeout=WAIT_MS)
+        assert dialog.error.text() == "No case has this reference."
+        assert dialog.table.rowCount() == 0
+
+        dialog.case_edit.clear()
+        qtbot.mouseClick(dialog.verify_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: runner.idle() and "intact" in dialog.summary.text(),
+                        timeout=WAIT_MS)
+        assert not dialog.error.isVisible()
+        assert column(dialog, 4)[-1] == "audit_verified"
+    finally:
+        runner.cancel_all()
+        runner.wait_for_done()
+        north.close()
+        south.close()
