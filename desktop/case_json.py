@@ -6,6 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
+from db import cases
 from db.phones import normalize_phone
 from db.records import Case, CaseKind, Channel, Mobilization, NewCase, Person
 from db.vault import format_time
@@ -128,18 +129,6 @@ def loads(text: str | bytes) -> Any:
         raise CaseInputError("invalid JSON: nested too deeply") from None
 
 
-def person_to_json(person: Person) -> dict[str, Any]:
-    return {
-        "full_name": person.full_name,
-        "birth_date": person.birth_date,
-        "phone": person.phone,
-        "rank": person.rank,
-        "unit": person.unit,
-        "mobilization": person.mobilization.value,
-        "notes": person.notes,
-    }
-
-
 def case_to_json(case: Case) -> dict[str, Any]:
     """The contract's case JSON plus the workflow fields."""
 
@@ -152,7 +141,7 @@ def case_to_json(case: Case) -> dict[str, Any]:
         "status": case.status.value,
         "kind": case.kind.value,
         "channel": case.channel.value,
-        "persons": [person_to_json(person) for person in case.persons],
+        "persons": [cases.person_values(person) for person in case.persons],
         "location": case.location,
         "callback": case.callback,
         "notes": case.notes,

@@ -149,10 +149,12 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
 
 
 class _Applier:
-    """Takes validated case lines, merges them with what is held, and counts what changed."""
+    """Takes validated records, merges them with what is held, and counts what changed."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, site_id: str, sender: str) -> None:
         self.conn = conn
+        self.site_id = site_id
+        self.sender = sender
         self.materializer = sync.Materializer(conn)
         self.pending: dict[str, CaseLine] = {}
         self.next_lseq = oplog.last_lseq(conn) + 1
@@ -169,6 +171,11 @@ class _Applier:
         self.pending[line.case_id] = line
         if len(self.pending) >= _BATCH_CASES:
             self.flush()
+
+    def add_audit(self, entries: list[Entry]) -> None:
+        stored = audit_union.store(self.conn, self.site_id, self.sender, entries)
+        self.audit_new += stored.new
+        self.audit_left_out += stored.disagreeing
 
     def flush(self) -> None:
         if not self.pending:
@@ -387,7 +394,7 @@ def _apply(
                 f"file #{checked.sequence} from '{checked.peer.name}' was imported before"
             )
         records = Records(manifest, hlc.wall_ms() + MAX_CLOCK_AHEAD_MS)
-        applier = _Applier(conn)
+        applier = _Applier(conn, site_id, checked.peer.site_id)
         reader = PayloadReader(handle, checked.layout)
         decoder = _Decoder(reader, identity, records)
         try:
@@ -398,10 +405,7 @@ def _apply(
                         if isinstance(record, CaseLine):
                             applier.add(record)
                         else:
-                            stored = audit_union.store(conn, site_id, checked.peer.site_id,
-                                                       record)
-                            applier.audit_new += stored.new
-                            applier.audit_left_out += stored.disagreeing
+                            applier.add_audit(record)
                 applier.flush()
         except age.NoIdentityMatch:
             raise InputRejected(
@@ -485,12 +489,10 @@ def _apply(
 def _check_audit_entries(conn: Any, checked: CheckedFile) -> None:
     """The sender's audit entries held here must make the tree its signed checkpoint names."""
     size = checked.manifest.checkpoint.tree_size
-    if not size or audit_union.held(conn, peers.local_site(conn)).get(
-        checked.peer.site_id, 0
-    ) < size:
-        return  # a file from before audit entries travelled
-    found = audit_union.root(conn, checked.peer.site_id, size)
-    if found is None or found.hex() != checked.manifest.checkpoint.root:
+    found = audit_union.root(conn, checked.peer.site_id, size) if size else None
+    if found is None:
+        return  # not all of them here (a file from before audit entries travelled)
+    if found.hex() != checked.manifest.checkpoint.root:
         raise InputRejected(
             f"the audit entries of '{checked.peer.name}' do not make the tree its signed"
             " checkpoint names: they were altered"
