@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hmac
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +161,13 @@ class _Applier:
         self.audit_new = self.audit_left_out = 0
         self.waiting: set[str] = set()
 
+    def take(self, record: CaseLine | list[Entry] | None) -> None:
+        """A case or audit entries from the payload; None (the header, the end) is skipped."""
+        if isinstance(record, CaseLine):
+            self.add(record)
+        elif record is not None:
+            self.add_audit(record)
+
     def add(self, line: CaseLine) -> None:
         earlier = self.pending.get(line.case_id)
         if earlier is not None:
@@ -287,74 +292,6 @@ class _LineFeed:
             raise PayloadRejected("the payload does not end with a complete line")
 
 
-# A case, or entries of one site's audit log.
-_Record = CaseLine | list[Entry]
-
-
-class _Stopped(Exception):
-    """The importing thread no longer wants the decoder's batches."""
-
-
-class _Decoder(threading.Thread):
-    """Decrypts and checks the payload on its own thread, handing over a batch of cases at a time.
-
-    The importing thread writes the cases meanwhile; SQLite works without holding Python's
-    lock, so checking the next cases overlaps writing the last ones. Whatever the decoder
-    raises is handed over in order and raised again by :meth:`batches`.
-    """
-
-    def __init__(self, reader: PayloadReader, identity: age.X25519Identity,
-                 records: Records) -> None:
-        super().__init__(name="haven-import-decoder", daemon=True)
-        self._reader = reader
-        self._identity = identity
-        self._records = records
-        self._queue: queue.Queue[list[_Record] | BaseException | None] = queue.Queue(4)
-        self._stopping = threading.Event()
-        self._batch: list[_Record] = []
-
-    def run(self) -> None:
-        feed = _LineFeed(self._take)
-        try:
-            age.decrypt_stream(self._reader, feed, [self._identity])
-            feed.close()
-            self._hand_over(self._batch)
-            self._hand_over(None)
-        except _Stopped:
-            return
-        except BaseException as exc:  # raised again on the importing thread
-            with contextlib.suppress(_Stopped):
-                self._hand_over(exc)
-
-    def _take(self, line: bytes) -> None:
-        record = self._records.take(line)
-        if record is not None:
-            self._batch.append(record)
-            if len(self._batch) >= _BATCH_CASES:
-                self._hand_over(self._batch)
-                self._batch = []
-
-    def _hand_over(self, item: list[_Record] | BaseException | None) -> None:
-        while not self._stopping.is_set():
-            with contextlib.suppress(queue.Full):
-                self._queue.put(item, timeout=0.1)
-                return
-        raise _Stopped
-
-    def batches(self) -> Iterator[list[_Record]]:
-        """Each batch of checked records, in payload order, until the payload's end."""
-        while (item := self._queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def stop(self) -> None:
-        """Make the thread finish (it may be waiting to hand over a batch) and wait for it."""
-        self._stopping.set()
-        if self.ident is not None:  # it was started
-            self.join()
-
-
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector for an import.
@@ -396,16 +333,13 @@ def _apply(
         records = Records(manifest, hlc.wall_ms() + MAX_CLOCK_AHEAD_MS)
         applier = _Applier(conn, site_id, checked.peer.site_id)
         reader = PayloadReader(handle, checked.layout)
-        decoder = _Decoder(reader, identity, records)
+        # One thread: SQLite hands Python's lock back and forth at every row it writes, and
+        # with a second thread busy in Python each hand-back waits for a switch interval.
+        feed = _LineFeed(lambda line: applier.take(records.take(line)))
         try:
             with _collector_paused():
-                decoder.start()
-                for batch in decoder.batches():
-                    for record in batch:
-                        if isinstance(record, CaseLine):
-                            applier.add(record)
-                        else:
-                            applier.add_audit(record)
+                age.decrypt_stream(reader, feed, [identity])
+                feed.close()
                 applier.flush()
         except age.NoIdentityMatch:
             raise InputRejected(
@@ -417,8 +351,6 @@ def _apply(
             ) from None
         except (MergeRefused, AuditMismatch) as exc:
             raise InputRejected(str(exc)) from None
-        finally:
-            decoder.stop()
         header = records.finish()
         # The bytes decrypted must be the ones hashed before (the file could have changed).
         if reader.sha256.hexdigest() != manifest.payload_sha256:
