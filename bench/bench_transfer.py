@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from bench.core import BENCH_KDF, PASSWORD, USER
+from bench.core import BENCH_KDF, PASSWORD, USER, cached_site
 from desktop import demo
 from desktop.session import Session
 from desktop.transfer import age
@@ -79,19 +79,11 @@ def _timed(action: Callable[[], T]) -> tuple[T, float, _PeakRss]:
 
 def _sender(cases: int) -> Path:
     """A demo site with ``cases`` cases, made once."""
-    folder = ROOT / ".bench-data" / f"transfer-sender-{cases}"
-    if folder.exists():
-        return folder
-    folder.parent.mkdir(exist_ok=True)
-    building = folder.with_name(folder.name + ".part")
-    shutil.rmtree(building, ignore_errors=True)
-    session, _ = Session.create_site(building, "Bench sender", USER, PASSWORD, BENCH_KDF)
-    try:
-        demo.make_demo_cases(session, cases, seed=7)
-    finally:
-        session.close()
-    building.rename(folder)
-    return folder
+    return cached_site(
+        ROOT / ".bench-data" / f"transfer-sender-{cases}",
+        "Bench sender",
+        lambda session: demo.make_demo_cases(session, cases, seed=7),
+    )
 
 
 class _Null:

@@ -69,6 +69,22 @@ def ensure_vault(cache: Path, persons: int, progress: Callable[[str], None]) -> 
     return folder
 
 
+def cached_site(folder: Path, site_name: str, fill: Callable[[Session], None]) -> Path:
+    """A site made once in ``folder`` and filled by ``fill``; reused while it exists."""
+    if folder.exists():
+        return folder
+    folder.parent.mkdir(exist_ok=True)
+    building = folder.with_name(folder.name + ".part")
+    shutil.rmtree(building, ignore_errors=True)
+    session, _ = Session.create_site(building, site_name, USER, PASSWORD, BENCH_KDF)
+    try:
+        fill(session)
+    finally:
+        session.close()
+    building.rename(folder)
+    return folder
+
+
 def _plain_copy(vault_dir: Path, target: Path) -> None:
     """The same rows in an unencrypted SQLite file, via sqlcipher_export."""
     session = Session.open(vault_dir, USER, PASSWORD)

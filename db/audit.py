@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from db import audit_tree
 from db.records import AuditEntry
 from db.vault import format_time, now_utc, parse_time
 
@@ -89,6 +90,13 @@ def verify(conn: Any, max_problems: int = 20) -> AuditReport:
         if len(problems) >= max_problems:
             problems.append("… more problems not listed")
             break
+    else:
+        size = audit_tree.BLOCK
+        problems += [
+            f"the stored tree hash of entries {block * size + 1}–{(block + 1) * size}"
+            " does not match them"
+            for block in audit_tree.stored_mismatches(conn)
+        ][: max(0, max_problems - len(problems))]
     return AuditReport(entries=count, problems=tuple(problems), head=previous)
 
 

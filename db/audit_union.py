@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from db import audit, merkle
+from db import audit, audit_tree
 
 
 class AuditMismatch(Exception):
@@ -73,18 +73,8 @@ def entries_after(
     conn: Any, site_id: str, origin: str, after: int, upto: int
 ) -> Iterator[Entry]:
     """Entries of one log numbered in (after, upto], in order."""
-    if origin == site_id:
-        rows = conn.execute(
-            "SELECT seq, at, actor, action, case_id, detail FROM audit_log"
-            " WHERE seq > ? AND seq <= ? ORDER BY seq",
-            (after, upto),
-        )
-    else:
-        rows = conn.execute(
-            "SELECT seq, at, actor, action, case_id, detail FROM peer_audit"
-            " WHERE origin = ? AND seq > ? AND seq <= ? AND archived_at IS NULL ORDER BY seq",
-            (origin, after, upto),
-        )
+    log = audit_tree.LOCAL if origin == site_id else origin
+    rows = audit_tree.log_rows(conn, log, "seq, at, actor, action, case_id, detail", after, upto)
     for seq, at, actor, action, case_id, detail in rows:
         yield Entry(origin, int(seq), at, actor, action, case_id, detail)
 
@@ -145,6 +135,7 @@ def store(conn: Any, site_id: str, sender: str, entries: Sequence[Entry]) -> Sto
 
 def set_aside(conn: Any, origin: str, at: str) -> int:
     """Archive every entry held of one peer's log (it was restored); how many there were."""
+    audit_tree.forget(conn, origin)
     return int(conn.execute(
         "UPDATE peer_audit SET archived_at = ? WHERE origin = ? AND archived_at IS NULL",
         (at, origin),
@@ -153,15 +144,8 @@ def set_aside(conn: Any, origin: str, at: str) -> int:
 
 def root(conn: Any, origin: str, size: int) -> bytes | None:
     """The tree root over a peer's first ``size`` entries, or None if they are not all here."""
-    leaves = [
-        bytes(row[0])
-        for row in conn.execute(
-            "SELECT leaf_hash FROM peer_audit WHERE origin = ? AND seq <= ?"
-            " AND archived_at IS NULL ORDER BY seq",
-            (origin, size),
-        )
-    ]
-    return merkle.root(leaves) if len(leaves) == size else None
+    tree = audit_tree.tree(conn, origin, size, store=True)
+    return None if tree is None else tree.root()
 
 
 def acknowledged(conn: Any, peers: Sequence[str]) -> dict[str, int]:

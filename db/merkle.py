@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -73,13 +74,82 @@ def _largest_power_of_two_below(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:
+class Subtrees(Protocol):
+    """A tree of `size` leaves that gives the hash of the subtree over leaves [start, end)."""
+
+    @property
+    def size(self) -> int: ...
+
+    def subtree(self, start: int, end: int) -> bytes: ...
+
+
+class Leaves:
+    """Subtrees of a tree whose leaf hashes are all in memory."""
+
+    def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
+        self._leaves = leaf_hashes
+
+    @property
+    def size(self) -> int:
+        return len(self._leaves)
+
+    def subtree(self, start: int, end: int) -> bytes:
+        return root(self._leaves[start:end])
+
+
+class Blocks:
+    """Subtrees of a tree read through the hashes of its complete blocks of leaves.
+
+    Block i is the perfect subtree over leaves [i * block, (i + 1) * block). A subtree
+    that starts on a block boundary is the tree over the blocks it covers and the tree of
+    the leaves after them (the bottom-up pairing never crosses an aligned block boundary),
+    so a root costs size / block hashes instead of size. ``read_leaves(start, end)`` gives
+    the leaf hashes of [start, end) for the rest.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        blocks: Sequence[bytes],
+        read_leaves: Callable[[int, int], Sequence[bytes]],
+        block: int,
+    ) -> None:
+        if block < 2 or block & (block - 1) or len(blocks) != size // block:
+            raise ValueError(f"{len(blocks)} blocks of {block} leaves for a tree of {size}")
+        self._size = size
+        self._blocks = blocks
+        self._read_leaves = read_leaves
+        self._block = block
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def subtree(self, start: int, end: int) -> bytes:
+        if not 0 <= start < end <= self._size:
+            raise ValueError(f"subtree [{start}, {end}) outside a tree of {self._size}")
+        block = self._block
+        if start % block:
+            return root(self._read_leaves(start, end))
+        first, last = start // block, end // block
+        nodes = list(self._blocks[first:last])
+        if end > last * block:
+            nodes.append(root(self._read_leaves(last * block, end)))
+        return root(nodes)
+
+    def root(self) -> bytes:
+        return self.subtree(0, self._size) if self._size else EMPTY_ROOT
+
+
+def consistency_proof(tree: Sequence[bytes] | Subtrees, old_size: int) -> list[bytes]:
     """Return the RFC 6962 2.1.2 proof that the first `old_size` leaves are a prefix of the tree.
 
-    The proof is empty when `old_size` is 0 or equals the tree size: those trees are
-    consistent with any tree of equal or greater size, and the verifier expects no nodes.
+    ``tree`` is the leaf hashes, or any :class:`Subtrees`. The proof is empty when
+    `old_size` is 0 or equals the tree size: those trees are consistent with any tree of
+    equal or greater size, and the verifier expects no nodes.
     """
-    new_size = len(leaf_hashes)
+    subtrees = Leaves(tree) if isinstance(tree, Sequence) else tree
+    new_size = subtrees.size
     if not 0 <= old_size <= new_size:
         raise ValueError(f"old size {old_size} outside 0..{new_size}")
     if old_size in (0, new_size):
@@ -92,13 +162,13 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes
     while m != end - start:
         k = _largest_power_of_two_below(end - start)
         if m <= k:
-            tail.append(root(leaf_hashes[start + k : end]))
+            tail.append(subtrees.subtree(start + k, end))
             end = start + k
         else:
-            tail.append(root(leaf_hashes[start : start + k]))
+            tail.append(subtrees.subtree(start, start + k))
             start, m = start + k, m - k
             old_is_complete_subtree = False
-    proof = [] if old_is_complete_subtree else [root(leaf_hashes[start:end])]
+    proof = [] if old_is_complete_subtree else [subtrees.subtree(start, end)]
     proof.extend(reversed(tail))
     return proof
 

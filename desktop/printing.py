@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from db import audit, merkle, printing
+from db import audit, audit_tree, printing
 from db.records import Status
 from db.vault import now_utc
 from desktop.errors import InputRejected
@@ -46,7 +46,7 @@ def print_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
         number = printing.register_print(
             conn, case_id, copy_number, printed_at, session.user.name, b""
         )
-        root = merkle.root(audit.leaf_hashes(conn))
+        root = audit_tree.local_tree(conn, store=True).root()
         sheet = HandoffSheet(
             site_id=session.site.site_id,
             site_name=session.site.name,

@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from db import audit, audit_union, merkle, oplog, peers
+from db import audit, audit_tree, audit_union, merkle, oplog, peers
 from db.peers import Peer
 from db.vault import Vault, format_time, now_utc
 from desktop.transfer import age, sshsig
@@ -96,8 +96,8 @@ def _payload_chunks(
 
 
 def _checkpoint(conn: Any, recipients: Sequence[Peer], epoch: str) -> Checkpoint:
-    leaves = audit.leaf_hashes(conn)
-    size = len(leaves)
+    tree = audit_tree.local_tree(conn, store=True)
+    size = tree.size
     from_sizes: set[int] = set()
     for peer in recipients:
         if peer.acked_checkpoint:
@@ -106,11 +106,11 @@ def _checkpoint(conn: Any, recipients: Sequence[Peer], epoch: str) -> Checkpoint
             peers.unconfirmed_checkpoint_sizes(conn, peer, epoch, MAX_UNCONFIRMED_PROOFS)
         )
     proofs = tuple(
-        Consistency(old, tuple(node.hex() for node in merkle.consistency_proof(leaves, old)))
+        Consistency(old, tuple(node.hex() for node in merkle.consistency_proof(tree, old)))
         for old in sorted(from_sizes)
         if 0 < old <= size
     )
-    return Checkpoint(tree_size=size, root=merkle.root(leaves).hex(), consistency=proofs)
+    return Checkpoint(tree_size=size, root=tree.root().hex(), consistency=proofs)
 
 
 def export_file(

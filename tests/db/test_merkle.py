@@ -374,3 +374,45 @@ def test_inclusion_proofs_in_random_trees(size_and_index: tuple[int, int]) -> No
     size, index = size_and_index
     proof = merkle.inclusion_proof(TREE[:size], index)
     assert merkle.verify_inclusion(TREE[index], index, size, proof, merkle.root(TREE[:size]))
+
+
+def _blocks_of(leaves: list[bytes], block: int) -> tuple[merkle.Blocks, list[tuple[int, int]]]:
+    """A Blocks tree over these leaves, and the leaf ranges it was asked to read."""
+    reads: list[tuple[int, int]] = []
+
+    def read(start: int, end: int) -> list[bytes]:
+        reads.append((start, end))
+        return leaves[start:end]
+
+    hashes = [merkle.root(leaves[i : i + block]) for i in range(0, len(leaves) - block + 1, block)]
+    return merkle.Blocks(len(leaves), hashes, read, block), reads
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=TREE_SIZE),
+    old=st.integers(min_value=0, max_value=TREE_SIZE),
+    block=st.sampled_from([2, 4, 8, 16, 64]),
+)
+def test_roots_and_proofs_through_blocks_equal_those_from_every_leaf(
+    size: int, old: int, block: int
+) -> None:
+    old = min(old, size)
+    tree, reads = _blocks_of(TREE[:size], block)
+    assert tree.root() == merkle.root(TREE[:size])
+    assert merkle.consistency_proof(tree, old) == merkle.consistency_proof(TREE[:size], old)
+    # What it read leaf by leaf stays within one block, or the leaves after the last block.
+    last_block_end = size // block * block
+    assert all(end - start < block or start == last_block_end for start, end in reads)
+
+
+def test_a_root_through_blocks_reads_only_the_leaves_after_the_last_block() -> None:
+    tree, reads = _blocks_of(TREE, 64)
+    assert tree.root() == merkle.root(TREE)
+    assert reads == [(256, 300)]
+
+
+@pytest.mark.parametrize(("size", "blocks", "block"), [(10, 3, 4), (10, 2, 3), (8, 4, 4)])
+def test_blocks_that_do_not_fit_the_tree_are_refused(size: int, blocks: int, block: int) -> None:
+    with pytest.raises(ValueError, match="blocks of"):
+        merkle.Blocks(size, [b"\0" * 32] * blocks, lambda a, b: TREE[a:b], block)

@@ -159,3 +159,32 @@ def test_a_token_from_another_site_is_foreign(arranged, run_cli, tmp_path: Path)
     result = run_cli("sheet", "verify", token, data=other)
     assert result.returncode == 4
     assert "refused" in result.stderr
+
+
+@NEEDS_POPPLER
+def test_the_sheet_prints_the_root_of_the_whole_audit_log(arranged, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from db import audit, merkle
+    from desktop.printing import print_handoff_sheet
+
+    data, ref = arranged
+    session = Session.open(data, "maria", PASSWORD)
+    try:
+        with session.vault.transaction() as conn:
+            for number in range(600):  # a log longer than two stored blocks
+                audit.append(conn, "maria", "case_viewed", detail=f"view {number}")
+            expected = merkle.root(audit.leaf_hashes(conn)).hex()
+        case_id = session.search(ref)[0].id
+        printed = [print_handoff_sheet(session, case_id) for _ in range(2)]
+        with session.vault.reading() as conn:
+            # The second sheet's root covers the first print's entry as well.
+            second = merkle.root(audit.leaf_hashes(conn)[:-1]).hex()
+    finally:
+        session.close()
+    texts = []
+    for number, sheet in enumerate(printed):
+        pdf = tmp_path / f"{number}.pdf"
+        pdf.write_bytes(sheet.pdf)
+        texts.append(_text(pdf))
+    assert expected in texts[0]
+    assert second != expected
+    assert second in texts[1]

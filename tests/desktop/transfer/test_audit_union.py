@@ -199,3 +199,27 @@ def test_a_relayed_entry_that_differs_is_left_out_not_the_file(
     report = south.service.import_file(path)
     assert (report.audit_new, report.audit_left_out) == (0, 1)
     assert held_of(south, north) == held
+
+
+def test_long_logs_check_out_across_their_stored_blocks(world: dict[str, HavenSite],
+                                                        tmp_path: Path) -> None:
+    from db import audit, audit_tree
+
+    north, south = world["north"], world["south"]
+
+    def log_views(count: int) -> None:
+        with north.session.vault.transaction() as conn:
+            for number in range(count):
+                audit.append(conn, "admin", "case_viewed", detail=f"view {number}")
+
+    log_views(audit_tree.BLOCK + 40)
+    send(north, south, tmp_path / "1.haven")
+    log_views(2 * audit_tree.BLOCK + 3)  # the next checkpoint is proved from an unaligned size
+    send(south, north, tmp_path / "2.haven")
+    send(north, south, tmp_path / "3.haven")
+    assert held_of(south, north) == own_log(north)
+    with south.session.vault.reading() as conn:
+        blocks = conn.execute(
+            "SELECT count(*) FROM audit_blocks WHERE log = ?", (north.site_id,)
+        ).fetchone()[0]
+    assert blocks == len(own_log(north)) // audit_tree.BLOCK
