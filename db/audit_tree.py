@@ -109,6 +109,14 @@ def local_tree(conn: Any, *, store: bool) -> merkle.Blocks:
     return found
 
 
+def blocks_missing(conn: Any) -> bool:
+    """Whether complete blocks of this site's log have no stored hash yet (beyond the newest)."""
+    stored = conn.execute(
+        "SELECT count(*) FROM audit_blocks WHERE log = ?", (LOCAL,)
+    ).fetchone()[0]
+    return local_size(conn) // BLOCK > int(stored) + 1
+
+
 def forget(conn: Any, log: str) -> None:
     """Drop a log's stored blocks (its entries were set aside)."""
     conn.execute("DELETE FROM audit_blocks WHERE log = ?", (log,))

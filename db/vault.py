@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from db import keyslots, login_journal, search
+from db import audit_tree, keyslots, login_journal, search
 from db.keyslots import KdfParams, KeyslotError, KeyslotFile, WrongPassword
 from db.migrate import migrate
 
@@ -198,6 +198,9 @@ class Vault:
         try:
             migrate(conn)
             search.ensure_index_current(conn)
+            if audit_tree.blocks_missing(conn):  # after an upgrade: once, not at a print
+                with _transaction(conn):
+                    audit_tree.local_tree(conn, store=True)
         except BaseException:
             conn.close()
             raise

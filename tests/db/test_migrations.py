@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from db import audit, audit_tree, merkle
 from db.migrate import available_migrations, latest_version, schema_version
 from desktop.session import Session
 
@@ -34,5 +35,11 @@ def test_old_vault_upgrades_and_keeps_its_cases(tmp_path: Path, version: str) ->
             assert ref in [hit.ref for hit in hits]
         assert session.verify_audit().ok
         assert session.vault.integrity_problems() == []
+        with session.vault.reading() as conn:
+            # The stored audit blocks were filled at the unlock, and make the same root.
+            stored = conn.execute("SELECT count(*) FROM audit_blocks").fetchone()[0]
+            leaves = audit.leaf_hashes(conn)
+            assert stored == len(leaves) // audit_tree.BLOCK
+            assert audit_tree.local_tree(conn, store=False).root() == merkle.root(leaves)
     finally:
         session.close()
