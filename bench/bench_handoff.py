@@ -153,12 +153,19 @@ def _print_site(entries: int) -> Path:
 
 def _prints_through_the_vault() -> list[tuple[str, str, str]]:
     entries = int(os.environ.get("HAVEN_BENCH_AUDIT_ENTRIES", "1000000"))
-    session = Session.open(_print_site(entries), USER, PASSWORD)
+    folder = _print_site(entries)
+    session = Session.open(folder, USER, PASSWORD)
+    with session.vault.transaction() as conn:  # as before the upgrade to schema 4
+        conn.execute("DELETE FROM audit_blocks")
+    session.close()
+    started = time.perf_counter()
+    Session.open(folder, USER, PASSWORD).close()
+    upgrade_s = time.perf_counter() - started
+    started = time.perf_counter()
+    session = Session.open(folder, USER, PASSWORD)
+    unlock_s = time.perf_counter() - started
     try:
         case = next(iter(session.cases_full(PRINTABLE)))
-        started = time.perf_counter()
-        print_handoff_sheet(session, case.id)  # stores the audit blocks not stored yet
-        first_ms = (time.perf_counter() - started) * 1000
         samples = _timings(lambda _: print_handoff_sheet(session, case.id))
         with session.vault.reading() as conn:
             size = audit_tree.local_size(conn)
@@ -171,8 +178,8 @@ def _prints_through_the_vault() -> list[tuple[str, str, str]]:
     return [(
         f"print through the vault, {label}, audit log of {size:,}",
         _median_p95(samples),
-        f"the log's root from every entry: {whole_ms:,.0f} ms; first print after an"
-        f" upgrade, storing the log's block hashes: {first_ms:,.0f} ms",
+        f"the log's root from every entry: {whole_ms:,.0f} ms; unlock storing the log's"
+        f" block hashes (after an upgrade): {upgrade_s:.1f} s, later: {unlock_s:.1f} s",
     )]
 
 
