@@ -33,10 +33,20 @@ class Peer:
     acked_lseq: int
     acked_checkpoint: int
     their_epoch: str | None
+    reset_epoch: str | None  # its epoch when its checkpoint was last reset (it was restored)
+    reset_at: str | None
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def written_before_reset(self, epoch: str, created_at: str) -> bool:
+        """Whether a file of this epoch and time predates the peer's restore and reset."""
+        return (
+            self.reset_at is not None
+            and epoch == self.reset_epoch
+            and created_at < self.reset_at
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +58,8 @@ class AcceptedCheckpoint:
 
 _PEER_COLUMNS = (
     "site_id, name, signing_key, recipient, fingerprint, added_at, added_by, revoked_at,"
-    " revoked_by, next_sequence, acked_lseq, acked_checkpoint, their_epoch"
+    " revoked_by, next_sequence, acked_lseq, acked_checkpoint, their_epoch, reset_epoch,"
+    " reset_at"
 )
 
 
@@ -325,6 +336,14 @@ def latest_checkpoint_size(conn: Any, peer: str) -> int:
     return int(row[0] or 0)
 
 
-def forget_checkpoints(conn: Any, peer: str) -> None:
-    """Drop every accepted checkpoint of the peer: its next one is taken like a first one."""
-    conn.execute("DELETE FROM peer_checkpoints WHERE peer = ?", (peer,))
+def forget_checkpoints(conn: Any, peer: Peer, at: str) -> None:
+    """Drop every accepted checkpoint of the peer: its next one is taken like a first one.
+
+    Files of its epoch until now written before ``at`` come from before its restore; the
+    importer takes their cases but not their checkpoints (see Peer.written_before_reset).
+    """
+    conn.execute("DELETE FROM peer_checkpoints WHERE peer = ?", (peer.site_id,))
+    conn.execute(
+        "UPDATE peers SET reset_epoch = their_epoch, reset_at = ? WHERE site_id = ?",
+        (at, peer.site_id),
+    )

@@ -173,9 +173,15 @@ def cmd_export(session: Session, args: argparse.Namespace) -> int:
 def cmd_verify(session: Session, args: argparse.Namespace) -> int:
     report = TransferService(session).verify(Path(args.file))
     manifest = report.manifest
+    checkpoint = (
+        "written before that site was restored from a backup: its cases can be imported,"
+        " its audit checkpoint is of the log lost in the restore and is not checked"
+        if report.before_reset
+        else f"audit checkpoint of {manifest.checkpoint.tree_size} entries consistent"
+    )
     _out(f"OK: file #{report.sequence} from '{report.sender}', created {manifest.created_at},"
          f" signed, addressed to this site, payload intact ({manifest.payload_size} bytes),"
-         f" audit checkpoint of {manifest.checkpoint.tree_size} entries consistent.")
+         f" {checkpoint}.")
     _note_gap(report.sender, report.missing, report.missing_count)
     return 0
 
@@ -194,7 +200,11 @@ def cmd_import(session: Session, args: argparse.Namespace) -> int:
          f" {report.cases_updated} updated, {report.conflicts_new} new conflicts"
          f" ({report.ops_new} new changes, {report.ops_known} already here),"
          f" {report.audit_new} audit entries of other sites.")
-    if report.audit_left_out:
+    if report.before_reset:
+        _out(f"The file was written before '{report.sender}' was restored from a backup: its"
+             f" cases are taken; its audit checkpoint and the {report.audit_left_out} entries"
+             f" of its own audit log of then are left out.")
+    elif report.audit_left_out:
         _out(f"{report.audit_left_out} relayed audit entries differ from the ones held here and"
              " were left out (their site was restored from a backup).")
     if report.ops_waiting:

@@ -309,7 +309,12 @@ def import_summary(report: ImportReport) -> str:
         ngettext("{count} audit entry of other sites", "{count} audit entries of other sites",
                  report.audit_new).format(count=report.audit_new),
     ]
-    if report.audit_left_out:
+    if report.before_reset:
+        lines.append(_(
+            "Written before {sender} was restored from a backup: its cases are taken; its audit"
+            " checkpoint and its own audit entries of then are left out."
+        ).format(sender=report.sender))
+    elif report.audit_left_out:
         lines.append(ngettext(
             "{count} relayed audit entry differs from the one held here and was left out"
             " (its site was restored from a backup).",

@@ -30,6 +30,7 @@ from desktop.transfer.payload import (
     MAX_CLOCK_AHEAD_MS,
     MAX_LINE,
     CaseLine,
+    Header,
     PayloadRejected,
     Records,
 )
@@ -65,6 +66,9 @@ class CheckedFile:
     missing: tuple[int, ...]  # the first few earlier files from the sender not imported yet
     missing_count: int
     layout: Layout
+    # Written before the sender was restored and its checkpoint reset here: its cases are
+    # taken, its checkpoint and the sender's own audit entries (of before the restore) not.
+    before_reset: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,7 @@ class ImportReport:
     ops_waiting: int  # for cases whose creation has not arrived yet
     audit_new: int  # entries of other sites' audit logs not held before
     audit_left_out: int  # relayed entries that differ from those held (a restored site's)
+    before_reset: bool  # see CheckedFile
     dry_run: bool
 
 
@@ -136,23 +141,30 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
                 f"file #{sequence} from '{peer.name}' was imported before (a replay)"
             )
         missing, missing_count = peers.missing_before(conn, peer.site_id, manifest.epoch, sequence)
-        try:
-            check_checkpoint(peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint)
-        except InconsistentCheckpoint as exc:
-            raise InconsistentCheckpoint(
-                f"{exc}. If '{peer.name}' was restored from a backup, confirm it with that"
-                f" site, then run: haven-admin peer reset-checkpoint {peer.name}"
-            ) from None
-    return CheckedFile(peer, manifest, sequence, tuple(missing), missing_count, layout)
+        before_reset = peer.written_before_reset(manifest.epoch, manifest.created_at)
+        if not before_reset:
+            try:
+                check_checkpoint(
+                    peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint
+                )
+            except InconsistentCheckpoint as exc:
+                raise InconsistentCheckpoint(
+                    f"{exc}. If '{peer.name}' was restored from a backup, confirm it with that"
+                    f" site, then run: haven-admin peer reset-checkpoint {peer.name}"
+                ) from None
+    return CheckedFile(
+        peer, manifest, sequence, tuple(missing), missing_count, layout, before_reset
+    )
 
 
 class _Applier:
     """Takes validated records, merges them with what is held, and counts what changed."""
 
-    def __init__(self, conn: Any, site_id: str, sender: str) -> None:
+    def __init__(self, conn: Any, site_id: str, sender: str, *, sender_log: bool) -> None:
         self.conn = conn
         self.site_id = site_id
         self.sender = sender
+        self.sender_log = sender_log  # whether the sender's own audit entries are taken
         self.materializer = sync.Materializer(conn)
         self.pending: dict[str, CaseLine] = {}
         self.next_lseq = oplog.last_lseq(conn) + 1
@@ -178,6 +190,9 @@ class _Applier:
             self.flush()
 
     def add_audit(self, entries: list[Entry]) -> None:
+        if not self.sender_log and entries[0].origin == self.sender:
+            self.audit_left_out += len(entries)
+            return
         stored = audit_union.store(self.conn, self.site_id, self.sender, entries)
         self.audit_new += stored.new
         self.audit_left_out += stored.disagreeing
@@ -331,7 +346,9 @@ def _apply(
                 f"file #{checked.sequence} from '{checked.peer.name}' was imported before"
             )
         records = Records(manifest, hlc.wall_ms() + MAX_CLOCK_AHEAD_MS)
-        applier = _Applier(conn, site_id, checked.peer.site_id)
+        applier = _Applier(
+            conn, site_id, checked.peer.site_id, sender_log=not checked.before_reset
+        )
         reader = PayloadReader(handle, checked.layout)
         # One thread: SQLite hands Python's lock back and forth at every row it writes, and
         # with a second thread busy in Python each hand-back waits for a switch interval.
@@ -355,7 +372,8 @@ def _apply(
         # The bytes decrypted must be the ones hashed before (the file could have changed).
         if reader.sha256.hexdigest() != manifest.payload_sha256:
             raise TransferFileError("the transfer file changed while it was being imported")
-        _check_audit_entries(conn, checked)
+        if not checked.before_reset:
+            _check_audit_entries(conn, checked)
         now = format_time(now_utc())
         peer = checked.peer
         peers.record_received(
@@ -369,27 +387,8 @@ def _apply(
             imported_at=now,
             payload_sha256=manifest.payload_sha256,
         )
-        ack = header.acks.get(site_id)
-        peers.note_acknowledgement(
-            conn,
-            peer,
-            their_epoch=manifest.epoch,
-            our_epoch=peers.current_epoch(conn),
-            acked_epoch=None if ack is None else ack.epoch,
-            acked_lseq=0 if ack is None else ack.lseq,
-            acked_checkpoint=0 if ack is None else ack.checkpoint,
-        )
-        audit_union.note_acknowledgement(
-            conn, peer.site_id, manifest.epoch, checked.sequence, header.audit_held
-        )
-        peers.accept_checkpoint(
-            conn,
-            peer.site_id,
-            manifest.checkpoint.tree_size,
-            manifest.checkpoint.root,
-            {c.from_size: list(c.proof) for c in manifest.checkpoint.consistency},
-            now,
-        )
+        if not checked.before_reset:  # else what it says held is the lost state's
+            _take_acknowledgements(conn, checked, header, site_id, now)
         report = ImportReport(
             sender=peer.name,
             sequence=checked.sequence,
@@ -403,6 +402,7 @@ def _apply(
             ops_waiting=len(applier.waiting),
             audit_new=applier.audit_new,
             audit_left_out=applier.audit_left_out,
+            before_reset=checked.before_reset,
             dry_run=dry_run,
         )
         audit.append(
@@ -411,11 +411,41 @@ def _apply(
             "transfer_imported",
             detail=f"{peer.name} #{checked.sequence}: {report.ops_new} new changes,"
             f" {report.cases_new} new cases, {report.cases_updated} updated,"
-            f" {report.conflicts_new} new conflicts, {report.audit_new} audit entries",
+            f" {report.conflicts_new} new conflicts, {report.audit_new} audit entries"
+            + (" (written before its restore: its checkpoint and own audit entries left out)"
+               if checked.before_reset else ""),
         )
         if dry_run:
             raise _DryRunDone(report)
     return report
+
+
+def _take_acknowledgements(
+    conn: Any, checked: CheckedFile, header: Header, site_id: str, now: str
+) -> None:
+    """What the file says its sender holds of ours and of every log, and its checkpoint."""
+    manifest, peer = checked.manifest, checked.peer
+    ack = header.acks.get(site_id)
+    peers.note_acknowledgement(
+        conn,
+        peer,
+        their_epoch=manifest.epoch,
+        our_epoch=peers.current_epoch(conn),
+        acked_epoch=None if ack is None else ack.epoch,
+        acked_lseq=0 if ack is None else ack.lseq,
+        acked_checkpoint=0 if ack is None else ack.checkpoint,
+    )
+    audit_union.note_acknowledgement(
+        conn, peer.site_id, manifest.epoch, checked.sequence, header.audit_held
+    )
+    peers.accept_checkpoint(
+        conn,
+        peer.site_id,
+        manifest.checkpoint.tree_size,
+        manifest.checkpoint.root,
+        {c.from_size: list(c.proof) for c in manifest.checkpoint.consistency},
+        now,
+    )
 
 
 def _check_audit_entries(conn: Any, checked: CheckedFile) -> None:

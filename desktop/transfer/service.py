@@ -39,6 +39,7 @@ class VerifyReport:
     missing: tuple[int, ...]
     missing_count: int
     manifest: Manifest
+    before_reset: bool  # written before the sender's restore: its checkpoint is not checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +210,9 @@ class TransferService:
         self._require(Action.TRANSFER)
         with self.vault.transaction() as conn:
             held = self._resettable(conn, name)
-            peers.forget_checkpoints(conn, held.peer.site_id)
-            archived = audit_union.set_aside(
-                conn, held.peer.site_id, format_time(now_utc())
-            )
+            at = format_time(now_utc())
+            peers.forget_checkpoints(conn, held.peer, at)
+            archived = audit_union.set_aside(conn, held.peer.site_id, at)
             audit.append(
                 conn, self.session.user.name, "peer_checkpoint_reset",
                 detail=f"{held.peer.name}: forgot the audit checkpoint of"
@@ -270,7 +270,7 @@ class TransferService:
         self._audit("transfer_verified", f"{checked.peer.name} #{checked.sequence}")
         return VerifyReport(
             checked.peer.name, checked.sequence, checked.missing, checked.missing_count,
-            checked.manifest,
+            checked.manifest, checked.before_reset,
         )
 
     def import_file(self, path: Path, *, dry_run: bool = False) -> importer.ImportReport:

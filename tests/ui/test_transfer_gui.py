@@ -229,3 +229,21 @@ def test_an_admin_opens_the_transfer_dialogs_from_the_menu(desk: MainWindow, run
     assert desk.export_transfer() is None
     assert not desk.audit_action.isEnabled()
     assert desk.show_audit() is None
+
+
+def test_the_summary_of_a_file_from_before_its_senders_restore() -> None:
+    from desktop.transfer.importer import ImportReport
+    from ui.transfer_dialog import import_summary
+
+    report = ImportReport(
+        sender="south", sequence=4, missing=(), missing_count=0, ops_new=3, ops_known=0,
+        cases_new=1, cases_updated=0, conflicts_new=0, ops_waiting=0, audit_new=0,
+        audit_left_out=5, before_reset=True, dry_run=False,
+    )
+    lines = import_summary(report).splitlines()
+    assert "1 new case" in lines
+    assert (
+        "Written before south was restored from a backup: its cases are taken; its audit"
+        " checkpoint and its own audit entries of then are left out."
+    ) in lines
+    assert not any("relayed" in line for line in lines)

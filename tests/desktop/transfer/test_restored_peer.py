@@ -77,14 +77,21 @@ def exchange(world: World, folder: Path) -> None:
     assert world.south.service.import_file(send(world.north, world.south, folder)).cases_new == 1
 
 
-def restored_south(world: World, folder: Path) -> HavenSite:
-    """South backs up, moves on, and is then restored from that backup on a new machine."""
+def restored_south(world: World, folder: Path, in_transit: list[Path] | None = None) -> HavenSite:
+    """South backs up, moves on, and is then restored from that backup on a new machine.
+
+    With ``in_transit``, South also writes North a file that North has not imported by the
+    time of the restore (the stick is still on its way).
+    """
     saved = folder / "south.backup"
     world.south.service.backup(saved, PASSPHRASE, FAST_WORK_FACTOR)
     new_case(world.south, "Бондаренко Юрій")
     before = accepted_size(world.north, world.south)
     assert world.north.service.import_file(send(world.south, world.north, folder)).cases_new == 1
     assert accepted_size(world.north, world.south) > before
+    if in_transit is not None:
+        new_case(world.south, "Лисенко Максим")
+        in_transit.append(send(world.south, world.north, folder))
     world.south.close()
     world.opened.remove(world.south)
     data = folder / "south-new-machine"
@@ -207,3 +214,55 @@ def test_only_it_and_admins_reset_a_checkpoint(
     code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes", user="it")
     assert code == 0, err
     assert last_audit_entry(north)[:2] == ("it", "peer_checkpoint_reset")
+
+
+@pytest.mark.parametrize("late", ["after the restored site's first file", "before it"])
+def test_a_file_written_before_the_restore_still_brings_its_cases(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], late: str
+) -> None:
+    north = world.north
+    exchange(world, tmp_path)
+    in_transit: list[Path] = []
+    south = restored_south(world, tmp_path, in_transit)
+    stale = in_transit[0]
+    new_case(south, "Мельник Олена")
+    first = send(south, north, tmp_path)
+    assert_refused(north, first, capsys, "reset-checkpoint south")
+    assert admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")[0] == 0
+
+    if late == "before it":
+        code, out, _ = admin(north, capsys, "verify", str(stale))
+        assert code == 0
+        assert "written before that site was restored from a backup" in out
+    else:
+        assert north.service.import_file(first).cases_new == 1
+    accepted = accepted_size(north, south)
+    code, out, err = admin(north, capsys, "import", str(stale))
+    assert code == 0, err
+    assert "its cases are taken" in out
+    report_line = out.splitlines()[0]
+    assert "1 new cases" in report_line
+    assert len(north.session.search("Лисенко")) == 1
+    # Its checkpoint is of the log the restore lost: not taken, so South's files still fit.
+    assert accepted_size(north, south) == accepted
+    if late == "before it":
+        assert north.service.import_file(first).cases_new == 1
+    new_case(south, "Ткаченко Євген")
+    assert north.service.import_file(send(south, north, tmp_path)).cases_new == 1
+    assert north.session.verify_audit().ok
+    # South gets back the case it lost with the restore.
+    assert south.service.import_file(send(north, south, tmp_path)).cases_new >= 1
+    assert len(south.session.search("Лисенко")) == 1
+    assert canonical_dump(south) == canonical_dump(north)
+
+
+def test_a_file_written_after_a_reset_is_checked_as_ever(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world.north, world.south
+    exchange(world, tmp_path)
+    assert admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")[0] == 0
+    new_case(south, "Гнатюк Віталій")
+    report = north.service.import_file(send(south, north, tmp_path))
+    assert (report.cases_new, report.before_reset) == (1, False)
+    assert accepted_size(north, south) > 0
