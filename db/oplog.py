@@ -224,6 +224,14 @@ def store_merged(conn: Any, rows: Sequence[tuple[str, int, str, str, str]]) -> N
     )
 
 
+def count_after(conn: Any, after_lseq: int, upto_lseq: int) -> int:
+    """How many cases :func:`cases_after` gives for the same bounds."""
+    row = conn.execute(
+        "SELECT count(*) FROM case_ops WHERE lseq > ? AND lseq <= ?", (after_lseq, upto_lseq)
+    ).fetchone()
+    return int(row[0])
+
+
 def cases_after(conn: Any, after_lseq: int, upto_lseq: int) -> Iterator[tuple[str, str]]:
     """(case id, ops JSON) of cases whose latest change is in (after, upto], in that order."""
     cursor = conn.execute(

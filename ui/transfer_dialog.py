@@ -29,7 +29,7 @@ from desktop.transfer.importer import ImportReport
 from desktop.transfer.service import TransferService
 from ui.messages import describe_failure
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel
+from ui.widgets import BusyBar, ErrorLabel, ProgressRelay
 
 # Asks the person for a file; returns None when she cancels. Tests pass their own.
 ChooseFile = Callable[[QWidget], Path | None]
@@ -94,6 +94,8 @@ class ExportDialog(QDialog):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = ErrorLabel()
         self.busy = BusyBar()
+        self._progress = ProgressRelay(self)
+        self._progress.moved.connect(self.busy.advance)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton(
             _("&Export"), QDialogButtonBox.ButtonRole.ActionRole)
@@ -167,11 +169,15 @@ class ExportDialog(QDialog):
         path, full = Path(text), self.full_box.isChecked()
         self._set_busy(True)
         self._runner.run(
-            lambda: self._service.export(names, path, full=full), self._done, self._failed
+            lambda: self._service.export(names, path, full=full, progress=self._progress.report),
+            self._done, self._failed,
         )
 
     def _set_busy(self, busy: bool) -> None:
-        self.busy.setVisible(busy)
+        if busy:
+            self.busy.start()
+        else:
+            self.busy.hide()
         for widget in (self.export_button, self.browse_button, self.peer_list, self.full_box,
                        self.path_edit):
             widget.setEnabled(not busy)
@@ -219,6 +225,8 @@ class ImportDialog(QDialog):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = ErrorLabel()
         self.busy = BusyBar()
+        self._progress = ProgressRelay(self)
+        self._progress.moved.connect(self.busy.advance)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.check_button = self.buttons.addButton(
             _("C&heck file"), QDialogButtonBox.ButtonRole.ActionRole)
@@ -268,13 +276,18 @@ class ImportDialog(QDialog):
         self.summary.clear()
         self._set_busy(True)
         self._runner.run(
-            lambda: self._service.import_file(path, dry_run=dry_run),
+            lambda: self._service.import_file(
+                path, dry_run=dry_run, progress=self._progress.report
+            ),
             lambda report: self._done(path, report),
             self._failed,
         )
 
     def _set_busy(self, busy: bool) -> None:
-        self.busy.setVisible(busy)
+        if busy:
+            self.busy.start()
+        else:
+            self.busy.hide()
         for widget in (self.check_button, self.browse_button, self.path_edit):
             widget.setEnabled(not busy)
         self.import_button.setEnabled(not busy and self._checked is not None)

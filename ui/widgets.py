@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -147,7 +147,9 @@ def focus(widget: QWidget) -> None:
 
 
 class BusyBar(QProgressBar):
-    """An indeterminate bar shown while a task runs (unlock takes about a second)."""
+    """A bar shown while a task runs: indeterminate, until the task says how far it is."""
+
+    STEPS = 1000
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,6 +157,28 @@ class BusyBar(QProgressBar):
         self.setTextVisible(False)
         self.setMaximumHeight(8)
         self.hide()
+
+    def start(self) -> None:
+        self.setRange(0, 0)
+        self.show()
+
+    def advance(self, steps: int) -> None:
+        """Show ``steps`` of STEPS done; at the end, busy again while the task finishes."""
+        if steps >= self.STEPS:
+            self.setRange(0, 0)
+            return
+        self.setRange(0, self.STEPS)
+        self.setValue(steps)
+
+
+class ProgressRelay(QObject):
+    """Carries a worker's (done, total) to the GUI thread, as steps of BusyBar.STEPS."""
+
+    moved = Signal(int)
+
+    def report(self, done: int, total: int) -> None:
+        """Called on the worker thread; the signal arrives queued on the GUI thread."""
+        self.moved.emit(BusyBar.STEPS * done // total if total > 0 else BusyBar.STEPS)
 
 
 def set_default_button(box: QDialogButtonBox, button: QPushButton | None) -> None:

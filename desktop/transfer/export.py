@@ -33,7 +33,7 @@ from desktop.transfer.payload import (
     case_line,
     end_line,
 )
-from desktop.transfer.streams import ChunkReader
+from desktop.transfer.streams import ChunkReader, Progress, Steps
 from desktop.transfer.transfer_file import (
     Checkpoint,
     Consistency,
@@ -72,16 +72,19 @@ class _HashingWriter:
 
 def _payload_chunks(
     conn: Any, header: Header, base: int, upto: int, audit_from: dict[str, int],
-    counter: list[int],
+    counter: list[int], progress: Progress | None,
 ) -> Iterator[bytes]:
     yield header.line()
     batch: list[bytes] = []
     size = 0
+    steps = Steps(progress, oplog.count_after(conn, base, upto))
+    steps.at(0)
     for case_id, ops_text in oplog.cases_after(conn, base, upto):
         line = case_line(case_id, ops_text)
         batch.append(line)
         size += len(line)
         counter[0] += 1
+        steps.at(counter[0])
         if size >= _BATCH_BYTES:
             yield b"".join(batch)
             batch, size = [], 0
@@ -114,13 +117,19 @@ def _checkpoint(conn: Any, recipients: Sequence[Peer], epoch: str) -> Checkpoint
 
 
 def export_file(
-    vault: Vault, user: str, recipients: Sequence[Peer], destination: Path, *, full: bool
+    vault: Vault, user: str, recipients: Sequence[Peer], destination: Path, *, full: bool,
+    progress: Progress | None = None,
 ) -> ExportResult:
-    """Write ``destination`` for these peers; all or nothing."""
+    """Write ``destination`` for these peers; all or nothing.
+
+    ``progress`` is told how many of the cases to send were written so far.
+    """
     signing_key = vault.site_signing_key()
     written: list[Path] = []
     try:
-        return _export(vault, user, recipients, destination, full, signing_key, written)
+        return _export(
+            vault, user, recipients, destination, full, signing_key, written, progress
+        )
     except BaseException:
         # The transaction was rolled back, so a file that got written must not stay behind.
         for path in written:
@@ -136,6 +145,7 @@ def _export(
     full: bool,
     signing_key: Ed25519PrivateKey,
     written: list[Path],
+    progress: Progress | None,
 ) -> ExportResult:
     with vault.transaction() as conn:
         site_id = peers.local_site(conn)
@@ -183,7 +193,9 @@ def _export(
             with os.fdopen(fd, "w+b") as payload_file:
                 writer = _HashingWriter(payload_file)
                 age.encrypt_stream(
-                    ChunkReader(_payload_chunks(conn, header, base, upto, audit_from, counter)),
+                    ChunkReader(_payload_chunks(
+                        conn, header, base, upto, audit_from, counter, progress
+                    )),
                     writer,
                     [peer.recipient for peer in recipients],
                 )

@@ -34,6 +34,7 @@ from desktop.transfer.payload import (
     PayloadRejected,
     Records,
 )
+from desktop.transfer.streams import Progress, Steps
 from desktop.transfer.transfer_file import (
     Layout,
     Manifest,
@@ -286,11 +287,17 @@ def _union(first: list[Op], second: list[Op]) -> list[Op]:
 
 
 class _LineFeed:
-    """The writer age decrypts into: splits lines and hands each record on, in memory only."""
+    """The writer age decrypts into: splits lines and hands each record on, in memory only.
 
-    def __init__(self, on_line: Callable[[bytes], None]) -> None:
+    ``steps`` is told how many bytes were handed on; the plaintext is a little shorter than
+    the payload that is its total, so it reaches the total only when the caller says so.
+    """
+
+    def __init__(self, on_line: Callable[[bytes], None], steps: Steps | None = None) -> None:
         self._on_line = on_line
         self._pending = b""
+        self._steps = steps
+        self._done = 0
 
     def write(self, data: bytes, /) -> int:
         buffer = self._pending + data
@@ -300,6 +307,9 @@ class _LineFeed:
             raise PayloadRejected("the transfer file holds an invalid record (too large)")
         for line in lines:
             self._on_line(line)
+        if self._steps is not None:
+            self._done += len(data)
+            self._steps.at(self._done)
         return len(data)
 
     def close(self) -> None:
@@ -323,18 +333,24 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def import_file(vault: Vault, user: str, path: Path, *, dry_run: bool) -> ImportReport:
-    """Import (or, with ``dry_run``, only try) a transfer file; all or nothing."""
+def import_file(
+    vault: Vault, user: str, path: Path, *, dry_run: bool, progress: Progress | None = None
+) -> ImportReport:
+    """Import (or, with ``dry_run``, only try) a transfer file; all or nothing.
+
+    ``progress`` is told how many of the payload's bytes were checked and applied so far.
+    """
     with _open(path) as handle:
         checked = check_envelope(vault, handle)
         try:
-            return _apply(vault, user, handle, checked, dry_run=dry_run)
+            return _apply(vault, user, handle, checked, dry_run=dry_run, progress=progress)
         except _DryRunDone as done:
             return done.report
 
 
 def _apply(
-    vault: Vault, user: str, handle: BinaryIO, checked: CheckedFile, *, dry_run: bool
+    vault: Vault, user: str, handle: BinaryIO, checked: CheckedFile, *, dry_run: bool,
+    progress: Progress | None,
 ) -> ImportReport:
     manifest = checked.manifest
     identity = age.X25519Identity(vault.site_encryption_key())
@@ -350,14 +366,17 @@ def _apply(
             conn, site_id, checked.peer.site_id, sender_log=not checked.before_reset
         )
         reader = PayloadReader(handle, checked.layout)
+        steps = Steps(progress, checked.layout.payload_size)
+        steps.at(0)
         # One thread: SQLite hands Python's lock back and forth at every row it writes, and
         # with a second thread busy in Python each hand-back waits for a switch interval.
-        feed = _LineFeed(lambda line: applier.take(records.take(line)))
+        feed = _LineFeed(lambda line: applier.take(records.take(line)), steps)
         try:
             with _collector_paused():
                 age.decrypt_stream(reader, feed, [identity])
                 feed.close()
                 applier.flush()
+                steps.at(checked.layout.payload_size)
         except age.NoIdentityMatch:
             raise InputRejected(
                 "the payload is not encrypted to this site's key"

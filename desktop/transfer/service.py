@@ -25,6 +25,7 @@ from desktop.permissions import Action, require
 from desktop.session import Session
 from desktop.transfer import backup, export, identity, importer, sshsig
 from desktop.transfer.identity import IdentityError, SiteIdentity
+from desktop.transfer.streams import Progress
 from desktop.transfer.transfer_file import Manifest
 
 MAX_PEER_NAME = 64
@@ -236,8 +237,11 @@ class TransferService:
 
     # --- transfer files ------------------------------------------------------------------
 
-    def export(self, names: list[str], destination: Path, *, full: bool) -> export.ExportResult:
-        """Write a transfer file for these peers (by name)."""
+    def export(
+        self, names: list[str], destination: Path, *, full: bool,
+        progress: Progress | None = None,
+    ) -> export.ExportResult:
+        """Write a transfer file for these peers (by name); ``progress``: cases written."""
         self._require(Action.TRANSFER)
         chosen: list[Peer] = []
         with self.vault.reading() as conn:
@@ -255,7 +259,8 @@ class TransferService:
             # A file not yet carried over would be lost, and its sequence number with it.
             raise InputRejected(f"{destination} exists; choose a new file name")
         return export.export_file(
-            self.vault, self.session.user.name, chosen, destination, full=full
+            self.vault, self.session.user.name, chosen, destination, full=full,
+            progress=progress,
         )
 
     def verify(self, path: Path) -> VerifyReport:
@@ -273,10 +278,17 @@ class TransferService:
             checked.manifest, checked.before_reset,
         )
 
-    def import_file(self, path: Path, *, dry_run: bool = False) -> importer.ImportReport:
-        """Import a transfer file, all or nothing; ``dry_run`` reports and changes nothing."""
+    def import_file(
+        self, path: Path, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> importer.ImportReport:
+        """Import a transfer file, all or nothing; ``dry_run`` reports and changes nothing.
+
+        ``progress`` is told how many of the payload's bytes were checked and applied so far.
+        """
         self._require(Action.TRANSFER)
-        return importer.import_file(self.vault, self.session.user.name, path, dry_run=dry_run)
+        return importer.import_file(
+            self.vault, self.session.user.name, path, dry_run=dry_run, progress=progress
+        )
 
     # --- conflicts -----------------------------------------------------------------------
 

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+# Told (done, total) now and then as a long transfer goes on, on the thread doing it.
+Progress = Callable[[int, int], None]
+
+
+class Steps:
+    """Passes progress on at most every hundredth of the way, and always at the end."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self._progress = progress
+        self._total = total
+        self._step = max(1, -(-total // 100))
+        self._next = 0
+
+    def at(self, done: int) -> None:
+        if self._progress is not None and (done >= self._next or done >= self._total):
+            self._next = done + self._step
+            self._progress(min(done, self._total), self._total)
 
 
 class ChunkReader:

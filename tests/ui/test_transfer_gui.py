@@ -42,8 +42,10 @@ def pair(tmp_path: Path, qapp: QApplication) -> Iterator[tuple[HavenSite, HavenS
 
 
 def export_through_dialog(qtbot, site: HavenSite, runner: TaskRunner, peer: str,  # type: ignore[no-untyped-def]
-                          target: Path) -> ExportDialog:
+                          target: Path, bar: list[int] | None = None) -> ExportDialog:
     dialog = ExportDialog(site.service, runner, choose_file=lambda _parent: target)
+    if bar is not None:
+        dialog.busy.valueChanged.connect(bar.append)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.peer_list.count() > 0 and runner.idle(), timeout=WAIT_MS)
@@ -54,8 +56,11 @@ def export_through_dialog(qtbot, site: HavenSite, runner: TaskRunner, peer: str,
     return dialog
 
 
-def open_import_dialog(qtbot, site: HavenSite, runner: TaskRunner, source: Path) -> ImportDialog:  # type: ignore[no-untyped-def]
+def open_import_dialog(qtbot, site: HavenSite, runner: TaskRunner, source: Path,  # type: ignore[no-untyped-def]
+                       bar: list[int] | None = None) -> ImportDialog:
     dialog = ImportDialog(site.service, runner, choose_file=lambda _parent: source)
+    if bar is not None:
+        dialog.busy.valueChanged.connect(bar.append)
     qtbot.addWidget(dialog)
     dialog.show()
     # Choosing the file starts the dry run at once.
@@ -247,3 +252,23 @@ def test_the_summary_of_a_file_from_before_its_senders_restore() -> None:
         " checkpoint and its own audit entries of then are left out."
     ) in lines
     assert not any("relayed" in line for line in lines)
+
+
+def test_the_bars_fill_as_the_export_and_the_check_go(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, runner = pair
+    for index in range(150):  # a payload of several age chunks
+        new_case(a, f"Бондаренко {index}")
+    target = tmp_path / "to-b.haven"
+    bars: list[list[int]] = [[], []]
+    exported = export_through_dialog(qtbot, a, runner, "b", target, bars[0])
+    assert "150 cases" in exported.summary.text()
+    dialog = open_import_dialog(qtbot, b, runner, target, bars[1])
+    assert "150 new cases" in dialog.summary.text()
+    for bar, values in zip((exported.busy, dialog.busy), bars, strict=True):
+        shown = [value for value in values if value > 0]
+        # It measured the work as it went, then was busy again while the work finished.
+        assert len(shown) >= 2
+        assert shown == sorted(shown)
+        assert shown[-1] < bar.STEPS
+        assert (bar.minimum(), bar.maximum()) == (0, 0)
+        assert not bar.isVisible()

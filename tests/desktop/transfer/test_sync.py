@@ -246,3 +246,29 @@ def test_a_huge_sequence_number_is_only_reported(three: list[HavenSite], tmp_pat
     report = south.service.import_file(tmp_path / "far.haven")
     assert report.missing == tuple(range(1, 21))
     assert report.missing_count == sequence - 1
+
+
+def test_export_and_import_tell_how_far_they_are(three: list[HavenSite], tmp_path: Path) -> None:
+    north, south, _ = three
+    for index in range(250):
+        new_case(north, f"Коваленко {index}")
+    written: list[tuple[int, int]] = []
+    path = tmp_path / "progress.haven"
+    north.service.export(["south"], path, full=False,
+                         progress=lambda done, total: written.append((done, total)))
+    assert written[0] == (0, 250)
+    assert written[-1] == (250, 250)
+    assert [done for done, _ in written] == sorted(done for done, _ in written)
+    assert len(written) <= 102  # a step each hundredth of the way, not each case
+
+    for dry_run in (True, False):
+        read: list[tuple[int, int]] = []
+        south.service.import_file(
+            path, dry_run=dry_run, progress=lambda done, total, read=read: read.append((done, total))
+        )
+        payload = read[-1][1]
+        assert read[-1] == (payload, payload)
+        assert len({total for _, total in read}) == 1
+        assert [done for done, _ in read] == sorted(done for done, _ in read)
+        assert len(read) > 1
+    assert south.session.count_cases() == 250
