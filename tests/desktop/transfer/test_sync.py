@@ -263,9 +263,11 @@ def test_export_and_import_tell_how_far_they_are(three: list[HavenSite], tmp_pat
 
     for dry_run in (True, False):
         read: list[tuple[int, int]] = []
-        south.service.import_file(
-            path, dry_run=dry_run, progress=lambda done, total, read=read: read.append((done, total))
-        )
+
+        def note(done: int, total: int, into: list[tuple[int, int]] = read) -> None:
+            into.append((done, total))
+
+        south.service.import_file(path, dry_run=dry_run, progress=note)
         payload = read[-1][1]
         assert read[-1] == (payload, payload)
         assert len({total for _, total in read}) == 1
