@@ -17,10 +17,11 @@ Backups are encrypted to a passphrase (scrypt), never to a key kept on the same 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,40 @@ TransferUsageError = UsageError
 
 def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
+
+
+class _TerminalProgress:
+    """How far a long export or import is, as a percentage rewritten in place on stderr."""
+
+    def __init__(self, doing: str) -> None:
+        self._doing = doing
+        self._shown = ""
+
+    def __call__(self, done: int, total: int) -> None:
+        text = f"{self._doing}… {100 * done // total if total > 0 else 100}%"
+        if text != self._shown:
+            sys.stderr.write("\r" + text)
+            sys.stderr.flush()
+            self._shown = text
+
+    def close(self) -> None:
+        """Clear the line, so what follows starts at its beginning."""
+        if self._shown:
+            sys.stderr.write("\r" + " " * len(self._shown) + "\r")
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _progress(doing: str) -> Iterator[_TerminalProgress | None]:
+    """A progress line on stderr when it is a terminal; None for scripts and logs."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    progress = _TerminalProgress(doing)
+    try:
+        yield progress
+    finally:
+        progress.close()
 
 
 def _passphrase(args: argparse.Namespace, *, confirm: bool) -> str:
@@ -162,7 +197,10 @@ def cmd_peer_reset_checkpoint(session: Session, args: argparse.Namespace) -> int
 
 def cmd_export(session: Session, args: argparse.Namespace) -> int:
     names = [name for name in args.to.split(",") if name.strip()]
-    result = TransferService(session).export(names, Path(args.output), full=args.full)
+    with _progress("Writing the file") as progress:
+        result = TransferService(session).export(
+            names, Path(args.output), full=args.full, progress=progress
+        )
     recipients = ", ".join(f"{name} (file #{seq})" for name, seq in result.recipients)
     kind = "everything" if result.full else "what they have not confirmed"
     _out(f"Wrote {result.path}: {result.cases} cases ({kind}) for {recipients};"
@@ -194,7 +232,10 @@ def _note_gap(sender: str, first: tuple[int, ...], count: int) -> None:
 
 
 def cmd_import(session: Session, args: argparse.Namespace) -> int:
-    report = TransferService(session).import_file(Path(args.file), dry_run=args.dry_run)
+    with _progress("Checking the file" if args.dry_run else "Importing") as progress:
+        report = TransferService(session).import_file(
+            Path(args.file), dry_run=args.dry_run, progress=progress
+        )
     verb = "Would import" if report.dry_run else "Imported"
     _out(f"{verb} file #{report.sequence} from '{report.sender}': {report.cases_new} new cases,"
          f" {report.cases_updated} updated, {report.conflicts_new} new conflicts"

@@ -266,3 +266,4 @@ def test_a_file_written_after_a_reset_is_checked_as_ever(
     report = north.service.import_file(send(south, north, tmp_path))
     assert (report.cases_new, report.before_reset) == (1, False)
     assert accepted_size(north, south) > 0
+
