@@ -29,7 +29,7 @@ from desktop.transfer.importer import ImportReport
 from desktop.transfer.service import TransferService
 from ui.messages import describe_failure
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, ProgressRelay
+from ui.widgets import BusyBar, ErrorLabel, TaskProgress
 
 # Asks the person for a file; returns None when she cancels. Tests pass their own.
 ChooseFile = Callable[[QWidget], Path | None]
@@ -94,8 +94,6 @@ class ExportDialog(QDialog):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = ErrorLabel()
         self.busy = BusyBar()
-        self._progress = ProgressRelay(self)
-        self._progress.moved.connect(self.busy.advance)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton(
             _("&Export"), QDialogButtonBox.ButtonRole.ActionRole)
@@ -167,20 +165,19 @@ class ExportDialog(QDialog):
             self.error.show_error(_("Choose the file to write."))
             return
         path, full = Path(text), self.full_box.isChecked()
-        self._set_busy(True)
+        report = self._set_busy(True).report
         self._runner.run(
-            lambda: self._service.export(names, path, full=full, progress=self._progress.report),
+            lambda: self._service.export(names, path, full=full, progress=report),
             self._done, self._failed,
         )
 
-    def _set_busy(self, busy: bool) -> None:
-        if busy:
-            self.busy.start()
-        else:
-            self.busy.hide()
+    def _set_busy(self, busy: bool) -> TaskProgress:
+        progress = self.busy.start() if busy else self.busy.progress
+        self.busy.setVisible(busy)
         for widget in (self.export_button, self.browse_button, self.peer_list, self.full_box,
                        self.path_edit):
             widget.setEnabled(not busy)
+        return progress
 
     def _done(self, result: ExportResult) -> None:
         self._set_busy(False)
@@ -225,8 +222,6 @@ class ImportDialog(QDialog):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = ErrorLabel()
         self.busy = BusyBar()
-        self._progress = ProgressRelay(self)
-        self._progress.moved.connect(self.busy.advance)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.check_button = self.buttons.addButton(
             _("C&heck file"), QDialogButtonBox.ButtonRole.ActionRole)
@@ -274,23 +269,20 @@ class ImportDialog(QDialog):
     def _run(self, path: Path, *, dry_run: bool) -> None:
         self.error.clear_error()
         self.summary.clear()
-        self._set_busy(True)
+        progress = self._set_busy(True).report
         self._runner.run(
-            lambda: self._service.import_file(
-                path, dry_run=dry_run, progress=self._progress.report
-            ),
+            lambda: self._service.import_file(path, dry_run=dry_run, progress=progress),
             lambda report: self._done(path, report),
             self._failed,
         )
 
-    def _set_busy(self, busy: bool) -> None:
-        if busy:
-            self.busy.start()
-        else:
-            self.busy.hide()
+    def _set_busy(self, busy: bool) -> TaskProgress:
+        progress = self.busy.start() if busy else self.busy.progress
+        self.busy.setVisible(busy)
         for widget in (self.check_button, self.browse_button, self.path_edit):
             widget.setEnabled(not busy)
         self.import_button.setEnabled(not busy and self._checked is not None)
+        return progress
 
     def _done(self, path: Path, report: ImportReport) -> None:
         self._checked = path if report.dry_run else None

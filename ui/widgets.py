@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -146,39 +147,60 @@ def focus(widget: QWidget) -> None:
         widget.moveCursor(widget.textCursor().MoveOperation.End)
 
 
+class TaskProgress:
+    """How far a task on a worker thread is, for a BusyBar on the GUI thread to read.
+
+    A plain object, not a QObject: the worker only sets a number, so nothing it does can
+    touch a widget that was closed meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.steps = -1  # not told yet
+
+    def report(self, done: int, total: int) -> None:
+        """Called on the worker thread with (done, total)."""
+        self.steps = BusyBar.STEPS * done // total if total > 0 else BusyBar.STEPS
+
+
 class BusyBar(QProgressBar):
     """A bar shown while a task runs: indeterminate, until the task says how far it is."""
 
     STEPS = 1000
+    POLL_MS = 100
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setRange(0, 0)
         self.setTextVisible(False)
         self.setMaximumHeight(8)
+        self.progress = TaskProgress()
+        self._poll = QTimer(self)
+        self._poll.setInterval(self.POLL_MS)
+        self._poll.timeout.connect(self._follow)
         self.hide()
 
-    def start(self) -> None:
+    def start(self) -> TaskProgress:
+        """Show the bar busy; the task reports to the TaskProgress returned, read every 100 ms."""
+        self.progress = TaskProgress()
         self.setRange(0, 0)
         self.show()
+        self._poll.start()
+        return self.progress
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._poll.stop()
+        super().hideEvent(event)
+
+    def _follow(self) -> None:
+        self.advance(self.progress.steps)
 
     def advance(self, steps: int) -> None:
-        """Show ``steps`` of STEPS done; at the end, busy again while the task finishes."""
-        if steps >= self.STEPS:
+        """Show ``steps`` of STEPS done; before the first and after the last, busy."""
+        if steps < 0 or steps >= self.STEPS:
             self.setRange(0, 0)
             return
         self.setRange(0, self.STEPS)
         self.setValue(steps)
-
-
-class ProgressRelay(QObject):
-    """Carries a worker's (done, total) to the GUI thread, as steps of BusyBar.STEPS."""
-
-    moved = Signal(int)
-
-    def report(self, done: int, total: int) -> None:
-        """Called on the worker thread; the signal arrives queued on the GUI thread."""
-        self.moved.emit(BusyBar.STEPS * done // total if total > 0 else BusyBar.STEPS)
 
 
 def set_default_button(box: QDialogButtonBox, button: QPushButton | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from ui.peers_dialog import PeersDialog
 from ui.settings import UiSettings
 from ui.tasks import TaskRunner
 from ui.transfer_dialog import ExportDialog, ImportDialog
+from ui.widgets import BusyBar
 
 WORKER_PASSWORD = "another long password"
 
@@ -42,10 +44,8 @@ def pair(tmp_path: Path, qapp: QApplication) -> Iterator[tuple[HavenSite, HavenS
 
 
 def export_through_dialog(qtbot, site: HavenSite, runner: TaskRunner, peer: str,  # type: ignore[no-untyped-def]
-                          target: Path, bar: list[int] | None = None) -> ExportDialog:
+                          target: Path) -> ExportDialog:
     dialog = ExportDialog(site.service, runner, choose_file=lambda _parent: target)
-    if bar is not None:
-        dialog.busy.valueChanged.connect(bar.append)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.peer_list.count() > 0 and runner.idle(), timeout=WAIT_MS)
@@ -56,11 +56,8 @@ def export_through_dialog(qtbot, site: HavenSite, runner: TaskRunner, peer: str,
     return dialog
 
 
-def open_import_dialog(qtbot, site: HavenSite, runner: TaskRunner, source: Path,  # type: ignore[no-untyped-def]
-                       bar: list[int] | None = None) -> ImportDialog:
+def open_import_dialog(qtbot, site: HavenSite, runner: TaskRunner, source: Path) -> ImportDialog:  # type: ignore[no-untyped-def]
     dialog = ImportDialog(site.service, runner, choose_file=lambda _parent: source)
-    if bar is not None:
-        dialog.busy.valueChanged.connect(bar.append)
     qtbot.addWidget(dialog)
     dialog.show()
     # Choosing the file starts the dry run at once.
@@ -254,21 +251,33 @@ def test_the_summary_of_a_file_from_before_its_senders_restore() -> None:
     assert not any("relayed" in line for line in lines)
 
 
-def test_the_bars_fill_as_the_export_and_the_check_go(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_bars_follow_the_export_and_the_check(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     a, b, runner = pair
     for index in range(150):  # a payload of several age chunks
         new_case(a, f"Бондаренко {index}")
     target = tmp_path / "to-b.haven"
-    bars: list[list[int]] = [[], []]
-    exported = export_through_dialog(qtbot, a, runner, "b", target, bars[0])
+    exported = export_through_dialog(qtbot, a, runner, "b", target)
     assert "150 cases" in exported.summary.text()
-    dialog = open_import_dialog(qtbot, b, runner, target, bars[1])
+    dialog = open_import_dialog(qtbot, b, runner, target)
     assert "150 new cases" in dialog.summary.text()
-    for bar, values in zip((exported.busy, dialog.busy), bars, strict=True):
-        shown = [value for value in values if value > 0]
-        # It measured the work as it went, then was busy again while the work finished.
-        assert len(shown) >= 2
-        assert shown == sorted(shown)
-        assert shown[-1] < bar.STEPS
-        assert (bar.minimum(), bar.maximum()) == (0, 0)
+    for bar in (exported.busy, dialog.busy):
+        assert bar.progress.steps == bar.STEPS  # the task told its bar it got to the end
         assert not bar.isVisible()
+
+
+def test_a_busy_bar_shows_what_its_task_reports_from_another_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+    bar = BusyBar()
+    qtbot.addWidget(bar)
+    progress = bar.start()
+    assert (bar.minimum(), bar.maximum()) == (0, 0)  # busy until told how far
+    worker = threading.Thread(target=progress.report, args=(43, 100))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: (bar.maximum(), bar.value()) == (bar.STEPS, 430), timeout=WAIT_MS)
+    progress.report(100, 100)  # done: busy again while the task finishes
+    qtbot.waitUntil(lambda: bar.maximum() == 0, timeout=WAIT_MS)
+    stale = progress
+    progress = bar.start()  # the next task starts afresh; the last one's reports go nowhere
+    stale.report(10, 100)
+    qtbot.wait(3 * bar.POLL_MS)
+    assert (bar.minimum(), bar.maximum()) == (0, 0)
