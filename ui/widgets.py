@@ -196,11 +196,12 @@ class BusyBar(QProgressBar):
 
     def advance(self, steps: int) -> None:
         """Show ``steps`` of STEPS done; before the first and after the last, busy."""
-        if steps < 0 or steps >= self.STEPS:
-            self.setRange(0, 0)
-            return
-        self.setRange(0, self.STEPS)
-        self.setValue(steps)
+        busy = steps < 0 or steps >= self.STEPS
+        maximum = 0 if busy else self.STEPS
+        if self.maximum() != maximum:  # a range set again would restart the busy animation
+            self.setRange(0, maximum)
+        if not busy and self.value() != steps:
+            self.setValue(steps)
 
 
 def set_default_button(box: QDialogButtonBox, button: QPushButton | None) -> None:
