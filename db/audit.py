@@ -70,6 +70,7 @@ def verify(conn: Any, max_problems: int = 20) -> AuditReport:
     previous = GENESIS
     expected_seq = 1
     count = 0
+    leaves: list[bytes] = []
     for row in conn.execute(
         "SELECT seq, at, actor, action, case_id, detail, leaf_hash, chain_hash"
         " FROM audit_log ORDER BY seq"
@@ -86,6 +87,7 @@ def verify(conn: Any, max_problems: int = 20) -> AuditReport:
         if chain != bytes(stored_chain):
             problems.append(f"entry {seq} does not follow entry {seq - 1} (removed or reordered)")
         previous = bytes(stored_chain)
+        leaves.append(bytes(stored_leaf))
         expected_seq += 1
         if len(problems) >= max_problems:
             problems.append("… more problems not listed")
@@ -95,7 +97,7 @@ def verify(conn: Any, max_problems: int = 20) -> AuditReport:
         problems += [
             f"the stored tree hash of entries {block * size + 1}–{(block + 1) * size}"
             " does not match them"
-            for block in audit_tree.stored_mismatches(conn)
+            for block in audit_tree.stored_mismatches(conn, leaves)
         ][: max(0, max_problems - len(problems))]
     return AuditReport(entries=count, problems=tuple(problems), head=previous)
 

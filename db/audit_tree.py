@@ -122,17 +122,14 @@ def forget(conn: Any, log: str) -> None:
     conn.execute("DELETE FROM audit_blocks WHERE log = ?", (log,))
 
 
-def stored_mismatches(conn: Any, log: str = LOCAL) -> list[int]:
-    """Numbers of the log's stored blocks that do not match their entries."""
+def stored_mismatches(conn: Any, leaves: Sequence[bytes]) -> list[int]:
+    """Numbers of this site's stored blocks that do not match its leaf hashes, in order."""
     stored = {
         int(number): bytes(digest)
         for number, digest in conn.execute(
-            "SELECT block, hash FROM audit_blocks WHERE log = ?", (log,)
+            "SELECT block, hash FROM audit_blocks WHERE log = ?", (LOCAL,)
         )
     }
-    if not stored:
-        return []
-    leaves = _leaves(conn, log, 0, (max(stored) + 1) * BLOCK)
     return sorted(
         number
         for number, digest in stored.items()

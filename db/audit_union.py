@@ -43,8 +43,7 @@ class Entry:
 
 def held(conn: Any, site_id: str) -> dict[str, int]:
     """For every log held here, how many of its first entries are all here (own log included)."""
-    own = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
-    result = {site_id: int(own or 0)}
+    result = {site_id: audit_tree.local_size(conn)}
     for origin, highest, count in conn.execute(
         "SELECT origin, max(seq), count(*) FROM peer_audit WHERE archived_at IS NULL"
         " GROUP BY origin"

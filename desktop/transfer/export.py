@@ -78,7 +78,6 @@ def _payload_chunks(
     batch: list[bytes] = []
     size = 0
     steps = Steps(progress, oplog.count_after(conn, base, upto))
-    steps.at(0)
     for case_id, ops_text in oplog.cases_after(conn, base, upto):
         line = case_line(case_id, ops_text)
         batch.append(line)

@@ -293,7 +293,7 @@ class _LineFeed:
     the payload that is its total, so it reaches the total only when the caller says so.
     """
 
-    def __init__(self, on_line: Callable[[bytes], None], steps: Steps | None = None) -> None:
+    def __init__(self, on_line: Callable[[bytes], None], steps: Steps) -> None:
         self._on_line = on_line
         self._pending = b""
         self._steps = steps
@@ -307,9 +307,8 @@ class _LineFeed:
             raise PayloadRejected("the transfer file holds an invalid record (too large)")
         for line in lines:
             self._on_line(line)
-        if self._steps is not None:
-            self._done += len(data)
-            self._steps.at(self._done)
+        self._done += len(data)
+        self._steps.at(self._done)
         return len(data)
 
     def close(self) -> None:
@@ -367,7 +366,6 @@ def _apply(
         )
         reader = PayloadReader(handle, checked.layout)
         steps = Steps(progress, checked.layout.payload_size)
-        steps.at(0)
         # One thread: SQLite hands Python's lock back and forth at every row it writes, and
         # with a second thread busy in Python each hand-back waits for a switch interval.
         feed = _LineFeed(lambda line: applier.take(records.take(line)), steps)

@@ -9,13 +9,14 @@ Progress = Callable[[int, int], None]
 
 
 class Steps:
-    """Passes progress on at most every hundredth of the way, and always at the end."""
+    """Passes progress on at the start, at most every hundredth of the way, and at the end."""
 
     def __init__(self, progress: Progress | None, total: int) -> None:
         self._progress = progress
         self._total = total
         self._step = max(1, -(-total // 100))
         self._next = 0
+        self.at(0)
 
     def at(self, done: int) -> None:
         if self._progress is not None and (done >= self._next or done >= self._total):
