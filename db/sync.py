@@ -20,7 +20,7 @@ import json
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlcipher3
 
@@ -279,6 +279,79 @@ _INSERT_CASE = (
 )
 
 
+class Prepared(NamedTuple):
+    """A new case's rows before it has local ids: what :meth:`Materializer.add` writes.
+
+    Plain tuples and values only, so that it can be built in another process and sent.
+    """
+
+    case: tuple[Any, ...]  # the cases row after its rowid
+    persons: tuple[tuple[Any, ...], ...]  # persons rows after id and case_rowid
+    terms: tuple[str, ...]  # each person's search terms
+    contacts: tuple[tuple[Any, ...], ...]  # union rows after case_rowid
+    history: tuple[tuple[Any, ...], ...]
+    attempts: tuple[tuple[Any, ...], ...]
+    conflicts: tuple[tuple[str, str, str, str], ...]
+
+
+def prepare(case: DerivedCase) -> Prepared:
+    """The rows of a case that is not in the tables yet."""
+    create = case.create
+    values = create.values
+    ref = values["ref"]
+    raw_persons = values["persons"]
+    names = [raw["full_name"] for raw in raw_persons]
+    ref_key = search.reference_key(ref)
+    return Prepared(
+        (
+            case.case_id,
+            ref,
+            values["kind"],
+            values["channel"],
+            "; ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else ""),
+            bytes.fromhex(values["codeword_salt"]),
+            bytes.fromhex(values["codeword_digest"]),
+            create.at,
+            create.by or "",
+            create.origin,
+            create.id,
+            *_mutable_values(case),
+        ),
+        tuple(
+            (
+                position,
+                raw["full_name"],
+                raw.get("birth_date"),
+                raw.get("phone"),
+                raw.get("rank"),
+                raw.get("unit"),
+                raw.get("mobilization") or "unknown",
+                raw.get("notes"),
+            )
+            for position, raw in enumerate(raw_persons)
+        ),
+        tuple(search.name_terms(name, ref_key) for name in names),
+        *_union_rows(case),
+    )
+
+
+def _union_rows(
+    case: DerivedCase,
+) -> tuple[
+    tuple[tuple[Any, ...], ...],
+    tuple[tuple[Any, ...], ...],
+    tuple[tuple[Any, ...], ...],
+    tuple[tuple[str, str, str, str], ...],
+]:
+    """Contacts, history, codeword checks and conflicts of a case, without its rowid."""
+    return (
+        tuple((op, at, ch, by or "", st, su) for op, at, ch, by, st, su in case.contacts),
+        tuple((op, fr, to, at, by or "", fi) for op, fr, to, at, by, fi in case.history),
+        tuple((op, at, by or "", int(success)) for op, at, by, success in case.attempts),
+        tuple((c.id, c.case_id, c.group, json.dumps(list(c.heads))) for c in case.conflicts),
+    )
+
+
 class Materializer:
     """Writes derived cases into the case tables, batching the inserts of new cases."""
 
@@ -288,7 +361,7 @@ class Materializer:
         # holds the write lock for the whole import, so nobody else takes them meanwhile.
         self._next_case_rowid = _max_id(conn, "SELECT max(rowid) FROM cases") + 1
         self._next_person_id = _max_id(conn, "SELECT max(id) FROM persons") + 1
-        self._cases: list[list[Any]] = []
+        self._cases: list[tuple[Any, ...]] = []
         self._persons: list[tuple[Any, ...]] = []
         self._terms: list[tuple[int, str]] = []
         self._contacts: list[tuple[Any, ...]] = []
@@ -303,32 +376,18 @@ class Materializer:
 
     def insert(self, case: DerivedCase) -> None:
         """Queue a case that is not in the tables yet."""
+        self.add(prepare(case))
+
+    def add(self, rows: Prepared) -> None:
+        """Queue the prepared rows of a case that is not in the tables yet."""
         rowid = self._next_case_rowid
         self._next_case_rowid += 1
-        create = case.create
-        values = create.values
-        ref = values["ref"]
-        raw_persons = values["persons"]
-        names = [raw["full_name"] for raw in raw_persons]
-        self._cases.append([
-            rowid, case.case_id, ref, values["kind"], values["channel"],
-            "; ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else ""),
-            bytes.fromhex(values["codeword_salt"]), bytes.fromhex(values["codeword_digest"]),
-            create.at, create.by or "", create.origin, create.id, *_mutable_values(case),
-        ])
-        person_id = self._next_person_id
-        ref_key = search.reference_key(ref)
-        for position, raw in enumerate(raw_persons):
-            phone = raw.get("phone")
-            self._persons.append((
-                person_id, rowid, position, raw["full_name"], raw.get("birth_date"), phone,
-                raw.get("rank"), raw.get("unit"), raw.get("mobilization") or "unknown",
-                raw.get("notes"),
-            ))
-            self._terms.append((person_id, search.name_terms(raw["full_name"], ref_key)))
-            person_id += 1
-        self._next_person_id = person_id
-        self._queue_unions(rowid, case)
+        self._cases.append((rowid, *rows.case))
+        first = self._next_person_id
+        self._next_person_id += len(rows.persons)
+        self._persons += [(first + i, rowid, *person) for i, person in enumerate(rows.persons)]
+        self._terms += [(first + i, terms) for i, terms in enumerate(rows.terms)]
+        self._queue_unions(rowid, rows.contacts, rows.history, rows.attempts, rows.conflicts)
 
     def update(self, rowid: int, case: DerivedCase) -> None:
         """Bring an existing case row up to its derived state and add new union rows."""
@@ -338,17 +397,20 @@ class Materializer:
             [*_mutable_values(case), rowid],
         )
         self.conn.execute("DELETE FROM conflicts WHERE case_id = ?", (case.case_id,))
-        self._queue_unions(rowid, case)
+        self._queue_unions(rowid, *_union_rows(case))
 
-    def _queue_unions(self, rowid: int, case: DerivedCase) -> None:
-        self._contacts += [(rowid, *row) for row in case.contacts]
-        self._history += [(rowid, *row) for row in case.history]
-        self._attempts += [
-            (rowid, op, at, by or "", int(success)) for op, at, by, success in case.attempts
-        ]
-        self._conflicts += [
-            (c.id, c.case_id, c.group, json.dumps(list(c.heads))) for c in case.conflicts
-        ]
+    def _queue_unions(
+        self,
+        rowid: int,
+        contacts: tuple[tuple[Any, ...], ...],
+        history: tuple[tuple[Any, ...], ...],
+        attempts: tuple[tuple[Any, ...], ...],
+        conflicts: tuple[tuple[str, str, str, str], ...],
+    ) -> None:
+        self._contacts += [(rowid, *row) for row in contacts]
+        self._history += [(rowid, *row) for row in history]
+        self._attempts += [(rowid, *row) for row in attempts]
+        self._conflicts += conflicts
 
     def flush(self) -> None:
         """Write everything queued."""
@@ -373,13 +435,13 @@ class Materializer:
             conn.executemany(
                 "INSERT OR IGNORE INTO contacts (case_rowid, op, at, channel, operator, stage,"
                 " summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r, op, at, ch, by or "", st, su) for r, op, at, ch, by, st, su in self._contacts],
+                self._contacts,
             )
         if self._history:
             conn.executemany(
                 "INSERT OR IGNORE INTO status_history (case_rowid, op, from_status, to_status,"
                 " at, by, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r, op, fr, to, at, by or "", fi) for r, op, fr, to, at, by, fi in self._history],
+                self._history,
             )
         if self._attempts:
             conn.executemany(

@@ -868,6 +868,34 @@ def encrypt_stream(
         out.close()
 
 
+def _open_header(reader: _Source, identities: Sequence[Identity] | bytes) -> bytes:
+    """Read the header and payload nonce; the payload key, once the header's MAC holds."""
+    header = _read_header(reader)
+    if isinstance(identities, bytes):
+        file_key = identities
+    else:
+        file_key = _unwrap_file_key(header.stanzas, identities)
+    try:
+        _header_mac(file_key, header.mac_input).verify(header.mac)
+    except InvalidSignature:
+        raise HMACError("header MAC does not match") from None
+    return file_key
+
+
+def _payload_source(source: BinaryReader, armored: bool | None) -> _Source:
+    raw = _Source(source.read)
+    if armored is None:
+        armored = _looks_armored(raw)
+    return _Source(_ArmorReader(raw).read) if armored else raw
+
+
+def _decrypt_payload(reader: _Source, destination: BinaryWriter, file_key: bytes) -> None:
+    nonce = reader.read(16)
+    if len(nonce) != 16:
+        raise HeaderError("file ends before the payload nonce")
+    _read_payload(reader, destination, file_key, nonce)
+
+
 def decrypt_stream(
     source: BinaryReader,
     destination: BinaryWriter,
@@ -882,20 +910,25 @@ def decrypt_stream(
     written are genuine but incomplete, so discard them (see :func:`decrypt_to_path`).
     """
     identity_list = [_as_identity(i) for i in identities]
-    raw = _Source(source.read)
-    if armored is None:
-        armored = _looks_armored(raw)
-    reader = _Source(_ArmorReader(raw).read) if armored else raw
-    header = _read_header(reader)
-    file_key = _unwrap_file_key(header.stanzas, identity_list)
-    try:
-        _header_mac(file_key, header.mac_input).verify(header.mac)
-    except InvalidSignature:
-        raise HMACError("header MAC does not match") from None
-    nonce = reader.read(16)
-    if len(nonce) != 16:
-        raise HeaderError("file ends before the payload nonce")
-    _read_payload(reader, destination, file_key, nonce)
+    reader = _payload_source(source, armored)
+    _decrypt_payload(reader, destination, _open_header(reader, identity_list))
+
+
+def read_file_key(source: BinaryReader, identities: Iterable[Identity | str]) -> bytes:
+    """The file key of an age file (binary, not armored), its header's MAC checked.
+
+    With it, :func:`decrypt_stream_with_key` opens this one file and no other, so a
+    helper that decrypts never needs the identity itself.
+    """
+    return _open_header(_Source(source.read), [_as_identity(i) for i in identities])
+
+
+def decrypt_stream_with_key(
+    source: BinaryReader, destination: BinaryWriter, file_key: bytes
+) -> None:
+    """:func:`decrypt_stream` of a binary age file whose file key is known."""
+    reader = _Source(source.read)
+    _decrypt_payload(reader, destination, _open_header(reader, file_key))
 
 
 def encrypt(

@@ -9,10 +9,7 @@ the transaction back, so what it reports is exactly what an import would do.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hmac
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,15 +22,17 @@ from db.sync import MergeRefused
 from db.vault import Vault, format_time, now_utc
 from desktop.errors import InputRejected
 from desktop.transfer import age, sshsig
-from desktop.transfer.checkpoints import InconsistentCheckpoint, check_checkpoint
-from desktop.transfer.payload import (
-    MAX_CLOCK_AHEAD_MS,
-    MAX_LINE,
-    CaseLine,
-    Header,
-    PayloadRejected,
-    Records,
+from desktop.transfer.checking import (
+    CheckedCase,
+    Checker,
+    HelperChecker,
+    LineFeed,
+    case_of,
+    collector_paused,
+    union,
 )
+from desktop.transfer.checkpoints import InconsistentCheckpoint, check_checkpoint
+from desktop.transfer.payload import MAX_CLOCK_AHEAD_MS, Header, parse_header
 from desktop.transfer.streams import Progress, Steps
 from desktop.transfer.transfer_file import (
     Layout,
@@ -45,8 +44,11 @@ from desktop.transfer.transfer_file import (
     read_layout,
 )
 
-# Cases are settled a batch at a time: few queries per case, bounded memory.
-_BATCH_CASES = 1000
+# Cases are settled a batch at a time: few queries per case, bounded memory. A batch
+# takes about as long to write as the helper's pipe holds records for, so it keeps busy.
+_BATCH_CASES = 250
+# A payload this large is checked by a helper process while this one writes.
+HELPER_FROM_BYTES = 8 * 1024 * 1024
 
 
 class SignatureRejected(InputRejected):
@@ -167,26 +169,27 @@ class _Applier:
         self.sender = sender
         self.sender_log = sender_log  # whether the sender's own audit entries are taken
         self.materializer = sync.Materializer(conn)
-        self.pending: dict[str, CaseLine] = {}
+        self.pending: dict[str, CheckedCase] = {}
         self.next_lseq = oplog.last_lseq(conn) + 1
         self.ops_new = self.ops_known = 0
         self.cases_new = self.cases_updated = self.conflicts_new = 0
         self.audit_new = self.audit_left_out = 0
         self.waiting: set[str] = set()
 
-    def take(self, record: CaseLine | list[Entry] | None) -> None:
+    def take(self, record: CheckedCase | list[Entry] | None) -> None:
         """A case or audit entries from the payload; None (the header, the end) is skipped."""
-        if isinstance(record, CaseLine):
+        if isinstance(record, CheckedCase):
             self.add(record)
         elif record is not None:
             self.add_audit(record)
 
-    def add(self, line: CaseLine) -> None:
-        earlier = self.pending.get(line.case_id)
+    def add(self, case: CheckedCase) -> None:
+        earlier = self.pending.get(case.case_id)
         if earlier is not None:
             # The same case twice in one file: merge the two lines before settling it.
-            line = CaseLine(line.case_id, _union(earlier.ops, line.ops), None)
-        self.pending[line.case_id] = line
+            ops = union(_ops(earlier), _ops(case))
+            case = case_of(case.case_id, ops, oplog.ops_json(ops))
+        self.pending[case.case_id] = case
         if len(self.pending) >= _BATCH_CASES:
             self.flush()
 
@@ -203,9 +206,9 @@ class _Applier:
             return
         held = oplog.stored_ops(self.conn, list(self.pending))
         rows: list[tuple[str, int, str, str, str]] = []
-        for case_id, line in self.pending.items():
+        for case_id, case in self.pending.items():
             text = held.get(case_id)
-            row = self._settle_new(line) if text is None else self._settle_known(line, text)
+            row = self._settle_new(case) if text is None else self._settle_known(case, text)
             if row is not None:
                 rows.append(row)
         oplog.store_merged(self.conn, rows)
@@ -216,56 +219,54 @@ class _Applier:
         self.next_lseq += 1
         return self.next_lseq - 1
 
-    def _settle_new(self, line: CaseLine) -> tuple[str, int, str, str, str]:
-        ops = line.ops if line.ops_text is not None else _union([], line.ops)
-        text = line.ops_text if line.ops_text is not None else oplog.ops_json(ops)
-        self.ops_new += len(ops)
-        newest = ops[-1].id
-        derived = sync.derive(ops)
-        if derived is None:
-            self.waiting.add(line.case_id)
-            return (line.case_id, self._lseq(), newest, "{}", text)
-        self._insert(derived)
-        versions = oplog.canonical_json(derived.versions)
-        return (line.case_id, self._lseq(), newest, versions, text)
+    def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, str]:
+        self.ops_new += case.op_count
+        if case.rows is None:
+            self.waiting.add(case.case_id)
+        else:
+            self.materializer.add(case.rows)
+            self.cases_new += 1
+            self.conflicts_new += len(case.rows.conflicts)
+            self.waiting.discard(case.case_id)
+        return (case.case_id, self._lseq(), case.newest, case.versions, case.ops_text)
 
     def _settle_known(
-        self, line: CaseLine, held_text: str
+        self, case: CheckedCase, held_text: str
     ) -> tuple[str, int, str, str, str] | None:
-        held = {op.id: op for op in oplog.parse_ops(line.case_id, held_text)}
+        held = {op.id: op for op in oplog.parse_ops(case.case_id, held_text)}
         fresh = []
-        for op in line.ops:
+        incoming = _ops(case)
+        for op in incoming:
             mine = held.get(op.id)
             if mine is None:
                 fresh.append(op)
             elif mine.to_json() != op.to_json():
                 raise MergeRefused("the file holds a change that differs from the one held here")
-        self.ops_known += len(line.ops) - len(fresh)
+        self.ops_known += len(incoming) - len(fresh)
         if not fresh:
             return None
         if any(op.kind == oplog.CREATE for op in fresh) and any(
             op.kind == oplog.CREATE for op in held.values()
         ):
             raise MergeRefused("the file creates a case that already exists here")
-        fresh = _union([], fresh)
         self.ops_new += len(fresh)
         ops = [*held.values(), *fresh]
         newest = max(op.id for op in ops)
         row_ops = oplog.ops_json(ops)
         derived = sync.derive(ops)
         if derived is None:
-            self.waiting.add(line.case_id)
-            return (line.case_id, self._lseq(), newest, "{}", row_ops)
-        rowid = self.materializer.case_rowid(line.case_id)
+            self.waiting.add(case.case_id)
+            return (case.case_id, self._lseq(), newest, "{}", row_ops)
+        rowid = self.materializer.case_rowid(case.case_id)
         if rowid is None:
             self._insert(derived)
         else:
-            before = {c.id for c in sync.list_case_conflicts(self.conn, line.case_id)}
+            before = {c.id for c in sync.list_case_conflicts(self.conn, case.case_id)}
             self.materializer.update(rowid, derived)
             self.cases_updated += 1
             self.conflicts_new += len({c.id for c in derived.conflicts} - before)
         versions = oplog.canonical_json(derived.versions)
-        return (line.case_id, self._lseq(), newest, versions, row_ops)
+        return (case.case_id, self._lseq(), newest, versions, row_ops)
 
     def _insert(self, derived: sync.DerivedCase) -> None:
         self.materializer.insert(derived)
@@ -274,62 +275,9 @@ class _Applier:
         self.waiting.discard(derived.case_id)
 
 
-def _union(first: list[Op], second: list[Op]) -> list[Op]:
-    """Ops of both lists once each, in stamp order; one id with two contents is refused."""
-    merged: dict[str, Op] = {}
-    for op in (*first, *second):
-        seen = merged.get(op.id)
-        if seen is None:
-            merged[op.id] = op
-        elif seen.to_json() != op.to_json():
-            raise MergeRefused("the file holds two different changes with one id")
-    return [merged[key] for key in sorted(merged)]
-
-
-class _LineFeed:
-    """The writer age decrypts into: splits lines and hands each record on, in memory only.
-
-    ``steps`` is told how many bytes were handed on; the plaintext is a little shorter than
-    the payload that is its total, so it reaches the total only when the caller says so.
-    """
-
-    def __init__(self, on_line: Callable[[bytes], None], steps: Steps) -> None:
-        self._on_line = on_line
-        self._pending = b""
-        self._steps = steps
-        self._done = 0
-
-    def write(self, data: bytes, /) -> int:
-        buffer = self._pending + data
-        lines = buffer.split(b"\n")
-        self._pending = lines.pop()
-        if len(self._pending) > MAX_LINE:
-            raise PayloadRejected("the transfer file holds an invalid record (too large)")
-        for line in lines:
-            self._on_line(line)
-        self._done += len(data)
-        self._steps.at(self._done)
-        return len(data)
-
-    def close(self) -> None:
-        if self._pending:
-            raise PayloadRejected("the payload does not end with a complete line")
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for an import.
-
-    An import makes millions of objects and frees each one by reference counting; the
-    collector would only walk them, over and over.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _ops(case: CheckedCase) -> list[Op]:
+    """A checked case's ops, from their stored form."""
+    return oplog.parse_ops(case.case_id, case.ops_text)
 
 
 def import_file(
@@ -342,13 +290,19 @@ def import_file(
     with _open(path) as handle:
         checked = check_envelope(vault, handle)
         try:
-            return _apply(vault, user, handle, checked, dry_run=dry_run, progress=progress)
+            return _apply(vault, user, path, handle, checked, dry_run=dry_run, progress=progress)
         except _DryRunDone as done:
             return done.report
 
 
 def _apply(
-    vault: Vault, user: str, handle: BinaryIO, checked: CheckedFile, *, dry_run: bool,
+    vault: Vault,
+    user: str,
+    path: Path,
+    handle: BinaryIO,
+    checked: CheckedFile,
+    *,
+    dry_run: bool,
     progress: Progress | None,
 ) -> ImportReport:
     manifest = checked.manifest
@@ -360,34 +314,32 @@ def _apply(
             raise ReplayRejected(
                 f"file #{checked.sequence} from '{checked.peer.name}' was imported before"
             )
-        records = Records(manifest, hlc.wall_ms() + MAX_CLOCK_AHEAD_MS)
-        applier = _Applier(
-            conn, site_id, checked.peer.site_id, sender_log=not checked.before_reset
-        )
-        reader = PayloadReader(handle, checked.layout)
+        applier = _Applier(conn, site_id, checked.peer.site_id, sender_log=not checked.before_reset)
         steps = Steps(progress, checked.layout.payload_size)
-        # One thread: SQLite hands Python's lock back and forth at every row it writes, and
-        # with a second thread busy in Python each hand-back waits for a switch interval.
-        feed = _LineFeed(lambda line: applier.take(records.take(line)), steps)
+        latest_ms = hlc.wall_ms() + MAX_CLOCK_AHEAD_MS
         try:
-            with _collector_paused():
-                age.decrypt_stream(reader, feed, [identity])
-                feed.close()
+            with collector_paused():
+                file_key = age.read_file_key(PayloadReader(handle, checked.layout), [identity])
+                if checked.layout.payload_size >= HELPER_FROM_BYTES:
+                    header, sha256 = _apply_from_helper(
+                        applier, path, checked, file_key, latest_ms, steps
+                    )
+                else:
+                    header, sha256 = _apply_here(
+                        applier, handle, checked, file_key, latest_ms, steps
+                    )
                 applier.flush()
                 steps.at(checked.layout.payload_size)
         except age.NoIdentityMatch:
-            raise InputRejected(
-                "the payload is not encrypted to this site's key"
-            ) from None
+            raise InputRejected("the payload is not encrypted to this site's key") from None
         except age.AgeError:
             raise TransferFileError(
                 "the payload does not decrypt: the file was altered or is damaged"
             ) from None
         except (MergeRefused, AuditMismatch) as exc:
             raise InputRejected(str(exc)) from None
-        header = records.finish()
         # The bytes decrypted must be the ones hashed before (the file could have changed).
-        if reader.sha256.hexdigest() != manifest.payload_sha256:
+        if sha256 != manifest.payload_sha256:
             raise TransferFileError("the transfer file changed while it was being imported")
         if not checked.before_reset:
             _check_audit_entries(conn, checked)
@@ -435,6 +387,47 @@ def _apply(
         if dry_run:
             raise _DryRunDone(report)
     return report
+
+
+def _apply_here(
+    applier: _Applier,
+    handle: BinaryIO,
+    checked: CheckedFile,
+    file_key: bytes,
+    latest_ms: int,
+    steps: Steps,
+) -> tuple[Header, str]:
+    """Check and apply the payload in this process; its header and the hash of what was read.
+
+    One thread: SQLite hands Python's lock back and forth at every row it writes, and
+    with a second thread busy in Python each hand-back waits for a switch interval.
+    """
+    checker = Checker(checked.manifest, latest_ms)
+    reader = PayloadReader(handle, checked.layout)
+    feed = LineFeed(lambda line: applier.take(checker.take(line)), steps.at)
+    age.decrypt_stream_with_key(reader, feed, file_key)
+    feed.close()
+    return checker.finish(), reader.sha256.hexdigest()
+
+
+def _apply_from_helper(
+    applier: _Applier,
+    path: Path,
+    checked: CheckedFile,
+    file_key: bytes,
+    latest_ms: int,
+    steps: Steps,
+) -> tuple[Header, str]:
+    """Apply what a helper process checks meanwhile; the header and the payload's hash."""
+    helper = HelperChecker(path, checked.layout, file_key, latest_ms)
+    try:
+        for done, records in helper.records():
+            for record in records:
+                applier.take(record)
+            steps.at(done)
+    finally:
+        helper.close()
+    return parse_header(helper.header_line, checked.manifest), helper.sha256
 
 
 def _take_acknowledgements(

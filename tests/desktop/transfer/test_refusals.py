@@ -380,7 +380,7 @@ def test_a_file_of_several_batches_is_applied_whole_or_not_at_all(
     north, south = world["north"], world["south"]
     lines = _genuine_lines(world, tmp_path)
     record = _case_record(lines)
-    cases = _copies(record, 2_500)  # checked and written 1,000 at a time
+    cases = _copies(record, 2_500)  # checked and written in batches
     if flaw == "a bad last record":
         cases.append(json.dumps(_with_name(record, "")).encode())
     elif flaw == "a reference used twice early":

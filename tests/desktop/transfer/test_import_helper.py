@@ -1,0 +1,149 @@
+"""A large payload is checked by a helper process while Haven writes: same outcome, same refusals.
+
+The payload-level refusals of test_refusals run again here with every payload sent through
+the helper (they are imported below, so pytest collects them in this module too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from db import cases
+from db.records import Channel, CodewordAttempt, ContactEntry, ContactStage, Status, StatusChange
+from desktop.transfer import importer
+from desktop.transfer.checking import CheckerStopped
+from tests.desktop.transfer.sites import (
+    HavenSite,
+    canonical_dump,
+    forge,
+    header_line,
+    make_sites,
+    new_case,
+    vault_digest,
+)
+from tests.desktop.transfer.test_refusals import (  # noqa: F401 - collected again, with the helper
+    _case_record,
+    _copies,
+    _genuine_lines,
+    test_a_bad_record_after_good_ones_changes_nothing,
+    test_a_file_of_several_batches_is_applied_whole_or_not_at_all,
+    test_a_good_file_imports,
+    test_malformed_or_oversized_records,
+    test_payload_not_encrypted_to_us,
+    world,
+)
+
+
+@pytest.fixture(autouse=True)
+def helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every payload, however small, goes through the helper process."""
+    monkeypatch.setattr(importer, "HELPER_FROM_BYTES", 0)
+
+
+def helpers_running() -> list[int]:
+    """Process ids of this process's children that run the checking helper."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"helper_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def trio(tmp_path: Path) -> Iterator[tuple[HavenSite, HavenSite, HavenSite, HavenSite]]:
+    """Four sites, each a peer of the others: North and West edit, Here and There receive."""
+    north, west, here, there = make_sites(tmp_path, ["north", "west", "here", "there"])
+    yield north, west, here, there
+    for site in (north, west, here, there):
+        site.close()
+
+
+def _moment(minute: int) -> datetime:
+    return datetime(2026, 11, 27, 10, minute, tzinfo=UTC)
+
+
+def test_the_helper_and_this_process_import_the_same(
+    trio: tuple[HavenSite, HavenSite, HavenSite, HavenSite], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    north, west, here, there = trio
+    ids = [new_case(north, f"Особа {n}", f"+38067{n:07d}") for n in range(30)]
+    with north.session.vault.transaction() as conn:
+        for n, case_id in enumerate(ids[:20]):
+            cases.set_status(conn, case_id, StatusChange(
+                case_id, Status.REGISTERED, Status.CONFIRMED, _moment(n), "operator",
+                {"group_size": "2"}))
+            cases.add_contact(conn, ContactEntry(case_id, _moment(n), Channel.PHONE, "operator",
+                                                 ContactStage.FOLLOW_UP, f"дзвінок {n}"))
+            cases.record_codeword_attempt(
+                conn, CodewordAttempt(case_id, _moment(n), "operator", n % 3 == 0), 3)
+    north.service.export(["west"], tmp_path / "to-west.haven", full=True)
+    west.service.import_file(tmp_path / "to-west.haven")
+    # The same group edited on both sides without seeing each other: a conflict.
+    for site, place in ((north, "Північ"), (west, "Захід")):
+        with site.session.vault.transaction() as conn:
+            cases.update_fields(conn, ids[0], {"location": place}, _moment(40), by="operator")
+    west.service.export(["north"], tmp_path / "to-north.haven", full=False)
+    north.service.import_file(tmp_path / "to-north.haven")
+    path = tmp_path / "both.haven"
+    north.service.export(["here", "there"], path, full=True)
+
+    seen: list[list[int]] = []
+    by_helper = here.service.import_file(path, progress=lambda done, total: seen.append(
+        helpers_running()))
+    monkeypatch.setattr(importer, "HELPER_FROM_BYTES", 8 * 1024 * 1024)
+    seen_here: list[list[int]] = []
+    in_process = there.service.import_file(path, progress=lambda done, total: seen_here.append(
+        helpers_running()))
+
+    assert any(seen)
+    assert not any(seen_here)
+    assert by_helper.cases_new == in_process.cases_new == 30
+    assert by_helper.conflicts_new == in_process.conflicts_new == 1
+    assert (by_helper.ops_new, by_helper.audit_new) == (in_process.ops_new, in_process.audit_new)
+    assert canonical_dump(here) == canonical_dump(there) == canonical_dump(north)
+    assert [c.case_id for c in here.service.list_conflicts()] == [ids[0]]
+
+
+def test_a_killed_helper_stops_the_import_and_changes_nothing(
+    world: dict[str, HavenSite], tmp_path: Path  # noqa: F811 - the fixture imported above
+) -> None:
+    north, south = world["north"], world["south"]
+    lines = _genuine_lines(world, tmp_path)
+    copies = _copies(_case_record(lines), 5_000)  # more than the pipe holds: it waits for us
+    payload = header_line(north, [south], 9) + b"\n".join(copies) + b"\n"
+    payload += json.dumps({"cases": len(copies), "type": "end"}).encode() + b"\n"
+    path = tmp_path / "large.haven"
+    forge(path, north, [south], payload, sequence=9)
+    before = vault_digest(south)
+    killed: list[int] = []
+
+    def kill_the_helper(done: int, total: int) -> None:
+        if done and not killed:
+            killed.extend(helpers_running())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(CheckerStopped, match="ended before it was done"):
+        south.service.import_file(path, progress=kill_the_helper)
+    assert len(killed) == 1
+    assert vault_digest(south) == before
+    assert helpers_running() == []
+
+    report = south.service.import_file(path)
+    assert report.cases_new == 5_000
