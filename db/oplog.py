@@ -14,14 +14,20 @@ as a JSON array in stamp order, which is also how a case travels in a transfer f
 and ``lseq``, the position of the case's latest change in this site's order of changes,
 which is what acknowledgements between sites count. ``versions`` remembers which op each
 edited group shows, so a local edit knows what it replaces without reading the ops.
+
+The array is stored compressed (see :func:`pack_ops`): most of it is keys, stamps and
+codes that repeat from op to op, and a vault of a million cases holds it a million times.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+import zstandard
 
 from db import hlc
 
@@ -106,13 +112,84 @@ def op_from_json(case_id: str, document: Mapping[str, Any]) -> Op:
 
 
 def ops_json(ops: Sequence[Op]) -> str:
-    """A case's ops as the stored JSON array, in stamp order."""
+    """A case's ops as their JSON array, in stamp order."""
     return canonical_json([op.to_json() for op in sorted(ops, key=lambda op: op.id)])
 
 
-def parse_ops(case_id: str, text: str) -> list[Op]:
-    """A case's ops from their stored JSON array."""
+def parse_ops(case_id: str, text: str | bytes) -> list[Op]:
+    """A case's ops from their JSON array."""
     return [op_from_json(case_id, document) for document in json.loads(text)]
+
+
+# --- the stored form ---------------------------------------------------------------------------
+#
+# A stored array is a version byte and a zstd frame, compressed with a dictionary of the
+# JSON that op arrays are made of (keys, kinds, groups, enum values; nothing of anyone's
+# case). Stored arrays depend on the dictionary byte for byte: it never changes, and a
+# new one would come with a new version byte. Arrays written as text (by schema 2's
+# upgrade) are read as they are.
+
+_PACKED_V1 = b"\x01"
+_DICTIONARY_V1 = (
+    '"values":{"flag_after":3,"success":false}},{"at":"","by":"","kind":"codeword","op":"",'
+    '"values":{"flag_after":3,"success":true}},'
+    '"outcome":"prisoner_exchange","outcome":"detention","outcome":"stay_in_country",'
+    '"outcome":"emigration","outcome_notes":null},'
+    '"values":{"duplicate_of":null,"reason":null}},{"at":"","by":"","group":"exit",'
+    '"values":{"condition":null,"group_size":1}},{"at":"","by":"","group":"confirmation",'
+    '"values":{"callback":null,"location":null,"notes":null}},{"at":"","by":"","group":"intake",'
+    '"values":{"meeting_point":"","receiving_unit":"","window_end":"","window_start":""}},'
+    '{"at":"","by":"","group":"arrangement","kind":"set","op":"","parents":[""],'
+    '"status":"closed"}},"status":"withdrawn"}},"status":"duplicate"}},'
+    '"from":"handoff_arranged","status":"handed_off"}},'
+    '"from":"confirmed","status":"handoff_arranged"}},'
+    '{"at":"","by":"","group":"status","kind":"set","op":"","parents":[""],'
+    '"values":{"fields":{},"from":"registered","status":"confirmed"}},'
+    '"stage":"confirmation","stage":"handoff","stage":"follow_up",'
+    '{"at":"","by":"","kind":"contact","op":"","values":{"channel":"messenger",'
+    '"stage":"first_contact","summary":""}},'
+    '"mobilization":"partially_mobilized","mobilization":"not_mobilized",'
+    '"mobilization":"contract","mobilization":"unknown",'
+    '[{"at":"2026-01-01T00:00:00.000Z","by":"operator","kind":"create",'
+    '"op":"1700000000000:0000:00000000000000000000000000000000","values":{"callback":null,'
+    '"channel":"phone","codeword_digest":"","codeword_salt":"","condition":null,'
+    '"duplicate_of":null,"group_size":null,"kind":"surrender","kind":"consultation",'
+    '"location":null,"meeting_point":null,"notes":null,"outcome":null,"outcome_notes":null,'
+    '"persons":[{"birth_date":"1990-01-01","full_name":"","mobilization":"mobilized",'
+    '"notes":null,"phone":"+380","rank":null,"unit":null}],"reason":null,"receiving_unit":null,'
+    '"ref":"","window_end":null,"window_start":null}},'
+).encode("ascii")
+_CODECS = threading.local()  # zstd contexts are not shared between threads
+
+
+def _codecs() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    codecs: tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor] | None = getattr(
+        _CODECS, "codecs", None
+    )
+    if codecs is None:
+        dictionary = zstandard.ZstdCompressionDict(
+            _DICTIONARY_V1, dict_type=zstandard.DICT_TYPE_RAWCONTENT
+        )
+        codecs = (
+            zstandard.ZstdCompressor(level=1, dict_data=dictionary),
+            zstandard.ZstdDecompressor(dict_data=dictionary),
+        )
+        _CODECS.codecs = codecs
+    return codecs
+
+
+def pack_ops(array: bytes) -> bytes:
+    """A case's op array (JSON, UTF-8) in its stored form."""
+    return _PACKED_V1 + _codecs()[0].compress(array)
+
+
+def unpack_ops(stored: str | bytes) -> bytes:
+    """A case's op array (JSON, UTF-8) from its stored form."""
+    if isinstance(stored, str):
+        return stored.encode("utf-8")
+    if stored[:1] != _PACKED_V1:
+        raise ValueError("an op array of a format this Haven does not read")
+    return _codecs()[1].decompress(stored[1:])
 
 
 # --- local changes ---------------------------------------------------------------------------
@@ -162,23 +239,25 @@ def record(
         elif current is not None:
             parents = (current,)
     op = Op(stamp, case_id, kind, at, by, values, group, parents)
-    body = canonical_json(op.to_json())
+    body = canonical_json(op.to_json()).encode("utf-8")
     if kind == CREATE:
         conn.execute(
             "INSERT INTO case_ops (case_id, lseq, newest, versions, ops) VALUES"
-            " (?1, (SELECT coalesce(max(lseq), 0) + 1 FROM case_ops), ?2, '{}', '[' || ?3 || ']')",
-            (case_id, stamp, body),
+            " (?1, (SELECT coalesce(max(lseq), 0) + 1 FROM case_ops), ?2, '{}', ?3)",
+            (case_id, stamp, pack_ops(b"[" + body + b"]")),
         )
         return Recorded(op, False)
-    # The new op has the newest stamp this site knows, so appending keeps stamp order;
-    # plain text concatenation spares SQLite parsing the whole array again.
+    row = conn.execute("SELECT ops FROM case_ops WHERE case_id = ?", (case_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no op-log for case {case_id}")
+    # The new op has the newest stamp this site knows, so appending keeps stamp order.
+    array = unpack_ops(row[0])
     cursor = conn.execute(
-        "UPDATE case_ops SET ops = substr(ops, 1, length(ops) - 1) || ',' || ?1 || ']',"
-        " newest = ?2, lseq = (SELECT max(lseq) + 1 FROM case_ops),"
+        "UPDATE case_ops SET ops = ?1, newest = ?2, lseq = (SELECT max(lseq) + 1 FROM case_ops),"
         " versions = CASE WHEN ?3 IS NULL THEN versions"
         "  ELSE json_set(versions, '$.' || ?3, ?2) END"
         " WHERE case_id = ?4",
-        (body, stamp, group, case_id),
+        (pack_ops(array[:-1] + b"," + body + b"]"), stamp, group, case_id),
     )
     if cursor.rowcount != 1:
         raise LookupError(f"no op-log for case {case_id}")
@@ -191,12 +270,12 @@ def record(
 def ops_for_case(conn: Any, case_id: str) -> list[Op]:
     """Every op held for one case, in stamp order."""
     row = conn.execute("SELECT ops FROM case_ops WHERE case_id = ?", (case_id,)).fetchone()
-    return [] if row is None else parse_ops(case_id, row[0])
+    return [] if row is None else parse_ops(case_id, unpack_ops(row[0]))
 
 
-def stored_ops(conn: Any, case_ids: Sequence[str]) -> dict[str, str]:
-    """The stored op arrays (JSON text) of those of these cases that have any."""
-    found: dict[str, str] = {}
+def stored_ops(conn: Any, case_ids: Sequence[str]) -> dict[str, bytes]:
+    """The op arrays (JSON, UTF-8) of those of these cases that have any."""
+    found: dict[str, bytes] = {}
     for start in range(0, len(case_ids), 500):
         chunk = case_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
@@ -204,7 +283,7 @@ def stored_ops(conn: Any, case_ids: Sequence[str]) -> dict[str, str]:
             f"SELECT case_id, ops FROM case_ops WHERE case_id IN ({marks})",  # noqa: S608
             chunk,
         ):
-            found[str(row[0])] = str(row[1])
+            found[str(row[0])] = unpack_ops(row[1])
     return found
 
 
@@ -214,8 +293,8 @@ def last_lseq(conn: Any) -> int:
     return int(row[0] or 0)
 
 
-def store_merged(conn: Any, rows: Sequence[tuple[str, int, str, str, str]]) -> None:
-    """Write (case id, lseq, newest stamp, versions JSON, ops JSON) rows of merged cases."""
+def store_merged(conn: Any, rows: Sequence[tuple[str, int, str, str, bytes]]) -> None:
+    """Write (case id, lseq, newest stamp, versions JSON, packed ops) rows of merged cases."""
     conn.executemany(
         "INSERT INTO case_ops (case_id, lseq, newest, versions, ops) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (case_id) DO UPDATE SET lseq = excluded.lseq, newest = excluded.newest,"
@@ -232,12 +311,12 @@ def count_after(conn: Any, after_lseq: int, upto_lseq: int) -> int:
     return int(row[0])
 
 
-def cases_after(conn: Any, after_lseq: int, upto_lseq: int) -> Iterator[tuple[str, str]]:
-    """(case id, ops JSON) of cases whose latest change is in (after, upto], in that order."""
+def cases_after(conn: Any, after_lseq: int, upto_lseq: int) -> Iterator[tuple[str, bytes]]:
+    """(case id, op array) of cases whose latest change is in (after, upto], in that order."""
     cursor = conn.execute(
         "SELECT case_id, ops FROM case_ops WHERE lseq > ? AND lseq <= ? ORDER BY lseq",
         (after_lseq, upto_lseq),
     )
     while rows := cursor.fetchmany(1000):
         for row in rows:
-            yield str(row[0]), str(row[1])
+            yield str(row[0]), unpack_ops(row[1])

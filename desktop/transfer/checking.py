@@ -48,7 +48,7 @@ class CheckedCase(NamedTuple):
     """
 
     case_id: str
-    ops_text: str  # the ops as stored: the file's own text when it is in stamp order
+    ops: bytes  # stored form (oplog.pack_ops) of the array: the file's own when in stamp order
     op_count: int
     newest: str
     versions: str
@@ -70,15 +70,16 @@ def union(first: list[Op], second: list[Op]) -> list[Op]:
     return [merged[key] for key in sorted(merged)]
 
 
-def case_of(case_id: str, ops: list[Op], ops_text: str) -> CheckedCase:
-    """The case these ops (in stamp order, ``ops_text`` their stored form) make alone."""
+def case_of(case_id: str, ops: list[Op], array: bytes) -> CheckedCase:
+    """The case these ops (in stamp order, ``array`` their JSON array) make alone."""
     derived = sync.derive(ops)
     newest = ops[-1].id
+    packed = oplog.pack_ops(array)
     if derived is None:
-        return CheckedCase(case_id, ops_text, len(ops), newest, "{}", None)
+        return CheckedCase(case_id, packed, len(ops), newest, "{}", None)
     return CheckedCase(
         case_id,
-        ops_text,
+        packed,
         len(ops),
         newest,
         oplog.canonical_json(derived.versions),
@@ -87,10 +88,10 @@ def case_of(case_id: str, ops: list[Op], ops_text: str) -> CheckedCase:
 
 
 def _checked_case(line: CaseLine) -> CheckedCase:
-    if line.ops_text is not None:
-        return case_of(line.case_id, line.ops, line.ops_text)
+    if line.array is not None:
+        return case_of(line.case_id, line.ops, line.array)
     ops = union([], line.ops)
-    return case_of(line.case_id, ops, oplog.ops_json(ops))
+    return case_of(line.case_id, ops, oplog.ops_json(ops).encode("utf-8"))
 
 
 class Checker:
@@ -189,10 +190,10 @@ def _to_wire(item: CheckedCase | list[Entry]) -> Any:
 def _from_wire(item: Any) -> CheckedCase | list[Entry]:
     if isinstance(item, tuple):
         rows = item[5]
-        case_id, ops_text, op_count, newest, versions = item[:5]
+        case_id, ops, op_count, newest, versions = item[:5]
         return CheckedCase(
             case_id,
-            ops_text,
+            ops,
             op_count,
             newest,
             versions,
@@ -214,7 +215,7 @@ class _Frames:
         if item is None:
             return
         self._items.append(_to_wire(item))
-        self._size += len(item.ops_text) if isinstance(item, CheckedCase) else 200 * len(item)
+        self._size += 3 * len(item.ops) if isinstance(item, CheckedCase) else 200 * len(item)
         if self._size >= _FRAME_BYTES:
             self.flush()
 

@@ -78,8 +78,8 @@ def _payload_chunks(
     batch: list[bytes] = []
     size = 0
     steps = Steps(progress, oplog.count_after(conn, base, upto))
-    for case_id, ops_text in oplog.cases_after(conn, base, upto):
-        line = case_line(case_id, ops_text)
+    for case_id, array in oplog.cases_after(conn, base, upto):
+        line = case_line(case_id, array)
         batch.append(line)
         size += len(line)
         counter[0] += 1

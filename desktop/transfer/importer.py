@@ -188,7 +188,7 @@ class _Applier:
         if earlier is not None:
             # The same case twice in one file: merge the two lines before settling it.
             ops = union(_ops(earlier), _ops(case))
-            case = case_of(case.case_id, ops, oplog.ops_json(ops))
+            case = case_of(case.case_id, ops, oplog.ops_json(ops).encode("utf-8"))
         self.pending[case.case_id] = case
         if len(self.pending) >= _BATCH_CASES:
             self.flush()
@@ -205,10 +205,10 @@ class _Applier:
         if not self.pending:
             return
         held = oplog.stored_ops(self.conn, list(self.pending))
-        rows: list[tuple[str, int, str, str, str]] = []
+        rows: list[tuple[str, int, str, str, bytes]] = []
         for case_id, case in self.pending.items():
-            text = held.get(case_id)
-            row = self._settle_new(case) if text is None else self._settle_known(case, text)
+            array = held.get(case_id)
+            row = self._settle_new(case) if array is None else self._settle_known(case, array)
             if row is not None:
                 rows.append(row)
         oplog.store_merged(self.conn, rows)
@@ -219,7 +219,7 @@ class _Applier:
         self.next_lseq += 1
         return self.next_lseq - 1
 
-    def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, str]:
+    def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, bytes]:
         self.ops_new += case.op_count
         if case.rows is None:
             self.waiting.add(case.case_id)
@@ -228,12 +228,12 @@ class _Applier:
             self.cases_new += 1
             self.conflicts_new += len(case.rows.conflicts)
             self.waiting.discard(case.case_id)
-        return (case.case_id, self._lseq(), case.newest, case.versions, case.ops_text)
+        return (case.case_id, self._lseq(), case.newest, case.versions, case.ops)
 
     def _settle_known(
-        self, case: CheckedCase, held_text: str
-    ) -> tuple[str, int, str, str, str] | None:
-        held = {op.id: op for op in oplog.parse_ops(case.case_id, held_text)}
+        self, case: CheckedCase, held_array: bytes
+    ) -> tuple[str, int, str, str, bytes] | None:
+        held = {op.id: op for op in oplog.parse_ops(case.case_id, held_array)}
         fresh = []
         incoming = _ops(case)
         for op in incoming:
@@ -252,7 +252,7 @@ class _Applier:
         self.ops_new += len(fresh)
         ops = [*held.values(), *fresh]
         newest = max(op.id for op in ops)
-        row_ops = oplog.ops_json(ops)
+        row_ops = oplog.pack_ops(oplog.ops_json(ops).encode("utf-8"))
         derived = sync.derive(ops)
         if derived is None:
             self.waiting.add(case.case_id)
@@ -277,7 +277,7 @@ class _Applier:
 
 def _ops(case: CheckedCase) -> list[Op]:
     """A checked case's ops, from their stored form."""
-    return oplog.parse_ops(case.case_id, case.ops_text)
+    return oplog.parse_ops(case.case_id, oplog.unpack_ops(case.ops))
 
 
 def import_file(

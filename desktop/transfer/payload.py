@@ -418,11 +418,11 @@ def _schema_error(error: msgspec.MsgspecError) -> PayloadRejected:
 
 @dataclass(frozen=True, slots=True)
 class CaseLine:
-    """One case of the payload: its ops, and their JSON text when it can be stored as is."""
+    """One case of the payload: its ops, and their JSON array when it can be stored as is."""
 
     case_id: str
     ops: list[Op]
-    ops_text: str | None
+    array: bytes | None
 
 
 def parse_case_line(line: bytes, latest_ms: int) -> CaseLine:
@@ -437,16 +437,16 @@ def parse_case_line(line: bytes, latest_ms: int) -> CaseLine:
     ids = [op.id for op in ops]
     ordered = all(a < b for a, b in itertools.pairwise(ids))
     prefix = b'{"case":"' + case_id.encode("ascii") + b'","ops":'
-    # Our own exports write this exact shape; the ops text then goes into the log unparsed.
-    text = None
+    # Our own exports write this exact shape; the array then goes into the log as it is.
+    array = None
     if ordered and line.startswith(prefix) and line.endswith(b"}"):
-        text = line[len(prefix) : -1].decode("utf-8")
-    return CaseLine(case_id, ops, text)
+        array = line[len(prefix) : -1]
+    return CaseLine(case_id, ops, array)
 
 
-def case_line(case_id: str, ops_text: str) -> bytes:
-    """One case's payload line, from its stored ops array."""
-    return ('{"case":"' + case_id + '","ops":' + ops_text + "}\n").encode("utf-8")
+def case_line(case_id: str, array: bytes) -> bytes:
+    """One case's payload line, from its op array (JSON, UTF-8)."""
+    return b'{"case":"' + case_id.encode("ascii") + b'","ops":' + array + b"}\n"
 
 
 def audit_line(entries: Sequence[Entry]) -> bytes:

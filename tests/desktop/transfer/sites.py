@@ -133,7 +133,7 @@ def canonical_dump(site: HavenSite) -> dict[str, Any]:
                     case_id,
                     newest,
                     json.dumps(json.loads(versions), sort_keys=True),
-                    oplog.canonical_json(json.loads(ops)),
+                    oplog.canonical_json(json.loads(oplog.unpack_ops(ops))),
                 )
                 for case_id, newest, versions, ops in conn.execute(
                     "SELECT case_id, newest, versions, ops FROM case_ops"

@@ -151,7 +151,7 @@ def audit_log(holder: HavenSite, origin: HavenSite, upto: int) -> list[audit_uni
 def check_nothing_lost(site: HavenSite, made: set[tuple[str, str]]) -> None:
     with site.session.vault.reading() as conn:
         held = {
-            case_id: oplog.parse_ops(case_id, ops)
+            case_id: oplog.parse_ops(case_id, oplog.unpack_ops(ops))
             for case_id, ops in conn.execute("SELECT case_id, ops FROM case_ops")
         }
         conflicts = {(c.case_id, c.group): set(c.heads) for c in sync.list_conflicts(conn)}
