@@ -138,11 +138,6 @@ def insert_case(conn: Any, new: NewCase, meta: CaseInsert) -> int:
     )
     case_rowid = int(cursor.lastrowid)
     insert_persons(conn, case_rowid, meta.ref, new.persons)
-    conn.execute(
-        "INSERT INTO status_history (case_rowid, op, from_status, to_status, at, by, fields)"
-        " VALUES (?, ?, NULL, 'registered', ?, ?, '{}')",
-        (case_rowid, op.id, at, meta.created_by),
-    )
     return case_rowid
 
 
@@ -427,45 +422,35 @@ def set_status(conn: Any, case_id: str, change: StatusChange) -> None:
         {"status": change.to_status.value, "from": from_status, "fields": dict(change.fields)},
         oplog.STATUS_GROUP,
     )
-    op = recorded.op
     conn.execute(
         "UPDATE cases SET status = ?, queue_rank = ?, status_changed_at = ?,"
         " updated_at = max(updated_at, ?) WHERE rowid = ?",
         (change.to_status.value, QUEUE_RANK[change.to_status], at, at, rowid),
     )
-    conn.execute(
-        "INSERT INTO status_history (case_rowid, op, from_status, to_status, at, by, fields)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            rowid,
-            op.id,
-            from_status,
-            change.to_status.value,
-            at,
-            change.by,
-            sync.history_fields(op.values),
-        ),
-    )
     if recorded.in_conflict:
         _refresh_conflicts(conn, case_id, [oplog.STATUS_GROUP])
 
 
+def _entries(conn: Any, case_id: str) -> sync.DerivedCase:
+    """The case as its ops make it, for its contacts, status history and codeword checks."""
+    derived = sync.derive(oplog.ops_for_case(conn, case_id))
+    if derived is None:
+        raise CaseNotFound(case_id)
+    return derived
+
+
 def status_history(conn: Any, case_id: str) -> list[StatusChange]:
-    rowid = case_rowid(conn, case_id)
+    """Every status the case had, oldest first (by time, then stamp)."""
     return [
         StatusChange(
             case_id=case_id,
-            from_status=None if row[0] is None else Status(row[0]),
-            to_status=Status(row[1]),
-            at=parse_time(row[2]),
-            by=row[3],
-            fields=json.loads(row[4]),
+            from_status=None if before is None else Status(before),
+            to_status=Status(after),
+            at=parse_time(at),
+            by=by or "",
+            fields=json.loads(fields),
         )
-        for row in conn.execute(
-            "SELECT from_status, to_status, at, by, fields FROM status_history"
-            " WHERE case_rowid = ? ORDER BY at, op",
-            (rowid,),
-        )
+        for _op, before, after, at, by, fields in _entries(conn, case_id).history()
     ]
 
 
@@ -473,18 +458,13 @@ def add_contact(conn: Any, entry: ContactEntry) -> None:
     """Append one entry to a case's contact log."""
     rowid = case_rowid(conn, entry.case_id)
     at = format_time(entry.at)
-    op = oplog.record(
+    oplog.record(
         conn,
         entry.case_id,
         oplog.CONTACT,
         at,
         entry.operator,
         {"channel": entry.channel.value, "stage": entry.stage.value, "summary": entry.summary},
-    ).op
-    conn.execute(
-        "INSERT INTO contacts (case_rowid, op, at, channel, operator, stage, summary)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (rowid, op.id, at, entry.channel.value, entry.operator, entry.stage.value, entry.summary),
     )
     conn.execute(
         "UPDATE cases SET last_contact_at = max(coalesce(last_contact_at, ''), ?) WHERE rowid = ?",
@@ -493,22 +473,17 @@ def add_contact(conn: Any, entry: ContactEntry) -> None:
 
 
 def contacts(conn: Any, case_id: str) -> list[ContactEntry]:
-    rowid = case_rowid(conn, case_id)
+    """The case's contact log, oldest first (by time, then stamp)."""
     return [
         ContactEntry(
-            id=row[0],
             case_id=case_id,
-            at=parse_time(row[1]),
-            channel=Channel(row[2]),
-            operator=row[3],
-            stage=ContactStage(row[4]),
-            summary=row[5],
+            at=parse_time(at),
+            channel=Channel(channel),
+            operator=by or "",
+            stage=ContactStage(stage),
+            summary=summary,
         )
-        for row in conn.execute(
-            "SELECT id, at, channel, operator, stage, summary FROM contacts"
-            " WHERE case_rowid = ? ORDER BY at, op",
-            (rowid,),
-        )
+        for _op, at, channel, by, stage, summary in _entries(conn, case_id).contacts()
     ]
 
 
@@ -520,17 +495,13 @@ def record_codeword_attempt(conn: Any, attempt: CodewordAttempt, flag_after: int
     """
     rowid = case_rowid(conn, attempt.case_id)
     at = format_time(attempt.at)
-    op = oplog.record(
+    oplog.record(
         conn,
         attempt.case_id,
         oplog.CODEWORD,
         at,
         attempt.by,
         {"success": attempt.success, "flag_after": flag_after},
-    ).op
-    conn.execute(
-        "INSERT INTO codeword_attempts (case_rowid, op, at, by, success) VALUES (?, ?, ?, ?, ?)",
-        (rowid, op.id, at, attempt.by, int(attempt.success)),
     )
     checks = [op for op in oplog.ops_for_case(conn, attempt.case_id) if op.kind == oplog.CODEWORD]
     failures, flagged = sync.replay_codeword_checks(checks)
@@ -542,13 +513,10 @@ def record_codeword_attempt(conn: Any, attempt: CodewordAttempt, flag_after: int
 
 
 def codeword_attempts(conn: Any, case_id: str) -> list[CodewordAttempt]:
-    rowid = case_rowid(conn, case_id)
+    """The case's codeword checks, oldest first (by time, then stamp)."""
     return [
-        CodewordAttempt(case_id=case_id, at=parse_time(row[0]), by=row[1], success=bool(row[2]))
-        for row in conn.execute(
-            "SELECT at, by, success FROM codeword_attempts WHERE case_rowid = ? ORDER BY at, op",
-            (rowid,),
-        )
+        CodewordAttempt(case_id=case_id, at=parse_time(at), by=by or "", success=success)
+        for _op, at, by, success in _entries(conn, case_id).attempts()
     ]
 
 

@@ -170,6 +170,7 @@ def _codecs() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
         dictionary = zstandard.ZstdCompressionDict(
             _DICTIONARY_V1, dict_type=zstandard.DICT_TYPE_RAWCONTENT
         )
+        dictionary.precompute_compress(level=1)
         codecs = (
             zstandard.ZstdCompressor(level=1, dict_data=dictionary),
             zstandard.ZstdDecompressor(dict_data=dictionary),

@@ -81,10 +81,35 @@ class DerivedCase:
     failed_codeword_attempts: int
     flagged: bool
     versions: dict[str, str] = field(default_factory=dict)  # edited group -> op shown
-    contacts: list[tuple[str, str, str, str | None, str, str]] = field(default_factory=list)
-    history: list[tuple[str, str | None, str, str, str | None, str]] = field(default_factory=list)
-    attempts: list[tuple[str, str, str | None, bool]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    status_ops: list[Op] = field(default_factory=list)  # in stamp order
+    contact_ops: list[Op] = field(default_factory=list)  # by time, then stamp
+    check_ops: list[Op] = field(default_factory=list)  # by time, then stamp
+
+    def contacts(self) -> list[tuple[str, str, str, str | None, str, str]]:
+        """(op, at, channel, by, stage, summary) of the contact log, oldest first."""
+        return [
+            (op.id, op.at, op.values["channel"], op.by, op.values["stage"], op.values["summary"])
+            for op in self.contact_ops
+        ]
+
+    def history(self) -> list[tuple[str, str | None, str, str, str | None, str]]:
+        """(op, from, to, at, by, fields JSON) of every status, oldest first."""
+        create = self.create
+        rows: list[tuple[str, str | None, str, str, str | None, str]] = [
+            (create.id, None, "registered", create.at, create.by, "{}")
+        ]
+        rows += [
+            (op.id, op.values.get("from"), str(op.values["status"]), op.at, op.by,
+             history_fields(op.values))
+            for op in self.status_ops
+        ]
+        rows.sort(key=lambda row: (row[3], row[0]))
+        return rows
+
+    def attempts(self) -> list[tuple[str, str, str | None, bool]]:
+        """(op, at, by, success) of every codeword check, oldest first."""
+        return [(op.id, op.at, op.by, bool(op.values["success"])) for op in self.check_ops]
 
 
 def conflict_id(case_id: str, group: str, heads: Sequence[str]) -> str:
@@ -193,15 +218,6 @@ def derive(ops: Iterable[Op]) -> DerivedCase | None:
                 fields[name] = source.get(name)
     conflicts.sort(key=lambda conflict: GROUPS.index(conflict.group))
     status = "registered" if status_op is create else str(status_op.values["status"])
-    history: list[tuple[str, str | None, str, str, str | None, str]] = [
-        (create.id, None, "registered", create.at, create.by, "{}")
-    ]
-    history += [
-        (op.id, op.values.get("from"), str(op.values["status"]), op.at, op.by,
-         history_fields(op.values))
-        for op in by_group.get(STATUS_GROUP, ())
-    ]
-    history.sort(key=lambda row: (row[3], row[0]))
     contacts.sort(key=lambda op: (op.at, op.id))
     checks.sort(key=lambda op: (op.at, op.id))
     failures, flagged = replay_codeword_checks(checks)
@@ -217,13 +233,10 @@ def derive(ops: Iterable[Op]) -> DerivedCase | None:
         failed_codeword_attempts=failures,
         flagged=flagged,
         versions=versions,
-        contacts=[
-            (op.id, op.at, op.values["channel"], op.by, op.values["stage"], op.values["summary"])
-            for op in contacts
-        ],
-        history=history,
-        attempts=[(op.id, op.at, op.by, bool(op.values["success"])) for op in checks],
         conflicts=conflicts,
+        status_ops=by_group.get(STATUS_GROUP, []),
+        contact_ops=contacts,
+        check_ops=checks,
     )
 
 
@@ -288,9 +301,6 @@ class Prepared(NamedTuple):
     case: tuple[Any, ...]  # the cases row after its rowid
     persons: tuple[tuple[Any, ...], ...]  # persons rows after id and case_rowid
     terms: tuple[str, ...]  # each person's search terms
-    contacts: tuple[tuple[Any, ...], ...]  # union rows after case_rowid
-    history: tuple[tuple[Any, ...], ...]
-    attempts: tuple[tuple[Any, ...], ...]
     conflicts: tuple[tuple[str, str, str, str], ...]
 
 
@@ -331,25 +341,12 @@ def prepare(case: DerivedCase) -> Prepared:
             for position, raw in enumerate(raw_persons)
         ),
         tuple(search.name_terms(name, ref_key) for name in names),
-        *_union_rows(case),
+        _conflict_rows(case),
     )
 
 
-def _union_rows(
-    case: DerivedCase,
-) -> tuple[
-    tuple[tuple[Any, ...], ...],
-    tuple[tuple[Any, ...], ...],
-    tuple[tuple[Any, ...], ...],
-    tuple[tuple[str, str, str, str], ...],
-]:
-    """Contacts, history, codeword checks and conflicts of a case, without its rowid."""
-    return (
-        tuple((op, at, ch, by or "", st, su) for op, at, ch, by, st, su in case.contacts),
-        tuple((op, fr, to, at, by or "", fi) for op, fr, to, at, by, fi in case.history),
-        tuple((op, at, by or "", int(success)) for op, at, by, success in case.attempts),
-        tuple((c.id, c.case_id, c.group, json.dumps(list(c.heads))) for c in case.conflicts),
-    )
+def _conflict_rows(case: DerivedCase) -> tuple[tuple[str, str, str, str], ...]:
+    return tuple((c.id, c.case_id, c.group, json.dumps(list(c.heads))) for c in case.conflicts)
 
 
 class Materializer:
@@ -364,9 +361,6 @@ class Materializer:
         self._cases: list[tuple[Any, ...]] = []
         self._persons: list[tuple[Any, ...]] = []
         self._terms: list[tuple[int, str]] = []
-        self._contacts: list[tuple[Any, ...]] = []
-        self._history: list[tuple[Any, ...]] = []
-        self._attempts: list[tuple[Any, ...]] = []
         self._conflicts: list[tuple[str, str, str, str]] = []
 
     def case_rowid(self, case_id: str) -> int | None:
@@ -387,30 +381,17 @@ class Materializer:
         self._next_person_id += len(rows.persons)
         self._persons += [(first + i, rowid, *person) for i, person in enumerate(rows.persons)]
         self._terms += [(first + i, terms) for i, terms in enumerate(rows.terms)]
-        self._queue_unions(rowid, rows.contacts, rows.history, rows.attempts, rows.conflicts)
+        self._conflicts += rows.conflicts
 
     def update(self, rowid: int, case: DerivedCase) -> None:
-        """Bring an existing case row up to its derived state and add new union rows."""
+        """Bring an existing case row up to its derived state, with its open conflicts."""
         assignments = ", ".join(f"{name.strip()} = ?" for name in _MUTABLE_COLUMNS.split(","))
         self.conn.execute(
             f"UPDATE cases SET {assignments} WHERE rowid = ?",  # noqa: S608 - fixed names
             [*_mutable_values(case), rowid],
         )
         self.conn.execute("DELETE FROM conflicts WHERE case_id = ?", (case.case_id,))
-        self._queue_unions(rowid, *_union_rows(case))
-
-    def _queue_unions(
-        self,
-        rowid: int,
-        contacts: tuple[tuple[Any, ...], ...],
-        history: tuple[tuple[Any, ...], ...],
-        attempts: tuple[tuple[Any, ...], ...],
-        conflicts: tuple[tuple[str, str, str, str], ...],
-    ) -> None:
-        self._contacts += [(rowid, *row) for row in contacts]
-        self._history += [(rowid, *row) for row in history]
-        self._attempts += [(rowid, *row) for row in attempts]
-        self._conflicts += conflicts
+        self._conflicts += _conflict_rows(case)
 
     def flush(self) -> None:
         """Write everything queued."""
@@ -431,31 +412,12 @@ class Materializer:
             conn.executemany(
                 "INSERT INTO person_search (rowid, terms) VALUES (?, ?)", self._terms
             )
-        if self._contacts:
-            conn.executemany(
-                "INSERT OR IGNORE INTO contacts (case_rowid, op, at, channel, operator, stage,"
-                " summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self._contacts,
-            )
-        if self._history:
-            conn.executemany(
-                "INSERT OR IGNORE INTO status_history (case_rowid, op, from_status, to_status,"
-                " at, by, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self._history,
-            )
-        if self._attempts:
-            conn.executemany(
-                "INSERT OR IGNORE INTO codeword_attempts (case_rowid, op, at, by, success)"
-                " VALUES (?, ?, ?, ?, ?)",
-                self._attempts,
-            )
         if self._conflicts:
             conn.executemany(
                 "INSERT INTO conflicts (id, case_id, grp, heads) VALUES (?, ?, ?, ?)",
                 self._conflicts,
             )
-        self._cases, self._persons, self._terms = [], [], []
-        self._contacts, self._history, self._attempts, self._conflicts = [], [], [], []
+        self._cases, self._persons, self._terms, self._conflicts = [], [], [], []
 
 
 def refresh_group_conflict(conn: Any, case_id: str, group: str) -> None:

@@ -48,7 +48,7 @@ class CheckedCase(NamedTuple):
     """
 
     case_id: str
-    ops: bytes  # stored form (oplog.pack_ops) of the array: the file's own when in stamp order
+    ops: bytes  # their JSON array: the file's own when it is in stamp order
     op_count: int
     newest: str
     versions: str
@@ -74,12 +74,11 @@ def case_of(case_id: str, ops: list[Op], array: bytes) -> CheckedCase:
     """The case these ops (in stamp order, ``array`` their JSON array) make alone."""
     derived = sync.derive(ops)
     newest = ops[-1].id
-    packed = oplog.pack_ops(array)
     if derived is None:
-        return CheckedCase(case_id, packed, len(ops), newest, "{}", None)
+        return CheckedCase(case_id, array, len(ops), newest, "{}", None)
     return CheckedCase(
         case_id,
-        packed,
+        array,
         len(ops),
         newest,
         oplog.canonical_json(derived.versions),
@@ -215,7 +214,7 @@ class _Frames:
         if item is None:
             return
         self._items.append(_to_wire(item))
-        self._size += 3 * len(item.ops) if isinstance(item, CheckedCase) else 200 * len(item)
+        self._size += len(item.ops) if isinstance(item, CheckedCase) else 200 * len(item)
         if self._size >= _FRAME_BYTES:
             self.flush()
 

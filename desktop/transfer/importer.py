@@ -228,7 +228,8 @@ class _Applier:
             self.cases_new += 1
             self.conflicts_new += len(case.rows.conflicts)
             self.waiting.discard(case.case_id)
-        return (case.case_id, self._lseq(), case.newest, case.versions, case.ops)
+        packed = oplog.pack_ops(case.ops)
+        return (case.case_id, self._lseq(), case.newest, case.versions, packed)
 
     def _settle_known(
         self, case: CheckedCase, held_array: bytes
@@ -277,7 +278,7 @@ class _Applier:
 
 def _ops(case: CheckedCase) -> list[Op]:
     """A checked case's ops, from their stored form."""
-    return oplog.parse_ops(case.case_id, oplog.unpack_ops(case.ops))
+    return oplog.parse_ops(case.case_id, case.ops)
 
 
 def import_file(

@@ -115,18 +115,6 @@ def canonical_dump(site: HavenSite) -> dict[str, Any]:
                 "SELECT c.id, p.position, p.full_name, p.birth_date, p.phone, p.rank, p.unit,"
                 " p.mobilization, p.notes FROM persons p JOIN cases c ON c.rowid = p.case_rowid"
             ),
-            "contacts": rows(
-                "SELECT c.id, k.op, k.at, k.channel, k.operator, k.stage, k.summary"
-                " FROM contacts k JOIN cases c ON c.rowid = k.case_rowid"
-            ),
-            "history": rows(
-                "SELECT c.id, h.op, h.from_status, h.to_status, h.at, h.by, h.fields"
-                " FROM status_history h JOIN cases c ON c.rowid = h.case_rowid"
-            ),
-            "codeword_attempts": rows(
-                "SELECT c.id, a.op, a.at, a.by, a.success"
-                " FROM codeword_attempts a JOIN cases c ON c.rowid = a.case_rowid"
-            ),
             "conflicts": rows("SELECT id, case_id, grp, heads FROM conflicts"),
             "ops": sorted(
                 (

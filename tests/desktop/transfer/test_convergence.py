@@ -155,12 +155,12 @@ def check_nothing_lost(site: HavenSite, made: set[tuple[str, str]]) -> None:
             for case_id, ops in conn.execute("SELECT case_id, ops FROM case_ops")
         }
         conflicts = {(c.case_id, c.group): set(c.heads) for c in sync.list_conflicts(conn)}
-        rows = {str(r[0]) for r in conn.execute(
-            "SELECT op FROM contacts UNION SELECT op FROM status_history"
-            " UNION SELECT op FROM codeword_attempts")}
     ids = {(case_id, op.id) for case_id, ops in held.items() for op in ops}
     assert made <= ids, "an edit never reached this site"
     for case_id, ops in held.items():
+        shown = sync.derive(ops)
+        assert shown is not None
+        rows = {row[0] for row in (*shown.contacts(), *shown.history(), *shown.attempts())}
         by_id = {op.id: op for op in ops}
         create = next(op for op in ops if op.kind == oplog.CREATE)
         for op in ops:
