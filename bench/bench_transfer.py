@@ -146,6 +146,9 @@ def run() -> list[tuple[str, str, str]]:
         exported, export_s, export_mem = _timed(lambda: out.export([name], path, full=True))
         report, import_s, import_mem = _timed(lambda: into.import_file(path))
         assert report.cases_new == exported.cases == cases, (report, exported)
+        receiver.vault.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        stored = sum(f.stat().st_size for f in (work / "receiver").glob("haven.db*"))
+        size = path.stat().st_size
 
         # The same payload bytes for both encryptors; they stay in memory (synthetic data).
         with path.open("rb") as handle:
@@ -161,9 +164,11 @@ def run() -> list[tuple[str, str, str]]:
         megabytes = len(plaintext) / 2**20
         rows = [
             ("export (full), cases/s", f"{cases / export_s:,.0f} ({export_s:.1f} s)",
-             f"target >= 10,000; {cases:,} cases, {path.stat().st_size / 2**20:,.0f} MiB file"),
+             f"target >= 10,000; {cases:,} cases, {size / 2**20:,.0f} MiB file"),
             ("import, cases/s", f"{cases / import_s:,.0f} ({import_s:.1f} s)",
              "target >= 10,000 (every record checked, indexed for search)"),
+            ("vault after the import", f"{stored / 2**20:,.0f} MiB",
+             f"{stored / cases / 1024:.1f} KiB a case; the file: {size / cases / 1024:.1f} KiB"),
             ("peak RSS during export", export_mem.mib, "target for 1M cases open: <= 400 MB"),
             ("peak RSS during import", import_mem.mib,
              "Haven and its checking helper together; target for 1M cases open: <= 400 MB"),

@@ -52,6 +52,10 @@ def test_old_vault_upgrades_and_keeps_its_cases(tmp_path: Path, version: str) ->
 Entries = dict[str, list[tuple[object, ...]]]
 
 
+def _fields(fields: dict[str, str]) -> str:
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False)
+
+
 def _entries_in_old_tables(data: Path) -> Entries:
     """Each case's contacts, status history and codeword checks as the old tables hold them."""
     slots = keyslots.read_keyslots(data / KEYSLOTS_NAME)
@@ -70,6 +74,8 @@ def _entries_in_old_tables(data: Path) -> Entries:
                          " FROM codeword_attempts a JOIN cases c ON c.rowid = a.case_rowid"),
         ):
             for case_id, *entry in conn.execute(sql):
+                if kind == "status":
+                    entry[-1] = _fields(json.loads(entry[-1]))
                 found.setdefault(case_id, []).append((kind, *entry))
     finally:
         conn.close()
@@ -86,7 +92,7 @@ def _entries_shown(session: Session, case_id: str) -> list[tuple[object, ...]]:
     ]
     entries += [
         ("status", None if h.from_status is None else h.from_status.value, h.to_status.value,
-         at(h.at), h.by, json.dumps(h.fields, sort_keys=True))
+         at(h.at), h.by, _fields(h.fields))
         for h in session.status_history(case_id)
     ]
     entries += [
