@@ -235,7 +235,8 @@ class _Frames:
 def helper_main() -> None:
     """The helper process: the job on stdin, frames on stdout."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file holding plaintext
-    path, offset, size, file_key, manifest, latest_ms = marshal.load(sys.stdin.buffer)  # noqa: S302 - from Haven
+    job = marshal.load(sys.stdin.buffer)  # noqa: S302 - written by the Haven that started us
+    path, offset, size, file_key, manifest, latest_ms = job
     frames = _Frames(sys.stdout.buffer)
     try:
         with open(path, "rb") as handle, collector_paused():
@@ -291,8 +292,12 @@ class HelperChecker:
             layout.manifest,
             latest_ms,
         )
-        with self._process.stdin as stdin:
-            marshal.dump(job, stdin)
+        try:
+            with self._process.stdin as stdin:
+                marshal.dump(job, stdin)
+        except OSError:
+            self.close()
+            raise
         self.header_line = b""
         self.sha256 = ""
 
@@ -312,10 +317,14 @@ class HelperChecker:
         size = self._out.read(4)
         data = self._out.read(int.from_bytes(size, "big")) if len(size) == 4 else b""
         if not data or len(data) != int.from_bytes(size, "big"):
-            self._process.wait()
+            if self._process.wait() < 0:  # killed by a signal
+                raise CheckerStopped(
+                    "the import stopped: the process checking the file was stopped before"
+                    " it was done (nothing was changed); try again"
+                )
             raise CheckerStopped(
-                "the import stopped: the process checking the file ended before it was"
-                " done (nothing was changed); try again"
+                "the import stopped: the process checking the file failed (nothing was"
+                " changed)"
             )
         frame = marshal.loads(data)  # noqa: S302 - written by the helper Haven started
         assert isinstance(frame, tuple)

@@ -323,7 +323,7 @@ def _apply(
                 file_key = age.read_file_key(PayloadReader(handle, checked.layout), [identity])
                 if checked.layout.payload_size >= HELPER_FROM_BYTES:
                     header, sha256 = _apply_from_helper(
-                        applier, path, checked, file_key, latest_ms, steps
+                        applier, path, handle, checked, file_key, latest_ms, steps
                     )
                 else:
                     header, sha256 = _apply_here(
@@ -414,13 +414,21 @@ def _apply_here(
 def _apply_from_helper(
     applier: _Applier,
     path: Path,
+    handle: BinaryIO,
     checked: CheckedFile,
     file_key: bytes,
     latest_ms: int,
     steps: Steps,
 ) -> tuple[Header, str]:
-    """Apply what a helper process checks meanwhile; the header and the payload's hash."""
-    helper = HelperChecker(path, checked.layout, file_key, latest_ms)
+    """Apply what a helper process checks meanwhile; the header and the payload's hash.
+
+    If the helper cannot be started (no memory or processes left), the payload is
+    checked here instead: slower, the same outcome.
+    """
+    try:
+        helper = HelperChecker(path, checked.layout, file_key, latest_ms)
+    except OSError:
+        return _apply_here(applier, handle, checked, file_key, latest_ms, steps)
     try:
         for done, records in helper.records():
             for record in records:

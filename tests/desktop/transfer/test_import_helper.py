@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,7 +140,7 @@ def test_a_killed_helper_stops_the_import_and_changes_nothing(
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
-    with pytest.raises(CheckerStopped, match="ended before it was done"):
+    with pytest.raises(CheckerStopped, match="was stopped before it was done"):
         south.service.import_file(path, progress=kill_the_helper)
     assert len(killed) == 1
     assert vault_digest(south) == before
@@ -147,3 +148,22 @@ def test_a_killed_helper_stops_the_import_and_changes_nothing(
 
     report = south.service.import_file(path)
     assert report.cases_new == 5_000
+
+
+def test_without_a_helper_the_import_is_checked_here(
+    world: dict[str, HavenSite], tmp_path: Path,  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    north, south = world["north"], world["south"]
+    path = tmp_path / "plain.haven"
+    north.service.export(["south"], path, full=True)
+    # No interpreter to start the helper with (as when processes or memory run out).
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    seen: list[list[int]] = []
+
+    report = south.service.import_file(path, progress=lambda done, total: seen.append(
+        helpers_running()))
+
+    assert report.cases_new == 2
+    assert not any(seen)
+    assert canonical_dump(south)["cases"] == canonical_dump(north)["cases"]
