@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -35,6 +35,8 @@ class UnlockDialog(QDialog):
     """Asks for the user name and password; emits `unlocked(session)` once the vault opens."""
 
     unlocked = Signal(object)
+    # After this long the status says why an unlock can take a while.
+    SLOW_HINT_MS = 5000
 
     def __init__(
         self,
@@ -79,6 +81,10 @@ class UnlockDialog(QDialog):
         self.busy = BusyBar()
         self.status = QLabel()
         self.status.setProperty("role", "hint")
+        self.status.setWordWrap(True)
+        self._slow = QTimer(self)
+        self._slow.setSingleShot(True)
+        self._slow.timeout.connect(self._still_unlocking)
 
         self.buttons = QDialogButtonBox()
         self.unlock_button = self.buttons.addButton(
@@ -138,8 +144,19 @@ class UnlockDialog(QDialog):
         self._busy = busy
         self.busy.setVisible(busy)
         self.status.setText(_("Unlocking the vault…") if busy else "")
+        if busy:
+            self._slow.start(self.SLOW_HINT_MS)
+        else:
+            self._slow.stop()
         for widget in (self.user_edit, self.password_edit, self.unlock_button):
             widget.setEnabled(not busy)
+
+    def _still_unlocking(self) -> None:
+        if self._busy:
+            self.status.setText(_(
+                "Still unlocking. The first unlock after Haven was updated can take a minute"
+                " or two on a large vault; the next ones are quick."
+            ))
 
     def _opened(self, session: Session) -> None:
         self._set_busy(False)

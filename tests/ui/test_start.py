@@ -138,3 +138,22 @@ def test_app_starts_with_the_unlock_dialog_when_a_vault_exists(
     qtbot.waitUntil(app.runner.idle, timeout=WAIT_MS)
     window.close_without_asking()
     app.shutdown()
+
+
+def test_a_slow_unlock_says_why(tmp_path: Path, runner: TaskRunner, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A real slow unlock: the KDF cost of a production vault (about a second here).
+    kdf = KdfParams(memory_kib=256 * 1024, iterations=3, lanes=4)
+    session, _ = Session.create_site(tmp_path / "slow", "Slow", "admin", "pw pw pw pw 12", kdf)
+    session.close()
+    monkeypatch.setattr(UnlockDialog, "SLOW_HINT_MS", 100)
+    dialog = UnlockDialog(tmp_path / "slow", "Slow", runner)
+    _show(qtbot, dialog)
+    type_text(dialog.user_edit, "admin")
+    type_text(dialog.password_edit, "pw pw pw pw 12")
+    with qtbot.waitSignal(dialog.unlocked, timeout=WAIT_MS) as opened:
+        qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
+        assert dialog.status.text() == "Unlocking the vault…"
+        qtbot.waitUntil(lambda: "Still unlocking" in dialog.status.text(), timeout=WAIT_MS)
+        assert dialog.busy.isVisible()
+    opened.args[0].close()
+    assert dialog.status.text() == ""
