@@ -6,10 +6,13 @@ the helper (they are imported below, so pytest collects them in this module too)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +23,7 @@ from db import cases
 from db.records import Channel, CodewordAttempt, ContactEntry, ContactStage, Status, StatusChange
 from desktop.transfer import importer
 from desktop.transfer.checking import CheckerStopped
+from tests.conftest import PASSWORD
 from tests.desktop.transfer.sites import (
     HavenSite,
     canonical_dump,
@@ -48,8 +52,9 @@ def helper(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer, "HELPER_FROM_BYTES", 0)
 
 
-def helpers_running() -> list[int]:
-    """Process ids of this process's children that run the checking helper."""
+def helpers_running(parent_pid: int | None = None) -> list[int]:
+    """Process ids of the checking helpers that this process (or another) started."""
+    parent_pid = os.getpid() if parent_pid is None else parent_pid
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -60,7 +65,7 @@ def helpers_running() -> list[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"helper_main" in command:
+        if parent == parent_pid and b"helper_main" in command:
             found.append(int(entry.name))
     return found
 
@@ -121,16 +126,23 @@ def test_the_helper_and_this_process_import_the_same(
     assert [c.case_id for c in here.service.list_conflicts()] == [ids[0]]
 
 
-def test_a_killed_helper_stops_the_import_and_changes_nothing(
-    world: dict[str, HavenSite], tmp_path: Path  # noqa: F811 - the fixture imported above
-) -> None:
-    north, south = world["north"], world["south"]
-    lines = _genuine_lines(world, tmp_path)
-    copies = _copies(_case_record(lines), 5_000)  # more than the pipe holds: it waits for us
+def _large_file(sites: dict[str, HavenSite], tmp_path: Path, count: int = 5_000) -> Path:
+    """Cases from North to South: more than the helper's pipe holds, so it waits."""
+    north, south = sites["north"], sites["south"]
+    lines = _genuine_lines(sites, tmp_path)
+    copies = _copies(_case_record(lines), count)
     payload = header_line(north, [south], 9) + b"\n".join(copies) + b"\n"
     payload += json.dumps({"cases": len(copies), "type": "end"}).encode() + b"\n"
     path = tmp_path / "large.haven"
     forge(path, north, [south], payload, sequence=9)
+    return path
+
+
+def test_a_killed_helper_stops_the_import_and_changes_nothing(
+    world: dict[str, HavenSite], tmp_path: Path  # noqa: F811 - the fixture imported above
+) -> None:
+    south = world["south"]
+    path = _large_file(world, tmp_path)
     before = vault_digest(south)
     killed: list[int] = []
 
@@ -167,3 +179,42 @@ def test_without_a_helper_the_import_is_checked_here(
     assert report.cases_new == 2
     assert not any(seen)
     assert canonical_dump(south)["cases"] == canonical_dump(north)["cases"]
+
+
+def test_a_killed_import_leaves_no_helper_and_the_vault_unchanged(
+    world: dict[str, HavenSite], tmp_path: Path,  # noqa: F811 - the fixture imported above
+) -> None:
+    south = world["south"]
+    # Another process imports: large enough for its helper at the usual threshold.
+    path = _large_file(world, tmp_path, count=12_000)
+    assert path.stat().st_size > 8 * 1024 * 1024
+    before = vault_digest(south)
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    importer_process = subprocess.Popen(
+        [sys.executable, "-c", "from desktop.cli import main; raise SystemExit(main())",
+         "--data", str(south.data), "--user", "admin", "--password-file", str(password_file),
+         "import", str(path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    helpers: list[int] = []
+    deadline = time.monotonic() + 60
+    while not helpers and importer_process.poll() is None and time.monotonic() < deadline:
+        helpers = helpers_running(importer_process.pid)
+        time.sleep(0.01)
+    assert helpers, "the import ended before its helper was seen"
+
+    importer_process.kill()  # as when the machine's owner pulls the plug on Haven
+    importer_process.wait()
+
+    def helper_runs() -> bool:  # gone, or a zombie waiting for init to reap it
+        with contextlib.suppress(OSError):
+            return not Path(f"/proc/{helpers[0]}/stat").read_text().split(") ")[1].startswith("Z")
+        return False
+
+    deadline = time.monotonic() + 10
+    while helper_runs() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not helper_runs(), "the helper outlived the import"
+    assert vault_digest(south) == before
+    assert south.service.import_file(path).cases_new == 12_000
