@@ -277,7 +277,7 @@ class _Applier:
 
 
 def _ops(case: CheckedCase) -> list[Op]:
-    """A checked case's ops, from their stored form."""
+    """A checked case's ops, from their JSON array."""
     return oplog.parse_ops(case.case_id, case.ops)
 
 
