@@ -868,18 +868,19 @@ def encrypt_stream(
         out.close()
 
 
-def _open_header(reader: _Source, identities: Sequence[Identity] | bytes) -> bytes:
-    """Read the header and payload nonce; the payload key, once the header's MAC holds."""
-    header = _read_header(reader)
-    if isinstance(identities, bytes):
-        file_key = identities
-    else:
-        file_key = _unwrap_file_key(header.stanzas, identities)
+def _checked(header: _Header, file_key: bytes) -> bytes:
+    """The file key, once the header's MAC holds under it."""
     try:
         _header_mac(file_key, header.mac_input).verify(header.mac)
     except InvalidSignature:
         raise HMACError("header MAC does not match") from None
     return file_key
+
+
+def _unwrapped(reader: _Source, identities: Sequence[Identity]) -> bytes:
+    """Read the header; the file key the first matching identity unwraps, MAC checked."""
+    header = _read_header(reader)
+    return _checked(header, _unwrap_file_key(header.stanzas, identities))
 
 
 def _payload_source(source: BinaryReader, armored: bool | None) -> _Source:
@@ -911,7 +912,7 @@ def decrypt_stream(
     """
     identity_list = [_as_identity(i) for i in identities]
     reader = _payload_source(source, armored)
-    _decrypt_payload(reader, destination, _open_header(reader, identity_list))
+    _decrypt_payload(reader, destination, _unwrapped(reader, identity_list))
 
 
 def read_file_key(source: BinaryReader, identities: Iterable[Identity | str]) -> bytes:
@@ -920,7 +921,7 @@ def read_file_key(source: BinaryReader, identities: Iterable[Identity | str]) ->
     With it, :func:`decrypt_stream_with_key` opens this one file and no other, so a
     helper that decrypts never needs the identity itself.
     """
-    return _open_header(_Source(source.read), [_as_identity(i) for i in identities])
+    return _unwrapped(_Source(source.read), [_as_identity(i) for i in identities])
 
 
 def decrypt_stream_with_key(
@@ -928,7 +929,7 @@ def decrypt_stream_with_key(
 ) -> None:
     """:func:`decrypt_stream` of a binary age file whose file key is known."""
     reader = _Source(source.read)
-    _decrypt_payload(reader, destination, _open_header(reader, file_key))
+    _decrypt_payload(reader, destination, _checked(_read_header(reader), file_key))
 
 
 def encrypt(
