@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from db.audit import AuditReport
 from desktop.i18n import _, ngettext
 from desktop.session import ListedAuditEntry, Session
+from ui.language import number
 from ui.messages import describe_failure
 from ui.tasks import TaskRunner
 from ui.widgets import BusyBar, ErrorLabel
@@ -117,10 +118,10 @@ class AuditDialog(QDialog):
         if entries:
             self.table.scrollToBottom()
         text = ngettext("{count} entry.", "{count} entries.", len(entries)).format(
-            count=len(entries))
+            count=number(len(entries)))
         if total > len(entries):
             text = _("The newest {shown} of {total} entries; type a case reference to see"
-                     " all of one case's.").format(shown=len(entries), total=total)
+                     " all of one case's.").format(shown=number(len(entries)), total=number(total))
         self.summary.setText(f"{self._verdict} {text}".strip())
         self._verdict = ""
 
@@ -136,7 +137,7 @@ class AuditDialog(QDialog):
             self._verdict = ngettext(
                 "This site's audit log is intact: {count} entry.",
                 "This site's audit log is intact: {count} entries.",
-                report.entries).format(count=report.entries)
+                report.entries).format(count=number(report.entries))
         else:
             self.error.show_error("\n".join(
                 [_("This site's audit log was altered:"), *report.problems]))

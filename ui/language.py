@@ -25,3 +25,8 @@ def apply_language(code: str) -> str:
             app.installTranslator(translator)
             _installed.append(translator)
     return chosen
+
+
+def number(value: int) -> str:
+    """A count as the interface language writes it: 20,000 in English, 20 000 in Ukrainian."""
+    return QLocale().toString(value)

@@ -22,6 +22,7 @@ from db.records import OPEN_STATUSES, Status
 from desktop.i18n import _, ngettext
 from desktop.session import Session
 from ui import labels
+from ui.language import number
 from ui.messages import describe_failure
 from ui.queue_model import QueueModel, SummaryTableModel
 from ui.tasks import Task, TaskRunner
@@ -175,7 +176,7 @@ class QueuePanel(QWidget):
         self._count_task = None
         if self.table.model() is self.queue_model:
             self.count_label.setText(
-                ngettext("{count} case", "{count} cases", count).format(count=count)
+                ngettext("{count} case", "{count} cases", count).format(count=number(count))
             )
 
     def _count_failed(self, error: BaseException) -> None:
@@ -221,7 +222,7 @@ class QueuePanel(QWidget):
         if rows:
             self.table.selectRow(0)
         self.count_label.setText(
-            ngettext("{count} match", "{count} matches", len(rows)).format(count=len(rows))
+            ngettext("{count} match", "{count} matches", len(rows)).format(count=number(len(rows)))
             if rows else _("Nothing found for “{text}”.").format(text=text)
         )
         self.search_finished.emit(text)

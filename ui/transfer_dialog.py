@@ -27,6 +27,7 @@ from desktop.i18n import _, ngettext
 from desktop.transfer.export import ExportResult
 from desktop.transfer.importer import ImportReport
 from desktop.transfer.service import TransferService
+from ui.language import number
 from ui.messages import describe_failure
 from ui.tasks import TaskRunner
 from ui.widgets import BusyBar, ErrorLabel, TaskProgress
@@ -187,7 +188,7 @@ class ExportDialog(QDialog):
             "Wrote {file}: {cases} case for {peers}.",
             "Wrote {file}: {cases} cases for {peers}.",
             result.cases,
-        ).format(file=str(result.path), cases=result.cases, peers=peers))
+        ).format(file=str(result.path), cases=number(result.cases), peers=peers))
         self.exported.emit(result)
 
     def _failed(self, error: BaseException) -> None:
@@ -306,13 +307,13 @@ def import_summary(report: ImportReport) -> str:
     lines = [
         head.format(sequence=report.sequence, sender=report.sender),
         ngettext("{count} new case", "{count} new cases", report.cases_new).format(
-            count=report.cases_new),
+            count=number(report.cases_new)),
         ngettext("{count} updated case", "{count} updated cases", report.cases_updated).format(
-            count=report.cases_updated),
+            count=number(report.cases_updated)),
         ngettext("{count} new conflict", "{count} new conflicts", report.conflicts_new).format(
-            count=report.conflicts_new),
+            count=number(report.conflicts_new)),
         ngettext("{count} audit entry of other sites", "{count} audit entries of other sites",
-                 report.audit_new).format(count=report.audit_new),
+                 report.audit_new).format(count=number(report.audit_new)),
     ]
     if report.before_reset:
         lines.append(_(
@@ -326,19 +327,19 @@ def import_summary(report: ImportReport) -> str:
             "{count} relayed audit entries differ from the ones held here and were left out"
             " (their site was restored from a backup).",
             report.audit_left_out,
-        ).format(count=report.audit_left_out))
+        ).format(count=number(report.audit_left_out)))
     if report.ops_waiting:
         lines.append(ngettext(
             "{count} change waits for a file that creates its case.",
             "{count} changes wait for a file that creates their cases.",
             report.ops_waiting,
-        ).format(count=report.ops_waiting))
+        ).format(count=number(report.ops_waiting)))
     if report.missing_count:
         lines.append(ngettext(
             "{count} earlier file from this site has not arrived yet.",
             "{count} earlier files from this site have not arrived yet.",
             report.missing_count,
-        ).format(count=report.missing_count))
+        ).format(count=number(report.missing_count)))
     if report.conflicts_new:
         lines.append(_("A manager should review the conflicts."))
     lines.append(_("Check done: nothing was changed yet. Press Import to apply it.")

@@ -251,6 +251,29 @@ def test_the_summary_of_a_file_from_before_its_senders_restore() -> None:
     assert not any("relayed" in line for line in lines)
 
 
+def test_counts_in_the_summary_are_grouped_as_the_language_writes_them() -> None:
+    from desktop.transfer.importer import ImportReport
+    from ui.language import apply_language
+    from ui.transfer_dialog import import_summary
+
+    report = ImportReport(
+        sender="south", sequence=9, missing=(), missing_count=0, ops_new=64_000, ops_known=0,
+        cases_new=20_000, cases_updated=1_250, conflicts_new=3, ops_waiting=0, audit_new=0,
+        audit_left_out=0, before_reset=False, dry_run=False,
+    )
+    try:
+        apply_language("en")
+        english = import_summary(report).splitlines()
+        apply_language("uk")
+        ukrainian = import_summary(report).splitlines()
+    finally:
+        apply_language("en")
+    assert "20,000 new cases" in english
+    assert "1,250 updated cases" in english
+    assert "3 new conflicts" in english
+    assert "20\u00a0000 нових справ" in ukrainian  # a no-break space between the groups
+
+
 def test_the_bars_follow_the_export_and_the_check(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     a, b, runner = pair
     for index in range(150):  # a payload of several age chunks
