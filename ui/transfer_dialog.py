@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (
 )
 
 from db.peers import Peer
-from desktop.errors import InputRejected
 from desktop.i18n import _, ngettext
 from desktop.transfer.export import ExportResult
 from desktop.transfer.importer import ImportReport
 from desktop.transfer.service import TransferService
 from ui.language import number
 from ui.messages import describe_failure
+from ui.refusals import refusal_text
 from ui.tasks import TaskRunner
 from ui.widgets import BusyBar, ErrorLabel, TaskProgress
 
@@ -50,14 +50,6 @@ def ask_open_path(parent: QWidget) -> Path | None:
         parent, _("Open transfer file"), "", FILE_FILTER
     )
     return Path(name) if name else None
-
-
-def refusal_text(error: BaseException) -> str:
-    """A refused file (bad, tampered, replayed, foreign) is said plainly; other errors as usual."""
-    if isinstance(error, InputRejected):
-        return _("The file was refused; nothing was changed.\n{reason}").format(
-            reason=str(error))
-    return describe_failure(error)
 
 
 def _path_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:

@@ -1,0 +1,102 @@
+"""Why a transfer file was refused, in the IT officer's language.
+
+The transfer core refuses a file with one English line (the CLI prints it as it is). Here
+each kind of refusal becomes a sentence in the interface language that says what is
+wrong with the file and, where there is one, what to do about it. A line not listed is
+shown as the core wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from desktop.errors import HavenError, InputRejected
+from desktop.i18n import N_, _
+from ui.messages import describe_failure
+
+# The first pattern that matches a refusal explains it; named groups fill the sentence.
+_REASONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^file #(?P<sequence>\d+) from '(?P<peer>.*)' was imported before"),
+     N_("File #{sequence} from {peer} was imported before; a file is never imported twice.")),
+    (re.compile(r"^the file is signed by a site that is not a known peer$"),
+     N_("The file is signed by a site that is not one of this site's peers.")),
+    (re.compile(r"^the file comes from '(?P<peer>.*)', whose keys were revoked$"),
+     N_("The file comes from {peer}, whose keys were revoked.")),
+    (re.compile(r"^the manifest was signed by '(?P<peer>.*)' but names another site as sender$"),
+     N_("The file is signed by {peer} but names another site as its sender: it was altered.")),
+    (re.compile(r"^the file is addressed to other sites"),
+     N_("The file is addressed to other sites, not to this one.")),
+    (re.compile(r"^the payload is not encrypted to this site's key$"),
+     N_("The file is not encrypted to this site's key.")),
+    (re.compile(r"stamped more than a day ahead"),
+     N_("The file holds changes stamped more than a day ahead of this computer's clock;"
+        " check the clocks of both sites.")),
+    (re.compile(r"^the file is larger than transfer files may be \((?P<limit>\d+) GiB\)$"),
+     N_("The file is larger than transfer files may be ({limit} GiB).")),
+    (re.compile(r"^this is not a Haven transfer file of a version|^the payload is of a format"),
+     N_("The file was written by a version of Haven that this one cannot read.")),
+    (re.compile(r"^the transfer file changed while it was being imported$"),
+     N_("The file changed while it was being imported. Copy it again and retry.")),
+    (re.compile(r"^the transfer file is (?:damaged or )?truncated"),
+     N_("The file is incomplete: it was cut short, perhaps while it was copied. Copy it"
+        " again from the sending site's medium.")),
+    # The payload matched its signed hash, so the sending site wrote what is wrong in it.
+    (re.compile(r"^the transfer file holds an invalid record|^the transfer file's payload"
+                r"|^the payload's (?:header|end)|^data after the end of the payload"
+                r"|^the payload does not end with a complete line$|^the payload is incomplete$"),
+     N_("What the sending site wrote into the file breaks Haven's format (a record or the"
+        " header is invalid), so the whole file is refused. Tell that site's IT officer.")),
+    (re.compile(r"^the manifest's signature|^the payload does not (?:decrypt|match its hash)"
+                r"|^the transfer file(?:'s manifest)? (?:is|has|holds|lacks)"),
+     N_("The file is damaged or was altered, or it is not a Haven transfer file.")),
+    (re.compile(r"^this file is older than files already imported from the sender"),
+     N_("The file is older than files already imported from its sender; its audit"
+        " checkpoint can no longer be checked.")),
+    (re.compile(r"history was rewritten|audit log extends the|do not make the tree"
+                r"|^entry \d+ of the sender's audit log differs"),
+     N_("The sending site's audit log does not continue the one it showed before: its"
+        " history was rewritten.")),
+    (re.compile(r"^a case in the file has the reference code of another case here$"),
+     N_("A case in the file has the reference code of another case here.")),
+    (re.compile(r"^the file (?:creates a case that already exists here|holds a change that"
+                r" differs|holds two different changes)"),
+     N_("The file holds a change that clashes with one held here (one change, two"
+        " contents).")),
+    (re.compile(r"^the import stopped: the process checking the file was stopped"),
+     N_("The import stopped: the process checking the file was stopped before it was done."
+        " Nothing was changed; try again.")),
+    (re.compile(r"^the import stopped: the process checking the file failed"),
+     N_("The import stopped: the process checking the file failed. Nothing was changed.")),
+    (re.compile(r"^cannot read (?P<name>.+?): (?P<reason>.+)$"),
+     N_("Cannot read {name} ({reason}).")),
+]
+
+_RESET_HINT = re.compile(
+    r"If '(?P<peer>.*)' was restored from a backup, confirm it with that site, then run:"
+    r" (?P<command>haven-admin peer reset-checkpoint .+)$"
+)
+
+
+def explain_refusal(message: str) -> str | None:
+    """The refusal in the interface language, or None for a line not listed."""
+    for pattern, template in _REASONS:
+        match = pattern.search(message)
+        if match:
+            text = _(template).format(**match.groupdict())
+            hint = _RESET_HINT.search(message)
+            if hint:
+                text += "\n" + _(
+                    "If {peer} was restored from a backup, confirm it with that site, then"
+                    " run: {command}"
+                ).format(**hint.groupdict())
+            return text
+    return None
+
+
+def refusal_text(error: BaseException) -> str:
+    """A refused file (bad, tampered, replayed, foreign) is said plainly; other errors as usual."""
+    reason = explain_refusal(str(error)) if isinstance(error, HavenError) else None
+    if isinstance(error, InputRejected):
+        return _("The file was refused; nothing was changed.\n{reason}").format(
+            reason=reason or str(error))
+    return reason or describe_failure(error)
