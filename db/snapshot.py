@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Any
+
+import sqlcipher3
 
 
 def write_encrypted_copy(conn: Any, target: Path) -> None:
@@ -15,4 +18,9 @@ def write_encrypted_copy(conn: Any, target: Path) -> None:
     """
     # VACUUM INTO accepts an empty file, so it can be made private before anything is written.
     os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    conn.execute("VACUUM INTO ?", (str(target),))
+    try:
+        conn.execute("VACUUM INTO ?", (str(target),))
+    except sqlcipher3.OperationalError as exc:
+        if exc.sqlite_errorcode == sqlcipher3.SQLITE_FULL:  # what a full disk is to a file
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from None
+        raise

@@ -44,6 +44,10 @@ class VaultError(Exception):
     """The vault cannot be created or opened."""
 
 
+class VaultFull(VaultError):
+    """The disk that holds the vault has no room for a change; none of the change was kept."""
+
+
 def now_utc() -> datetime:
     """The current UTC time at the millisecond precision that is stored."""
     moment = datetime.now(UTC)
@@ -315,10 +319,17 @@ def _transaction(conn: Any) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
-    except BaseException:
-        conn.execute("ROLLBACK")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        # SQLite rolls back by itself after some failures (a full disk among them).
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if getattr(exc, "sqlite_errorcode", None) == sqlcipher3.SQLITE_FULL:
+            raise VaultFull(
+                "the disk that holds the vault is full: nothing was saved; free some space,"
+                " then try again"
+            ) from None
         raise
-    conn.execute("COMMIT")
 
 
 __all__ = [
@@ -327,6 +338,7 @@ __all__ = [
     "KeyslotError",
     "Vault",
     "VaultError",
+    "VaultFull",
     "WrongPassword",
     "format_time",
     "now_utc",

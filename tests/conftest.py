@@ -104,3 +104,40 @@ def run_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     run.password_file = password_file  # type: ignore[attr-defined]
     return run
+
+
+@dataclass
+class SmallDisk:
+    """A small file system of its own (tmpfs) that a test can fill to the last page."""
+
+    path: Path
+
+    def fill(self) -> Path:
+        """Take every free byte with a filler file; returns it (delete it to free the space)."""
+        filler = self.path / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            for size in (1 << 20, 1 << 12, 1):
+                with contextlib.suppress(OSError):
+                    while True:
+                        os.write(fd, bytes(size))
+        finally:
+            os.close(fd)
+        return filler
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 4 MiB tmpfs, mounted for one test (needs the right to mount, as root in CI has)."""
+    point = tmp_path / "small-disk"
+    point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(point)],
+        capture_output=True, check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("a full disk is made by mounting a small tmpfs, which needs root")
+    try:
+        yield SmallDisk(point)
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=False)

@@ -131,9 +131,6 @@ def describe_print_failure(error: BaseException) -> str:
                  "then try again.")
     if isinstance(error, SheetUnreadable):
         return _("The sheet could not be shown; tell the IT officer.")
-    if isinstance(error, OSError):
-        return _("The file was not saved: {reason}.").format(
-            reason=error.strerror or type(error).__name__)
     return describe_failure(error)
 
 

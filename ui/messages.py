@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from db.vault import VaultFull
 from desktop.errors import AuthenticationFailed, HavenError, PermissionDenied
 from desktop.i18n import N_, _
 
@@ -65,6 +66,11 @@ _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
     (re.compile(r"^no case with reference"), "duplicate_of", N_("No case has this reference.")),
     (re.compile(r"^a \w+ case cannot go from"), None,
      N_("This step is not possible from the case's current status; reopen the case.")),
+    (re.compile(r"^cannot write (?P<path>.+): No space left on device; nothing was written$"),
+     None, N_("There is no room left for {path}; nothing was written. Free some space or"
+              " choose another medium.")),
+    (re.compile(r"^cannot write (?P<path>.+): (?P<reason>.+); nothing was written$"), None,
+     N_("{path} could not be written ({reason}); nothing was written.")),
 ]
 
 _NEEDS = re.compile(r"^the move to '[a-z_]+' needs: (?P<fields>[a-z_, ]+)$")
@@ -79,6 +85,13 @@ def explain(error: BaseException) -> Problem:
     """The field an error concerns and a translated sentence about it."""
     if isinstance(error, PermissionDenied):
         return Problem(None, _("Your role does not allow this."))
+    if isinstance(error, VaultFull):
+        return Problem(None, _(
+            "The disk that holds the vault is full: nothing was saved. Free some space, then"
+            " try again."))
+    if isinstance(error, OSError):  # writing a file the person chose
+        return Problem(None, _("The file was not saved: {reason}.").format(
+            reason=error.strerror or type(error).__name__))
     if not isinstance(error, HavenError):
         # Not a message meant for a person (and it may quote stored data): name the kind only.
         return Problem(
@@ -87,8 +100,9 @@ def explain(error: BaseException) -> Problem:
         )
     text = str(error).strip()
     for pattern, field, template in _WHOLE_MESSAGES:
-        if pattern.search(text):
-            return Problem(field, _(template))
+        match = pattern.search(text)
+        if match:
+            return Problem(field, _translate(template, match))
     if isinstance(error, AuthenticationFailed):
         return Problem("password", _("Wrong user name or password."))
     needs = _NEEDS.match(text)

@@ -258,10 +258,15 @@ class TransferService:
         if destination.exists():
             # A file not yet carried over would be lost, and its sequence number with it.
             raise InputRejected(f"{destination} exists; choose a new file name")
-        return export.export_file(
-            self.vault, self.session.user.name, chosen, destination, full=full,
-            progress=progress,
-        )
+        try:
+            return export.export_file(
+                self.vault, self.session.user.name, chosen, destination, full=full,
+                progress=progress,
+            )
+        except OSError as exc:  # a full or removed medium: the file was taken away again
+            raise HavenError(
+                f"cannot write {destination}: {exc.strerror}; nothing was written"
+            ) from None
 
     def verify(self, path: Path) -> VerifyReport:
         """Check a file's envelope (signature, recipients, sequence, checkpoint), no import."""
@@ -373,10 +378,15 @@ class TransferService:
             raise InputRejected("a backup passphrase must be at least 12 characters long")
         if not destination.parent.is_dir():
             raise InputRejected(f"the folder {destination.parent} does not exist")
-        info = backup.write_backup(
-            self.vault, destination, passphrase,
-            work_factor or backup.age.DEFAULT_SCRYPT_WORK_FACTOR,
-        )
+        try:
+            info = backup.write_backup(
+                self.vault, destination, passphrase,
+                work_factor or backup.age.DEFAULT_SCRYPT_WORK_FACTOR,
+            )
+        except OSError as exc:  # the medium or the vault's disk is full (or was removed)
+            raise HavenError(
+                f"cannot write {destination}: {exc.strerror}; nothing was written"
+            ) from None
         self._audit("backup_made", destination.name)
         return info
 

@@ -16,7 +16,7 @@ from db import cases
 from db.records import Role
 from db.vault import now_utc
 from desktop.session import Session
-from tests.conftest import FAST_KDF, Site
+from tests.conftest import FAST_KDF, Site, SmallDisk
 from tests.desktop.transfer.sites import HavenSite, make_sites, new_case, vault_digest
 from tests.ui.conftest import WAIT_MS
 from ui.conflicts_dialog import ConflictsDialog
@@ -139,6 +139,26 @@ def test_export_asks_for_a_peer_and_refuses_an_existing_file(qtbot, pair, tmp_pa
     qtbot.waitUntil(lambda: dialog.error.isVisible() and runner.idle(), timeout=WAIT_MS)
     assert "exists" in dialog.error.text()
     assert target.read_bytes() == b"keep me"
+
+
+def test_an_export_to_a_full_medium_says_so_and_leaves_no_file(  # type: ignore[no-untyped-def]
+    qtbot, pair, small_disk: SmallDisk
+) -> None:
+    a, _b, runner = pair
+    for index in range(60):
+        new_case(a, f"Коваленко {index}")
+    small_disk.fill()
+    target = small_disk.path / "to-b.haven"
+    before = vault_digest(a)
+    dialog = export_through_dialog(qtbot, a, runner, "b", target)
+    qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
+    assert dialog.error.text() == (
+        f"There is no room left for {target}; nothing was written. Free some space or choose"
+        " another medium."
+    )
+    assert not target.exists()
+    assert sorted(path.name for path in small_disk.path.iterdir()) == ["filler"]
+    assert vault_digest(a) == before
 
 
 def test_peers_dialog_lists_peers_and_saves_the_key_card(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

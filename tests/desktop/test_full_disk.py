@@ -1,0 +1,133 @@
+"""A full disk, under the vault or under the file being written: one clear line, nothing lost.
+
+The disks are real: a small tmpfs filled to its last page, so SQLite and the file writes
+meet ENOSPC as they would on a full workstation disk or USB stick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from db.vault import Vault, VaultFull
+from desktop.session import Session
+from tests.conftest import PASSWORD, SmallDisk
+from tests.desktop.test_cli import CASE
+from tests.desktop.transfer.sites import (
+    HavenSite,
+    make_site,
+    make_sites,
+    new_case,
+    pair,
+    vault_digest,
+)
+
+FULL_VAULT = (
+    "haven-admin: the disk that holds the vault is full: nothing was saved; free some space,"
+    " then try again\n"
+)
+
+
+def _digest(data: Path) -> str:
+    site = HavenSite(data.name, data, Session.open(data, "admin", PASSWORD))
+    try:
+        return vault_digest(site)
+    finally:
+        site.close()
+
+
+def _integrity(data: Path) -> list[str]:
+    vault = Vault.unlock(data, "admin", PASSWORD)
+    try:
+        return vault.integrity_problems()
+    finally:
+        vault.close()
+
+
+def test_a_case_saved_on_a_full_disk_is_refused_and_the_vault_stays_whole(
+    small_disk: SmallDisk, run_cli  # type: ignore[no-untyped-def]
+) -> None:
+    site = make_site(small_disk.path, "north")
+    new_case(site, "Бондар Ганна")
+    before = vault_digest(site)
+    filler = small_disk.fill()
+
+    with pytest.raises(VaultFull):
+        new_case(site, "Коваль Олена")
+    assert vault_digest(site) == before
+    site.close()
+    result = run_cli("case", "add", "--json", "-", data=site.data, stdin=json.dumps(CASE))
+    assert result.returncode == 1
+    assert result.stderr == FULL_VAULT
+
+    filler.unlink()
+    assert _integrity(site.data) == []
+    result = run_cli("case", "add", "--json", "-", data=site.data, stdin=json.dumps(CASE))
+    assert result.returncode == 0, result.stderr
+    listed = run_cli("case", "list", "--json", data=site.data)
+    assert len(json.loads(listed.stdout)) == 2
+
+
+def test_an_import_onto_a_full_disk_changes_nothing_and_can_be_done_again(
+    small_disk: SmallDisk, tmp_path: Path, run_cli  # type: ignore[no-untyped-def]
+) -> None:
+    sender = make_site(tmp_path, "north")
+    receiver = make_site(small_disk.path, "south")
+    pair(sender, receiver)
+    for index in range(40):
+        new_case(sender, f"Шевченко {index}")
+    path = tmp_path / "to-south.haven"
+    sender.service.export(["south"], path, full=False)
+    before = vault_digest(receiver)
+    filler = small_disk.fill()
+    receiver.close()
+
+    result = run_cli("import", str(path), data=receiver.data)
+    assert result.returncode == 1
+    assert result.stderr == FULL_VAULT
+
+    filler.unlink()
+    assert _integrity(receiver.data) == []
+    assert _digest(receiver.data) == before
+    result = run_cli("import", str(path), data=receiver.data)
+    assert result.returncode == 0, result.stderr
+    assert "40 new cases" in result.stdout
+    sender.close()
+
+
+@pytest.mark.parametrize("what", ["export", "backup"])
+def test_a_file_written_to_a_full_medium_is_taken_away_and_nothing_changes(
+    small_disk: SmallDisk, tmp_path: Path, run_cli, what: str  # type: ignore[no-untyped-def]
+) -> None:
+    north, south = make_sites(tmp_path, ["north", "south"])
+    for index in range(60):
+        new_case(north, f"Коваленко {index}")
+    (small_disk.path / "ballast").write_bytes(bytes(4 * 1024 * 1024 - 96 * 1024))
+    before = vault_digest(north)
+    north.close()
+    target = small_disk.path / f"out.{what}"
+    passphrase = tmp_path / "passphrase.txt"
+    passphrase.write_text("a long backup passphrase\n")
+    command = (
+        ["export", "--to", "south", "-o", str(target)] if what == "export"
+        else ["backup", "-o", str(target), "--passphrase-file", str(passphrase)]
+    )
+
+    result = run_cli(*command, data=north.data)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"haven-admin: cannot write {target}: No space left on device; nothing was written\n"
+    )
+    assert sorted(os.listdir(small_disk.path)) == ["ballast"]  # no part of the file stayed
+    assert _digest(north.data) == before
+
+    (small_disk.path / "ballast").unlink()
+    result = run_cli(*command, data=north.data)
+    assert result.returncode == 0, result.stderr
+    if what == "export":  # the failed export took no file number
+        south.service.import_file(target)
+        assert len(south.session.search("Коваленко")) == 60
+    south.close()

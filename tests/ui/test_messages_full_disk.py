@@ -1,0 +1,34 @@
+"""A full disk reads as such in the interface language, not as an unexpected error."""
+
+from __future__ import annotations
+
+import errno
+
+from db.vault import VaultFull
+from ui.language import apply_language
+from ui.messages import describe_failure
+
+
+def _in(language: str, error: BaseException) -> str:
+    try:
+        apply_language(language)
+        return describe_failure(error)
+    finally:
+        apply_language("en")
+
+
+def test_a_full_vault_disk_is_said_plainly_in_both_languages() -> None:
+    error = VaultFull("the disk that holds the vault is full")
+    assert _in("en", error) == (
+        "The disk that holds the vault is full: nothing was saved. Free some space, then try"
+        " again."
+    )
+    assert _in("uk", error) == (
+        "Диск, на якому зберігається сховище, заповнено: нічого не збережено. Звільніть місце"
+        " й спробуйте ще раз."
+    )
+
+
+def test_a_file_that_could_not_be_saved_names_the_reason() -> None:
+    error = OSError(errno.ENOSPC, "No space left on device", "/media/usb/card.pdf")
+    assert _in("en", error) == "The file was not saved: No space left on device."
