@@ -18,21 +18,27 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from bench.qtloop import settle, wait_until
+from db import cases
 from db.keyslots import KdfParams
 from db.records import Status
+from db.vault import now_utc
 from desktop.demo import make_demo_cases
 from desktop.i18n import _
 from desktop.session import IntakeResult, Session
+from desktop.transfer.service import TransferService
 from ui import style
 from ui.case_view import CaseView
 from ui.confirm import ARRANGE_PAGE, DETAILS_PAGE, ConfirmDialog
+from ui.conflicts_dialog import ConflictsDialog
 from ui.first_run import FirstRunDialog, RecoveryKeyDialog
 from ui.handoff_preview import HandoffPreviewDialog
 from ui.language import apply_language
 from ui.main_window import MainWindow
+from ui.peers_dialog import PeersDialog
 from ui.places import PlacesDialog
 from ui.settings import SettingsDialog, UiSettings
 from ui.tasks import TaskRunner
+from ui.transfer_dialog import ExportDialog, ImportDialog
 from ui.unlock import UnlockDialog
 
 USER = "demo"
@@ -224,6 +230,70 @@ def shoot_handoff(shooter: Shooter, window: MainWindow, view: CaseView, runner: 
     wait_until(lambda: view.preview is None)
 
 
+def _peers(first: TransferService, second: TransferService, names: tuple[str, str]) -> None:
+    """Make two sites peers of each other, fingerprints confirmed."""
+    for service, other, name in ((first, second, names[1]), (second, first, names[0])):
+        keys = other.site_identity()
+        service.add_peer(name, keys.signing_key, keys.age_recipient, keys.fingerprint)
+
+
+def _edit_location(session: Session, case_id: str, place: str) -> None:
+    with session.vault.transaction() as conn:
+        cases.update_fields(conn, case_id, {"location": place}, now_utc(), by=USER)
+
+
+def shoot_transfer(shooter: Shooter, session: Session, runner: TaskRunner, scratch: Path,
+                   lang: str) -> None:
+    """Export to a new peer, the import's check, the import, a replay refused, peers, a conflict."""
+    name = "south" if lang == "en" else "Південь"
+    site_name = "South" if lang == "en" else "Пункт «Південь»"
+    peer_session, _recovery = Session.create_site(
+        scratch / f"peer-{lang}", site_name, USER, PASSWORD, DEMO_KDF
+    )
+    mine, theirs = TransferService(session), TransferService(peer_session)
+    _peers(mine, theirs, ("demo", name))
+    path = scratch / f"to-{lang}.haven"
+    export = ExportDialog(mine, runner, choose_file=lambda _parent: path)
+    show(export)
+    wait_until(lambda: export.peer_list.count() > 0 and runner.idle())
+    export.set_peer_checked(name)
+    export.start_export()
+    wait_until(lambda: bool(export.summary.text()) and runner.idle())
+    shooter.shoot(export, "transfer_export", lang)
+    export.close()
+
+    incoming = ImportDialog(theirs, runner, choose_file=lambda _parent: path)
+    show(incoming)
+    incoming.browse_button.click()
+    wait_until(lambda: incoming.import_button.isEnabled() and runner.idle())
+    shooter.shoot(incoming, "transfer_import_check", lang)
+    incoming.import_button.click()
+    wait_until(lambda: not incoming.import_button.isEnabled() and runner.idle())
+    shooter.shoot(incoming, "transfer_import_done", lang)
+    incoming.browse_button.click()  # the same file again: a replay
+    wait_until(lambda: incoming.error.isVisible() and runner.idle())
+    shooter.shoot(incoming, "transfer_import_refused", lang)
+    incoming.close()
+
+    case_id = session.queue_page(None, limit=1)[0][0].id
+    _edit_location(session, case_id, "Оріхів, школа №2")
+    _edit_location(peer_session, case_id, "Оріхів, лікарня")
+    back = scratch / f"back-{lang}.haven"
+    theirs.export(["demo"], back, full=False)
+    mine.import_file(back)
+    conflicts = ConflictsDialog(mine, runner)
+    show(conflicts)
+    wait_until(lambda: conflicts.table.rowCount() > 0 and runner.idle())
+    shooter.shoot(conflicts, "transfer_conflicts", lang)
+    conflicts.close()
+    peers = PeersDialog(mine, runner)
+    show(peers)
+    wait_until(runner.idle)
+    shooter.shoot(peers, "transfer_peers", lang)
+    peers.close()
+    peer_session.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "screenshots").resolve()
@@ -244,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                 apply_language(lang)
                 shoot_start(shooter, data, runner, lang)
                 shoot_desk(shooter, session, runner, settings, lang)
+                shoot_transfer(shooter, session, runner, Path(scratch), lang)
         finally:
             runner.cancel_all()
             runner.wait_for_done()

@@ -17,29 +17,65 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.i18n import _
+from db.oplog import FIELD_GROUPS, STATUS_GROUP
+from db.records import Outcome, Status
+from db.vault import parse_time
+from desktop.i18n import N_, _
 from desktop.transfer.service import ConflictVersion, ConflictView, TransferService
+from ui import labels
 from ui.messages import describe_failure
 from ui.tasks import TaskRunner
 from ui.widgets import BusyBar, ErrorLabel
+
+# The field groups of db.oplog, as a manager reads them.
+_GROUP_LABELS: dict[str, str] = {
+    "intake": N_("Intake details"),
+    "confirmation": N_("Confirmation details"),
+    "arrangement": N_("Handoff arrangement"),
+    "outcome": N_("Outcome"),
+    "exit": N_("Withdrawal or duplicate"),
+    STATUS_GROUP: N_("Status"),
+}
+
+
+def group_label(group: str) -> str:
+    return _(_GROUP_LABELS.get(group, group))
 
 
 def _first(view: ConflictView, local: bool) -> ConflictVersion | None:
     return next((v for v in view.versions if v.local is local), None)
 
 
-def format_version(version: ConflictVersion | None) -> str:
-    """One field per line, with who changed it where and when."""
+def format_version(group: str, version: ConflictVersion | None) -> str:
+    """One field per line as the forms name it, then who changed it where and when."""
     if version is None:
         return "—"
-    lines = [f"{name}: {_value(value)}" for name, value in sorted(version.values.items())]
+    values = version.values
+    if group == STATUS_GROUP:
+        lines = [f"{_('Status')}: {_shown('status', values.get('status'))}"]
+        extra = values.get("fields") or {}
+        lines += [f"{labels.field_label(name)}: {_shown(name, extra[name])}"
+                  for name in sorted(extra)]
+    else:
+        names = FIELD_GROUPS.get(group, tuple(sorted(values)))
+        lines = [f"{labels.field_label(name)}: {_shown(name, values.get(name))}"
+                 for name in names]
     lines.append(_("({site}, {at}, by {user})").format(
-        site=_("this site") if version.local else version.site, at=version.at,
-        user=version.by or "?"))
+        site=_("this site") if version.local else version.site,
+        at=labels.moment(parse_time(version.at)), user=version.by or "?"))
     return "\n".join(lines)
 
 
-def _value(value: Any) -> str:
+def _shown(name: str, value: Any) -> str:
+    """A stored value as the case view shows it: labels for codes, local times, — for none."""
+    if value is None or value == "":
+        return "—"
+    if name == "status":
+        return labels.label(Status(value))
+    if name == "outcome":
+        return labels.label(Outcome(value))
+    if name in ("window_start", "window_end"):
+        return labels.moment(parse_time(value))
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
@@ -63,7 +99,10 @@ class ConflictsDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # the two versions
+        for column in (0, 1):  # the case and the field group: as wide as their text
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.empty = QLabel(_("No open conflicts."))
@@ -96,8 +135,9 @@ class ConflictsDialog(QDialog):
         self.conflicts = conflicts
         self.table.setRowCount(len(conflicts))
         for row, view in enumerate(conflicts):
-            cells = (view.ref, view.group, format_version(_first(view, True)),
-                     format_version(_first(view, False)))
+            cells = (view.ref, group_label(view.group),
+                     format_version(view.group, _first(view, True)),
+                     format_version(view.group, _first(view, False)))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeRowsToContents()

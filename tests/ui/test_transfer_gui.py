@@ -14,11 +14,12 @@ from PySide6.QtWidgets import QApplication
 
 from db import cases
 from db.records import Role
-from db.vault import now_utc
+from db.vault import now_utc, parse_time
 from desktop.session import Session
 from tests.conftest import FAST_KDF, Site, SmallDisk
 from tests.desktop.transfer.sites import HavenSite, make_sites, new_case, vault_digest
 from tests.ui.conftest import WAIT_MS
+from ui import labels
 from ui.conflicts_dialog import ConflictsDialog
 from ui.main_window import MainWindow
 from ui.peers_dialog import PeersDialog
@@ -195,13 +196,41 @@ def test_conflicts_side_by_side_and_keep_incoming(qtbot, pair, tmp_path: Path) -
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and runner.idle(), timeout=WAIT_MS)
-    assert "Пункт А" in dialog.table.item(0, 2).text()
-    assert "Пункт Б" in dialog.table.item(0, 3).text()
+    assert dialog.table.item(0, 1).text() == "Intake details"
+    local, incoming = dialog.table.item(0, 2).text(), dialog.table.item(0, 3).text()
+    assert local.splitlines()[0] == "Location: Пункт А"
+    assert incoming.splitlines()[0] == "Location: Пункт Б"
+    assert "Notes: —" in local.splitlines()  # an empty field, not JSON's null
+    assert local.splitlines()[-1].startswith("(this site, ")
+    assert incoming.splitlines()[-1].startswith("(b, ")
     assert dialog.keep_incoming_button.isEnabled()
     qtbot.mouseClick(dialog.keep_incoming_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 0 and runner.idle(), timeout=WAIT_MS)
     assert dialog.empty.isVisibleTo(dialog)
     assert a.session.get_case(case_id, audit_view=False).location == "Пункт Б"
+
+
+def test_a_conflict_version_reads_as_the_case_view_shows_it() -> None:
+    from desktop.transfer.service import ConflictVersion
+    from ui.conflicts_dialog import format_version
+
+    arranged = ConflictVersion(
+        op_id="x", site="south", local=False, at="2026-11-20T08:30:00.000Z", by="olena",
+        values={"meeting_point": "КПП-3", "receiving_unit": "в/ч А1234",
+                "window_start": "2026-11-21T06:00:00.000Z", "window_end": None},
+    )
+    lines = format_version("arrangement", arranged).splitlines()
+    assert lines[0] == "Meeting point: КПП-3"
+    assert lines[1] == "Receiving unit: в/ч А1234"
+    assert lines[2] == "Window from: " + labels.moment(parse_time("2026-11-21T06:00:00.000Z"))
+    assert lines[3] == "Window until: —"
+    closed = ConflictVersion(
+        op_id="y", site="south", local=True, at="2026-11-20T08:30:00.000Z", by=None,
+        values={"status": "handed_off", "from": "handoff_arranged",
+                "fields": {"received_by": "капітан Петренко"}},
+    )
+    assert format_version("status", closed).splitlines()[:2] == [
+        "Status: handed off", "Received by: капітан Петренко"]
 
 
 def _send(sender: HavenSite, peer: str, path: Path) -> Path:
