@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ DB_NAME = "haven.db"
 KEYSLOTS_NAME = "keyslots.json"
 JOURNAL_NAME = "failed-logins.jsonl"
 MIN_CIPHER_MAJOR = 4
+# Opening a vault makes the WAL's shared-memory index (32 KiB); with less free, it fails.
+_ROOM_TO_OPEN = 64 * 1024
 
 
 def _bound_as_is(value: object) -> object:
@@ -297,11 +300,8 @@ def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
             )
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlcipher3.DatabaseError:
-            raise VaultError(
-                "the database does not open with this key:"
-                " it is damaged or belongs to another vault"
-            ) from None
+        except sqlcipher3.DatabaseError as exc:
+            raise _unreadable(path, exc) from None
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -312,6 +312,22 @@ def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
         conn.close()
         raise
     return conn
+
+
+def _unreadable(path: Path, exc: Exception) -> VaultError:
+    """Why the first read of the database failed: its disk, or the key and the file."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlcipher3.SQLITE_IOERR, sqlcipher3.SQLITE_FULL):
+        # Opening makes the WAL's shared-memory file: on a full disk that is an I/O error.
+        if shutil.disk_usage(path.parent).free < _ROOM_TO_OPEN:
+            return VaultFull(
+                "the disk that holds the vault is full: the vault cannot be opened until some"
+                " space is freed"
+            )
+        return VaultError(f"the vault's disk could not be read ({exc}); check the disk")
+    return VaultError(
+        "the database does not open with this key: it is damaged or belongs to another vault"
+    )
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ from db.records import (
     StatusChange,
     User,
 )
-from db.vault import JOURNAL_NAME, Vault, VaultError, now_utc
+from db.vault import JOURNAL_NAME, Vault, VaultError, VaultFull, now_utc
 from desktop import refcode, workflow
 from desktop.errors import AuthenticationFailed, HavenError, InputRejected, NotFound
 from desktop.i18n import ngettext
@@ -158,16 +158,24 @@ class Session:
         """Unlock the vault as `user`; AuthenticationFailed if the password or account is bad."""
         try:
             vault = Vault.unlock(data_dir, user, password, decoy_kdf=decoy_kdf)
+        except VaultFull:
+            raise  # said as such by every front end
         except (WrongPassword, KeyslotError, VaultError, MigrationError) as exc:
             raise _open_failure(exc) from None
-        with vault.transaction() as conn:
-            for failure in vault.pending_failed_logins:
-                audit.append(conn, failure.user, "login_failed", detail=failure.at.isoformat())
-            account = users.get_user(conn, user)
-            if account is None or account.disabled:
-                audit.append(conn, user, "login_refused", detail="disabled or unknown account")
-            else:
-                audit.append(conn, user, "login")
+        try:
+            with vault.transaction() as conn:
+                for failure in vault.pending_failed_logins:
+                    audit.append(
+                        conn, failure.user, "login_failed", detail=failure.at.isoformat()
+                    )
+                account = users.get_user(conn, user)
+                if account is None or account.disabled:
+                    audit.append(conn, user, "login_refused", detail="disabled or unknown account")
+                else:
+                    audit.append(conn, user, "login")
+        except BaseException:
+            vault.close()
+            raise
         login_journal.clear(data_dir / JOURNAL_NAME)
         if account is None or account.disabled:
             vault.close()

@@ -87,7 +87,7 @@ def explain(error: BaseException) -> Problem:
         return Problem(None, _("Your role does not allow this."))
     if isinstance(error, VaultFull):
         return Problem(None, _(
-            "The disk that holds the vault is full: nothing was saved. Free some space, then"
+            "The disk that holds the vault is full: nothing was changed. Free some space, then"
             " try again."))
     if isinstance(error, OSError):  # writing a file the person chose
         return Problem(None, _("The file was not saved: {reason}.").format(

@@ -171,7 +171,8 @@ class UnlockDialog(QDialog):
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
         problem = explain(error)
-        self.password_edit.clear()
+        if problem.field in ("user", "password"):
+            self.password_edit.clear()  # else (a full disk, say) the same login works later
         self.errors.show(problem.field if problem.field in ("user", "password") else "password",
                          problem.text)
         if problem.field == "user":

@@ -131,3 +131,27 @@ def test_a_file_written_to_a_full_medium_is_taken_away_and_nothing_changes(
         south.service.import_file(target)
         assert len(south.session.search("Коваленко")) == 60
     south.close()
+
+
+def test_a_vault_on_a_full_disk_says_so_when_it_is_opened(
+    small_disk: SmallDisk, run_cli  # type: ignore[no-untyped-def]
+) -> None:
+    site = make_site(small_disk.path, "north")
+    new_case(site, "Бондар Ганна")
+    site.close()
+    filler = small_disk.fill()
+
+    # Not "damaged or belongs to another vault": the disk is full, and that is all.
+    with pytest.raises(VaultFull, match="cannot be opened until some space is freed"):
+        Session.open(site.data, "admin", PASSWORD)
+    result = run_cli("case", "list", data=site.data)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "haven-admin: the disk that holds the vault is full: the vault cannot be opened until"
+        " some space is freed\n"
+    )
+
+    filler.unlink()
+    listed = run_cli("case", "list", "--json", data=site.data)
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 1

@@ -20,11 +20,11 @@ def _in(language: str, error: BaseException) -> str:
 def test_a_full_vault_disk_is_said_plainly_in_both_languages() -> None:
     error = VaultFull("the disk that holds the vault is full")
     assert _in("en", error) == (
-        "The disk that holds the vault is full: nothing was saved. Free some space, then try"
+        "The disk that holds the vault is full: nothing was changed. Free some space, then try"
         " again."
     )
     assert _in("uk", error) == (
-        "Диск, на якому зберігається сховище, заповнено: нічого не збережено. Звільніть місце"
+        "Диск, на якому зберігається сховище, заповнено: нічого не змінено. Звільніть місце"
         " й спробуйте ще раз."
     )
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from db.keyslots import KdfParams
 from desktop.session import Session
-from tests.conftest import Site
+from tests.conftest import FAST_KDF, PASSWORD, Site, SmallDisk
 from tests.ui.conftest import WAIT_MS, focused, type_text
 from ui.app import DeskApp
 from ui.first_run import FirstRunDialog, RecoveryKeyDialog
@@ -55,6 +55,31 @@ def test_wrong_password_is_explained_next_to_the_field(
         assert not dialog.password_error.isVisible()
     finally:
         session.close()
+
+
+def test_a_full_disk_is_said_at_unlock_and_the_login_then_works(
+    small_disk: SmallDisk, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    data = small_disk.path / "site"
+    session, _recovery = Session.create_site(data, "Site", "admin", PASSWORD, FAST_KDF)
+    session.close()
+    filler = small_disk.fill()
+    dialog = UnlockDialog(data, "Vault", runner)
+    _show(qtbot, dialog)
+    type_text(dialog.user_edit, "admin")
+    type_text(dialog.password_edit, PASSWORD)
+    qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.password_error.isVisible(), timeout=WAIT_MS)
+    assert dialog.password_error.text() == (
+        "The disk that holds the vault is full: nothing was changed. Free some space, then try"
+        " again."
+    )
+    assert dialog.password_edit.text() == PASSWORD  # nothing to retype once there is room
+
+    filler.unlink()
+    with qtbot.waitSignal(dialog.unlocked, timeout=WAIT_MS) as opened:
+        qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
+    opened.args[0].close()
 
 
 def test_empty_user_name_is_asked_for(site: Site, runner: TaskRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
