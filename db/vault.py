@@ -44,7 +44,7 @@ sqlcipher3.register_adapter(bool, int)
 
 
 class VaultError(Exception):
-    """The vault cannot be created or opened."""
+    """The vault cannot be created, opened or written."""
 
 
 class VaultFull(VaultError):
@@ -314,10 +314,15 @@ def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
     return conn
 
 
+def _primary_code(exc: BaseException) -> int:
+    """SQLite's primary result code of an error (0 for an error that is not SQLite's)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else 0
+
+
 def _unreadable(path: Path, exc: Exception) -> VaultError:
     """Why the first read of the database failed: its disk, or the key and the file."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    if code in (sqlcipher3.SQLITE_IOERR, sqlcipher3.SQLITE_FULL):
+    if _primary_code(exc) in (sqlcipher3.SQLITE_IOERR, sqlcipher3.SQLITE_FULL):
         # Opening makes the WAL's shared-memory file: on a full disk that is an I/O error.
         if shutil.disk_usage(path.parent).free < _ROOM_TO_OPEN:
             return VaultFull(
@@ -340,7 +345,7 @@ def _transaction(conn: Any) -> Iterator[None]:
         # SQLite rolls back by itself after some failures (a full disk among them).
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        if getattr(exc, "sqlite_errorcode", None) == sqlcipher3.SQLITE_FULL:
+        if _primary_code(exc) == sqlcipher3.SQLITE_FULL:
             raise VaultFull(
                 "the disk that holds the vault is full: nothing was saved; free some space,"
                 " then try again"
