@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from db.records import CaseKind, Channel, NewCase, Person
-from tests.conftest import Site
+from tests.conftest import Site, SmallDisk
 from tests.ui.conftest import WAIT_MS, focused, type_text
 from tests.ui.test_case_flow import CTRL, open_intake
 from ui.main_window import MainWindow
@@ -99,3 +99,48 @@ def test_closing_an_unsaved_intake_asks_first(
     QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Discard))
     intake.reject()
     assert not intake.isVisible()
+
+
+def test_an_intake_on_a_full_disk_keeps_what_was_typed_and_saves_once_there_is_room(
+    small_disk: SmallDisk, qapp: QApplication, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    from desktop.session import Session
+    from tests.conftest import FAST_KDF, PASSWORD
+    from ui.settings import UiSettings
+
+    data = small_disk.path / "site"
+    session, _recovery = Session.create_site(data, "Site", "admin", PASSWORD, FAST_KDF)
+    runner = TaskRunner()
+    window = MainWindow(session, runner, UiSettings(data))
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
+        intake = open_intake(qtbot, window)
+        type_text(intake.persons[0].edits["full_name"], "Мельник Тарас")
+        type_text(intake.location_edit, "Оріхів")
+        filler = small_disk.fill()
+        qtbot.keyClick(intake.location_edit, Qt.Key.Key_Return, CTRL)
+        qtbot.waitUntil(lambda: intake.general_error.isVisible() and runner.idle(),
+                        timeout=WAIT_MS)
+
+        assert intake.general_error.text() == (
+            "The disk that holds the vault is full: nothing was changed. Free some space,"
+            " then try again."
+        )
+        assert intake.persons[0].edits["full_name"].text() == "Мельник Тарас"
+        assert intake.location_edit.text() == "Оріхів"
+        assert session.count_cases() == 0
+
+        filler.unlink()
+        with qtbot.waitSignal(intake.registered, timeout=WAIT_MS):
+            qtbot.keyClick(intake.location_edit, Qt.Key.Key_Return, CTRL)
+        [found] = session.search("Мельник")
+        assert found.ref
+    finally:
+        window.close_without_asking()
+        runner.cancel_all()
+        runner.wait_for_done()
+        QApplication.processEvents()
+        session.close()
