@@ -66,6 +66,10 @@ _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
     (re.compile(r"^no case with reference"), "duplicate_of", N_("No case has this reference.")),
     (re.compile(r"^a \w+ case cannot go from"), None,
      N_("This step is not possible from the case's current status; reopen the case.")),
+    (re.compile(r"^(?P<path>.+) exists; choose a new file name$"), None,
+     N_("{path} exists already; choose a new file name.")),
+    (re.compile(r"^the folder (?P<path>.+) does not exist$"), None,
+     N_("The folder {path} does not exist.")),
     (re.compile(r"^cannot write (?P<path>.+): No space left on device; nothing was written$"),
      None, N_("There is no room left for {path}; nothing was written. Free some space or"
               " choose another medium.")),

@@ -1,4 +1,4 @@
-"""A full disk reads as such in the interface language, not as an unexpected error."""
+"""A full disk and a file that cannot be written read as such, in the interface language."""
 
 from __future__ import annotations
 
@@ -32,3 +32,13 @@ def test_a_full_vault_disk_is_said_plainly_in_both_languages() -> None:
 def test_a_file_that_could_not_be_saved_names_the_reason() -> None:
     error = OSError(errno.ENOSPC, "No space left on device", "/media/usb/card.pdf")
     assert _in("en", error) == "The file was not saved: No space left on device."
+
+
+def test_an_export_target_that_exists_or_has_no_folder_reads_in_ukrainian() -> None:
+    from desktop.errors import InputRejected
+
+    exists = InputRejected("/media/usb/to-south.haven exists; choose a new file name")
+    assert _in("en", exists) == "/media/usb/to-south.haven exists already; choose a new file name."
+    assert _in("uk", exists) == "/media/usb/to-south.haven уже існує; виберіть нову назву файлу."
+    missing = InputRejected("the folder /media/usb2 does not exist")
+    assert _in("uk", missing) == "Теки /media/usb2 не існує."
