@@ -122,6 +122,14 @@ def write_backup(
                       destination.stat().st_size)
 
 
+class _WriteFailed(Exception):
+    """Unpacking could not write into the folder (a full disk, say); ``error`` says why."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror)
+        self.error = error
+
+
 class _Unpacker:
     """Receives the decrypted tar and writes its three members into a private folder."""
 
@@ -136,8 +144,11 @@ class _Unpacker:
 
     def write(self, data: bytes, /) -> int:
         self._buffer += data
-        while self._step():
-            pass
+        try:
+            while self._step():
+                pass
+        except OSError as exc:  # told apart from a backup that cannot be read
+            raise _WriteFailed(exc) from None
         return len(data)
 
     def _step(self) -> bool:
@@ -190,7 +201,8 @@ class _Unpacker:
 
     def abandon(self) -> None:
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # a full disk: the file is removed anyway
+                self._file.close()
             self._file = None
 
 
@@ -205,18 +217,27 @@ def _read_info(path: Path) -> dict[str, Any]:
     return info
 
 
+def _not_restored(data_dir: Path, error: OSError) -> HavenError:
+    return HavenError(f"cannot write into {data_dir}: {error.strerror}; nothing was restored")
+
+
 def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
     """Unpack a backup into ``data_dir`` (which must hold no vault); all or nothing."""
     if (data_dir / DB_NAME).exists() or (data_dir / KEYSLOTS_NAME).exists():
         raise InputRejected(f"{data_dir} already holds a vault; restore into a new folder")
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    staging = Path(tempfile.mkdtemp(dir=data_dir, prefix=".restore-"))
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        staging = Path(tempfile.mkdtemp(dir=data_dir, prefix=".restore-"))
+    except OSError as exc:
+        raise _not_restored(data_dir, exc) from None
     unpacker = _Unpacker(staging)
     moved: list[Path] = []
     try:
         try:
             with source.open("rb") as handle:
                 age.decrypt_stream(handle, unpacker, [age.ScryptIdentity(passphrase)])
+        except _WriteFailed as failed:
+            raise _not_restored(data_dir, failed.error) from None
         except OSError as exc:
             raise InputRejected(f"cannot read {source.name}: {exc.strerror}") from None
         except age.NoIdentityMatch:

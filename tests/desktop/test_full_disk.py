@@ -155,3 +155,36 @@ def test_a_vault_on_a_full_disk_says_so_when_it_is_opened(
     listed = run_cli("case", "list", "--json", data=site.data)
     assert listed.returncode == 0, listed.stderr
     assert len(json.loads(listed.stdout)) == 1
+
+
+def test_a_restore_onto_a_full_disk_leaves_the_folder_empty_and_can_be_done_again(
+    small_disk: SmallDisk, tmp_path: Path, run_cli  # type: ignore[no-untyped-def]
+) -> None:
+    north = make_site(tmp_path, "north")
+    for index in range(30):
+        new_case(north, f"Мельник {index}")
+    north.close()
+    passphrase = tmp_path / "passphrase.txt"
+    passphrase.write_text("a long backup passphrase\n")
+    backup = tmp_path / "north.backup"
+    made = run_cli("backup", "-o", str(backup), "--passphrase-file", str(passphrase),
+                   data=north.data)
+    assert made.returncode == 0, made.stderr
+    target = small_disk.path / "restored"
+    (small_disk.path / "ballast").write_bytes(bytes(4 * 1024 * 1024 - 160 * 1024))
+    restore = ("restore", str(backup), "--data", str(target), "--passphrase-file",
+               str(passphrase))
+
+    result = run_cli(*restore, data=tmp_path / "unused")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"haven-admin: cannot write into {target}: No space left on device; nothing was"
+        " restored\n"
+    )
+    assert list(target.iterdir()) == []
+
+    (small_disk.path / "ballast").unlink()
+    result = run_cli(*restore, data=tmp_path / "unused")
+    assert result.returncode == 0, result.stderr
+    listed = run_cli("case", "list", "--json", data=target)
+    assert len(json.loads(listed.stdout)) == 30
