@@ -243,7 +243,7 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
     try:
         write_private_file(target, printed.pdf)
     except OSError as exc:
-        raise HavenError(f"cannot write {target}: {exc.strerror}") from None
+        raise HavenError(f"cannot write {target}: {exc.strerror}; nothing was written") from None
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
     out(f"handoff sheet {printed.serial}{copy} written to {target}")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")

@@ -27,7 +27,8 @@ from typing import Any
 
 from desktop import config
 from desktop.cli_common import UsageError, dump, read_first_line, warn
-from desktop.errors import InputRejected
+from desktop.errors import HavenError, InputRejected
+from desktop.files import write_private_file
 from desktop.session import Session
 from desktop.transfer.service import TransferService, restore
 
@@ -111,7 +112,11 @@ def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
 
 def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
     pdf = TransferService(session).key_card()
-    Path(args.output).write_bytes(pdf)
+    target = Path(args.output)
+    try:
+        write_private_file(target, pdf)
+    except OSError as exc:  # a full or read-only stick: no part of the card is left there
+        raise HavenError(f"cannot write {target}: {exc.strerror}; nothing was written") from None
     _out(f"Key card written to {args.output} (public keys only; nothing secret).")
     return 0
 

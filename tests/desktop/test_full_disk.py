@@ -188,3 +188,24 @@ def test_a_restore_onto_a_full_disk_leaves_the_folder_empty_and_can_be_done_agai
     assert result.returncode == 0, result.stderr
     listed = run_cli("case", "list", "--json", data=target)
     assert len(json.loads(listed.stdout)) == 30
+
+
+def test_a_key_card_written_to_a_full_medium_leaves_nothing_there(
+    small_disk: SmallDisk, tmp_path: Path, run_cli  # type: ignore[no-untyped-def]
+) -> None:
+    site = make_site(tmp_path, "north")
+    site.close()
+    target = small_disk.path / "key-card.pdf"
+    filler = small_disk.fill()
+
+    result = run_cli("site", "key-card", "-o", str(target), data=site.data)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"haven-admin: cannot write {target}: No space left on device; nothing was written\n"
+    )
+    assert sorted(path.name for path in small_disk.path.iterdir()) == ["filler"]
+
+    filler.unlink()
+    result = run_cli("site", "key-card", "-o", str(target), data=site.data)
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes().startswith(b"%PDF-")
