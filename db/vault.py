@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -158,10 +159,16 @@ class Vault:
             keyslots.write_keyslots(
                 data_dir / KEYSLOTS_NAME, vault_id, slots, journal_key=journal_public
             )
-        except BaseException:
+        except BaseException as exc:
             conn.close()
             for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEYSLOTS_NAME):
                 (data_dir / name).unlink(missing_ok=True)
+            if _primary_code(exc) == sqlcipher3.SQLITE_FULL or (
+                isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+            ):
+                raise VaultFull(
+                    "the disk is full: no vault was created; free some space, then try again"
+                ) from None
             raise
         vault = cls(data_dir, conn, vault_id, db_key, admin)
         vault.kdf = kdf

@@ -144,6 +144,8 @@ class Session:
                 password=password,
                 kdf=kdf,
             )
+        except VaultFull:
+            raise  # said as such by every front end
         except (VaultError, KeyslotError, OSError) as exc:
             raise HavenError(str(exc)) from None
         with created.vault.transaction() as conn:

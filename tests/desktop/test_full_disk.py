@@ -209,3 +209,25 @@ def test_a_key_card_written_to_a_full_medium_leaves_nothing_there(
     result = run_cli("site", "key-card", "-o", str(target), data=site.data)
     assert result.returncode == 0, result.stderr
     assert target.read_bytes().startswith(b"%PDF-")
+
+
+def test_a_site_created_on_a_full_disk_leaves_no_vault_and_can_be_created_again(
+    small_disk: SmallDisk, run_cli  # type: ignore[no-untyped-def]
+) -> None:
+    filler = small_disk.fill()
+    os.truncate(filler, filler.stat().st_size - 100 * 1024)  # room for a little, not a vault
+    data = small_disk.path / "site"
+    init = ("init", "--site-name", "Північ", "--admin", "admin", "--new-password-file",
+            str(run_cli.password_file), "--kdf-memory", "19", "--kdf-passes", "2")
+
+    result = run_cli(*init, data=data, user=None)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "haven-admin: the disk is full: no vault was created; free some space, then try again\n"
+    )
+    assert list(data.iterdir()) == []
+
+    filler.unlink()
+    result = run_cli(*init, data=data, user=None)
+    assert result.returncode == 0, result.stderr
+    assert "Recovery key" in result.stdout
