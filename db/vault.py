@@ -256,16 +256,31 @@ class Vault:
 
     def set_password(self, user: str, password: str, kdf: KdfParams) -> None:
         """Give a user a new slot, written before the old ones are removed."""
+        self.store_slot(self.seal_slot(user, password, kdf))
+
+    def seal_slot(self, user: str, password: str, kdf: KdfParams) -> keyslots.Slot:
+        """A user's slot for this vault's key (the slow part: the KDF runs here)."""
+        return keyslots.seal_password_slot(self.vault_id, user, password, self._db_key, kdf)
+
+    def store_slot(self, new_slot: keyslots.Slot) -> None:
+        """Add the slot, then drop the user's older ones; VaultFull if the disk has no room."""
         current = self.read_slots()
-        new_slot = keyslots.seal_password_slot(self.vault_id, user, password, self._db_key, kdf)
         path = self.data_dir / KEYSLOTS_NAME
-        keyslots.write_keyslots(
-            path, self.vault_id, [*current.slots, new_slot], journal_key=current.journal_key
-        )
-        kept = [slot for slot in current.slots if slot.user != user]
-        keyslots.write_keyslots(
-            path, self.vault_id, [*kept, new_slot], journal_key=current.journal_key
-        )
+        kept = [slot for slot in current.slots if slot.user != new_slot.user]
+        try:
+            keyslots.write_keyslots(
+                path, self.vault_id, [*current.slots, new_slot], journal_key=current.journal_key
+            )
+            keyslots.write_keyslots(
+                path, self.vault_id, [*kept, new_slot], journal_key=current.journal_key
+            )
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise VaultFull(
+                    "the disk that holds the vault is full: nothing was saved; free some space,"
+                    " then try again"
+                ) from None
+            raise
 
     def remove_slots(self, user: str) -> None:
         current = self.read_slots()

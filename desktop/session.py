@@ -499,13 +499,15 @@ class Session:
         self._require(Action.MANAGE_USERS)
         name = _validate_user_name(name)
         validate_new_password(password)
+        slot = self.vault.seal_slot(name, password, kdf)  # the KDF's second, outside the lock
         with self.vault.transaction() as conn:
             try:
                 users.add_user(conn, name, role)
             except users.UserExists as exc:
                 raise InputRejected(str(exc)) from None
             audit.append(conn, self.user.name, "user_added", detail=f"{name} ({role.value})")
-        self.vault.set_password(name, password, kdf)
+            # Inside the transaction: a slot that cannot be written takes the account back.
+            self.vault.store_slot(slot)
 
     def disable_user(self, name: str) -> None:
         self._require(Action.MANAGE_USERS)

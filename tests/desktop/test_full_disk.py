@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from db.records import Role
 from db.vault import Vault, VaultFull
 from desktop.session import Session
-from tests.conftest import PASSWORD, SmallDisk
+from tests.conftest import FAST_KDF, PASSWORD, SmallDisk
 from tests.desktop.test_cli import CASE
 from tests.desktop.transfer.sites import (
     HavenSite,
@@ -231,3 +232,25 @@ def test_a_site_created_on_a_full_disk_leaves_no_vault_and_can_be_created_again(
     result = run_cli(*init, data=data, user=None)
     assert result.returncode == 0, result.stderr
     assert "Recovery key" in result.stdout
+
+
+def test_a_user_added_on_a_full_disk_is_not_half_added(small_disk: SmallDisk) -> None:
+    site = make_site(small_disk.path, "north")
+    session = site.session
+    for index in range(10):
+        new_case(site, f"Мельник {index}")
+    with session.vault.reading() as conn:
+        # The next writes reuse the WAL's room from its start: the vault's own writes still
+        # fit on the full disk, and only the keyslot file, which needs a new block, does not.
+        conn.execute("PRAGMA wal_checkpoint(RESTART)")
+    filler = small_disk.fill()
+
+    with pytest.raises(VaultFull):
+        session.add_user("olena", Role.OPERATOR, PASSWORD, FAST_KDF)
+    assert [user.name for user in session.list_users()] == ["admin"]
+    assert {slot.user for slot in session.vault.read_slots().slots} == {"admin", "@recovery"}
+
+    filler.unlink()
+    session.add_user("olena", Role.OPERATOR, PASSWORD, FAST_KDF)  # not "exists already"
+    site.close()
+    Session.open(site.data, "olena", PASSWORD).close()
