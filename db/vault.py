@@ -255,7 +255,7 @@ class Vault:
         return keyslots.read_keyslots(self.data_dir / KEYSLOTS_NAME)
 
     def set_password(self, user: str, password: str, kdf: KdfParams) -> None:
-        """Give a user a new slot, written before the old ones are removed."""
+        """Give a user a new slot in place of the old ones."""
         self.store_slot(self.seal_slot(user, password, kdf))
 
     def seal_slot(self, user: str, password: str, kdf: KdfParams) -> keyslots.Slot:
@@ -263,16 +263,16 @@ class Vault:
         return keyslots.seal_password_slot(self.vault_id, user, password, self._db_key, kdf)
 
     def store_slot(self, new_slot: keyslots.Slot) -> None:
-        """Add the slot, then drop the user's older ones; VaultFull if the disk has no room."""
+        """Put the slot in place of the user's older ones, in one atomic write of the file.
+
+        VaultFull if the disk has no room: the old slots, and so the old password, stay.
+        """
         current = self.read_slots()
-        path = self.data_dir / KEYSLOTS_NAME
         kept = [slot for slot in current.slots if slot.user != new_slot.user]
         try:
             keyslots.write_keyslots(
-                path, self.vault_id, [*current.slots, new_slot], journal_key=current.journal_key
-            )
-            keyslots.write_keyslots(
-                path, self.vault_id, [*kept, new_slot], journal_key=current.journal_key
+                self.data_dir / KEYSLOTS_NAME, self.vault_id, [*kept, new_slot],
+                journal_key=current.journal_key,
             )
         except OSError as exc:
             if exc.errno == errno.ENOSPC:

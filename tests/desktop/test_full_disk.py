@@ -14,6 +14,7 @@ import pytest
 
 from db.records import Role
 from db.vault import Vault, VaultFull
+from desktop.errors import AuthenticationFailed
 from desktop.session import Session
 from tests.conftest import FAST_KDF, PASSWORD, SmallDisk
 from tests.desktop.test_cli import CASE
@@ -254,3 +255,21 @@ def test_a_user_added_on_a_full_disk_is_not_half_added(small_disk: SmallDisk) ->
     session.add_user("olena", Role.OPERATOR, PASSWORD, FAST_KDF)  # not "exists already"
     site.close()
     Session.open(site.data, "olena", PASSWORD).close()
+
+
+def test_a_password_changed_on_a_full_disk_stays_the_old_one(small_disk: SmallDisk) -> None:
+    site = make_site(small_disk.path, "north")
+    filler = small_disk.fill()
+    with pytest.raises(VaultFull):
+        site.session.change_password("admin", "a new long password", FAST_KDF)
+    site.close()
+    filler.unlink()
+    session = Session.open(site.data, "admin", PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        Session.open(site.data, "admin", "a new long password")
+
+    session.change_password("admin", "a new long password", FAST_KDF)  # now there is room
+    session.close()
+    Session.open(site.data, "admin", "a new long password").close()
+    with pytest.raises(AuthenticationFailed):
+        Session.open(site.data, "admin", PASSWORD)
