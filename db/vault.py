@@ -52,6 +52,11 @@ class VaultFull(VaultError):
     """The disk that holds the vault has no room for a change; none of the change was kept."""
 
 
+_NOTHING_SAVED = (
+    "the disk that holds the vault is full: nothing was saved; free some space, then try again"
+)
+
+
 def now_utc() -> datetime:
     """The current UTC time at the millisecond precision that is stored."""
     moment = datetime.now(UTC)
@@ -163,9 +168,7 @@ class Vault:
             conn.close()
             for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", KEYSLOTS_NAME):
                 (data_dir / name).unlink(missing_ok=True)
-            if _primary_code(exc) == sqlcipher3.SQLITE_FULL or (
-                isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-            ):
+            if _disk_full(exc):
                 raise VaultFull(
                     "the disk is full: no vault was created; free some space, then try again"
                 ) from None
@@ -275,11 +278,8 @@ class Vault:
                 journal_key=current.journal_key,
             )
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise VaultFull(
-                    "the disk that holds the vault is full: nothing was saved; free some space,"
-                    " then try again"
-                ) from None
+            if _disk_full(exc):
+                raise VaultFull(_NOTHING_SAVED) from None
             raise
 
     def remove_slots(self, user: str) -> None:
@@ -342,6 +342,13 @@ def _primary_code(exc: BaseException) -> int:
     return code & 0xFF if isinstance(code, int) else 0
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """Whether an error is a full disk: SQLite's SQLITE_FULL, or ENOSPC from writing a file."""
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    return _primary_code(exc) == sqlcipher3.SQLITE_FULL
+
+
 def _unreadable(path: Path, exc: Exception) -> VaultError:
     """Why the first read of the database failed: its disk, or the key and the file."""
     if _primary_code(exc) in (sqlcipher3.SQLITE_IOERR, sqlcipher3.SQLITE_FULL):
@@ -367,11 +374,10 @@ def _transaction(conn: Any) -> Iterator[None]:
         # SQLite rolls back by itself after some failures (a full disk among them).
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        # SQLite's own error only: a file written meanwhile (an export on its stick) may
+        # sit on another disk.
         if _primary_code(exc) == sqlcipher3.SQLITE_FULL:
-            raise VaultFull(
-                "the disk that holds the vault is full: nothing was saved; free some space,"
-                " then try again"
-            ) from None
+            raise VaultFull(_NOTHING_SAVED) from None
         raise
 
 

@@ -20,7 +20,7 @@ from db.records import Role
 from db.vault import VaultFull
 from desktop import case_json, cli_transfer, config, workflow
 from desktop.cli_common import PROG, UsageError, dump, out, read_first_line, warn
-from desktop.errors import HavenError, InputRejected
+from desktop.errors import HavenError, InputRejected, not_written
 from desktop.files import write_private_file
 from desktop.session import Session
 
@@ -243,7 +243,7 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
     try:
         write_private_file(target, printed.pdf)
     except OSError as exc:
-        raise HavenError(f"cannot write {target}: {exc.strerror}; nothing was written") from None
+        raise not_written(target, exc) from None
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
     out(f"handoff sheet {printed.serial}{copy} written to {target}")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")

@@ -27,7 +27,7 @@ from typing import Any
 
 from desktop import config
 from desktop.cli_common import UsageError, dump, read_first_line, warn
-from desktop.errors import HavenError, InputRejected
+from desktop.errors import InputRejected, not_written
 from desktop.files import write_private_file
 from desktop.session import Session
 from desktop.transfer.service import TransferService, restore
@@ -116,7 +116,7 @@ def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
     try:
         write_private_file(target, pdf)
     except OSError as exc:  # a full or read-only stick: no part of the card is left there
-        raise HavenError(f"cannot write {target}: {exc.strerror}; nothing was written") from None
+        raise not_written(target, exc) from None
     _out(f"Key card written to {args.output} (public keys only; nothing secret).")
     return 0
 

@@ -29,3 +29,8 @@ class InputRejected(HavenError):
 
 class NotFound(InputRejected):
     """No such case, user or peer."""
+
+
+def not_written(target: object, error: OSError) -> HavenError:
+    """A file that could not be written (a full or removed medium); none of it was left."""
+    return HavenError(f"cannot write {target}: {error.strerror}; nothing was written")

@@ -171,10 +171,10 @@ class UnlockDialog(QDialog):
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
         problem = explain(error)
-        if problem.field in ("user", "password"):
+        about_login = problem.field in ("user", "password")
+        if about_login:
             self.password_edit.clear()  # else (a full disk, say) the same login works later
-        self.errors.show(problem.field if problem.field in ("user", "password") else "password",
-                         problem.text)
+        self.errors.show(problem.field if about_login else "password", problem.text)
         if problem.field == "user":
             return
         focus(self.password_edit)

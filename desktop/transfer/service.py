@@ -19,7 +19,7 @@ from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
 from db.records import Role
 from db.vault import format_time, now_utc
-from desktop.errors import HavenError, InputRejected, NotFound, PermissionDenied
+from desktop.errors import HavenError, InputRejected, NotFound, PermissionDenied, not_written
 from desktop.keycard import render_key_card
 from desktop.permissions import Action, require
 from desktop.session import Session
@@ -264,9 +264,7 @@ class TransferService:
                 progress=progress,
             )
         except OSError as exc:  # a full or removed medium: the file was taken away again
-            raise HavenError(
-                f"cannot write {destination}: {exc.strerror}; nothing was written"
-            ) from None
+            raise not_written(destination, exc) from None
 
     def verify(self, path: Path) -> VerifyReport:
         """Check a file's envelope (signature, recipients, sequence, checkpoint), no import."""
@@ -384,9 +382,7 @@ class TransferService:
                 work_factor or backup.age.DEFAULT_SCRYPT_WORK_FACTOR,
             )
         except OSError as exc:  # the medium or the vault's disk is full (or was removed)
-            raise HavenError(
-                f"cannot write {destination}: {exc.strerror}; nothing was written"
-            ) from None
+            raise not_written(destination, exc) from None
         self._audit("backup_made", destination.name)
         return info
 
