@@ -265,7 +265,7 @@ def read_keyslots(path: Path) -> KeyslotFile:
         raw = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise KeyslotError(f"no vault here: {path} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad UTF-8, JSON or a number too long
         raise KeyslotError(
             f"the keyslot file {path.name} is damaged ({exc.__class__.__name__})"
         ) from None

@@ -125,6 +125,8 @@ def loads(text: str | bytes) -> Any:
         return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CaseInputError(f"invalid JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+    except ValueError:  # an integer longer than Python reads (4,300 digits)
+        raise CaseInputError("invalid JSON: a number is too long") from None
     except RecursionError:
         raise CaseInputError("invalid JSON: nested too deeply") from None
 

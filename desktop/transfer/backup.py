@@ -209,7 +209,7 @@ class _Unpacker:
 def _read_info(path: Path) -> dict[str, Any]:
     try:
         info = json.loads(path.read_text("ascii"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # bad text, bad JSON, a number too long
         raise BackupRejected("the backup's description is damaged") from None
     keys = {"format", "vault_id", "site_id", "created_at", "schema"}
     if not isinstance(info, dict) or set(info) != keys or info["format"] != FORMAT:

@@ -111,6 +111,8 @@ def _loads(line: bytes) -> Any:
         return json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _reject("not JSON") from None
+    except ValueError:  # an integer longer than Python reads (4,300 digits)
+        raise _reject("a number is too long") from None
     except RecursionError:
         raise _reject("nested too deeply") from None
 

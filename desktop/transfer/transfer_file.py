@@ -143,7 +143,7 @@ def parse_manifest(data: bytes) -> Manifest:
         raise _bad("too large")
     try:
         raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, or a number too long
         raise _bad("not JSON") from None
     top = _object(
         raw,

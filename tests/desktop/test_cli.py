@@ -116,6 +116,7 @@ def test_wrong_password_is_exit_3_with_one_line(cli_site: Path, run_cli, tmp_pat
     ("payload", "message"),
     [
         ("{not json", "invalid JSON"),
+        ('{"kind": ' + "9" * 5000 + "}", "a number is too long"),
         ("[]", "JSON object"),
         (json.dumps({**CASE, "kind": "holiday"}), "kind"),
         (json.dumps({**CASE, "persons": []}), "persons"),

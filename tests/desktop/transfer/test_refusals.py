@@ -12,7 +12,7 @@ import pytest
 
 from db import audit
 from desktop import cli
-from desktop.transfer import transfer_file
+from desktop.transfer import sshsig, transfer_file
 from tests.conftest import PASSWORD
 from tests.desktop.transfer.sites import (
     HavenSite,
@@ -300,6 +300,33 @@ def test_malformed_or_oversized_records(
     assert err.count("\n") == 1
     assert "Traceback" not in err
     assert vault_digest(south) == before
+
+
+def test_a_number_too_long_to_read(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python reads at most 4,300 digits of an integer; a longer one is a bad file too."""
+    north, south = world["north"], world["south"]
+    long_number = b"9" * 5000
+    header = header_line(north, [south], 1).replace(
+        b'"upto_lseq": 0', b'"upto_lseq": ' + long_number
+    )
+    path = tmp_path / "long-header.haven"
+    forge(path, north, [south], header + b'{"cases":0,"type":"end"}\n', sequence=1)
+    assert_refused(south, path, capsys, "a number is too long")
+
+    parts = members(export(north, "south", tmp_path / "genuine.haven"))
+    manifest = json.loads(parts["manifest.json"])
+    size = manifest["checkpoint"]["tree_size"]
+    parts["manifest.json"] = parts["manifest.json"].replace(
+        f'"tree_size": {size}'.encode(), b'"tree_size": ' + long_number
+    )
+    assert long_number in parts["manifest.json"]
+    parts["manifest.json.sig"] = sshsig.sign(
+        parts["manifest.json"], north.session.vault.site_signing_key(), sshsig.TRANSFER_NAMESPACE
+    ).encode()
+    assert_refused(south, write_tar(tmp_path / "long-manifest.haven", list(parts.items())),
+                   capsys, "manifest")
 
 
 def _with_name(record: dict[str, object], name: object) -> dict[str, object]:
