@@ -274,17 +274,17 @@ def ops_for_case(conn: Any, case_id: str) -> list[Op]:
     return [] if row is None else parse_ops(case_id, unpack_ops(row[0]))
 
 
-def stored_ops(conn: Any, case_ids: Sequence[str]) -> dict[str, bytes]:
-    """The op arrays (JSON, UTF-8) of those of these cases that have any."""
-    found: dict[str, bytes] = {}
+def stored_ops(conn: Any, case_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+    """Of those of these cases that have any: their lseq, and their op array (JSON, UTF-8)."""
+    found: dict[str, tuple[int, bytes]] = {}
     for start in range(0, len(case_ids), 500):
         chunk = case_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            f"SELECT case_id, ops FROM case_ops WHERE case_id IN ({marks})",  # noqa: S608
+            f"SELECT case_id, lseq, ops FROM case_ops WHERE case_id IN ({marks})",  # noqa: S608
             chunk,
         ):
-            found[str(row[0])] = unpack_ops(row[1])
+            found[str(row[0])] = (int(row[1]), unpack_ops(row[2]))
     return found
 
 

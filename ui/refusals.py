@@ -43,7 +43,8 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
     # The payload matched its signed hash, so the sending site wrote what is wrong in it.
     (re.compile(r"^the transfer file holds an invalid record|^the transfer file's payload"
                 r"|^the payload's (?:header|end)|^data after the end of the payload"
-                r"|^the payload does not end with a complete line$|^the payload is incomplete$"),
+                r"|^the payload does not end with a complete line$|^the payload is incomplete$"
+                r"|^the file holds one case on two lines$"),
      N_("What the sending site wrote into the file breaks Haven's format (a record or the"
         " header is invalid), so the whole file is refused. Tell that site's IT officer.")),
     (re.compile(r"^the manifest's signature|^the payload does not (?:decrypt|match its hash)"
@@ -62,6 +63,10 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
                 r" differs|holds two different changes)"),
      N_("The file holds a change that clashes with one held here (one change, two"
         " contents).")),
+    (re.compile(r"^a case would grow beyond what one transfer file can carry"),
+     N_("A case in the file would grow beyond what one transfer file can carry, so this"
+        " site could not pass it on. The whole file is refused; tell the sending site's IT"
+        " officer.")),
     (re.compile(r"^the import stopped: the process checking the file was stopped"),
      N_("The import stopped: the process checking the file was stopped before it was done."
         " Nothing was changed; try again.")),

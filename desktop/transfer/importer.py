@@ -27,12 +27,17 @@ from desktop.transfer.checking import (
     Checker,
     HelperChecker,
     LineFeed,
-    case_of,
     collector_paused,
-    union,
 )
 from desktop.transfer.checkpoints import InconsistentCheckpoint, check_checkpoint
-from desktop.transfer.payload import MAX_CLOCK_AHEAD_MS, Header, parse_header
+from desktop.transfer.payload import (
+    MAX_CLOCK_AHEAD_MS,
+    MAX_LINE,
+    MAX_OPS_PER_CASE,
+    Header,
+    case_line,
+    parse_header,
+)
 from desktop.transfer.streams import Progress, Steps
 from desktop.transfer.transfer_file import (
     Layout,
@@ -49,6 +54,7 @@ from desktop.transfer.transfer_file import (
 _BATCH_CASES = 250
 # A payload this large is checked by a helper process while this one writes.
 HELPER_FROM_BYTES = 8 * 1024 * 1024
+_TWICE = "the file holds one case on two lines"
 
 
 class SignatureRejected(InputRejected):
@@ -170,7 +176,7 @@ class _Applier:
         self.sender_log = sender_log  # whether the sender's own audit entries are taken
         self.materializer = sync.Materializer(conn)
         self.pending: dict[str, CheckedCase] = {}
-        self.next_lseq = oplog.last_lseq(conn) + 1
+        self.next_lseq = self.first_lseq = oplog.last_lseq(conn) + 1
         self.ops_new = self.ops_known = 0
         self.cases_new = self.cases_updated = self.conflicts_new = 0
         self.audit_new = self.audit_left_out = 0
@@ -184,11 +190,8 @@ class _Applier:
             self.add_audit(record)
 
     def add(self, case: CheckedCase) -> None:
-        earlier = self.pending.get(case.case_id)
-        if earlier is not None:
-            # The same case twice in one file: merge the two lines before settling it.
-            ops = union(_ops(earlier), _ops(case))
-            case = case_of(case.case_id, ops, oplog.ops_json(ops).encode("utf-8"))
+        if case.case_id in self.pending:
+            raise MergeRefused(_TWICE)
         self.pending[case.case_id] = case
         if len(self.pending) >= _BATCH_CASES:
             self.flush()
@@ -207,8 +210,14 @@ class _Applier:
         held = oplog.stored_ops(self.conn, list(self.pending))
         rows: list[tuple[str, int, str, str, bytes]] = []
         for case_id, case in self.pending.items():
-            array = held.get(case_id)
-            row = self._settle_new(case) if array is None else self._settle_known(case, array)
+            stored = held.get(case_id)
+            row: tuple[str, int, str, str, bytes] | None
+            if stored is None:
+                row = self._settle_new(case)
+            elif stored[0] >= self.first_lseq:  # written by an earlier batch of this file
+                raise MergeRefused(_TWICE)
+            else:
+                row = self._settle_known(case, stored[1])
             if row is not None:
                 rows.append(row)
         oplog.store_merged(self.conn, rows)
@@ -253,7 +262,14 @@ class _Applier:
         self.ops_new += len(fresh)
         ops = [*held.values(), *fresh]
         newest = max(op.id for op in ops)
-        row_ops = oplog.pack_ops(oplog.ops_json(ops).encode("utf-8"))
+        array = oplog.ops_json(ops).encode("utf-8")
+        # A case this site could not send on in one line of its own files is refused.
+        if len(ops) > MAX_OPS_PER_CASE or len(case_line(case.case_id, array)) > MAX_LINE:
+            raise MergeRefused(
+                f"a case would grow beyond what one transfer file can carry"
+                f" ({MAX_OPS_PER_CASE:,} changes, {MAX_LINE // 2**20} MiB)"
+            )
+        row_ops = oplog.pack_ops(array)
         derived = sync.derive(ops)
         if derived is None:
             self.waiting.add(case.case_id)

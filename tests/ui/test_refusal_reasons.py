@@ -133,9 +133,16 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
          "Файл зашифровано не для ключа цього пункту."),
         ("a case in the file has the reference code of another case here",
          "Справа у файлі має реєстраційний номер іншої справи цього пункту."),
+        ("the file holds one case on two lines",
+         "Те, що пункт-відправник записав у файл, порушує формат Haven (недійсний запис або"
+         " заголовок), тому весь файл відхилено. Повідомте ІТ-фахівця того пункту."),
+        ("a case would grow beyond what one transfer file can carry (10,000 changes, 8 MiB)",
+         "Справа з файлу стала б більшою, ніж може вмістити один файл передачі, і цей пункт не"
+         " зміг би передати її далі. Весь файл відхилено; повідомте ІТ-фахівця"
+         " пункту-відправника."),
     ],
     ids=["clock ahead", "invalid record", "rewritten audit log", "not for our key",
-         "reference used twice"],
+         "reference used twice", "a case on two lines", "a case too large to pass on"],
 )
 def test_refusals_read_in_ukrainian(qapp: QApplication, message: str, reason: str) -> None:
     try:

@@ -12,7 +12,7 @@ import pytest
 
 from db import audit
 from desktop import cli
-from desktop.transfer import sshsig, transfer_file
+from desktop.transfer import payload, sshsig, transfer_file
 from tests.conftest import PASSWORD
 from tests.desktop.transfer.sites import (
     HavenSite,
@@ -400,7 +400,10 @@ def _copies(record: dict[str, object], count: int) -> list[bytes]:
     return lines
 
 
-@pytest.mark.parametrize("flaw", ["none", "a bad last record", "a reference used twice early"])
+@pytest.mark.parametrize("flaw", [
+    "none", "a bad last record", "a reference used twice early",
+    "a case twice in one batch", "a case twice in two batches",
+])
 def test_a_file_of_several_batches_is_applied_whole_or_not_at_all(
     world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str], flaw: str,
 ) -> None:
@@ -413,6 +416,10 @@ def test_a_file_of_several_batches_is_applied_whole_or_not_at_all(
     elif flaw == "a reference used twice early":
         # Refused while the first batch is written, with the rest still being decrypted.
         cases[1] = cases[1].replace(b"NO-000001", b"NO-000000")
+    elif flaw == "a case twice in one batch":
+        cases[3] = cases[2]
+    elif flaw == "a case twice in two batches":
+        cases.append(cases[0])
     payload = header_line(north, [south], 5) + b"\n".join(cases) + b"\n"
     payload += json.dumps({"cases": len(cases), "type": "end"}).encode() + b"\n"
     path = tmp_path / "batches.haven"
@@ -423,6 +430,9 @@ def test_a_file_of_several_batches_is_applied_whole_or_not_at_all(
     if flaw == "a reference used twice early":
         assert_refused(south, path, capsys, "reference code of another case")
         return
+    if flaw.startswith("a case twice"):  # a case travels whole, on one line
+        assert_refused(south, path, capsys, "one case on two lines")
+        return
     before = south.session.count_cases()
     code, err = run_import(south, path, capsys)
     assert code == 0, err
@@ -430,3 +440,40 @@ def test_a_file_of_several_batches_is_applied_whole_or_not_at_all(
     last = south.session.get_case(f"{2_499:032x}", audit_view=False)
     assert last.ref == "NO-002499"
     assert [p.full_name for p in last.persons] == [p["full_name"] for p in _persons(record)]
+
+
+def test_a_case_that_would_outgrow_a_transfer_file(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ops that fit one file's limits but not beside those held: this site could not send
+    the case on, so it is refused before it is taken."""
+    north, south = world["north"], world["south"]
+    lines = _genuine_lines(world, tmp_path)
+    record = _case_record(lines)
+    first = tmp_path / "first.haven"
+    forge(first, north, [south], header_line(north, [south], 1) + lines[1]
+          + b'\n{"cases":1,"type":"end"}\n', sequence=1)
+    assert run_import(south, first, capsys)[0] == 0
+    create = next(op for op in record["ops"] if op["kind"] == "create")  # type: ignore[attr-defined]
+    held = len(record["ops"])  # type: ignore[arg-type]
+    contacts = [
+        {"op": f"{1_700_000_000_000 + n // 1000:013d}:{n % 1000:04d}:{north.site_id}",
+         "kind": "contact", "at": create["at"], "by": "admin",
+         "values": {"channel": "phone", "stage": "confirmation", "summary": f"call {n}"}}
+        for n in range(payload.MAX_OPS_PER_CASE - held + 1)
+    ]
+    line = {"case": record["case"], "ops": [create, *contacts]}  # within the per-line limit
+    text = header_line(north, [south], 2) + json.dumps(line).encode() + b"\n"
+    path = tmp_path / "outgrow.haven"
+    forge(path, north, [south], text + b'{"cases":1,"type":"end"}\n', sequence=2)
+    assert_refused(south, path, capsys, "beyond what one transfer file can carry")
+
+    contacts.pop()  # one change fewer: the case then holds exactly the most a line carries
+    line = {"case": record["case"], "ops": [create, *contacts]}
+    text = header_line(north, [south], 2) + json.dumps(line).encode() + b"\n"
+    forge(path, north, [south], text + b'{"cases":1,"type":"end"}\n', sequence=2)
+    code, err = run_import(south, path, capsys)
+    assert code == 0, err
+    assert run_import(
+        world["west"], export(south, "west", tmp_path / "on.haven", full=True), capsys
+    )[0] == 0
