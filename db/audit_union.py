@@ -3,8 +3,10 @@
 Each site's log is an RFC 6962 tree (see db.audit). A transfer file carries, for every
 log its sender holds, the entries after those its recipients said they hold; they are
 kept as they came, each with its leaf hash recomputed here, so a site's entries can be
-checked against that site's signed checkpoint. Entries are never changed or removed:
-the same (site, number) arriving with other content is refused.
+checked against that site's signed checkpoint. Entries are never changed or removed,
+with one exception. A file is signed by its sender alone, so the entries it relays of a
+third site's log are only its sender's word. When that site's own file contradicts such a
+copy, one its signed checkpoint never vouched for, its own entries take the copy's place.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Stored:
 
     new: int
     disagreeing: int  # relayed entries that differ from the ones held here, left out
+    replaced: int = 0  # relayed copies the sender's own entries replaced
 
 
 def store(conn: Any, site_id: str, sender: str, entries: Sequence[Entry]) -> Stored:
@@ -110,26 +113,78 @@ def store(conn: Any, site_id: str, sender: str, entries: Sequence[Entry]) -> Sto
         params = (origin, low, high)
     known = {int(seq): bytes(leaf) for seq, leaf in conn.execute(sql, params)}
     fresh = []
+    replaced = []
     disagreeing = 0
+    vouched: int | None = None
     for entry in entries:
         leaf = entry.leaf()
         mine = known.get(entry.seq)
         if mine is None and origin != site_id:
             fresh.append((entry, leaf))
         elif mine != leaf:
-            if origin == sender:
+            if origin != sender:
+                disagreeing += 1
+                continue
+            if vouched is None:
+                vouched = vouched_size(conn, origin)
+            if entry.seq <= vouched:
                 raise AuditMismatch(
                     f"entry {entry.seq} of the sender's audit log differs from the one held"
                     " here: its history was rewritten"
                 )
-            disagreeing += 1
+            replaced.append((entry, leaf))
+    if replaced:
+        _drop(conn, origin, [entry.seq for entry, _ in replaced])
     conn.executemany(
         "INSERT INTO peer_audit (origin, seq, at, actor, action, case_id, detail, leaf_hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(e.origin, e.seq, e.at, e.actor, e.action, e.case_id, e.detail, leaf)
-         for e, leaf in fresh],
+         for e, leaf in (*fresh, *replaced)],
     )
-    return Stored(len(fresh), disagreeing)
+    return Stored(len(fresh), disagreeing, len(replaced))
+
+
+def vouched_size(conn: Any, origin: str) -> int:
+    """How many of a peer's first entries held here its own latest accepted checkpoint
+    vouches for: all of that checkpoint's entries if they make its root, else none."""
+    row = conn.execute(
+        "SELECT tree_size, root FROM peer_checkpoints WHERE peer = ?"
+        " ORDER BY tree_size DESC LIMIT 1",
+        (origin,),
+    ).fetchone()
+    if row is None or not row[0]:
+        return 0
+    found = audit_tree.tree(conn, origin, int(row[0]), store=False)
+    return int(row[0]) if found is not None and found.root().hex() == row[1] else 0
+
+
+def drop_unvouched(
+    conn: Any, origin: str, size: int, delivered: Sequence[tuple[int, int]]
+) -> int:
+    """Drop those of a peer's first ``size`` entries held here that neither its accepted
+    checkpoint vouches for nor its own file delivered (``delivered``: runs of numbers);
+    how many. They came by relay; the peer sends its own once it hears they are missing."""
+    vouched = vouched_size(conn, origin)
+    numbers = [
+        int(seq)
+        for (seq,) in conn.execute(
+            "SELECT seq FROM peer_audit WHERE origin = ? AND archived_at IS NULL"
+            " AND seq > ? AND seq <= ?",
+            (origin, vouched, size),
+        )
+        if not any(low <= int(seq) <= high for low, high in delivered)
+    ]
+    _drop(conn, origin, numbers)
+    return len(numbers)
+
+
+def _drop(conn: Any, origin: str, numbers: Sequence[int]) -> None:
+    if numbers:
+        conn.executemany(
+            "DELETE FROM peer_audit WHERE origin = ? AND seq = ? AND archived_at IS NULL",
+            [(origin, seq) for seq in numbers],
+        )
+        audit_tree.forget(conn, origin)
 
 
 def set_aside(conn: Any, origin: str, at: str) -> int:

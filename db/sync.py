@@ -285,11 +285,16 @@ def _max_id(conn: Any, sql: str) -> int:
     return int(conn.execute(sql).fetchone()[0] or 0)
 
 
-_INSERT_CASE = (
-    "INSERT INTO cases (rowid, id, ref, kind, channel, display_names, codeword_salt,"  # noqa: S608
-    " codeword_digest, created_at, created_by, origin_site, hlc,"
-    f" {_MUTABLE_COLUMNS}) VALUES ({','.join('?' * 32)})"
+# The columns a case's create op alone decides, in Prepared.case's order before the rest.
+_CREATED_COLUMNS = (
+    "id, ref, kind, channel, display_names, codeword_salt, codeword_digest, created_at,"
+    " created_by, origin_site, hlc"
 )
+_INSERT_CASE = (
+    f"INSERT INTO cases (rowid, {_CREATED_COLUMNS}, {_MUTABLE_COLUMNS})"  # noqa: S608
+    f" VALUES ({','.join('?' * 32)})"
+)
+_REF_TAKEN = "a case in the file has the reference code of another case here"
 
 
 class Prepared(NamedTuple):
@@ -377,6 +382,9 @@ class Materializer:
         rowid = self._next_case_rowid
         self._next_case_rowid += 1
         self._cases.append((rowid, *rows.case))
+        self._queue_rows(rowid, rows)
+
+    def _queue_rows(self, rowid: int, rows: Prepared) -> None:
         first = self._next_person_id
         self._next_person_id += len(rows.persons)
         self._persons += [(first + i, rowid, *person) for i, person in enumerate(rows.persons)]
@@ -393,6 +401,27 @@ class Materializer:
         self.conn.execute("DELETE FROM conflicts WHERE case_id = ?", (case.case_id,))
         self._conflicts += _conflict_rows(case)
 
+    def recreate(self, rowid: int, case: DerivedCase) -> None:
+        """Rewrite a case whose create op changed: its row in place (what hangs on the row,
+        such as its print register, stays), its persons and their search terms anew."""
+        rows = prepare(case)
+        names = f"{_CREATED_COLUMNS}, {_MUTABLE_COLUMNS}".split(",")
+        assignments = ", ".join(f"{name.strip()} = ?" for name in names)
+        try:
+            self.conn.execute(
+                f"UPDATE cases SET {assignments} WHERE rowid = ?",  # noqa: S608 - fixed names
+                [*rows.case, rowid],
+            )
+        except sqlcipher3.IntegrityError:
+            raise MergeRefused(_REF_TAKEN) from None
+        for (person_id,) in self.conn.execute(
+            "SELECT id FROM persons WHERE case_rowid = ?", (rowid,)
+        ).fetchall():
+            search.unindex_person(self.conn, int(person_id))
+        self.conn.execute("DELETE FROM persons WHERE case_rowid = ?", (rowid,))
+        self.conn.execute("DELETE FROM conflicts WHERE case_id = ?", (case.case_id,))
+        self._queue_rows(rowid, rows)
+
     def flush(self) -> None:
         """Write everything queued."""
         conn = self.conn
@@ -400,9 +429,7 @@ class Materializer:
             try:
                 conn.executemany(_INSERT_CASE, self._cases)
             except sqlcipher3.IntegrityError:
-                raise MergeRefused(
-                    "a case in the file has the reference code of another case here"
-                ) from None
+                raise MergeRefused(_REF_TAKEN) from None
         if self._persons:
             conn.executemany(
                 "INSERT INTO persons (id, case_rowid, position, full_name, birth_date, phone,"

@@ -253,6 +253,15 @@ def cmd_import(session: Session, args: argparse.Namespace) -> int:
     elif report.audit_left_out:
         _out(f"{report.audit_left_out} relayed audit entries differ from the ones held here and"
              " were left out (their site was restored from a backup).")
+    if report.ops_corrected:
+        _out(f"{report.ops_corrected} changes held here as another site relayed them were"
+             " replaced by their own site's.")
+    if report.audit_corrected:
+        _out(f"{report.audit_corrected} audit entries held here as another site relayed them"
+             " were dropped: their own site's file contradicts them.")
+    if report.ops_left_out:
+        _out(f"{report.ops_left_out} relayed changes differ from the ones held here and were"
+             " left out.")
     if report.ops_waiting:
         _out(f"{report.ops_waiting} case(s) wait for a file that creates them.")
     if report.conflicts_new:

@@ -320,6 +320,28 @@ def import_summary(report: ImportReport) -> str:
             " (their site was restored from a backup).",
             report.audit_left_out,
         ).format(count=number(report.audit_left_out)))
+    if report.ops_corrected:
+        lines.append(ngettext(
+            "{count} change held here as another site relayed it was replaced by its own"
+            " site's.",
+            "{count} changes held here as another site relayed them were replaced by their"
+            " own site's.",
+            report.ops_corrected,
+        ).format(count=number(report.ops_corrected)))
+    if report.audit_corrected:
+        lines.append(ngettext(
+            "{count} audit entry held here as another site relayed it was dropped: its own"
+            " site's file contradicts it.",
+            "{count} audit entries held here as another site relayed them were dropped: their"
+            " own site's file contradicts them.",
+            report.audit_corrected,
+        ).format(count=number(report.audit_corrected)))
+    if report.ops_left_out:
+        lines.append(ngettext(
+            "{count} relayed change differs from the one held here and was left out.",
+            "{count} relayed changes differ from the ones held here and were left out.",
+            report.ops_left_out,
+        ).format(count=number(report.ops_left_out)))
     if report.ops_waiting:
         lines.append(ngettext(
             "{count} change waits for a file that creates its case.",

@@ -98,6 +98,11 @@ class ImportReport:
     audit_left_out: int  # relayed entries that differ from those held (a restored site's)
     before_reset: bool  # see CheckedFile
     dry_run: bool
+    # Changes and audit entries held here as another site relayed them, which their own
+    # site's file showed otherwise: its own are kept in their place.
+    ops_corrected: int = 0
+    audit_corrected: int = 0
+    ops_left_out: int = 0  # relayed changes that differ from the ones held here
 
 
 def _signer(conn: Any, layout: Layout) -> Peer:
@@ -180,6 +185,8 @@ class _Applier:
         self.ops_new = self.ops_known = 0
         self.cases_new = self.cases_updated = self.conflicts_new = 0
         self.audit_new = self.audit_left_out = 0
+        self.ops_corrected = self.ops_left_out = self.audit_corrected = 0
+        self.delivered: list[tuple[int, int]] = []  # runs of the sender's own log it sent
         self.waiting: set[str] = set()
 
     def take(self, record: CheckedCase | list[Entry] | None) -> None:
@@ -203,6 +210,13 @@ class _Applier:
         stored = audit_union.store(self.conn, self.site_id, self.sender, entries)
         self.audit_new += stored.new
         self.audit_left_out += stored.disagreeing
+        self.audit_corrected += stored.replaced
+        if entries[0].origin == self.sender:
+            first, last = entries[0].seq, entries[-1].seq
+            if last - first + 1 == len(entries):
+                self.delivered.append((first, last))
+            else:
+                self.delivered += [(entry.seq, entry.seq) for entry in entries]
 
     def flush(self) -> None:
         if not self.pending:
@@ -244,22 +258,35 @@ class _Applier:
         self, case: CheckedCase, held_array: bytes
     ) -> tuple[str, int, str, str, bytes] | None:
         held = {op.id: op for op in oplog.parse_ops(case.case_id, held_array)}
-        fresh = []
+        fresh: list[Op] = []
+        corrected: list[Op] = []
         incoming = _ops(case)
         for op in incoming:
             mine = held.get(op.id)
             if mine is None:
                 fresh.append(op)
             elif mine.to_json() != op.to_json():
-                raise MergeRefused("the file holds a change that differs from the one held here")
-        self.ops_known += len(incoming) - len(fresh)
-        if not fresh:
+                # Ops are signed only by the file that carries them: a relayed copy is the
+                # relaying site's word, an op in its own site's file is that site's.
+                if op.origin == self.sender:
+                    corrected.append(op)
+                else:
+                    self.ops_left_out += 1
+        self.ops_known += len(incoming) - len(fresh) - len(corrected)
+        new_create = next((op for op in fresh if op.kind == oplog.CREATE), None)
+        old_create = next((op for op in held.values() if op.kind == oplog.CREATE), None)
+        if new_create is not None and old_create is not None:
+            if not (old_create.origin == new_create.origin == self.sender):
+                raise MergeRefused("the file creates a case that already exists here")
+            # Its own site's creation of the case, in place of one relayed in its name.
+            del held[old_create.id]
+            corrected.append(new_create)
+            fresh.remove(new_create)
+        if not fresh and not corrected:
             return None
-        if any(op.kind == oplog.CREATE for op in fresh) and any(
-            op.kind == oplog.CREATE for op in held.values()
-        ):
-            raise MergeRefused("the file creates a case that already exists here")
         self.ops_new += len(fresh)
+        self.ops_corrected += len(corrected)
+        held.update((op.id, op) for op in corrected)
         ops = [*held.values(), *fresh]
         newest = max(op.id for op in ops)
         array = oplog.ops_json(ops).encode("utf-8")
@@ -277,6 +304,9 @@ class _Applier:
         rowid = self.materializer.case_rowid(case.case_id)
         if rowid is None:
             self._insert(derived)
+        elif any(op.kind == oplog.CREATE for op in corrected):
+            self.materializer.recreate(rowid, derived)
+            self.cases_updated += 1
         else:
             before = {c.id for c in sync.list_case_conflicts(self.conn, case.case_id)}
             self.materializer.update(rowid, derived)
@@ -359,7 +389,7 @@ def _apply(
         if sha256 != manifest.payload_sha256:
             raise TransferFileError("the transfer file changed while it was being imported")
         if not checked.before_reset:
-            _check_audit_entries(conn, checked)
+            _check_audit_entries(conn, checked, applier)
         now = format_time(now_utc())
         peer = checked.peer
         peers.record_received(
@@ -390,6 +420,9 @@ def _apply(
             audit_left_out=applier.audit_left_out,
             before_reset=checked.before_reset,
             dry_run=dry_run,
+            ops_corrected=applier.ops_corrected,
+            audit_corrected=applier.audit_corrected,
+            ops_left_out=applier.ops_left_out,
         )
         audit.append(
             conn,
@@ -399,11 +432,27 @@ def _apply(
             f" {report.cases_new} new cases, {report.cases_updated} updated,"
             f" {report.conflicts_new} new conflicts, {report.audit_new} audit entries"
             + (" (written before its restore: its checkpoint and own audit entries left out)"
-               if checked.before_reset else ""),
+               if checked.before_reset else "")
+            + _corrections(report),
         )
         if dry_run:
             raise _DryRunDone(report)
     return report
+
+
+def _corrections(report: ImportReport) -> str:
+    """What the import's audit entry says of relayed copies that their own site contradicted."""
+    parts = [
+        f"{count} {what}"
+        for count, what in (
+            (report.ops_corrected, "relayed changes replaced by their own site's"),
+            (report.audit_corrected, "relayed audit entries its own site's file contradicts"
+             " dropped"),
+            (report.ops_left_out, "relayed changes that differ from those held left out"),
+        )
+        if count
+    ]
+    return f"; {', '.join(parts)}" if parts else ""
 
 
 def _apply_here(
@@ -483,10 +532,19 @@ def _take_acknowledgements(
     )
 
 
-def _check_audit_entries(conn: Any, checked: CheckedFile) -> None:
-    """The sender's audit entries held here must make the tree its signed checkpoint names."""
-    size = checked.manifest.checkpoint.tree_size
-    found = audit_union.root(conn, checked.peer.site_id, size) if size else None
+def _check_audit_entries(conn: Any, checked: CheckedFile, applier: _Applier) -> None:
+    """The sender's audit entries held here must make the tree its signed checkpoint names.
+
+    If they do not, those that came by relay (neither vouched for by its checkpoint
+    accepted before nor in this file) are dropped, and what is left is checked again.
+    """
+    sender, size = checked.peer.site_id, checked.manifest.checkpoint.tree_size
+    found = audit_union.root(conn, sender, size) if size else None
+    if found is not None and found.hex() != checked.manifest.checkpoint.root:
+        dropped = audit_union.drop_unvouched(conn, sender, size, applier.delivered)
+        if dropped:
+            applier.audit_corrected += dropped
+            found = audit_union.root(conn, sender, size)
     if found is None:
         return  # not all of them here (a file from before audit entries travelled)
     if found.hex() != checked.manifest.checkpoint.root:

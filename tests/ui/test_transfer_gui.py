@@ -300,6 +300,33 @@ def test_the_summary_of_a_file_from_before_its_senders_restore() -> None:
     assert not any("relayed" in line for line in lines)
 
 
+def test_the_summary_says_what_a_sites_own_file_corrected() -> None:
+    from desktop.transfer.importer import ImportReport
+    from ui.language import apply_language
+    from ui.transfer_dialog import import_summary
+
+    report = ImportReport(
+        sender="north", sequence=2, missing=(), missing_count=0, ops_new=0, ops_known=4,
+        cases_new=0, cases_updated=1, conflicts_new=0, ops_waiting=0, audit_new=0,
+        audit_left_out=0, before_reset=False, dry_run=False,
+        ops_corrected=1, audit_corrected=5, ops_left_out=2,
+    )
+    try:
+        apply_language("uk")
+        lines = import_summary(report).splitlines()
+    finally:
+        apply_language("en")
+    assert ("1 зміну, отриману тут через інший пункт, замінено зміною її власного"
+            " пункту.") in lines
+    assert ("5 записів аудиту, отриманих тут через інший пункт, вилучено: файл їхнього"
+            " власного пункту їм суперечить.") in lines
+    assert ("2 передані через інший пункт зміни відрізняються від збережених тут і не"
+            " прийняті.") in lines
+    english = import_summary(report).splitlines()
+    assert ("1 change held here as another site relayed it was replaced by its own"
+            " site's.") in english
+
+
 def test_counts_in_the_summary_are_grouped_as_the_language_writes_them() -> None:
     from desktop.transfer.importer import ImportReport
     from ui.language import apply_language
