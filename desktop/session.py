@@ -441,6 +441,16 @@ class Session:
             original = self.resolve(str(cleaned["duplicate_of"]))
             if original == case_id:
                 raise workflow.TransitionRejected("a case cannot be a duplicate of itself")
+            first = self.get_case(original, audit_view=False)
+            if first.status == Status.DUPLICATE:
+                # Else two cases could name each other and both leave the open queue.
+                try:
+                    earlier = self.get_case(first.duplicate_of or "", audit_view=False).ref
+                except NotFound:  # a case of another site that has not reached this one
+                    earlier = "the case it duplicates"
+                raise workflow.TransitionRejected(
+                    f"case {first.ref} is itself marked a duplicate; name {earlier} instead"
+                )
             cleaned["duplicate_of"] = original
         if target == Status.HANDOFF_ARRANGED:
             self._check_site_list("meeting_point", cleaned["meeting_point"])
