@@ -52,6 +52,16 @@ class VaultFull(VaultError):
     """The disk that holds the vault has no room for a change; none of the change was kept."""
 
 
+class VaultDamaged(VaultError):
+    """A page of the database fails its check: the file was altered, or its disk is failing."""
+
+
+_DAMAGED = (
+    "the vault's database is damaged (a page fails its check: the file was altered or its"
+    " disk is failing); nothing was changed; restore the latest backup"
+)
+
+
 _NOTHING_SAVED = (
     "the disk that holds the vault is full: nothing was saved; free some space, then try again"
 )
@@ -192,9 +202,12 @@ class Vault:
             raise
         vault = cls._open_with_key(data_dir, slots, db_key, user)
         vault.kdf = kdf
-        vault.pending_failed_logins = login_journal.drain(
-            data_dir / JOURNAL_NAME, vault.site_encryption_key()
-        )
+        try:
+            site_key = vault.site_encryption_key()
+        except BaseException:
+            vault.close()
+            raise
+        vault.pending_failed_logins = login_journal.drain(data_dir / JOURNAL_NAME, site_key)
         return vault
 
     @classmethod
@@ -213,11 +226,8 @@ class Vault:
     def _open_with_key(cls, data_dir: Path, slots: KeyslotFile, db_key: bytes, user: str) -> Vault:
         conn = _connect(data_dir / DB_NAME, db_key, create=False)
         try:
-            migrate(conn)
-            search.ensure_index_current(conn)
-            if audit_tree.blocks_missing(conn):  # after an upgrade: once, not at a print
-                with _transaction(conn):
-                    audit_tree.local_tree(conn, store=True)
+            with _checked_pages():
+                _bring_up_to_date(conn)
         except BaseException:
             conn.close()
             raise
@@ -234,24 +244,24 @@ class Vault:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
         """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception: all or nothing."""
-        with self.lock, _transaction(self.conn):
+        with self.lock, _checked_pages(), _transaction(self.conn):
             yield self.conn
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Any]:
-        with self.lock:
+        with self.lock, _checked_pages():
             yield self.conn
 
     # --- keys --------------------------------------------------------------------------------
 
     def site_encryption_key(self) -> X25519PrivateKey:
-        with self.lock:
-            raw = self.conn.execute("SELECT encryption_key FROM site").fetchone()[0]
+        with self.reading() as conn:
+            raw = conn.execute("SELECT encryption_key FROM site").fetchone()[0]
         return X25519PrivateKey.from_private_bytes(bytes(raw))
 
     def site_signing_key(self) -> Ed25519PrivateKey:
-        with self.lock:
-            raw = self.conn.execute("SELECT signing_key FROM site").fetchone()[0]
+        with self.reading() as conn:
+            raw = conn.execute("SELECT signing_key FROM site").fetchone()[0]
         return Ed25519PrivateKey.from_private_bytes(bytes(raw))
 
     def read_slots(self) -> KeyslotFile:
@@ -313,6 +323,9 @@ def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
         os.chmod(path, 0o600)
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
+        # SQLCipher would print its own lines on stderr about a page that fails its check;
+        # the error that reaches the person says it once (VaultDamaged).
+        conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = {_hex_key(db_key)}")
         version = conn.execute("PRAGMA cipher_version").fetchone()
         if not version or int(str(version[0]).split(".")[0]) < MIN_CIPHER_MAJOR:
@@ -364,6 +377,25 @@ def _unreadable(path: Path, exc: Exception) -> VaultError:
     )
 
 
+def _bring_up_to_date(conn: Any) -> None:
+    migrate(conn)
+    search.ensure_index_current(conn)
+    if audit_tree.blocks_missing(conn):  # after an upgrade: once, not at a print
+        with _transaction(conn):
+            audit_tree.local_tree(conn, store=True)
+
+
+@contextlib.contextmanager
+def _checked_pages() -> Iterator[None]:
+    """A page that fails its check (SQLite's CORRUPT or NOTADB) becomes VaultDamaged."""
+    try:
+        yield
+    except sqlcipher3.DatabaseError as exc:
+        if _primary_code(exc) in (sqlcipher3.SQLITE_CORRUPT, sqlcipher3.SQLITE_NOTADB):
+            raise VaultDamaged(_DAMAGED) from None
+        raise
+
+
 @contextlib.contextmanager
 def _transaction(conn: Any) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
@@ -386,6 +418,7 @@ __all__ = [
     "KdfParams",
     "KeyslotError",
     "Vault",
+    "VaultDamaged",
     "VaultError",
     "VaultFull",
     "WrongPassword",

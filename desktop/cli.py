@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from db.keyslots import KdfParams, KeyslotError
 from db.records import Role
-from db.vault import VaultFull
+from db.vault import VaultError
 from desktop import case_json, cli_transfer, config, workflow
 from desktop.cli_common import PROG, UsageError, dump, out, read_first_line, warn
 from desktop.errors import HavenError, InputRejected, not_written
@@ -433,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HavenError as exc:
         warn(str(exc))
         return exc.exit_code
-    except VaultFull as exc:
+    except VaultError as exc:  # the vault's disk is full, or its database damaged
         warn(str(exc))
         return 1
     except KeyboardInterrupt:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from db.vault import VaultFull
+from db.vault import VaultDamaged, VaultFull
 from desktop.errors import AuthenticationFailed, HavenError, PermissionDenied
 from desktop.i18n import N_, _
 
@@ -93,6 +93,11 @@ def explain(error: BaseException) -> Problem:
     """The field an error concerns and a translated sentence about it."""
     if isinstance(error, PermissionDenied):
         return Problem(None, _("Your role does not allow this."))
+    if isinstance(error, VaultDamaged) or str(error).startswith("the vault's database is damaged"):
+        return Problem(None, _(
+            "The vault's database is damaged: a part of it fails its check (the file was"
+            " altered, or its disk is failing). Nothing was changed. Ask the IT officer to"
+            " restore the latest backup."))
     if isinstance(error, VaultFull):
         return Problem(None, _(
             "The disk that holds the vault is full: nothing was changed. Free some space, then"

@@ -1,0 +1,25 @@
+"""A damaged vault reads plainly at the desk, in the interface language."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.errors import HavenError
+from desktop.session import Session
+from tests.conftest import PASSWORD, Site
+from tests.desktop.test_damaged_vault import damage
+from ui.language import apply_language
+from ui.messages import describe_failure
+
+
+def test_a_damaged_page_reads_plainly_at_the_desk(site: Site) -> None:
+    site.session.close()
+    damage(site.data)
+    with pytest.raises(HavenError) as refused:
+        Session.open(site.data, "admin", PASSWORD)
+    try:
+        apply_language("uk")
+        text = describe_failure(refused.value)
+    finally:
+        apply_language("en")
+    assert text.startswith("Базу даних сховища пошкоджено")
