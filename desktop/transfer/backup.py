@@ -217,6 +217,16 @@ def _read_info(path: Path) -> dict[str, Any]:
     return info
 
 
+# How an age file starts, binary or armored: anything else is not a backup at all.
+_AGE_STARTS = (b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE-----")
+
+
+def leave_no_folder(data_dir: Path) -> None:
+    """Remove a folder a refused restore made, if nothing else was put in it meanwhile."""
+    with contextlib.suppress(OSError):
+        data_dir.rmdir()
+
+
 def _not_restored(data_dir: Path, error: OSError) -> HavenError:
     return HavenError(f"cannot write into {data_dir}: {error.strerror}; nothing was restored")
 
@@ -225,6 +235,7 @@ def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
     """Unpack a backup into ``data_dir`` (which must hold no vault); all or nothing."""
     if (data_dir / DB_NAME).exists() or (data_dir / KEYSLOTS_NAME).exists():
         raise InputRejected(f"{data_dir} already holds a vault; restore into a new folder")
+    made = not data_dir.exists()
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         staging = Path(tempfile.mkdtemp(dir=data_dir, prefix=".restore-"))
@@ -235,6 +246,9 @@ def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
     try:
         try:
             with source.open("rb") as handle:
+                if not handle.read(len(_AGE_STARTS[1])).startswith(_AGE_STARTS):
+                    raise BackupRejected(f"{source.name} is not a Haven backup")
+                handle.seek(0)
                 age.decrypt_stream(handle, unpacker, [age.ScryptIdentity(passphrase)])
         except _WriteFailed as failed:
             raise _not_restored(data_dir, failed.error) from None
@@ -256,6 +270,9 @@ def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
         unpacker.abandon()
         for path in moved:
             path.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        if made:
+            leave_no_folder(data_dir)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -18,7 +18,7 @@ from db.keyslots import KeyslotError
 from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
 from db.records import Role
-from db.vault import format_time, now_utc
+from db.vault import JOURNAL_NAME, format_time, now_utc
 from desktop.errors import HavenError, InputRejected, NotFound, PermissionDenied, not_written
 from desktop.keycard import render_key_card
 from desktop.permissions import Action, require
@@ -396,11 +396,12 @@ def restore(
     are sent everything again), so nothing it exports can be mistaken for a replay.
     If the user cannot open it or may not restore, the folder is left empty again.
     """
+    made = not data_dir.exists()
     info = backup.restore_backup(source, data_dir, passphrase)
     try:
         session = Session.open(data_dir, user, password)
     except (HavenError, KeyslotError):
-        _remove_restored(data_dir)
+        _remove_restored(data_dir, made)
         raise
     try:
         if not session.can(Action.BACKUP):
@@ -412,12 +413,15 @@ def restore(
             )
     except BaseException:
         session.close()
-        _remove_restored(data_dir)
+        _remove_restored(data_dir, made)
         raise
     session.close()
     return info
 
 
-def _remove_restored(data_dir: Path) -> None:
-    for name in ("haven.db", "haven.db-wal", "haven.db-shm", "keyslots.json"):
+def _remove_restored(data_dir: Path, made: bool) -> None:
+    """Take back what a restore put in the folder (and the folder, if it made it)."""
+    for name in ("haven.db", "haven.db-wal", "haven.db-shm", "keyslots.json", JOURNAL_NAME):
         (data_dir / name).unlink(missing_ok=True)
+    if made:
+        backup.leave_no_folder(data_dir)

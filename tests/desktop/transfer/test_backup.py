@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from desktop import cli
-from desktop.errors import InputRejected, PermissionDenied
+from desktop.errors import HavenError, InputRejected, PermissionDenied
 from desktop.session import Session
 from desktop.transfer import age
 from desktop.transfer.backup import write_backup
@@ -98,13 +98,19 @@ def test_wrong_passphrase_or_damage_leaves_nothing(sites: list[HavenSite],
     target = tmp_path / "restore"
     with pytest.raises(InputRejected, match="passphrase"):
         restore(path, target, "not the passphrase", "admin", PASSWORD)
-    assert list(target.iterdir()) == []
+    assert not target.exists()  # the folder the restore made is gone again
     damaged = tmp_path / "damaged.backup"
     data = bytearray(path.read_bytes())
     data[-100] ^= 1
     damaged.write_bytes(bytes(data))
     with pytest.raises(InputRejected, match="damaged"):
         restore(damaged, target, PASSPHRASE, "admin", PASSWORD)
+    assert not target.exists()
+    target.mkdir()  # a folder the IT officer made is left, empty
+    transfer_file = tmp_path / "to-south.haven"
+    transfer_file.write_bytes(b"manifest.json" + bytes(600))
+    with pytest.raises(InputRejected, match=r"to-south\.haven is not a Haven backup"):
+        restore(transfer_file, target, PASSPHRASE, "admin", PASSWORD)
     assert list(target.iterdir()) == []
     with pytest.raises(InputRejected, match="already holds a vault"):
         restore(path, north.data, PASSPHRASE, "admin", PASSWORD)
@@ -119,7 +125,11 @@ def test_restoring_needs_a_user_who_may(sites: list[HavenSite], tmp_path: Path) 
     target = tmp_path / "restore"
     with pytest.raises(PermissionDenied):
         restore(path, target, PASSPHRASE, "clerk", PASSWORD)
-    assert list(target.iterdir()) == []
+    assert not target.exists()
+    target.mkdir()
+    with pytest.raises(HavenError, match="wrong user name or password"):
+        restore(path, target, PASSPHRASE, "admin", "not the password")
+    assert list(target.iterdir()) == []  # not even the failed login's journal
 
 
 def test_backup_and_restore_through_the_cli(sites: list[HavenSite], tmp_path: Path,
