@@ -52,6 +52,10 @@ class VaultFull(VaultError):
     """The disk that holds the vault has no room for a change; none of the change was kept."""
 
 
+class VaultBusy(VaultError):
+    """Another process held the vault's write lock for longer than a change waits."""
+
+
 class VaultDamaged(VaultError):
     """A page of the database fails its check: the file was altered, or its disk is failing."""
 
@@ -398,7 +402,15 @@ def _checked_pages() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _transaction(conn: Any) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlcipher3.OperationalError as exc:
+        if _primary_code(exc) == sqlcipher3.SQLITE_BUSY:
+            raise VaultBusy(
+                "the vault is busy: another Haven on this computer is saving to it; nothing"
+                " was changed; try again in a moment"
+            ) from None
+        raise
     try:
         yield
         conn.execute("COMMIT")
@@ -418,6 +430,7 @@ __all__ = [
     "KdfParams",
     "KeyslotError",
     "Vault",
+    "VaultBusy",
     "VaultDamaged",
     "VaultError",
     "VaultFull",

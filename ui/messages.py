@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from db.vault import VaultDamaged, VaultFull
+from db.vault import VaultBusy, VaultDamaged, VaultFull
 from desktop.errors import AuthenticationFailed, HavenError, PermissionDenied
 from desktop.i18n import N_, _
 
@@ -98,6 +98,10 @@ def explain(error: BaseException) -> Problem:
             "The vault's database is damaged: a part of it fails its check (the file was"
             " altered, or its disk is failing). Nothing was changed. Ask the IT officer to"
             " restore the latest backup."))
+    if isinstance(error, VaultBusy):
+        return Problem(None, _(
+            "The vault is busy: another Haven on this computer is saving to it. Nothing was"
+            " changed; try again in a moment."))
     if isinstance(error, VaultFull):
         return Problem(None, _(
             "The disk that holds the vault is full: nothing was changed. Free some space, then"

@@ -1,4 +1,4 @@
-"""A damaged vault reads plainly at the desk, in the interface language."""
+"""A damaged or busy vault reads plainly at the desk, in the interface language."""
 
 from __future__ import annotations
 
@@ -23,3 +23,15 @@ def test_a_damaged_page_reads_plainly_at_the_desk(site: Site) -> None:
     finally:
         apply_language("en")
     assert text.startswith("Базу даних сховища пошкоджено")
+
+
+def test_a_busy_vault_reads_plainly_at_the_desk() -> None:
+    from db.vault import VaultBusy
+
+    try:
+        apply_language("uk")
+        text = describe_failure(VaultBusy("the vault is busy"))
+    finally:
+        apply_language("en")
+    assert text == ("Сховище зайняте: інший Haven на цьому комп’ютері зберігає до нього зміни."
+                    " Нічого не змінено; спробуйте ще раз за мить.")
