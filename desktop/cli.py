@@ -21,7 +21,7 @@ from db.vault import VaultFull
 from desktop import case_json, cli_transfer, config, workflow
 from desktop.cli_common import PROG, UsageError, dump, out, read_first_line, warn
 from desktop.errors import HavenError, InputRejected, not_written
-from desktop.files import write_private_file
+from desktop.files import refuse_existing, write_private_file
 from desktop.session import Session
 
 
@@ -238,8 +238,9 @@ def cmd_case_advance(session: Session, args: argparse.Namespace) -> int:
 def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
     from desktop import printing
 
-    printed = printing.print_handoff_sheet(session, session.resolve(args.ref))
     target = Path(args.output)
+    refuse_existing(target)
+    printed = printing.print_handoff_sheet(session, session.resolve(args.ref))
     try:
         write_private_file(target, printed.pdf)
     except OSError as exc:

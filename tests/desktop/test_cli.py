@@ -318,3 +318,24 @@ def test_whole_workflow_through_the_cli(cli_site: Path, run_cli) -> None:  # typ
         "closed",
     ]
     assert all("codeword" not in h["fields"] for h in shown["history"])
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        (["backup", "--passphrase-file", "{passphrase}"], "haven.db"),
+        (["site", "key-card"], "keyslots.json"),
+    ],
+)
+def test_a_file_that_exists_is_not_written_over(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, tmp_path: Path, command: list[str], target: str
+) -> None:
+    passphrase = tmp_path / "passphrase.txt"
+    passphrase.write_text("a long backup passphrase\n")
+    _add(run_cli, cli_site)
+    vault_file = cli_site / target
+    argv = [part.format(passphrase=passphrase) for part in command]
+    result = run_cli(*argv, "-o", str(vault_file), data=cli_site)
+    assert result.returncode == 4
+    assert result.stderr == f"haven-admin: {vault_file} exists; choose a new file name\n"
+    assert _case_count(cli_site) == 1  # the vault still opens, its case in it
