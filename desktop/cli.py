@@ -240,11 +240,22 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
 
     target = Path(args.output)
     refuse_existing(target)
-    printed = printing.print_handoff_sheet(session, session.resolve(args.ref))
+    written = False
+
+    def save(pdf: bytes) -> None:
+        nonlocal written
+        try:
+            write_private_file(target, pdf)
+        except OSError as exc:
+            raise not_written(target, exc) from None
+        written = True
+
     try:
-        write_private_file(target, printed.pdf)
-    except OSError as exc:
-        raise not_written(target, exc) from None
+        printed = printing.print_handoff_sheet(session, session.resolve(args.ref), save)
+    except BaseException:
+        if written:  # the register did not take it: no sheet may exist that it does not list
+            target.unlink(missing_ok=True)
+        raise
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
     out(f"handoff sheet {printed.serial}{copy} written to {target}")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")
