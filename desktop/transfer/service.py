@@ -82,10 +82,21 @@ class ConflictView:
     versions: tuple[ConflictVersion, ...]  # newest first: the first is what the case shows
 
 
+PEER_NAME_PUNCTUATION = "-_."
+
+
 def _peer_name(name: str) -> str:
+    # Names are typed in lists (export --to a,b) and shell commands, so no separators.
     cleaned = name.strip()
-    if not cleaned or len(cleaned) > MAX_PEER_NAME or any(ch.isspace() for ch in cleaned):
-        raise InputRejected(f"a peer name is 1-{MAX_PEER_NAME} characters without spaces")
+    if (
+        not cleaned
+        or len(cleaned) > MAX_PEER_NAME
+        or not all(ch.isalnum() or ch in PEER_NAME_PUNCTUATION for ch in cleaned)
+    ):
+        raise InputRejected(
+            f"a peer name is 1-{MAX_PEER_NAME} letters, digits, '-', '_' or '.'"
+            " (no spaces or commas)"
+        )
     return cleaned
 
 
