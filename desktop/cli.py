@@ -34,23 +34,24 @@ class _Parser(argparse.ArgumentParser):
 # --- passwords and input ---------------------------------------------------------------------
 
 
-def _prompt(label: str) -> str:
+def _prompt(label: str, flag: str) -> str:
+    """Ask on the terminal; ``flag`` is the option that gives the password without one."""
     if not sys.stdin.isatty():
-        raise UsageError("no terminal to ask for a password: use --password-file")
+        raise UsageError(f"no terminal to ask for a password: use {flag}")
     return getpass.getpass(f"{label}: ")
 
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_file:
         return read_first_line(args.password_file, "password")
-    return _prompt(f"Password for {args.user}")
+    return _prompt(f"Password for {args.user}", "--password-file")
 
 
 def _new_password(args: argparse.Namespace, for_user: str) -> str:
     if getattr(args, "new_password_file", None):
         return read_first_line(args.new_password_file, "new password")
-    first = _prompt(f"New password for {for_user}")
-    if _prompt("Repeat it") != first:
+    first = _prompt(f"New password for {for_user}", "--new-password-file")
+    if _prompt("Repeat it", "--new-password-file") != first:
         raise InputRejected("the two passwords differ")
     return first
 

@@ -339,3 +339,23 @@ def test_a_file_that_exists_is_not_written_over(  # type: ignore[no-untyped-def]
     assert result.returncode == 4
     assert result.stderr == f"haven-admin: {vault_file} exists; choose a new file name\n"
     assert _case_count(cli_site) == 1  # the vault still opens, its case in it
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["user", "add", "olena", "--role", "operator"], ["user", "passwd", "admin"], ["init"]],
+)
+def test_a_new_password_without_a_terminal_names_its_flag(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, tmp_path: Path, command: list[str]
+) -> None:
+    if command == ["init"]:
+        result = run_cli("init", "--site-name", "X", "--admin", "admin",
+                         data=tmp_path / "new", user=None, stdin="")
+    else:
+        result = run_cli(*command, data=cli_site, stdin="")
+    assert (result.returncode, result.stderr) == (
+        2, "haven-admin: no terminal to ask for a password: use --new-password-file\n"
+    )
+    assert not (tmp_path / "new").exists()
+    users = json.loads(run_cli("user", "list", "--json", data=cli_site).stdout)
+    assert [u["name"] for u in users] == ["admin"]
