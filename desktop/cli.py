@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from db.keyslots import KdfParams, KeyslotError
+from db.keyslots import MIN_ITERATIONS, MIN_MEMORY_KIB, KdfParams, KeyslotError
 from db.records import Role
 from db.vault import VaultFull
 from desktop import case_json, cli_transfer, config, workflow
@@ -24,11 +24,32 @@ from desktop.errors import HavenError, InputRejected, not_written
 from desktop.files import refuse_existing, write_private_file
 from desktop.session import Session
 
+MAX_LIST = 1_000_000
+# Far above the cost a desk workstation would unlock with, far below where Argon2id overflows.
+MAX_KDF_MEMORY_MIB = 4096
+MAX_KDF_PASSES = 100
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         raise UsageError(message)
+
+
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, else a usage error."""
+
+    def parse(text: str) -> int:
+        digits = text.strip()
+        if (
+            not (digits.isascii() and digits.isdigit())
+            or len(digits) > len(str(high))
+            or not low <= int(digits) <= high
+        ):
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}")
+        return int(digits)
+
+    return parse
 
 
 # --- passwords and input ---------------------------------------------------------------------
@@ -74,12 +95,16 @@ def _kdf(args: argparse.Namespace) -> KdfParams | None:
 
 def _read_json_arg(source: str | None) -> Any:
     if source is None or source == "-":
-        text = sys.stdin.read()
+        where, raw = "standard input", sys.stdin.buffer.read()
     else:
         try:
-            text = Path(source).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            where, raw = source, Path(source).read_bytes()
+        except OSError as exc:
             raise InputRejected(f"cannot read {source}: {exc.__class__.__name__}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputRejected(f"cannot read {where}: it is not UTF-8 text") from None
     return case_json.loads(text)
 
 
@@ -333,15 +358,17 @@ def cmd_places(session: Session, args: argparse.Namespace) -> int:
 def _add_kdf_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kdf-memory",
-        type=int,
+        type=_whole_number(MIN_MEMORY_KIB // 1024, MAX_KDF_MEMORY_MIB),
         metavar="MiB",
-        help="Argon2id memory for the new keyslot (default 256, minimum 19)",
+        help=f"Argon2id memory for the new keyslot (default 256, {MIN_MEMORY_KIB // 1024}"
+        f" to {MAX_KDF_MEMORY_MIB})",
     )
     parser.add_argument(
         "--kdf-passes",
-        type=int,
+        type=_whole_number(MIN_ITERATIONS, MAX_KDF_PASSES),
         metavar="N",
-        help="Argon2id passes for the new keyslot (default 3, minimum 2)",
+        help=f"Argon2id passes for the new keyslot (default 3, {MIN_ITERATIONS} to"
+        f" {MAX_KDF_PASSES})",
     )
 
 
@@ -390,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     case_list.add_argument("--json", action="store_true")
     case_list.add_argument("--status")
     case_list.add_argument("--search")
-    case_list.add_argument("--limit", type=int, default=1000)
+    case_list.add_argument("--limit", type=_whole_number(1, MAX_LIST), default=1000)
     case_list.set_defaults(func=_with_session(cmd_case_list))
     show = case.add_parser("show")
     show.add_argument("ref")
@@ -440,8 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        if case_json.holds_lone_surrogate(arguments):
+            # Bytes that are not UTF-8 reach Python as lone surrogates, which no vault,
+            # log or terminal can hold.
+            raise UsageError("the command line holds bytes that are not UTF-8 text")
+        args = build_parser().parse_args(arguments)
         return int(args.func(args))
     except HavenError as exc:
         warn(str(exc))
