@@ -481,3 +481,13 @@ def test_numbers_out_of_range_on_the_command_line_are_exit_2(  # type: ignore[no
     assert result.stderr.splitlines()[-1] == f"haven-admin: {message}"
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "new").exists()
+
+
+def test_an_unknown_reference_is_not_echoed(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    ref = _add(run_cli, cli_site)
+    shown = run_cli("case", "show", "Zzyzxqk Petrov", data=cli_site)
+    assert (shown.returncode, shown.stderr) == (4, "haven-admin: no case with that reference\n")
+    duplicate = run_cli("case", "advance", ref, "--to", "duplicate", "--json", "-",
+                        data=cli_site, stdin=json.dumps({"duplicate_of": "Zzyzxqk Petrov"}))
+    assert (duplicate.returncode, duplicate.stderr) == (
+        4, "haven-admin: no case with that reference\n")
