@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -122,13 +123,36 @@ def loads(text: str | bytes) -> Any:
     if len(text) > MAX_DOCUMENT:
         raise CaseInputError(f"the JSON is larger than {MAX_DOCUMENT} bytes")
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CaseInputError(f"invalid JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
     except ValueError:  # an integer longer than Python reads (4,300 digits)
         raise CaseInputError("invalid JSON: a number is too long") from None
     except RecursionError:
         raise CaseInputError("invalid JSON: nested too deeply") from None
+    if holds_lone_surrogate(document):
+        raise CaseInputError("invalid JSON: a string holds half of a character (a lone"
+                             " surrogate, such as \\ud800)")
+    return document
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def holds_lone_surrogate(document: Any) -> bool:
+    """Whether a string (or key) holds a lone surrogate, as a \\ud800 escape in JSON or bytes
+    that are not UTF-8 on a command line leave: no UTF-8 (vault, log, terminal) can hold it."""
+    pending = [document]
+    while pending:  # not recursive: the document may be nested as deep as json.loads allows
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and _SURROGATE.search(item):
+            return True
+    return False
 
 
 def case_to_json(case: Case) -> dict[str, Any]:

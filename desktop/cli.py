@@ -15,14 +15,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from db.keyslots import KdfParams, KeyslotError
+from db.keyslots import MIN_ITERATIONS, MIN_MEMORY_KIB, KdfParams, KeyslotError
 from db.records import Role
 from db.vault import VaultError
 from desktop import case_json, cli_transfer, config, workflow
 from desktop.cli_common import PROG, UsageError, dump, out, read_first_line, warn
 from desktop.errors import HavenError, InputRejected, not_written
-from desktop.files import write_private_file
+from desktop.files import refuse_existing, write_private_file
 from desktop.session import Session
+
+MAX_LIST = 1_000_000
+# Far above the cost a desk workstation would unlock with, far below where Argon2id overflows.
+MAX_KDF_MEMORY_MIB = 4096
+MAX_KDF_PASSES = 100
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,26 +36,43 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, else a usage error."""
+
+    def parse(text: str) -> int:
+        digits = text.strip()
+        if (
+            not (digits.isascii() and digits.isdigit())
+            or len(digits) > len(str(high))
+            or not low <= int(digits) <= high
+        ):
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}")
+        return int(digits)
+
+    return parse
+
+
 # --- passwords and input ---------------------------------------------------------------------
 
 
-def _prompt(label: str) -> str:
+def _prompt(label: str, flag: str) -> str:
+    """Ask on the terminal; ``flag`` is the option that gives the password without one."""
     if not sys.stdin.isatty():
-        raise UsageError("no terminal to ask for a password: use --password-file")
+        raise UsageError(f"no terminal to ask for a password: use {flag}")
     return getpass.getpass(f"{label}: ")
 
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_file:
         return read_first_line(args.password_file, "password")
-    return _prompt(f"Password for {args.user}")
+    return _prompt(f"Password for {args.user}", "--password-file")
 
 
 def _new_password(args: argparse.Namespace, for_user: str) -> str:
     if getattr(args, "new_password_file", None):
         return read_first_line(args.new_password_file, "new password")
-    first = _prompt(f"New password for {for_user}")
-    if _prompt("Repeat it") != first:
+    first = _prompt(f"New password for {for_user}", "--new-password-file")
+    if _prompt("Repeat it", "--new-password-file") != first:
         raise InputRejected("the two passwords differ")
     return first
 
@@ -73,12 +95,16 @@ def _kdf(args: argparse.Namespace) -> KdfParams | None:
 
 def _read_json_arg(source: str | None) -> Any:
     if source is None or source == "-":
-        text = sys.stdin.read()
+        where, raw = "standard input", sys.stdin.buffer.read()
     else:
         try:
-            text = Path(source).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            where, raw = source, Path(source).read_bytes()
+        except OSError as exc:
             raise InputRejected(f"cannot read {source}: {exc.__class__.__name__}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputRejected(f"cannot read {where}: it is not UTF-8 text") from None
     return case_json.loads(text)
 
 
@@ -238,12 +264,24 @@ def cmd_case_advance(session: Session, args: argparse.Namespace) -> int:
 def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
     from desktop import printing
 
-    printed = printing.print_handoff_sheet(session, session.resolve(args.ref))
     target = Path(args.output)
+    refuse_existing(target)
+    written = False
+
+    def save(pdf: bytes) -> None:
+        nonlocal written
+        try:
+            write_private_file(target, pdf)
+        except OSError as exc:
+            raise not_written(target, exc) from None
+        written = True
+
     try:
-        write_private_file(target, printed.pdf)
-    except OSError as exc:
-        raise not_written(target, exc) from None
+        printed = printing.print_handoff_sheet(session, session.resolve(args.ref), save)
+    except BaseException:
+        if written:  # the register did not take it: no sheet may exist that it does not list
+            target.unlink(missing_ok=True)
+        raise
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
     out(f"handoff sheet {printed.serial}{copy} written to {target}")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")
@@ -320,15 +358,17 @@ def cmd_places(session: Session, args: argparse.Namespace) -> int:
 def _add_kdf_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kdf-memory",
-        type=int,
+        type=_whole_number(MIN_MEMORY_KIB // 1024, MAX_KDF_MEMORY_MIB),
         metavar="MiB",
-        help="Argon2id memory for the new keyslot (default 256, minimum 19)",
+        help=f"Argon2id memory for the new keyslot (default 256, {MIN_MEMORY_KIB // 1024}"
+        f" to {MAX_KDF_MEMORY_MIB})",
     )
     parser.add_argument(
         "--kdf-passes",
-        type=int,
+        type=_whole_number(MIN_ITERATIONS, MAX_KDF_PASSES),
         metavar="N",
-        help="Argon2id passes for the new keyslot (default 3, minimum 2)",
+        help=f"Argon2id passes for the new keyslot (default 3, {MIN_ITERATIONS} to"
+        f" {MAX_KDF_PASSES})",
     )
 
 
@@ -377,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     case_list.add_argument("--json", action="store_true")
     case_list.add_argument("--status")
     case_list.add_argument("--search")
-    case_list.add_argument("--limit", type=int, default=1000)
+    case_list.add_argument("--limit", type=_whole_number(1, MAX_LIST), default=1000)
     case_list.set_defaults(func=_with_session(cmd_case_list))
     show = case.add_parser("show")
     show.add_argument("ref")
@@ -427,8 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        if case_json.holds_lone_surrogate(arguments):
+            # Bytes that are not UTF-8 reach Python as lone surrogates, which no vault,
+            # log or terminal can hold.
+            raise UsageError("the command line holds bytes that are not UTF-8 text")
+        args = build_parser().parse_args(arguments)
         return int(args.func(args))
     except HavenError as exc:
         warn(str(exc))

@@ -34,13 +34,16 @@ def read_first_line(source: str, what: str) -> str:
     """The first line of a file ('-' = stdin): how passwords and passphrases are passed."""
     try:
         if source == "-":
-            line = sys.stdin.readline()
+            raw = sys.stdin.buffer.readline()
         else:
-            with open(source, encoding="utf-8") as handle:
-                line = handle.readline()
+            with open(source, "rb") as handle:
+                raw = handle.readline()
     except OSError as exc:
         raise UsageError(f"cannot read the {what} file: {exc.strerror}") from None
-    line = line.rstrip("\r\n")
+    try:
+        line = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise UsageError(f"the {what} file is not UTF-8 text") from None
     if not line:
         raise UsageError(f"the {what} file is empty")
     return line

@@ -31,6 +31,11 @@ class NotFound(InputRejected):
     """No such case, user or peer."""
 
 
+def exists_already(target: object) -> InputRejected:
+    """A file Haven will not write over: it may be one not carried away yet, or the vault's own."""
+    return InputRejected(f"{target} exists; choose a new file name")
+
+
 def not_written(target: object, error: OSError) -> HavenError:
     """A file that could not be written (a full or removed medium); none of it was left."""
     return HavenError(f"cannot write {target}: {error.strerror}; nothing was written")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -29,8 +30,14 @@ def format_serial(prefix: str, number: int) -> str:
     return f"{prefix}-{number:06d}"
 
 
-def print_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
-    """Render the sheet and enter it in the print register, in one transaction."""
+def print_handoff_sheet(
+    session: Session, case_id: str, save: Callable[[bytes], object] | None = None
+) -> PrintedSheet:
+    """Render the sheet and enter it in the print register, in one transaction.
+
+    ``save`` writes the PDF before that transaction commits: a sheet it could not write
+    is not registered, so the next one printed is not taken for a copy of it.
+    """
     require(session.role, Action.PRINT_HANDOFF)
     case = session.get_case(case_id, audit_view=False)
     if case.status not in PRINTABLE:
@@ -63,6 +70,8 @@ def print_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
         pdf = render_handoff_sheet(sheet, signing_key)
         action = "handoff_reprinted" if copy_number else "handoff_printed"
         audit.append(conn, session.user.name, action, case_id, sheet.serial)
+        if save is not None:
+            save(pdf)
     return PrintedSheet(pdf=pdf, serial=sheet.serial, copy_number=copy_number)
 
 

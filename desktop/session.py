@@ -297,7 +297,9 @@ class Session:
                 return ref_or_id.strip().lower()
             except cases.CaseNotFound:
                 pass
-        raise NotFound(f"no case with reference {ref_or_id.strip()!r}")
+        # Not echoed: what was typed where a reference belongs may be a person's name,
+        # and this line ends up in logs.
+        raise NotFound("no case with that reference")
 
     def get_case(self, case_id: str, *, audit_view: bool = True) -> Case:
         self._require(Action.VIEW_CASES)

@@ -33,28 +33,32 @@ def _text(name: str, value: Any) -> str:
 
 
 def _group_size(name: str, value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    # isdigit() alone takes "²", which int() refuses; 500 has three digits.
+    if text.isascii() and text.isdigit() and len(text) <= 3:
+        value = int(text)
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 500:
         raise TransitionRejected(f"'{name}' must be a whole number from 1 to 500")
     return value
 
 
 def _moment(name: str, value: Any) -> datetime:
+    example = f"'{name}' must be a date and time such as 2026-12-01T14:00+02:00"
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise TransitionRejected(
-                f"'{name}' must be a date and time such as 2026-12-01T14:00+02:00"
-            ) from None
+            raise TransitionRejected(example) from None
     else:
         raise TransitionRejected(f"'{name}' must be a date and time")
     if moment.tzinfo is None:
         raise TransitionRejected(f"'{name}' needs a UTC offset, such as +02:00")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first moment UTC can hold
+        raise TransitionRejected(example) from None
 
 
 def _outcome(name: str, value: Any) -> Outcome:

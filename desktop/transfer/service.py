@@ -19,7 +19,15 @@ from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
 from db.records import Role
 from db.vault import JOURNAL_NAME, format_time, now_utc
-from desktop.errors import HavenError, InputRejected, NotFound, PermissionDenied, not_written
+from desktop.errors import (
+    HavenError,
+    InputRejected,
+    NotFound,
+    PermissionDenied,
+    exists_already,
+    not_written,
+)
+from desktop.files import refuse_existing
 from desktop.keycard import render_key_card
 from desktop.permissions import Action, require
 from desktop.session import Session
@@ -74,10 +82,21 @@ class ConflictView:
     versions: tuple[ConflictVersion, ...]  # newest first: the first is what the case shows
 
 
+PEER_NAME_PUNCTUATION = "-_."
+
+
 def _peer_name(name: str) -> str:
+    # Names are typed in lists (export --to a,b) and shell commands, so no separators.
     cleaned = name.strip()
-    if not cleaned or len(cleaned) > MAX_PEER_NAME or any(ch.isspace() for ch in cleaned):
-        raise InputRejected(f"a peer name is 1-{MAX_PEER_NAME} characters without spaces")
+    if (
+        not cleaned
+        or len(cleaned) > MAX_PEER_NAME
+        or not all(ch.isalnum() or ch in PEER_NAME_PUNCTUATION for ch in cleaned)
+    ):
+        raise InputRejected(
+            f"a peer name is 1-{MAX_PEER_NAME} letters, digits, '-', '_' or '.'"
+            " (no spaces or commas)"
+        )
     return cleaned
 
 
@@ -255,9 +274,8 @@ class TransferService:
             raise InputRejected("name at least one peer to export to")
         if not destination.parent.is_dir():
             raise InputRejected(f"the folder {destination.parent} does not exist")
-        if destination.exists():
-            # A file not yet carried over would be lost, and its sequence number with it.
-            raise InputRejected(f"{destination} exists; choose a new file name")
+        # A file not yet carried over would be lost, and its sequence number with it.
+        refuse_existing(destination)
         try:
             return export.export_file(
                 self.vault, self.session.user.name, chosen, destination, full=full,
@@ -360,7 +378,7 @@ class TransferService:
         try:
             fd = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:
-            raise InputRejected(f"{destination} exists; choose a new file name") from None
+            raise exists_already(destination) from None
         except OSError as exc:
             raise InputRejected(f"cannot write {destination}: {exc.strerror}") from None
         with os.fdopen(fd, "w", encoding="ascii") as handle:
@@ -376,6 +394,7 @@ class TransferService:
             raise InputRejected("a backup passphrase must be at least 12 characters long")
         if not destination.parent.is_dir():
             raise InputRejected(f"the folder {destination.parent} does not exist")
+        refuse_existing(destination)
         try:
             info = backup.write_backup(
                 self.vault, destination, passphrase,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from db.vault import Vault
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, REPO, cli_env
 
 CASE = {
     "kind": "surrender",
@@ -318,3 +321,173 @@ def test_whole_workflow_through_the_cli(cli_site: Path, run_cli) -> None:  # typ
         "closed",
     ]
     assert all("codeword" not in h["fields"] for h in shown["history"])
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        (["backup", "--passphrase-file", "{passphrase}"], "haven.db"),
+        (["site", "key-card"], "keyslots.json"),
+    ],
+)
+def test_a_file_that_exists_is_not_written_over(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, tmp_path: Path, command: list[str], target: str
+) -> None:
+    passphrase = tmp_path / "passphrase.txt"
+    passphrase.write_text("a long backup passphrase\n")
+    _add(run_cli, cli_site)
+    vault_file = cli_site / target
+    argv = [part.format(passphrase=passphrase) for part in command]
+    result = run_cli(*argv, "-o", str(vault_file), data=cli_site)
+    assert result.returncode == 4
+    assert result.stderr == f"haven-admin: {vault_file} exists; choose a new file name\n"
+    assert _case_count(cli_site) == 1  # the vault still opens, its case in it
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["user", "add", "olena", "--role", "operator"], ["user", "passwd", "admin"], ["init"]],
+)
+def test_a_new_password_without_a_terminal_names_its_flag(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, tmp_path: Path, command: list[str]
+) -> None:
+    if command == ["init"]:
+        result = run_cli("init", "--site-name", "X", "--admin", "admin",
+                         data=tmp_path / "new", user=None, stdin="")
+    else:
+        result = run_cli(*command, data=cli_site, stdin="")
+    assert (result.returncode, result.stderr) == (
+        2, "haven-admin: no terminal to ask for a password: use --new-password-file\n"
+    )
+    assert not (tmp_path / "new").exists()
+    users = json.loads(run_cli("user", "list", "--json", data=cli_site).stdout)
+    assert [u["name"] for u in users] == ["admin"]
+
+
+def _run_bytes(data: Path, password_file: Path, *args: str, stdin: bytes = b"",
+               argv_tail: tuple[bytes, ...] = ()) -> subprocess.CompletedProcess[bytes]:
+    """haven-admin with bytes on stdin and the command line, as a shell passes them on."""
+    command = [os.fsencode(sys.executable), b"-m", b"desktop.cli", b"--data", os.fsencode(data),
+               b"--user", b"admin", b"--password-file", os.fsencode(password_file),
+               *(a.encode() for a in args), *argv_tail]
+    return subprocess.run(command, input=stdin, capture_output=True, env=cli_env(), cwd=REPO,
+                          timeout=120, check=False)
+
+
+LONE_SURROGATE = (
+    "invalid JSON: a string holds half of a character (a lone surrogate, such as \\ud800)"
+)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ('{"kind": "surrender", "channel": "phone", "persons": [{"full_name": "\\ud800"}]}',
+         LONE_SURROGATE),
+        (json.dumps({**CASE, "notes": "x"}).replace('"x"', '"\\udfff"'), LONE_SURROGATE),
+    ],
+)
+def test_a_lone_surrogate_in_case_json_is_exit_4(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, payload: str, message: str
+) -> None:
+    result = run_cli("case", "add", "--json", "-", data=cli_site, stdin=payload)
+    assert (result.returncode, result.stderr) == (4, f"haven-admin: {message}\n")
+    assert _case_count(cli_site) == 0
+
+
+def test_bytes_that_are_not_utf8_are_refused_in_one_line(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, tmp_path: Path
+) -> None:
+    piped = _run_bytes(cli_site, run_cli.password_file, "case", "add", "--json", "-",
+                       stdin=b'{"kind": "surrender", "channel": "phone",'
+                             b' "persons": [{"full_name": "A\xff"}]}')
+    assert (piped.returncode, piped.stderr) == (
+        4, b"haven-admin: cannot read standard input: it is not UTF-8 text\n")
+    argv = _run_bytes(cli_site, run_cli.password_file, "case", "list", "--search",
+                      argv_tail=(b"\xff",))
+    assert (argv.returncode, argv.stderr) == (
+        2, b"haven-admin: the command line holds bytes that are not UTF-8 text\n")
+    password = tmp_path / "latin1.txt"
+    password.write_bytes(PASSWORD.encode() + b"\xe9\n")
+    result = run_cli("case", "list", data=cli_site, password_file_path=password)
+    assert (result.returncode, result.stderr) == (
+        2, "haven-admin: the password file is not UTF-8 text\n")
+    assert _case_count(cli_site) == 0
+
+
+@pytest.mark.parametrize(
+    ("to", "fields", "message"),
+    [
+        ("confirmed", {"codeword": "x", "location": "y", "group_size": "²"},
+         "'group_size' must be a whole number from 1 to 500"),
+        ("confirmed", {"codeword": "x", "location": "y", "group_size": "9" * 5000},
+         "'group_size' must be a whole number from 1 to 500"),
+        ("withdrawn", {"reason": "\ud800"}, LONE_SURROGATE),
+    ],
+)
+def test_bad_transition_fields_are_exit_4(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, to: str, fields: dict, message: str  # type: ignore[type-arg]
+) -> None:
+    ref = _add(run_cli, cli_site)
+    result = run_cli("case", "advance", ref, "--to", to, "--json", "-", data=cli_site,
+                     stdin=json.dumps(fields))
+    assert (result.returncode, result.stderr) == (4, f"haven-admin: {message}\n")
+    shown = json.loads(run_cli("case", "show", ref, "--json", data=cli_site).stdout)
+    assert shown["status"] == "registered"
+
+
+@pytest.mark.parametrize(
+    "window_start", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00"]
+)
+def test_a_window_outside_what_utc_holds_is_exit_4(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, window_start: str
+) -> None:
+    result = run_cli("case", "add", "--json", "-", data=cli_site, stdin=json.dumps(CASE))
+    ref = result.stdout.strip()
+    codeword = result.stderr.split("codeword:")[1].split("(")[0].strip()
+    confirmed = run_cli("case", "advance", ref, "--to", "confirmed", "--json", "-",
+                        data=cli_site, stdin=json.dumps(
+                            {"codeword": codeword, "location": "Суми", "group_size": 1}))
+    assert confirmed.returncode == 0, confirmed.stderr
+    result = run_cli("case", "advance", ref, "--to", "handoff_arranged", "--json", "-",
+                     data=cli_site, stdin=json.dumps({
+                         "meeting_point": "Пункт А", "receiving_unit": "Група 1",
+                         "window_start": window_start,
+                         "window_end": "2026-12-01T16:00+02:00"}))
+    assert (result.returncode, result.stderr) == (
+        4, "haven-admin: 'window_start' must be a date and time such as"
+        " 2026-12-01T14:00+02:00\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["case", "list", "--limit", "0"], "argument --limit: must be a whole number from 1 to"
+         " 1000000"),
+        (["case", "list", "--limit", "99999999999999999999"],
+         "argument --limit: must be a whole number from 1 to 1000000"),
+        (["init", "--site-name", "X", "--admin", "a", "--kdf-memory", "99999999"],
+         "argument --kdf-memory: must be a whole number from 19 to 4096"),
+        (["init", "--site-name", "X", "--admin", "a", "--kdf-passes", "999999999999"],
+         "argument --kdf-passes: must be a whole number from 2 to 100"),
+    ],
+)
+def test_numbers_out_of_range_on_the_command_line_are_exit_2(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, tmp_path: Path, args: list[str], message: str
+) -> None:
+    data = tmp_path / "new" if args[0] == "init" else cli_site
+    result = run_cli(*args, data=data)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == f"haven-admin: {message}"
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_unknown_reference_is_not_echoed(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    ref = _add(run_cli, cli_site)
+    shown = run_cli("case", "show", "Zzyzxqk Petrov", data=cli_site)
+    assert (shown.returncode, shown.stderr) == (4, "haven-admin: no case with that reference\n")
+    duplicate = run_cli("case", "advance", ref, "--to", "duplicate", "--json", "-",
+                        data=cli_site, stdin=json.dumps({"duplicate_of": "Zzyzxqk Petrov"}))
+    assert (duplicate.returncode, duplicate.stderr) == (
+        4, "haven-admin: no case with that reference\n")

@@ -188,3 +188,51 @@ def test_the_sheet_prints_the_root_of_the_whole_audit_log(arranged, tmp_path: Pa
     assert expected in texts[0]
     assert second != expected
     assert second in texts[1]
+
+
+def test_a_sheet_is_not_written_over_a_file_and_is_not_registered(  # type: ignore[no-untyped-def]
+    arranged, run_cli, tmp_path: Path
+) -> None:
+    data, ref = arranged
+    target = data / "haven.db"
+    result = run_cli("handoff", ref, "-o", str(target), data=data, user="maria")
+    assert result.returncode == 4
+    assert result.stderr == f"haven-admin: {target} exists; choose a new file name\n"
+    session = Session.open(data, "admin", PASSWORD)  # the vault is whole
+    try:
+        conn = session.vault.conn
+        assert conn.execute("SELECT count(*) FROM print_register").fetchone()[0] == 0
+        assert conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'handoff_%'"
+        ).fetchone()[0] == 0
+    finally:
+        session.close()
+
+
+def test_a_sheet_that_could_not_be_written_is_not_registered(  # type: ignore[no-untyped-def]
+    arranged, run_cli, tmp_path: Path
+) -> None:
+    data, ref = arranged
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    missing = tmp_path / "missing" / "sheet.pdf"
+    for target, exit_code, message in (
+        (missing, 1, f"cannot write {missing}: No such file or directory; nothing was written"),
+        (folder, 4, f"{folder} exists; choose a new file name"),
+    ):
+        failed = run_cli("handoff", ref, "-o", str(target), data=data, user="maria")
+        assert failed.returncode == exit_code
+        assert failed.stderr == f"haven-admin: {message}\n"
+    good = run_cli("handoff", ref, "-o", str(tmp_path / "sheet.pdf"), data=data, user="maria")
+    assert good.returncode == 0, good.stderr
+    assert "copy" not in good.stdout
+    session = Session.open(data, "admin", PASSWORD)
+    try:
+        conn = session.vault.conn
+        assert conn.execute("SELECT copy_number FROM print_register").fetchall() == [(0,)]
+        actions = conn.execute(
+            "SELECT action FROM audit_log WHERE action LIKE 'handoff_%'"
+        ).fetchall()
+        assert actions == [("handoff_printed",)]
+    finally:
+        session.close()

@@ -75,6 +75,25 @@ def test_peer_add_needs_the_matching_fingerprint(two_sites, run_cli) -> None:  #
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["c,x", "south;x"])
+def test_peer_add_refuses_a_name_export_could_not_take(  # type: ignore[no-untyped-def]
+    two_sites, run_cli, tmp_path: Path, name: str
+) -> None:
+    north, south = two_sites
+    refused = add_peer(run_cli, north, name, show(run_cli, south))
+    assert (refused.returncode, refused.stderr) == (
+        4,
+        "haven-admin: a peer name is 1-64 letters, digits, '-', '_' or '.' (no spaces or"
+        " commas)\n",
+    )
+    assert json.loads(run_cli("peer", "list", "--json", data=north).stdout) == []
+    assert add_peer(run_cli, north, "Південь-2_b.c", show(run_cli, south)).returncode == 0
+    exported = run_cli("export", "--to", "Південь-2_b.c", "-o", str(tmp_path / "a.haven"),
+                       data=north)
+    assert exported.returncode == 0, exported.stderr
+
+
+@pytest.mark.slow
 def test_peer_add_with_a_separate_site_id(two_sites, run_cli) -> None:  # type: ignore[no-untyped-def]
     north, south = two_sites
     theirs = show(run_cli, south)
