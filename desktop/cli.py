@@ -197,7 +197,8 @@ def cmd_case_list(session: Session, args: argparse.Namespace) -> int:
     else:
         summaries, _ = session.queue_page(statuses, None, args.limit)
     if args.json:
-        dump([case_json.case_to_json(session.get_case(s.id, audit_view=False)) for s in summaries])
+        listed = session.view_cases([summary.id for summary in summaries])
+        dump([case_json.case_to_json(case) for case in listed])
         return 0
     for summary in summaries:
         flag = " !" if summary.flagged else ""

@@ -102,6 +102,21 @@ def test_case_add_list_show(cli_site: Path, run_cli) -> None:  # type: ignore[no
     assert ref in found.stdout
 
 
+def test_a_full_listing_is_audited_as_a_view_of_each_case(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    refs = [_add(run_cli, cli_site) for _ in range(2)]
+
+    def views() -> list[dict[str, str]]:
+        entries = json.loads(run_cli("audit", "list", "--json", data=cli_site).stdout)
+        return [e for e in entries if e["action"] == "case_viewed"]
+
+    run_cli("case", "list", data=cli_site)  # references and names only, as the queue
+    assert views() == []
+    listed = json.loads(run_cli("case", "list", "--json", data=cli_site).stdout)
+    assert sorted(c["ref"] for c in listed) == sorted(refs)
+    assert sorted(e["case"] for e in views()) == sorted(c["id"] for c in listed)
+    assert {e["detail"] for e in views()} == {"listed in full"}
+
+
 def test_wrong_password_is_exit_3_with_one_line(cli_site: Path, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     wrong = tmp_path / "wrong.txt"
     wrong.write_text("not the password\n")
