@@ -12,6 +12,7 @@ from db.phones import normalize_phone
 from db.records import Case, CaseKind, Channel, Mobilization, NewCase, Person
 from db.vault import format_time
 from desktop.errors import InputRejected
+from desktop.text_rules import HIDDEN_CHARACTERS, holds_hidden_characters
 
 MAX_PERSONS = 200
 MAX_NAME = 300
@@ -36,7 +37,9 @@ def _choice(path: str, value: Any, enum_type: Any, default: Any = None) -> Any:
         raise CaseInputError(f"{path}: must be one of {choices}") from None
 
 
-def _optional_text(path: str, value: Any, limit: int = MAX_FIELD) -> str | None:
+def _optional_text(
+    path: str, value: Any, limit: int = MAX_FIELD, *, lines: bool = False
+) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
@@ -44,7 +47,12 @@ def _optional_text(path: str, value: Any, limit: int = MAX_FIELD) -> str | None:
     value = value.strip()
     if len(value) > limit:
         raise CaseInputError(f"{path}: longer than {limit} characters")
+    if holds_hidden_characters(value, lines=lines):
+        raise CaseInputError(f"{path}: {HIDDEN_CHARACTERS}")
     return value or None
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _birth_date(path: str, value: Any) -> str | None:
@@ -52,6 +60,9 @@ def _birth_date(path: str, value: Any) -> str | None:
     if text is None:
         return None
     try:
+        # fromisoformat also takes 20000101 and week dates (2000-W01-1).
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
         born = date.fromisoformat(text)
     except ValueError:
         raise CaseInputError(f"{path}: must be a date as YYYY-MM-DD") from None
@@ -88,7 +99,7 @@ def parse_person(path: str, raw: Any) -> Person:
         mobilization=_choice(
             f"{path}.mobilization", raw.get("mobilization"), Mobilization, Mobilization.UNKNOWN
         ),
-        notes=_optional_text(f"{path}.notes", raw.get("notes")),
+        notes=_optional_text(f"{path}.notes", raw.get("notes"), lines=True),
     )
 
 
@@ -114,7 +125,7 @@ def parse_new_case(raw: Any) -> NewCase:
         persons=tuple(parse_person(f"persons[{i}]", p) for i, p in enumerate(persons)),
         location=_optional_text("location", raw.get("location")),
         callback=_optional_text("callback", raw.get("callback"), 200),
-        notes=_optional_text("notes", raw.get("notes")),
+        notes=_optional_text("notes", raw.get("notes"), lines=True),
     )
 
 

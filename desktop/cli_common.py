@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from desktop.errors import HavenError
+from desktop.text_rules import visible
 
 PROG = "haven-admin"
 
@@ -18,11 +19,11 @@ class UsageError(HavenError):
 
 
 def out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(visible(text) + "\n")
 
 
 def warn(text: str) -> None:
-    sys.stderr.write(f"{PROG}: {text}\n")
+    sys.stderr.write(f"{PROG}: {visible(text)}\n")
 
 
 def dump(value: Any) -> None:

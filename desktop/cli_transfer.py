@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop import config
-from desktop.cli_common import UsageError, dump, read_first_line, warn
+from desktop.cli_common import UsageError, dump, out, read_first_line, warn
 from desktop.errors import InputRejected, not_written
 from desktop.files import refuse_existing, write_private_file
 from desktop.session import Session
@@ -37,10 +37,6 @@ WithSession = Callable[[SessionCommand], Callable[..., int]]
 
 
 TransferUsageError = UsageError
-
-
-def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
 
 
 class _TerminalProgress:
@@ -106,7 +102,7 @@ def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
         return 0
     for label, key in (("site id", "site_id"), ("name", "name"), ("signing key", "signing_key"),
                        ("age recipient", "age_recipient"), ("fingerprint", "fingerprint")):
-        _out(f"{label + ':':<15}{info[key]}")
+        out(f"{label + ':':<15}{info[key]}")
     return 0
 
 
@@ -118,7 +114,7 @@ def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
         write_private_file(target, pdf)
     except OSError as exc:  # a full or read-only stick: no part of the card is left there
         raise not_written(target, exc) from None
-    _out(f"Key card written to {args.output} (public keys only; nothing secret).")
+    out(f"Key card written to {args.output} (public keys only; nothing secret).")
     return 0
 
 
@@ -131,7 +127,7 @@ def cmd_site_export_identity(session: Session, args: argparse.Namespace) -> int:
         " Anyone with it can read every transfer file sent to this site."
         " Keep it offline, and destroy it when the emergency is over."
     )
-    _out(f"Identity written to {args.output} (mode 0600); use it with: age -d -i {args.output}")
+    out(f"Identity written to {args.output} (mode 0600); use it with: age -d -i {args.output}")
     return 0
 
 
@@ -142,7 +138,7 @@ def cmd_peer_add(session: Session, args: argparse.Namespace) -> int:
     peer = TransferService(session).add_peer(
         args.name, args.signing_key, args.recipient, args.fingerprint, args.site_id
     )
-    _out(f"Peer '{peer.name}' added (site id {peer.site_id}, fingerprint {peer.fingerprint}).")
+    out(f"Peer '{peer.name}' added (site id {peer.site_id}, fingerprint {peer.fingerprint}).")
     return 0
 
 
@@ -159,19 +155,19 @@ def cmd_peer_list(session: Session, args: argparse.Namespace) -> int:
         return 0
     for peer in listed:
         state = f"revoked {peer.revoked_at}" if peer.revoked else "active"
-        _out(f"{peer.name:<20} {peer.site_id}  {peer.fingerprint}  {state}")
+        out(f"{peer.name:<20} {peer.site_id}  {peer.fingerprint}  {state}")
     return 0
 
 
 def cmd_peer_allowed_signers(session: Session, args: argparse.Namespace) -> int:
     for line in TransferService(session).allowed_signers():
-        _out(line)
+        out(line)
     return 0
 
 
 def cmd_peer_revoke(session: Session, args: argparse.Namespace) -> int:
     peer = TransferService(session).revoke_peer(args.name)
-    _out(f"Peer '{peer.name}' revoked: files from it are refused from now on.")
+    out(f"Peer '{peer.name}' revoked: files from it are refused from now on.")
     return 0
 
 
@@ -181,10 +177,10 @@ def cmd_peer_reset_checkpoint(session: Session, args: argparse.Namespace) -> int
         held = service.accepted_checkpoint(args.name)
         if not sys.stdin.isatty():
             raise TransferUsageError("no terminal to ask for confirmation: use --yes")
-        _out(f"Peer '{held.peer.name}', fingerprint {held.peer.fingerprint}.")
-        _out(f"This forgets the audit checkpoint of {held.checkpoint.tree_size} entries accepted"
+        out(f"Peer '{held.peer.name}', fingerprint {held.peer.fingerprint}.")
+        out(f"This forgets the audit checkpoint of {held.checkpoint.tree_size} entries accepted"
              " from it: the checkpoint of its next file is taken on trust, like a first one.")
-        _out("Do this only once its IT officer has confirmed that it was restored from a backup.")
+        out("Do this only once its IT officer has confirmed that it was restored from a backup.")
         try:
             answer = input("Forget the checkpoint? [y/N] ")
         except EOFError:
@@ -193,7 +189,7 @@ def cmd_peer_reset_checkpoint(session: Session, args: argparse.Namespace) -> int
             warn("not confirmed; nothing was changed")
             return 1
     reset = service.reset_checkpoint(args.name)
-    _out(f"Forgot the audit checkpoint of {reset.checkpoint.tree_size} entries accepted from"
+    out(f"Forgot the audit checkpoint of {reset.checkpoint.tree_size} entries accepted from"
          f" '{reset.peer.name}'; the checkpoint of its next file is accepted as a first one.")
     return 0
 
@@ -209,7 +205,7 @@ def cmd_export(session: Session, args: argparse.Namespace) -> int:
         )
     recipients = ", ".join(f"{name} (file #{seq})" for name, seq in result.recipients)
     kind = "everything" if result.full else "what they have not confirmed"
-    _out(f"Wrote {result.path}: {result.cases} cases ({kind}) for {recipients};"
+    out(f"Wrote {result.path}: {result.cases} cases ({kind}) for {recipients};"
          f" audit checkpoint {result.checkpoint_size} entries.")
     return 0
 
@@ -223,7 +219,7 @@ def cmd_verify(session: Session, args: argparse.Namespace) -> int:
         if report.before_reset
         else f"audit checkpoint of {manifest.checkpoint.tree_size} entries consistent"
     )
-    _out(f"OK: file #{report.sequence} from '{report.sender}', created {manifest.created_at},"
+    out(f"OK: file #{report.sequence} from '{report.sender}', created {manifest.created_at},"
          f" signed, addressed to this site, payload intact ({manifest.payload_size} bytes),"
          f" {checkpoint}.")
     _note_gap(report.sender, report.missing, report.missing_count)
@@ -234,7 +230,7 @@ def _note_gap(sender: str, first: tuple[int, ...], count: int) -> None:
     if count:
         listed = ", ".join(f"#{n}" for n in first)
         more = f" and {count - len(first)} more" if count > len(first) else ""
-        _out(f"Note: earlier files from '{sender}' not imported yet: {listed}{more}")
+        out(f"Note: earlier files from '{sender}' not imported yet: {listed}{more}")
 
 
 def cmd_import(session: Session, args: argparse.Namespace) -> int:
@@ -243,33 +239,33 @@ def cmd_import(session: Session, args: argparse.Namespace) -> int:
             Path(args.file), dry_run=args.dry_run, progress=progress
         )
     verb = "Would import" if report.dry_run else "Imported"
-    _out(f"{verb} file #{report.sequence} from '{report.sender}': {report.cases_new} new cases,"
+    out(f"{verb} file #{report.sequence} from '{report.sender}': {report.cases_new} new cases,"
          f" {report.cases_updated} updated, {report.conflicts_new} new conflicts"
          f" ({report.ops_new} new changes, {report.ops_known} already here),"
          f" {report.audit_new} audit entries of other sites.")
     if report.before_reset:
-        _out(f"The file was written before '{report.sender}' was restored from a backup: its"
+        out(f"The file was written before '{report.sender}' was restored from a backup: its"
              f" cases are taken; its audit checkpoint and the {report.audit_left_out} entries"
              f" of its own audit log of then are left out.")
     elif report.audit_left_out:
-        _out(f"{report.audit_left_out} relayed audit entries differ from the ones held here and"
+        out(f"{report.audit_left_out} relayed audit entries differ from the ones held here and"
              " were left out (their site was restored from a backup).")
     if report.ops_corrected:
-        _out(f"{report.ops_corrected} changes held here as another site relayed them were"
+        out(f"{report.ops_corrected} changes held here as another site relayed them were"
              " replaced by their own site's.")
     if report.audit_corrected:
-        _out(f"{report.audit_corrected} audit entries held here as another site relayed them"
+        out(f"{report.audit_corrected} audit entries held here as another site relayed them"
              " were dropped: their own site's file contradicts them.")
     if report.ops_left_out:
-        _out(f"{report.ops_left_out} relayed changes differ from the ones held here and were"
+        out(f"{report.ops_left_out} relayed changes differ from the ones held here and were"
              " left out.")
     if report.ops_waiting:
-        _out(f"{report.ops_waiting} case(s) wait for a file that creates them.")
+        out(f"{report.ops_waiting} case(s) wait for a file that creates them.")
     if report.conflicts_new:
-        _out("A manager should review them: haven-admin conflict list")
+        out("A manager should review them: haven-admin conflict list")
     _note_gap(report.sender, report.missing, report.missing_count)
     if report.dry_run:
-        _out("Dry run: nothing was changed.")
+        out("Dry run: nothing was changed.")
     return 0
 
 
@@ -290,20 +286,20 @@ def cmd_conflict_list(session: Session, args: argparse.Namespace) -> int:
         ])
         return 0
     if not views:
-        _out("No open conflicts.")
+        out("No open conflicts.")
     for view in views:
-        _out(f"{view.id}  {view.ref}  {view.group}")
+        out(f"{view.id}  {view.ref}  {view.group}")
         for index, version in enumerate(view.versions):
             shown = " (shown now)" if index == 0 else ""
             values = json.dumps(version.values, ensure_ascii=False, sort_keys=True)
-            _out(f"    {'local' if version.local else 'incoming':<8} {version.site}, {version.at}"
+            out(f"    {'local' if version.local else 'incoming':<8} {version.site}, {version.at}"
                  f" by {version.by or '?'}{shown}: {values}")
     return 0
 
 
 def cmd_conflict_resolve(session: Session, args: argparse.Namespace) -> int:
     TransferService(session).resolve_conflict(args.id, args.keep)
-    _out(f"Conflict {args.id} resolved: kept the {args.keep} version.")
+    out(f"Conflict {args.id} resolved: kept the {args.keep} version.")
     return 0
 
 
@@ -313,7 +309,7 @@ def cmd_conflict_resolve(session: Session, args: argparse.Namespace) -> int:
 def cmd_backup(session: Session, args: argparse.Namespace) -> int:
     passphrase = _passphrase(args, confirm=True)
     info = TransferService(session).backup(Path(args.output), passphrase)
-    _out(f"Backup written to {args.output} ({info.size} bytes, schema {info.schema});"
+    out(f"Backup written to {args.output} ({info.size} bytes, schema {info.schema});"
          " it opens with the passphrase only (age -d works too).")
     return 0
 
@@ -324,9 +320,9 @@ def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace
     data = config.data_dir(args.data)
     passphrase = _passphrase(args, confirm=False)
     info = restore(Path(args.file), data, passphrase, args.user, password(args))
-    _out(f"Restored the backup of {info.created_at} into {data}. Its transfer numbering"
+    out(f"Restored the backup of {info.created_at} into {data}. Its transfer numbering"
          " restarts; peers will be sent everything again on the next export.")
-    _out("Its audit log may no longer extend what its peers accepted: send each peer a file"
+    out("Its audit log may no longer extend what its peers accepted: send each peer a file"
          " before importing theirs; a peer that refuses it runs 'haven-admin peer"
          " reset-checkpoint NAME' once you have confirmed the restore to its IT officer.")
     return 0

@@ -37,11 +37,13 @@ from desktop import refcode, workflow
 from desktop.errors import AuthenticationFailed, HavenError, InputRejected, NotFound
 from desktop.i18n import ngettext
 from desktop.permissions import Action, allowed, require
+from desktop.text_rules import HIDDEN_CHARACTERS, holds_hidden_characters
 
 # After this many wrong codewords in a row the case is flagged as a possible impostor.
 CODEWORD_FLAG_AFTER = 3
 JUST_VERIFIED_WINDOW = timedelta(minutes=15)
 MAX_USER_NAME = 64
+MAX_SITE_NAME = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,8 @@ def _validate_user_name(name: str) -> str:
         raise InputRejected(f"user names are 1-{MAX_USER_NAME} characters and do not start with @")
     if any(ch.isspace() for ch in cleaned):
         raise InputRejected("user names cannot contain spaces")
+    if holds_hidden_characters(cleaned):
+        raise InputRejected("user names cannot contain a control or invisible character")
     return cleaned
 
 
@@ -133,6 +137,11 @@ class Session:
         validate_new_password(password)
         if not site_name.strip():
             raise InputRejected("the site needs a name")
+        if len(site_name.strip()) > MAX_SITE_NAME or holds_hidden_characters(site_name.strip()):
+            raise InputRejected(
+                f"the site's name is at most {MAX_SITE_NAME} characters, with no control or"
+                " invisible character"
+            )
         site_id = uuid.uuid4().hex
         try:
             created = Vault.create(
@@ -423,6 +432,8 @@ class Session:
         text = summary.strip()
         if not text:
             raise InputRejected("a contact entry needs a summary")
+        if holds_hidden_characters(text, lines=True):
+            raise InputRejected(f"the summary {HIDDEN_CHARACTERS}")
         entry = ContactEntry(case_id, now_utc(), channel, self.user.name, stage, text[:2000])
         with self.vault.transaction() as conn:
             cases.add_contact(conn, entry)
@@ -508,6 +519,8 @@ class Session:
     def set_site_places(self, kind: str, names: Sequence[str]) -> None:
         self._require(Action.MANAGE_SITE_LISTS)
         cleaned = sorted({name.strip() for name in names if name.strip()})
+        if any(holds_hidden_characters(name) for name in cleaned):
+            raise InputRejected(f"a name on the list {HIDDEN_CHARACTERS}")
         with self.vault.transaction() as conn:
             users.set_site_places(conn, kind, cleaned)
             audit.append(conn, self.user.name, "site_list_changed", detail=kind)

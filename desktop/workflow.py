@@ -16,8 +16,13 @@ from typing import Any
 from db.records import OPEN_STATUSES, Case, CaseKind, Outcome, Status
 from desktop.errors import InputRejected
 from desktop.permissions import Action
+from desktop.text_rules import HIDDEN_CHARACTERS, holds_hidden_characters
 
 MAX_TEXT = 2000
+
+
+# Fields typed in a box of several lines; the others are one line.
+_MULTILINE = frozenset({"notes", "condition", "reason", "outcome_notes"})
 
 
 class TransitionRejected(InputRejected):
@@ -29,6 +34,8 @@ def _text(name: str, value: Any) -> str:
         raise TransitionRejected(f"'{name}' must be non-empty text")
     if len(value) > MAX_TEXT:
         raise TransitionRejected(f"'{name}' is longer than {MAX_TEXT} characters")
+    if holds_hidden_characters(value.strip(), lines=name in _MULTILINE):
+        raise TransitionRejected(f"'{name}' {HIDDEN_CHARACTERS}")
     return value.strip()
 
 

@@ -17,10 +17,7 @@ def test_the_desk_says_which_case_to_name_instead(site: Site) -> None:
     mark_duplicate(site, second, refs[0])
     with pytest.raises(workflow.TransitionRejected) as refused:
         mark_duplicate(site, third, refs[1])
-    try:
-        apply_language("uk")
-        problem = explain(refused.value)
-    finally:
-        apply_language("en")
+    apply_language("uk")  # the autouse fixture restores English
+    problem = explain(refused.value)
     assert problem.field == "duplicate_of"
     assert problem.text == f"{refs[1]} сама є дублікатом {refs[0]}; вкажіть натомість {refs[0]}."

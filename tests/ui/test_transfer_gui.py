@@ -311,17 +311,15 @@ def test_the_summary_says_what_a_sites_own_file_corrected() -> None:
         audit_left_out=0, before_reset=False, dry_run=False,
         ops_corrected=1, audit_corrected=5, ops_left_out=2,
     )
-    try:
-        apply_language("uk")
-        lines = import_summary(report).splitlines()
-    finally:
-        apply_language("en")
+    apply_language("uk")  # the autouse fixture restores English
+    lines = import_summary(report).splitlines()
     assert ("1 зміну, отриману тут через інший пункт, замінено зміною її власного"
             " пункту.") in lines
     assert ("5 записів аудиту, отриманих тут через інший пункт, вилучено: файл їхнього"
             " власного пункту їм суперечить.") in lines
     assert ("2 передані через інший пункт зміни відрізняються від збережених тут і не"
             " прийняті.") in lines
+    apply_language("en")
     english = import_summary(report).splitlines()
     assert ("1 change held here as another site relayed it was replaced by its own"
             " site's.") in english

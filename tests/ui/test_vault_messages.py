@@ -17,21 +17,15 @@ def test_a_damaged_page_reads_plainly_at_the_desk(site: Site) -> None:
     damage(site.data)
     with pytest.raises(HavenError) as refused:
         Session.open(site.data, "admin", PASSWORD)
-    try:
-        apply_language("uk")
-        text = describe_failure(refused.value)
-    finally:
-        apply_language("en")
+    apply_language("uk")  # the autouse fixture restores English
+    text = describe_failure(refused.value)
     assert text.startswith("Базу даних сховища пошкоджено")
 
 
 def test_a_busy_vault_reads_plainly_at_the_desk() -> None:
     from db.vault import VaultBusy
 
-    try:
-        apply_language("uk")
-        text = describe_failure(VaultBusy("the vault is busy"))
-    finally:
-        apply_language("en")
+    apply_language("uk")  # the autouse fixture restores English
+    text = describe_failure(VaultBusy("the vault is busy"))
     assert text == ("Сховище зайняте: інший Haven на цьому комп’ютері зберігає до нього зміни."
                     " Нічого не змінено; спробуйте ще раз за мить.")
