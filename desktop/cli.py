@@ -19,7 +19,7 @@ from db.keyslots import MIN_ITERATIONS, MIN_MEMORY_KIB, KdfParams, KeyslotError
 from db.records import Role
 from db.vault import VaultError
 from desktop import case_json, cli_transfer, config, workflow
-from desktop.cli_common import PROG, UsageError, dump, out, read_first_line, warn
+from desktop.cli_common import PROG, UsageError, data_folder, dump, out, read_first_line, warn
 from desktop.errors import HavenError, InputRejected, not_written
 from desktop.files import refuse_existing, write_private_file
 from desktop.session import Session
@@ -375,7 +375,8 @@ def _add_kdf_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Administer a Haven site.")
-    parser.add_argument("--data", help="data folder (else $HAVEN_DATA, else the user data dir)")
+    parser.add_argument("--data", type=data_folder,
+                        help="data folder (else $HAVEN_DATA, else the user data dir)")
     parser.add_argument("--user", default=os.environ.get("HAVEN_USER"), help="user name")
     parser.add_argument("--password-file", help="first line is the password ('-' = stdin)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

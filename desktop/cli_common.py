@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -31,6 +32,13 @@ def dump(value: Any) -> None:
     sys.stdout.write("\n")
 
 
+def data_folder(text: str) -> str:
+    """An argparse type for --data: empty would quietly mean the default folder instead."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the data folder cannot be empty")
+    return text
+
+
 def read_first_line(source: str, what: str) -> str:
     """The first line of a file ('-' = stdin): how passwords and passphrases are passed."""
     try:
@@ -42,7 +50,8 @@ def read_first_line(source: str, what: str) -> str:
     except OSError as exc:
         raise UsageError(f"cannot read the {what} file: {exc.strerror}") from None
     try:
-        line = raw.decode("utf-8").rstrip("\r\n")
+        # A file saved by Notepad starts with a byte order mark that is not the password's.
+        line = raw.decode("utf-8").removeprefix("\ufeff").rstrip("\r\n")
     except UnicodeDecodeError:
         raise UsageError(f"the {what} file is not UTF-8 text") from None
     if not line:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop import config
-from desktop.cli_common import UsageError, dump, out, read_first_line, warn
+from desktop.cli_common import UsageError, data_folder, dump, out, read_first_line, warn
 from desktop.errors import InputRejected, not_written
 from desktop.files import refuse_existing, write_private_file
 from desktop.session import Session
@@ -411,7 +411,7 @@ def register(commands: Any, with_session: WithSession) -> None:
     backup.set_defaults(func=with_session(cmd_backup))
     restoring = commands.add_parser("restore", help="bring a backup back into a new folder")
     restoring.add_argument("file", metavar="FILE")
-    restoring.add_argument("--data", default=argparse.SUPPRESS, metavar="NEWDIR",
+    restoring.add_argument("--data", default=argparse.SUPPRESS, metavar="NEWDIR", type=data_folder,
                            help="the new data folder (also accepted before the command)")
     restoring.add_argument("--passphrase-file", metavar="FILE")
     restoring.set_defaults(func=lambda args: cmd_restore(args, _session_password))

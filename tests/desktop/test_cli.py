@@ -224,6 +224,21 @@ def test_usage_errors_are_exit_2(cli_site: Path, run_cli) -> None:  # type: igno
     assert run_cli("case", data=cli_site).returncode == 2
     assert run_cli("frobnicate", data=cli_site).returncode == 2
 
+def test_an_empty_data_folder_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from desktop import cli
+
+    assert cli.main(["--data", "", "case", "list"]) == 2  # not the default folder, quietly
+    assert "the data folder cannot be empty" in capsys.readouterr().err
+
+
+def test_a_password_file_saved_with_a_byte_order_mark_logs_in(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, tmp_path: Path
+) -> None:
+    notepad = tmp_path / "notepad.txt"
+    notepad.write_bytes(b"\xef\xbb\xbf" + PASSWORD.encode() + b"\r\n")
+    result = run_cli("case", "list", data=cli_site, password_file_path=notepad)
+    assert result.returncode == 0, result.stderr
+
 
 def test_audit_verify_passes_then_detects_tampering(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     for _ in range(3):
