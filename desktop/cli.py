@@ -21,7 +21,7 @@ from db.vault import VaultError
 from desktop import case_json, cli_transfer, config, workflow
 from desktop.cli_common import PROG, UsageError, data_folder, dump, out, read_first_line, warn
 from desktop.errors import HavenError, InputRejected, not_written
-from desktop.files import refuse_existing, write_private_file
+from desktop.files import check_new_file, write_private_file
 from desktop.session import Session
 
 MAX_LIST = 1_000_000
@@ -266,7 +266,7 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
     from desktop import printing
 
     target = Path(args.output)
-    refuse_existing(target)
+    check_new_file(target)
     written = False
 
     def save(pdf: bytes) -> None:

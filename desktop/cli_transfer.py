@@ -28,7 +28,7 @@ from typing import Any
 from desktop import config
 from desktop.cli_common import UsageError, data_folder, dump, out, read_first_line, warn
 from desktop.errors import InputRejected, not_written
-from desktop.files import refuse_existing, write_private_file
+from desktop.files import check_new_file, write_private_file
 from desktop.session import Session
 from desktop.transfer.service import TransferService, restore
 
@@ -108,7 +108,7 @@ def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
 
 def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
     target = Path(args.output)
-    refuse_existing(target)
+    check_new_file(target)
     pdf = TransferService(session).key_card()
     try:
         write_private_file(target, pdf)

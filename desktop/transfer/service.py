@@ -27,7 +27,7 @@ from desktop.errors import (
     exists_already,
     not_written,
 )
-from desktop.files import refuse_existing
+from desktop.files import check_new_file
 from desktop.keycard import render_key_card
 from desktop.permissions import Action, require
 from desktop.session import Session
@@ -272,10 +272,8 @@ class TransferService:
                     chosen.append(peer)
         if not chosen:
             raise InputRejected("name at least one peer to export to")
-        if not destination.parent.is_dir():
-            raise InputRejected(f"the folder {destination.parent} does not exist")
         # A file not yet carried over would be lost, and its sequence number with it.
-        refuse_existing(destination)
+        check_new_file(destination)
         try:
             return export.export_file(
                 self.vault, self.session.user.name, chosen, destination, full=full,
@@ -392,9 +390,7 @@ class TransferService:
         self._require(Action.BACKUP)
         if len(passphrase) < 12:
             raise InputRejected("a backup passphrase must be at least 12 characters long")
-        if not destination.parent.is_dir():
-            raise InputRejected(f"the folder {destination.parent} does not exist")
-        refuse_existing(destination)
+        check_new_file(destination)
         try:
             info = backup.write_backup(
                 self.vault, destination, passphrase,

@@ -216,14 +216,35 @@ def test_a_sheet_that_could_not_be_written_is_not_registered(  # type: ignore[no
     folder = tmp_path / "a folder"
     folder.mkdir()
     missing = tmp_path / "missing" / "sheet.pdf"
-    for target, exit_code, message in (
-        (missing, 1, f"cannot write {missing}: No such file or directory; nothing was written"),
-        (folder, 4, f"{folder} exists; choose a new file name"),
+    for target, message in (
+        (missing, f"the folder {missing.parent} does not exist"),
+        (folder, f"{folder} exists; choose a new file name"),
     ):
         failed = run_cli("handoff", ref, "-o", str(target), data=data, user="maria")
-        assert failed.returncode == exit_code
+        assert failed.returncode == 4
         assert failed.stderr == f"haven-admin: {message}\n"
-    good = run_cli("handoff", ref, "-o", str(tmp_path / "sheet.pdf"), data=data, user="maria")
+    _assert_one_original(run_cli, data, ref, tmp_path / "sheet.pdf")
+
+
+def test_a_sheet_that_did_not_fit_on_its_medium_is_not_registered(  # type: ignore[no-untyped-def]
+    arranged, run_cli, tmp_path: Path, small_disk
+) -> None:
+    data, ref = arranged
+    filler = small_disk.fill()
+    target = small_disk.path / "sheet.pdf"
+    failed = run_cli("handoff", ref, "-o", str(target), data=data, user="maria")
+    assert failed.returncode == 1
+    assert failed.stderr == (
+        f"haven-admin: cannot write {target}: No space left on device; nothing was written\n"
+    )
+    assert not target.exists()
+    filler.unlink()
+    _assert_one_original(run_cli, data, ref, target)
+
+
+def _assert_one_original(run_cli, data: Path, ref: str, target: Path) -> None:  # type: ignore[no-untyped-def]
+    """A good print now is the sheet's original, and the only one registered."""
+    good = run_cli("handoff", ref, "-o", str(target), data=data, user="maria")
     assert good.returncode == 0, good.stderr
     assert "copy" not in good.stdout
     session = Session.open(data, "admin", PASSWORD)
