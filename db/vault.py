@@ -135,7 +135,12 @@ class Vault:
     ) -> Created:
         """Make a new vault with its first admin and the recovery slot."""
         kdf.check()
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if data_dir.exists() and not data_dir.is_dir():
+            raise VaultError(f"{data_dir} is a file, not a folder: name a folder for the vault")
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise VaultError(f"cannot make the folder {data_dir}: {exc.strerror}") from None
         if (data_dir / KEYSLOTS_NAME).exists() or (data_dir / DB_NAME).exists():
             raise VaultError(f"a vault already exists in {data_dir}")
         vault_id = uuid.uuid4().hex

@@ -136,3 +136,14 @@ def test_a_database_from_another_vault_is_refused(site, tmp_path: Path) -> None:
     (site.data / "haven.db").write_bytes((tmp_path / "other" / "haven.db").read_bytes())
     with pytest.raises(VaultError, match="does not open with this key"):
         Vault.unlock(site.data, "admin", PASSWORD)
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/inside"])
+def test_a_vault_is_not_made_where_a_file_stands(tmp_path: Path, where: str) -> None:
+    from tests.conftest import FAST_KDF, PASSWORD
+
+    (tmp_path / "a-file").write_text("notes\n")
+    with pytest.raises(VaultError, match=r"is a file, not a folder|cannot make the folder"):
+        Vault.create(tmp_path / where, site_name="S", ref_prefix="SS", site_id="a" * 32,
+                     admin="admin", password=PASSWORD, kdf=FAST_KDF)
+    assert (tmp_path / "a-file").read_text() == "notes\n"
