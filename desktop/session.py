@@ -34,7 +34,13 @@ from db.records import (
 )
 from db.vault import JOURNAL_NAME, Vault, VaultError, VaultFull, now_utc
 from desktop import refcode, workflow
-from desktop.errors import AuthenticationFailed, HavenError, InputRejected, NotFound
+from desktop.errors import (
+    AuthenticationFailed,
+    HavenError,
+    InputRejected,
+    NotFound,
+    PermissionDenied,
+)
 from desktop.i18n import ngettext
 from desktop.permissions import Action, allowed, require
 from desktop.text_rules import HIDDEN_CHARACTERS, holds_hidden_characters
@@ -532,8 +538,25 @@ class Session:
         with self.vault.reading() as conn:
             return users.list_users(conn)
 
-    def add_user(self, name: str, role: Role, password: str, kdf: KdfParams) -> None:
+    def _require_over(self, role: Role) -> None:
+        """Account managers manage accounts; an admin account only another admin.
+
+        Else an IT officer, who may not read cases, could make an admin account, or take
+        over the admin's, and read them.
+        """
         self._require(Action.MANAGE_USERS)
+        if role == Role.ADMIN and self.role != Role.ADMIN:
+            raise PermissionDenied("only an admin may add, change or disable an admin account")
+
+    def _account(self, name: str) -> User:
+        with self.vault.reading() as conn:
+            account = users.get_user(conn, name)
+        if account is None:
+            raise NotFound(f"no user {name!r}")
+        return account
+
+    def add_user(self, name: str, role: Role, password: str, kdf: KdfParams) -> None:
+        self._require_over(role)
         name = _validate_user_name(name)
         validate_new_password(password)
         slot = self.vault.seal_slot(name, password, kdf)  # the KDF's second, outside the lock
@@ -548,6 +571,7 @@ class Session:
 
     def disable_user(self, name: str) -> None:
         self._require(Action.MANAGE_USERS)
+        self._require_over(self._account(name).role)
         if name == self.user.name:
             raise InputRejected("you cannot disable your own account")
         with self.vault.transaction() as conn:
@@ -562,10 +586,11 @@ class Session:
         """Users change their own password; account managers may set anyone's."""
         if name != self.user.name:
             self._require(Action.MANAGE_USERS)
+        account = self._account(name)
+        if name != self.user.name:
+            self._require_over(account.role)
         validate_new_password(password)
-        with self.vault.reading() as conn:
-            account = users.get_user(conn, name)
-        if account is None or account.disabled:
+        if account.disabled:
             raise NotFound(f"no active user {name!r}")
         self.vault.set_password(name, password, kdf)
         with self.vault.transaction() as conn:

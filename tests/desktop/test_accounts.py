@@ -1,0 +1,45 @@
+"""Who may manage which accounts: an IT officer manages accounts, an admin account only an
+admin. Else an IT officer, who may not read cases, could make or take over an admin
+account and read them."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.records import Role
+from desktop.errors import PermissionDenied
+from desktop.session import Session
+from tests.conftest import FAST_KDF, PASSWORD, Site
+
+
+@pytest.fixture
+def it_officer(site: Site) -> Session:
+    site.session.add_user("ivan", Role.IT, PASSWORD, FAST_KDF)
+    site.session.add_user("olha", Role.OPERATOR, PASSWORD, FAST_KDF)
+    return Session.open(site.data, "ivan", PASSWORD)
+
+
+def test_an_it_officer_cannot_make_or_take_over_an_admin_account(
+    site: Site, it_officer: Session
+) -> None:
+    with pytest.raises(PermissionDenied, match="only an admin"):
+        it_officer.add_user("evil", Role.ADMIN, PASSWORD, FAST_KDF)
+    with pytest.raises(PermissionDenied, match="only an admin"):
+        it_officer.change_password("admin", "a new password 123", FAST_KDF)
+    with pytest.raises(PermissionDenied, match="only an admin"):
+        it_officer.disable_user("admin")
+    it_officer.close()
+    assert [u.name for u in site.session.list_users() if u.role == Role.ADMIN] == ["admin"]
+    site.session.close()
+    Session.open(site.data, "admin", PASSWORD).close()  # the admin's password still opens
+
+
+def test_an_it_officer_still_manages_the_other_accounts(site: Site, it_officer: Session) -> None:
+    it_officer.add_user("petro", Role.MANAGER, PASSWORD, FAST_KDF)
+    it_officer.change_password("olha", "a new password 123", FAST_KDF)
+    it_officer.disable_user("petro")
+    it_officer.close()
+    Session.open(site.data, "olha", "a new password 123").close()
+    # An admin manages admin accounts.
+    site.session.add_user("second", Role.ADMIN, PASSWORD, FAST_KDF)
+    site.session.disable_user("second")
