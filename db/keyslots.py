@@ -34,6 +34,9 @@ KEY_BYTES = 32
 # OWASP's floor for Argon2id; parameters below it are refused even when read from a file.
 MIN_MEMORY_KIB = 19 * 1024
 MIN_ITERATIONS = 2
+# And a ceiling, so that a slot edited to cost more would not hang every login.
+MAX_MEMORY_KIB = 4096 * 1024
+MAX_ITERATIONS = 100
 
 
 class KeyslotError(Exception):
@@ -57,6 +60,11 @@ class KdfParams:
             raise KeyslotError(
                 "Argon2id parameters below the safe minimum "
                 f"({MIN_MEMORY_KIB // 1024} MiB, {MIN_ITERATIONS} passes)"
+            )
+        if self.memory_kib > MAX_MEMORY_KIB or self.iterations > MAX_ITERATIONS:
+            raise KeyslotError(
+                "Argon2id parameters above the ceiling "
+                f"({MAX_MEMORY_KIB // 1024} MiB, {MAX_ITERATIONS} passes)"
             )
         if not 1 <= self.lanes <= 64:
             raise KeyslotError("Argon2id lanes must be between 1 and 64")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _INFO = b"haven failed-login journal v1"
+_CLAIMED = ".claimed-"  # suffix of a journal file a login has taken to read
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,11 @@ def record_failure(path: Path, journal_key: bytes, user: str) -> None:
     ephemeral_public = ephemeral.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
-    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(journal_key))
+    try:
+        recipient = X25519PublicKey.from_public_bytes(journal_key)
+    except ValueError:  # a damaged keyslot file: the answer to the login still stands
+        return
+    shared = ephemeral.exchange(recipient)
     nonce = secrets.token_bytes(12)
     plain = json.dumps({"at": datetime.now(UTC).isoformat(), "user": user[:200]}).encode()
     sealed = ChaCha20Poly1305(_key(shared, ephemeral_public)).encrypt(nonce, plain, None)
@@ -58,25 +65,41 @@ def record_failure(path: Path, journal_key: bytes, user: str) -> None:
         return
 
 
-def drain(path: Path, site_key: X25519PrivateKey) -> list[FailedLogin]:
-    """Read and decrypt every record; the caller audits them, then calls clear()."""
-    try:
-        lines = path.read_bytes().splitlines()
-    except FileNotFoundError:
-        return []
+def drain(path: Path, site_key: X25519PrivateKey) -> tuple[list[FailedLogin], list[Path]]:
+    """Claim the journal and decrypt its records; the caller audits them, then clear()s
+    the claimed files it is given.
+
+    Claiming renames the journal first, so a failed login meanwhile starts a new one
+    instead of being cleared unread. Files that a login claimed but never cleared (it
+    stopped before its audit entries were kept) are read again.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(path, path.with_name(f"{path.name}{_CLAIMED}{secrets.token_hex(8)}"))
     found: list[FailedLogin] = []
-    for line in lines:
+    claimed: list[Path] = []
+    for file in sorted(path.parent.glob(f"{path.name}{_CLAIMED}*")):
         try:
-            raw = base64.b64decode(line, validate=True)
-            ephemeral_public, nonce, sealed = raw[:32], raw[32:44], raw[44:]
-            shared = site_key.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-            plain = ChaCha20Poly1305(_key(shared, ephemeral_public)).decrypt(nonce, sealed, None)
-            record = json.loads(plain)
-            found.append(FailedLogin(datetime.fromisoformat(record["at"]), str(record["user"])))
-        except (binascii.Error, ValueError, InvalidTag, KeyError, TypeError):
-            found.append(FailedLogin(datetime.now(UTC), "(unreadable journal line)"))
-    return found
+            lines = file.read_bytes().splitlines()
+        except FileNotFoundError:  # another login took it meanwhile
+            continue
+        claimed.append(file)
+        found += [_open_record(line, site_key) for line in lines]
+    return found, claimed
 
 
-def clear(path: Path) -> None:
-    path.unlink(missing_ok=True)
+def _open_record(line: bytes, site_key: X25519PrivateKey) -> FailedLogin:
+    try:
+        raw = base64.b64decode(line, validate=True)
+        ephemeral_public, nonce, sealed = raw[:32], raw[32:44], raw[44:]
+        shared = site_key.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+        plain = ChaCha20Poly1305(_key(shared, ephemeral_public)).decrypt(nonce, sealed, None)
+        record = json.loads(plain)
+        return FailedLogin(datetime.fromisoformat(record["at"]), str(record["user"]))
+    except (binascii.Error, ValueError, InvalidTag, KeyError, TypeError):
+        return FailedLogin(datetime.now(UTC), "(unreadable journal line)")
+
+
+def clear(claimed: Iterable[Path]) -> None:
+    """Remove the claimed journal files whose records are now in the audit log."""
+    for file in claimed:
+        file.unlink(missing_ok=True)

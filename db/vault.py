@@ -104,6 +104,7 @@ class Vault:
         self.kdf = KdfParams()  # parameters for new slots: those of the slot that opened it
         self.lock = threading.RLock()
         self.pending_failed_logins: list[login_journal.FailedLogin] = []
+        self.claimed_journals: list[Path] = []  # their records go into the audit log
 
     # --- paths -------------------------------------------------------------------------------
 
@@ -216,7 +217,9 @@ class Vault:
         except BaseException:
             vault.close()
             raise
-        vault.pending_failed_logins = login_journal.drain(data_dir / JOURNAL_NAME, site_key)
+        vault.pending_failed_logins, vault.claimed_journals = login_journal.drain(
+            data_dir / JOURNAL_NAME, site_key
+        )
         return vault
 
     @classmethod

@@ -32,7 +32,7 @@ from db.records import (
     StatusChange,
     User,
 )
-from db.vault import JOURNAL_NAME, Vault, VaultError, VaultFull, now_utc
+from db.vault import Vault, VaultError, VaultFull, now_utc
 from desktop import refcode, workflow
 from desktop.errors import (
     AuthenticationFailed,
@@ -193,7 +193,7 @@ class Session:
         except BaseException:
             vault.close()
             raise
-        login_journal.clear(data_dir / JOURNAL_NAME)
+        login_journal.clear(vault.claimed_journals)
         if account is None or account.disabled:
             vault.close()
             raise AuthenticationFailed(f"the account {user!r} is disabled")

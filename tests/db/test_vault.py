@@ -147,3 +147,81 @@ def test_a_vault_is_not_made_where_a_file_stands(tmp_path: Path, where: str) -> 
         Vault.create(tmp_path / where, site_name="S", ref_prefix="SS", site_id="a" * 32,
                      admin="admin", password=PASSWORD, kdf=FAST_KDF)
     assert (tmp_path / "a-file").read_text() == "notes\n"
+
+
+def test_a_failed_login_while_another_user_logs_in_is_not_lost(site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from db import login_journal
+
+    site.session.close()
+    with pytest.raises(AuthenticationFailed):
+        Session.open(site.data, "admin", "wrong password")
+    drain = login_journal.drain
+
+    def drain_then_another_failure(path, key):  # type: ignore[no-untyped-def]
+        found = drain(path, key)
+        with pytest.raises(AuthenticationFailed):  # between the claim and the clear
+            Session.open(site.data, "admin", "wrong again")
+        return found
+
+    monkeypatch.setattr(login_journal, "drain", drain_then_another_failure)
+    Session.open(site.data, "admin", site.password).close()
+    monkeypatch.setattr(login_journal, "drain", drain)
+    session = Session.open(site.data, "admin", site.password)
+    try:
+        failed = session.vault.conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'login_failed'"
+        ).fetchone()[0]
+        assert failed == 2
+        assert list(site.data.glob("failed-logins*")) == []
+    finally:
+        session.close()
+
+
+def test_a_login_that_stops_before_auditing_leaves_the_failures_to_the_next(site) -> None:  # type: ignore[no-untyped-def]
+    from db import login_journal
+
+    site.session.close()
+    with pytest.raises(AuthenticationFailed):
+        Session.open(site.data, "admin", "wrong password")
+    vault = Vault.unlock(site.data, "admin", site.password)  # claims, audits nothing
+    assert len(vault.pending_failed_logins) == 1
+    vault.close()
+    assert not (site.data / "failed-logins.jsonl").exists()
+    session = Session.open(site.data, "admin", site.password)
+    try:
+        assert session.vault.conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'login_failed'"
+        ).fetchone()[0] == 1
+    finally:
+        session.close()
+    assert login_journal.drain(site.data / "failed-logins.jsonl", _site_key(site)) == ([], [])
+
+
+def _site_key(site):  # type: ignore[no-untyped-def]
+    session = Session.open(site.data, "admin", site.password)
+    try:
+        return session.vault.site_encryption_key()
+    finally:
+        session.close()
+
+
+def test_a_damaged_journal_key_still_answers_a_wrong_password(site) -> None:  # type: ignore[no-untyped-def]
+    site.session.close()
+    path = site.data / "keyslots.json"
+    document = json.loads(path.read_text())
+    document["journal_key"] = "AAAA"  # three bytes, not a key
+    path.write_text(json.dumps(document))
+    with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
+        Session.open(site.data, "admin", "wrong password")
+    Session.open(site.data, "admin", site.password).close()
+
+
+def test_a_slot_edited_to_cost_more_than_the_ceiling_is_set_aside(site) -> None:  # type: ignore[no-untyped-def]
+    site.session.close()
+    path = site.data / "keyslots.json"
+    document = json.loads(path.read_text())
+    slot = next(s for s in document["slots"] if s["user"] == "admin")
+    slot["kdf"]["iterations"] = 2_000_000_000  # would hang every login for hours
+    path.write_text(json.dumps(document))
+    with pytest.raises(AuthenticationFailed):
+        Session.open(site.data, "admin", site.password)
