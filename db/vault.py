@@ -225,7 +225,13 @@ class Vault:
     @classmethod
     def unlock_with_recovery_key(cls, data_dir: Path, recovery_key: str) -> Vault:
         slots = cls._read_slots(data_dir)
-        db_key = keyslots.open_recovery_slot(slots, keyslots.parse_recovery_key(recovery_key))
+        try:
+            db_key = keyslots.open_recovery_slot(slots, keyslots.parse_recovery_key(recovery_key))
+        except WrongPassword:
+            login_journal.record_failure(
+                data_dir / JOURNAL_NAME, slots.journal_key, keyslots.RECOVERY_USER
+            )
+            raise
         return cls._open_with_key(data_dir, slots, db_key, keyslots.RECOVERY_USER)
 
     @staticmethod

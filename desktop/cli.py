@@ -125,6 +125,16 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recover(args: argparse.Namespace) -> int:
+    recovery_key = read_first_line(args.recovery_key_file, "recovery key")
+    password = _new_password(args, args.admin)
+    Session.recover(
+        config.data_dir(args.data), recovery_key, args.admin, password, _kdf(args) or KdfParams()
+    )
+    out(f"'{args.admin}' has a new password; the recovery key still opens the vault.")
+    return 0
+
+
 def _with_session(action: Callable[[Session, argparse.Namespace], int]) -> Callable[..., int]:
     def run(args: argparse.Namespace) -> int:
         if not args.user:
@@ -387,6 +397,16 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--new-password-file")
     _add_kdf_flags(init)
     init.set_defaults(func=cmd_init)
+
+    recover = commands.add_parser(
+        "recover", help="break-glass: a new password for an admin, with the recovery key"
+    )
+    recover.add_argument("admin", metavar="ADMIN")
+    recover.add_argument("--recovery-key-file", required=True,
+                         help="first line is the recovery key that init printed ('-' = stdin)")
+    recover.add_argument("--new-password-file")
+    _add_kdf_flags(recover)
+    recover.set_defaults(func=cmd_recover)
 
     user = commands.add_parser("user", help="accounts").add_subparsers(
         dest="user_command", required=True, parser_class=_Parser

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from db import audit, audit_union, cases, login_journal, peers, search, users
-from db.keyslots import KdfParams, KeyslotError, WrongPassword
+from db.keyslots import RECOVERY_USER, KdfParams, KeyslotError, WrongPassword
 from db.migrate import MigrationError
 from db.names import names_similar
 from db.records import (
@@ -532,6 +532,36 @@ class Session:
             audit.append(conn, self.user.name, "site_list_changed", detail=kind)
 
     # --- accounts ------------------------------------------------------------------------------
+
+    @staticmethod
+    def recover(
+        data_dir: Path, recovery_key: str, admin: str, password: str, kdf: KdfParams
+    ) -> None:
+        """Break-glass: open the vault with the recovery key and give an admin account a
+        new password (taking it back into use if it was disabled), audited."""
+        validate_new_password(password)
+        try:
+            vault = Vault.unlock_with_recovery_key(data_dir, recovery_key)
+        except (WrongPassword, KeyslotError) as exc:
+            raise AuthenticationFailed(str(exc)) from None
+        except VaultFull:
+            raise
+        except (VaultError, MigrationError) as exc:
+            raise _open_failure(exc) from None
+        try:
+            with vault.reading() as conn:
+                account = users.get_user(conn, admin)
+            if account is None or account.role != Role.ADMIN:
+                raise InputRejected(f"{admin!r} is not an admin account of this site")
+            slot = vault.seal_slot(admin, password, kdf)  # the KDF's second, outside the lock
+            with vault.transaction() as conn:
+                if account.disabled:
+                    users.set_disabled(conn, admin, False)
+                audit.append(conn, RECOVERY_USER, "recovery_key_used",
+                             detail=f"new password for {admin}")
+                vault.store_slot(slot)
+        finally:
+            vault.close()
 
     def list_users(self) -> list[User]:
         self._require(Action.MANAGE_USERS)
