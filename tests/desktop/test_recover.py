@@ -45,7 +45,9 @@ def test_the_recovery_key_gives_the_admin_a_new_password(run_cli, lost, tmp_path
     assert again.returncode == 0, again.stderr
 
 
-def test_a_wrong_key_or_a_name_that_is_not_an_admin_is_refused(run_cli, lost, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_key_or_a_name_that_is_not_an_admin_is_refused(  # type: ignore[no-untyped-def]
+    run_cli, lost, tmp_path: Path
+) -> None:
     data, key, new = lost
     wrong = tmp_path / "wrong.txt"
     wrong.write_text("AAAAA-" * 10 + "AA\n")
