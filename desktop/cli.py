@@ -311,6 +311,20 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
         record = check.registered
         copy = f"copy {record.copy_number}" if record.copy_number else "original"
         out(f"  printed {record.printed_at.isoformat()} by {record.printed_by} ({copy})")
+    case = check.case
+    if not check.current:
+        out("  the case has changed since this sheet was printed: compare the paper with the"
+            " case's history (case show)")
+        return 0
+    out("  the sheet vouches for the case as it stands; the paper must show:")
+    for number, person in enumerate(case.persons, 1):
+        born = f", {person.birth_date}" if person.birth_date else ""
+        out(f"    {number}. {person.full_name}{born}")
+    times = (case.window_start, case.window_end)
+    window = " – ".join(t.isoformat(timespec="minutes") for t in times if t)
+    for label, value in (("group size", case.group_size), ("meeting point", case.meeting_point),
+                         ("window", window), ("receiving unit", case.receiving_unit)):
+        out(f"    {label}: {value if value not in (None, '') else '—'}")
     return 0
 
 

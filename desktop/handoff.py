@@ -135,11 +135,15 @@ def sheet_content_digest(sheet: HandoffSheet) -> bytes:
     printed it, when, and which copy it is are left out, so a reprint of
     unchanged content carries the same digest.
     """
-    case = sheet.case
+    return content_digest(sheet.site_id, sheet.serial, sheet.case)
+
+
+def content_digest(site_id: str, serial: str, case: Case) -> bytes:
+    """The digest a sheet with this serial would carry for the case as it is given."""
     content = {
         "format": CONTENT_FORMAT,
-        "site_id": sheet.site_id,
-        "serial": sheet.serial,
+        "site_id": site_id,
+        "serial": serial,
         "case_id": case.id,
         "reference": case.ref,
         "persons": [_person_content(person) for person in case.persons],

@@ -8,10 +8,15 @@ from dataclasses import dataclass, replace
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from db import audit, audit_tree, printing
-from db.records import Status
+from db.records import Case, Status
 from db.vault import now_utc
 from desktop.errors import InputRejected
-from desktop.handoff import HandoffSheet, render_handoff_sheet, sheet_content_digest
+from desktop.handoff import (
+    HandoffSheet,
+    content_digest,
+    render_handoff_sheet,
+    sheet_content_digest,
+)
 from desktop.permissions import Action, require
 from desktop.session import Session
 from desktop.sheet_token import SheetClaims, SheetTokenError, verify_sheet_token
@@ -80,6 +85,10 @@ class SheetCheck:
     claims: SheetClaims
     site_name: str
     registered: printing.PrintRecord | None  # this site's register entry, when it is ours
+    case: Case
+    # Whether the sheet vouches for the case as it stands: then what the paper shows can be
+    # compared with it line by line; else the case changed after the sheet was printed.
+    current: bool
 
 
 def check_sheet_token(session: Session, token: str) -> SheetCheck:
@@ -94,6 +103,9 @@ def check_sheet_token(session: Session, token: str) -> SheetCheck:
         record = printing.find_print(conn, claims.case_id, claims.serial, session.site.ref_prefix)
     if record is not None and record.content_digest != claims.content_digest:
         raise InputRejected("sheet token refused: it does not match the sheet this site printed")
+    case = session.get_case(claims.case_id, audit_view=False)
+    current = content_digest(claims.site_id, claims.serial, case) == claims.content_digest
     with session.vault.transaction() as conn:
         audit.append(conn, session.user.name, "sheet_verified", claims.case_id, claims.serial)
-    return SheetCheck(claims=replace(claims), site_name=session.site.name, registered=record)
+    return SheetCheck(claims=replace(claims), site_name=session.site.name, registered=record,
+                      case=case, current=current)

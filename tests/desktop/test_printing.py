@@ -132,6 +132,20 @@ def test_the_printed_qr_verifies_and_an_altered_token_does_not(  # type: ignore[
     assert good.returncode == 0, good.stderr
     assert ref in good.stdout
     assert "original" in good.stdout
+    # What the paper must show, to compare it with: the sheet vouches for the case as it is.
+    assert "the sheet vouches for the case as it stands; the paper must show:" in good.stdout
+    assert "1. Мельник Тарас Богданович, 1989-07-01" in good.stdout
+    assert "meeting point: Пункт Б" in good.stdout
+    assert "receiving unit: Група 2" in good.stdout
+    moved = run_cli("case", "advance", ref, "--to", "handoff_arranged", data=data, user="maria",
+                    stdin=json.dumps({"meeting_point": "Пункт В", "receiving_unit": "Група 2",
+                                      "window_start": "2026-12-03T08:00+02:00",
+                                      "window_end": "2026-12-03T10:00+02:00"}))
+    assert moved.returncode == 0, moved.stderr
+    later = run_cli("sheet", "verify", token, data=data, user="oleh")
+    assert later.returncode == 0, later.stderr
+    assert "the case has changed since this sheet was printed" in later.stdout
+    assert "Пункт" not in later.stdout
     position = len(token) // 2
     altered = token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
     bad = run_cli("sheet", "verify", altered, data=data, user="oleh")
