@@ -92,6 +92,9 @@ class ExportDialog(QDialog):
             _("&Export"), QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.clicked.connect(self.start_export)
         self.export_button.setEnabled(False)
+        # Enter in the file field writes the file typed there; the chooser is a click away.
+        self.browse_button.setAutoDefault(False)
+        self.export_button.setDefault(True)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         peers_label = QLabel(_("&Peers to send to:"))
@@ -186,6 +189,7 @@ class ExportDialog(QDialog):
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
         self.error.show_error(describe_failure(error))
+        self.path_edit.setFocus()
 
 
 class ImportDialog(QDialog):
@@ -223,6 +227,9 @@ class ImportDialog(QDialog):
             _("&Import"), QDialogButtonBox.ButtonRole.ActionRole)
         self.import_button.clicked.connect(self.start_import)
         self.import_button.setEnabled(False)
+        # Enter checks the file typed there; once checked, Enter imports it.
+        self.browse_button.setAutoDefault(False)
+        self.check_button.setDefault(True)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         file_label = QLabel(_("&Transfer file:"))
@@ -244,6 +251,7 @@ class ImportDialog(QDialog):
     def _path_changed(self) -> None:
         self._checked = None
         self.import_button.setEnabled(False)
+        self.check_button.setDefault(True)
         self.summary.clear()
         self.error.clear_error()
 
@@ -281,13 +289,20 @@ class ImportDialog(QDialog):
         self._checked = path if report.dry_run else None
         self._set_busy(False)
         self.summary.setText(import_summary(report))
-        if not report.dry_run:
+        if report.dry_run:
+            self.import_button.setDefault(True)
+            self.import_button.setFocus()
+        else:
+            self.check_button.setDefault(True)
+            self.buttons.button(QDialogButtonBox.StandardButton.Close).setFocus()
             self.imported.emit(report)
 
     def _failed(self, error: BaseException) -> None:
         self._checked = None
         self._set_busy(False)
         self.error.show_error(refusal_text(error))
+        self.check_button.setDefault(True)
+        self.path_edit.setFocus()
 
 
 def import_summary(report: ImportReport) -> str:

@@ -91,6 +91,8 @@ class TransitionForm(QWidget):
             return edit
         if name == "outcome":
             combo = QComboBox()
+            # Nothing chosen at first: closing a case is final, and Enter must not pick for you.
+            combo.addItem(_("Choose the outcome…"), None)
             for outcome in Outcome:
                 combo.addItem(labels.label(outcome), outcome.value)
             return combo

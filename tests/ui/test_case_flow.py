@@ -146,6 +146,12 @@ def test_a_case_from_intake_to_outcome_by_keyboard(
     outcome = view.dialog
     wait_active(qtbot, outcome)
     assert focused() is outcome.form.fields["outcome"]
+    # Closing is final: an Enter before an outcome is chosen closes nothing.
+    press(qtbot, Qt.Key.Key_Return)
+    assert outcome.isVisible()
+    assert outcome.form.errors.label("outcome").text() == "Required."  # type: ignore[union-attr]
+    assert site.session.get_case(result.case_id, audit_view=False).status == Status.HANDED_OFF
+    press(qtbot, Qt.Key.Key_Down)
     press(qtbot, Qt.Key.Key_Down)
     press(qtbot, Qt.Key.Key_Tab)
     type_text(focused(), "exchanged in spring")

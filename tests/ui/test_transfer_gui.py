@@ -105,6 +105,42 @@ def test_export_at_a_then_dry_run_and_import_at_b(qtbot, pair, tmp_path: Path) -
     assert len(b.session.search("Коваль")) == 1
 
 
+def test_a_typed_path_and_enter_export_check_and_import(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, runner = pair
+    new_case(a, "Шевченко Тарас")
+    target = tmp_path / "typed.haven"
+    chooser_opened: list[object] = []
+
+    def chooser(_parent: object) -> None:
+        chooser_opened.append(_parent)
+
+    export = ExportDialog(a.service, runner, choose_file=chooser)
+    qtbot.addWidget(export)
+    export.show()
+    qtbot.waitUntil(lambda: export.peer_list.count() > 0 and runner.idle(), timeout=WAIT_MS)
+    export.set_peer_checked("b")
+    export.path_edit.setFocus()
+    qtbot.keyClicks(export.path_edit, str(target))
+    qtbot.keyClick(export.path_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(export.summary.text()) and runner.idle(), timeout=WAIT_MS)
+    assert target.is_file()
+
+    dialog = ImportDialog(b.service, runner, choose_file=chooser)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.path_edit.setFocus()
+    qtbot.keyClicks(dialog.path_edit, str(target))
+    qtbot.keyClick(dialog.path_edit, Qt.Key.Key_Return)  # checks the file typed
+    qtbot.waitUntil(lambda: "would bring" in dialog.summary.text() and runner.idle(),
+                    timeout=WAIT_MS)
+    assert dialog.focusWidget() is dialog.import_button
+    qtbot.keyClick(dialog.import_button, Qt.Key.Key_Return)  # then imports it
+    qtbot.waitUntil(lambda: "The import is done." in dialog.summary.text() and runner.idle(),
+                    timeout=WAIT_MS)
+    assert len(b.session.search("Шевченко")) == 1
+    assert chooser_opened == []
+
+
 def test_a_tampered_file_is_refused_and_changes_nothing(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     a, b, runner = pair
     new_case(a)
