@@ -151,7 +151,7 @@ class ConfirmDialog(QDialog):
         self.arrange_button = QPushButton(_("&Arrange (Ctrl+Enter)"))
         self.arrange_button.setAutoDefault(False)
         self.arrange_button.clicked.connect(self.arrange)
-        later = QPushButton(_("Arrange &later"))
+        later = QPushButton(_("Arrange la&ter"))
         later.setAutoDefault(False)
         later.clicked.connect(self.accept)
         self.arrange_stretch_row = QHBoxLayout()

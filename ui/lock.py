@@ -95,7 +95,7 @@ class LockScreen(QWidget):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setPlaceholderText(_("Password"))
         self.password_edit.returnPressed.connect(self.try_unlock)
-        self.unlock_button = QPushButton(_("&Unlock"))
+        self.unlock_button = QPushButton(_("Un&lock"))
         self.unlock_button.clicked.connect(self.try_unlock)
         self.error = ErrorLabel()
         self.error.setObjectName("lock_error")

@@ -80,7 +80,7 @@ class SettingsDialog(QDialog):
 
         form = QFormLayout()
         form.addRow(_("&Language:"), self.language_combo)
-        form.addRow(_("&Lock after idle:"), self.idle_spin)
+        form.addRow(_("Loc&k after idle:"), self.idle_spin)
         note = QLabel(_("Changing the language rebuilds the window."))
         note.setProperty("role", "hint")
         note.setWordWrap(True)

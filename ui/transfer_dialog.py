@@ -76,7 +76,7 @@ class ExportDialog(QDialog):
         self.resize(560, 420)
         self.peer_list = QListWidget()
         self.peer_list.setObjectName("export_peers")
-        self.full_box = QCheckBox(_("Send &everything, not only what the peers have not confirmed"))
+        self.full_box = QCheckBox(_("Send e&verything, not only what the peers have not confirmed"))
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("export_path")
         self.browse_button = QPushButton(_("&Choose file…"))

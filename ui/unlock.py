@@ -88,7 +88,7 @@ class UnlockDialog(QDialog):
 
         self.buttons = QDialogButtonBox()
         self.unlock_button = self.buttons.addButton(
-            _("&Unlock"), QDialogButtonBox.ButtonRole.AcceptRole
+            _("Un&lock"), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.buttons.addButton(_("&Quit"), QDialogButtonBox.ButtonRole.RejectRole)
         set_default_button(self.buttons, self.unlock_button)
