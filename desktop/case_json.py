@@ -59,13 +59,13 @@ def _birth_date(path: str, value: Any) -> str | None:
     text = _optional_text(path, value, 10)
     if text is None:
         return None
+    # fromisoformat also takes 20000101 and week dates (2000-W01-1).
+    if not _ISO_DATE.fullmatch(text):
+        raise CaseInputError(f"{path}: must be a date as YYYY-MM-DD")
     try:
-        # fromisoformat also takes 20000101 and week dates (2000-W01-1).
-        if not _ISO_DATE.fullmatch(text):
-            raise ValueError(text)
         born = date.fromisoformat(text)
-    except ValueError:
-        raise CaseInputError(f"{path}: must be a date as YYYY-MM-DD") from None
+    except ValueError:  # written right, but the calendar has no such day (31 February)
+        raise CaseInputError(f"{path}: {text} is no date") from None
     if born > date.today() or born.year < 1900:
         raise CaseInputError(f"{path}: {text} is not a plausible birth date")
     return born.isoformat()

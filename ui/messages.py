@@ -30,6 +30,7 @@ _PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^must be a date as YYYY-MM-DD$"),
      N_("Enter the date as DD.MM.YYYY or YYYY-MM-DD.")),
     (re.compile(r"is not a plausible birth date$"), N_("This birth date is not plausible.")),
+    (re.compile(r"is no date$"), N_("There is no such day; check the day and the month.")),
     (re.compile(r"^not a phone number$"), N_("Not a phone number; include the country code.")),
     (re.compile(r"^longer than (?P<limit>\d+) characters$"), N_("At most {limit} characters.")),
     (re.compile(r"^must be one of"), N_("Choose one of the listed values.")),

@@ -49,7 +49,7 @@ def test_a_bad_birth_date_of_the_second_person_is_shown_there(
     error = intake.errors.label("persons[1].birth_date")
     assert error is not None
     assert error.isVisible()
-    assert "date" in error.text()
+    assert error.text() == "There is no such day; check the day and the month."
     assert focused() is second.edits["birth_date"]
     assert second.edits["birth_date"].text() == "31.02.1990"
     assert intake.persons[0].edits["full_name"].text() == "Шевчук Олег"
