@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from db.audit import AuditReport
 from desktop.i18n import _, ngettext
 from desktop.session import ListedAuditEntry, Session
+from ui import labels
 from ui.language import number
 from ui.messages import describe_failure
 from ui.tasks import TaskRunner
@@ -106,7 +107,7 @@ class AuditDialog(QDialog):
         self.table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
             cells = (shown_time(entry.at), entry.site, str(entry.seq), entry.actor,
-                     entry.action, entry.ref or "", entry.detail)
+                     labels.audit_action(entry.action), entry.ref or "", entry.detail)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)

@@ -73,6 +73,52 @@ _FIELD_LABELS: dict[str, str] = {
     "reason": N_("Reason"),
 }
 
+# What each audit entry records, as the audit log shows it; a code not listed is shown as is.
+_AUDIT_ACTIONS: dict[str, str] = {
+    "site_created": N_("site created"),
+    "login": N_("logged in"),
+    "login_failed": N_("failed login"),
+    "login_refused": N_("login refused"),
+    "unlocked": N_("unlocked"),
+    "unlock_failed": N_("failed unlock"),
+    "user_added": N_("account added"),
+    "user_disabled": N_("account disabled"),
+    "password_changed": N_("password changed"),
+    "recovery_key_used": N_("recovery key used"),
+    "case_registered": N_("case registered"),
+    "case_viewed": N_("case viewed"),
+    "case_advanced": N_("case status changed"),
+    "case_flagged": N_("case flagged"),
+    "contact_added": N_("contact added"),
+    "codeword_verified": N_("codeword matched"),
+    "codeword_failed": N_("codeword did not match"),
+    "conflict_resolved": N_("conflict resolved"),
+    "demo_cases_added": N_("demo cases added"),
+    "handoff_printed": N_("handoff sheet printed"),
+    "handoff_reprinted": N_("handoff sheet reprinted"),
+    "sheet_verified": N_("handoff sheet checked"),
+    "site_list_changed": N_("site list changed"),
+    "audit_listed": N_("audit log read"),
+    "audit_verified": N_("audit log verified"),
+    "backup_made": N_("backup made"),
+    "restored_from_backup": N_("restored from a backup"),
+    "key_card_printed": N_("key card made"),
+    "site_identity_exported": N_("site identity exported"),
+    "peer_added": N_("peer added"),
+    "peer_revoked": N_("peer revoked"),
+    "peer_checkpoint_reset": N_("peer checkpoint reset"),
+    "transfer_exported": N_("transfer file exported"),
+    "transfer_imported": N_("transfer file imported"),
+    "transfer_verified": N_("transfer file checked"),
+}
+
+
+def audit_action(code: str) -> str:
+    """An audit entry's action in the interface language (another site's may be newer)."""
+    label = _AUDIT_ACTIONS.get(code)
+    return _(label) if label else code
+
+
 # What each transition is called on its button, by target status.
 _TRANSITION_LABELS: dict[Status, str] = {
     Status.CONFIRMED: N_("&Confirm…"),

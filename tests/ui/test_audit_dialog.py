@@ -33,14 +33,14 @@ def test_entries_of_both_sites_one_case_and_verification(  # type: ignore[no-unt
         qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() > 0, timeout=WAIT_MS)
         sites = column(dialog, 1)
         assert {"north", south.session.site.name} <= set(sites)
-        assert column(dialog, 4).count("case_registered") == 2
+        assert column(dialog, 4).count("case registered") == 2
         assert column(dialog, 0)[0].endswith(" UTC")
         assert f"{dialog.table.rowCount()} entries." in dialog.summary.text()
 
         qtbot.keyClicks(dialog.case_edit, ref.lower().replace("-", ""))
         qtbot.keyClick(dialog.case_edit, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() == 1, timeout=WAIT_MS)
-        assert column(dialog, 4) == ["case_registered"]
+        assert column(dialog, 4) == ["case registered"]
         assert column(dialog, 5) == [ref]
         assert column(dialog, 1) == ["north"]
 
@@ -55,9 +55,27 @@ def test_entries_of_both_sites_one_case_and_verification(  # type: ignore[no-unt
         qtbot.waitUntil(lambda: runner.idle() and "intact" in dialog.summary.text(),
                         timeout=WAIT_MS)
         assert not dialog.error.isVisible()
-        assert column(dialog, 4)[-1] == "audit_verified"
+        assert column(dialog, 4)[-1] == "audit log verified"
     finally:
         runner.cancel_all()
         runner.wait_for_done()
         north.close()
         south.close()
+
+
+def test_every_action_recorded_reads_in_ukrainian() -> None:
+    import re
+
+    from ui import labels
+    from ui.language import apply_language
+
+    source = "\n".join(path.read_text() for folder in ("db", "desktop")
+                       for path in (Path(__file__).parents[2] / folder).rglob("*.py"))
+    recorded = set(re.findall(r'(?:audit\.append\(\s*conn,\s*[^,]+,\s*|_audit\()"([a-z_]+)"',
+                              source))
+    assert {"login", "case_registered", "transfer_imported"} <= recorded
+    apply_language("uk")  # the autouse fixture restores English
+    untranslated = {code for code in recorded if labels.audit_action(code) == code}
+    assert untranslated == set()
+    assert labels.audit_action("case_registered") == "справу зареєстровано"
+    assert labels.audit_action("a_newer_sites_action") == "a_newer_sites_action"
