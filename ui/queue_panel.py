@@ -45,6 +45,21 @@ class CaseTable(QTableView):
         super().keyPressEvent(event)
 
 
+class SearchEdit(QLineEdit):
+    """The search box: Down goes to the results, Escape empties the box."""
+
+    to_results = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Down:
+            self.to_results.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape and self.text():
+            self.clear()
+            return
+        super().keyPressEvent(event)
+
+
 class QueuePanel(QWidget):
     """Lists cases in action order; typing in the search box narrows to matches."""
 
@@ -67,7 +82,7 @@ class QueuePanel(QWidget):
         filter_label = QLabel(_("S&how:"))
         filter_label.setBuddy(self.filter_combo)
 
-        self.search_edit = QLineEdit()
+        self.search_edit = SearchEdit()
         self.search_edit.setObjectName("search")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setPlaceholderText(
@@ -86,6 +101,7 @@ class QueuePanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.setModel(self.queue_model)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -105,6 +121,7 @@ class QueuePanel(QWidget):
         self.filter_combo.currentIndexChanged.connect(self._filter_changed)
         self.search_edit.textChanged.connect(self._search_typed)
         self.search_edit.returnPressed.connect(self._open_first)
+        self.search_edit.to_results.connect(self._to_results)
         self.table.doubleClicked.connect(self._open_index)
         self.table.open_requested.connect(self._open_index)
         self._count_after_page = False
@@ -184,6 +201,15 @@ class QueuePanel(QWidget):
         self.count_label.setText(describe_failure(error))
 
     # --- searching -----------------------------------------------------------------------------
+
+    def _to_results(self) -> None:
+        model = self.table.model()
+        if model is None or model.rowCount() == 0:
+            return
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        if not self.table.currentIndex().isValid():
+            self.table.setCurrentIndex(model.index(0, 0))
+        self.table.selectRow(self.table.currentIndex().row())
 
     def focus_search(self) -> None:
         self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

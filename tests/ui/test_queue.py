@@ -83,3 +83,28 @@ def test_a_name_in_another_script_finds_the_person(
         type_text(queue.search_edit, "Ivanov")
     assert queue.search_model.rowCount() == 1
     assert queue.search_model.index(0, 1).data() == "Іванов Петро"
+
+
+def test_the_keyboard_goes_from_the_search_to_the_results_and_back(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    from db.records import CaseKind, Channel, NewCase, Person
+
+    for name in ("Іванов Петро", "Іванова Олена"):
+        site.session.register_case(NewCase(CaseKind.SURRENDER, Channel.PHONE,
+                                           (Person(full_name=name),)))
+    queue = desk.queue
+    queue.focus_search()
+    with qtbot.waitSignal(queue.search_finished, timeout=WAIT_MS):
+        type_text(queue.search_edit, "Іванов")
+    qtbot.keyClick(queue.search_edit, Qt.Key.Key_Down)  # into the results, first row
+    assert queue.table.hasFocus()
+    assert queue.table.currentIndex().row() == 0
+    qtbot.keyClick(queue.table, Qt.Key.Key_Down)
+    assert queue.table.currentIndex().row() == 1
+    qtbot.keyClick(queue.table, Qt.Key.Key_Tab)  # Tab leaves the table
+    assert not queue.table.hasFocus()
+    queue.focus_search()
+    qtbot.keyClick(queue.search_edit, Qt.Key.Key_Escape)  # empties the box: the queue again
+    assert queue.search_edit.text() == ""
+    assert queue.table.model() is queue.queue_model
