@@ -42,8 +42,8 @@ from ui.widgets import BusyBar, ErrorLabel
 
 PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
 _DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "meeting_point",
-                  "receiving_unit", "window_start", "window_end", "outcome", "outcome_notes",
-                  "reason", "duplicate_of")
+                  "receiving_unit", "window_start", "window_end", "received_by", "outcome",
+                  "outcome_notes", "reason", "duplicate_of")
 
 
 _FIELD_ORDER = {name: position for position, name in enumerate(
@@ -240,7 +240,7 @@ class CaseView(QWidget):
         )
         self._show_flag(case, bundle.attempts)
         self._show_persons(case)
-        self._show_details(case)
+        self._show_details(case, bundle.history)
         self._show_contacts(bundle.contacts)
         self._show_history(bundle.history)
         self._show_transitions(case)
@@ -270,9 +270,12 @@ class CaseView(QWidget):
             for column, value in enumerate(values):
                 self.persons_table.setItem(row, column, QTableWidgetItem(value or ""))
 
-    def _show_details(self, case: Case) -> None:
+    def _show_details(self, case: Case, history: list[StatusChange]) -> None:
+        # Who took custody is kept with the step to handed off, not as a field of the case.
+        received = next((change.fields.get("received_by") for change in reversed(history)
+                         if change.to_status == Status.HANDED_OFF), None)
         for name, value_label in self.detail_labels.items():
-            value = getattr(case, name)
+            value = received if name == "received_by" else getattr(case, name)
             if name in ("window_start", "window_end"):
                 text = labels.moment(value) if value else ""
             elif name == "outcome":

@@ -139,6 +139,9 @@ def test_a_case_from_intake_to_outcome_by_keyboard(
         lambda: view.case is not None and view.case.status == Status.HANDED_OFF
         and runner.idle(), timeout=WAIT_MS,
     )
+    received = view.detail_labels["received_by"]
+    assert received.text() == "Lt. Bondar"  # who took custody, among the details
+    assert received.isVisibleTo(view)
 
     wait_active(qtbot, desk)
     qtbot.keyClick(desk, Qt.Key.Key_O, ALT)
