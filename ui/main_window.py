@@ -63,7 +63,10 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("desk_tabs")
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.queue, _("Queue"))
+        if self.queue.allowed:
+            self.tabs.addTab(self.queue, _("Queue"))
+        else:
+            self.tabs.addTab(_without_cases(session), _("Desk"))
         self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.lock_screen = LockScreen(session, runner)
@@ -384,3 +387,17 @@ class MainWindow(QMainWindow):
 
     def _report_failure(self, error: BaseException) -> None:
         self.statusBar().showMessage(describe_failure(error), 10_000)
+
+
+def _without_cases(session: Session) -> QWidget:
+    """What a desk without cases offers, in place of the queue."""
+    note = QLabel(_(
+        "Cases are not part of the {role} role. Transfer files, peers and keys are in the"
+        " Transfer menu; the audit log and the settings in the Site menu; accounts and backups"
+        " in haven-admin."
+    ).format(role=labels.label(session.role)))
+    note.setObjectName("no_cases")
+    note.setWordWrap(True)
+    note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    note.setMargin(40)
+    return note

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from db.records import OPEN_STATUSES, Status
 from desktop.i18n import _, ngettext
+from desktop.permissions import Action
 from desktop.session import Session
 from ui import labels
 from ui.language import number
@@ -70,6 +71,8 @@ class QueuePanel(QWidget):
         super().__init__(parent)
         self._session = session
         self._runner = runner
+        # A role without cases (an IT officer) keeps the panel but never asks for them.
+        self.allowed = session.can(Action.VIEW_CASES)
         self._search_task: Task | None = None
         self._count_task: Task | None = None
 
@@ -153,6 +156,8 @@ class QueuePanel(QWidget):
 
     def reload(self) -> None:
         """Show the queue from the top again (after unlocking or a change to a case)."""
+        if not self.allowed:
+            return
         self._reload_queue()
         if self.search_edit.text().strip():
             self._run_search()
@@ -212,6 +217,8 @@ class QueuePanel(QWidget):
         self.table.selectRow(self.table.currentIndex().row())
 
     def focus_search(self) -> None:
+        if not self.allowed:
+            return
         self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_edit.selectAll()
 

@@ -57,3 +57,28 @@ def test_steps_follow_the_role(
     finally:
         runner.wait_for_done()
         session.close()
+
+
+def test_an_it_officers_desk_says_where_its_work_is_instead_of_an_empty_queue(
+    site: Site, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    site.session.add_user("ivan", Role.IT, PASSWORD, FAST_KDF)
+    session = Session.open(site.data, "ivan", PASSWORD)
+    failures: list[BaseException] = []
+    runner.task_failed.connect(failures.append)
+    try:
+        window = MainWindow(session, runner, UiSettings(site.data))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
+        assert window.tabs.indexOf(window.queue) == -1
+        note = window.tabs.widget(0)
+        assert isinstance(note, QLabel)
+        assert note.text().startswith("Cases are not part of the IT officer role.")
+        assert failures == []  # nothing asked for cases, so nothing was refused
+        window.close_without_asking()
+    finally:
+        runner.wait_for_done()
+        session.close()
