@@ -105,6 +105,7 @@ class CaseView(QWidget):
         self._preview: HandoffPreviewDialog | None = None
         self._loading = False
         self._rendering = False
+        self._after_step = False  # the next load follows a step: focus what comes next
 
         self.ref_label = QLabel("…")
         self.ref_label.setObjectName("case_ref")
@@ -245,6 +246,9 @@ class CaseView(QWidget):
         self._show_history(bundle.history)
         self._show_transitions(case)
         self._show_print_action(case)
+        if self._after_step:
+            self._after_step = False
+            self._focus_next_action()
         self.title_changed.emit(case.ref)
         self.loaded.emit(case)
 
@@ -324,6 +328,18 @@ class CaseView(QWidget):
             if self.isVisible():
                 button.show()  # at once, so its Alt+letter works right away
             self.transition_buttons[transition.target] = button
+
+    def _focus_next_action(self) -> None:
+        """After a step, the keyboard is where the work goes on: printing the sheet once the
+        handoff is arranged, else the case's next step forward, else its history."""
+        arranged = self.case is not None and self.case.status == Status.HANDOFF_ARRANGED
+        if arranged and self.print_button.isVisibleTo(self) and self.print_button.isEnabled():
+            self.print_button.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        forward = (Status.CONFIRMED, Status.HANDOFF_ARRANGED, Status.HANDED_OFF, Status.CLOSED)
+        button = next((self.transition_buttons[target] for target in forward
+                       if target in self.transition_buttons), None)
+        (button or self.history_list).setFocus(Qt.FocusReason.OtherFocusReason)
 
     # --- acting --------------------------------------------------------------------------------
 
@@ -439,6 +455,7 @@ class CaseView(QWidget):
 
     def _advanced(self, case: Case) -> None:
         self.case = case
+        self._after_step = True
         self.load()
         self.changed.emit(self.case_id)
 

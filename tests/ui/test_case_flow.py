@@ -128,6 +128,7 @@ def test_a_case_from_intake_to_outcome_by_keyboard(
 
     # Handoff, then the outcome (the admin may do both).
     wait_active(qtbot, desk)
+    qtbot.waitUntil(lambda: focused() is view.print_button, timeout=WAIT_MS)  # what comes next
     qtbot.keyClick(desk, Qt.Key.Key_H, ALT)
     qtbot.waitUntil(lambda: isinstance(view.dialog, TransitionDialog))
     handoff = view.dialog
@@ -139,6 +140,9 @@ def test_a_case_from_intake_to_outcome_by_keyboard(
         lambda: view.case is not None and view.case.status == Status.HANDED_OFF
         and runner.idle(), timeout=WAIT_MS,
     )
+    wait_active(qtbot, desk)
+    record_outcome = view.transition_buttons[Status.CLOSED]
+    qtbot.waitUntil(lambda: focused() is record_outcome, timeout=WAIT_MS)
     received = view.detail_labels["received_by"]
     assert received.text() == "Lt. Bondar"  # who took custody, among the details
     assert received.isVisibleTo(view)
