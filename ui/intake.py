@@ -130,6 +130,7 @@ class IntakeDialog(QDialog):
         persons_outer.addStretch(1)
         self.persons_scroll = QScrollArea()
         self.persons_scroll.setWidgetResizable(True)
+        self.persons_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop of its own
         self.persons_scroll.setWidget(persons_widget)
 
         self.location_edit = QLineEdit()

@@ -371,13 +371,17 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if (
-            not self._force_close
-            and self.has_unsaved_input()
-            and (self.locked or not self._ask_discard())
-        ):
-            event.ignore()
-            return
+        if not self._force_close and self.has_unsaved_input():
+            if self.locked:
+                # Behind the lock nobody may throw away what was typed: say so.
+                self.lock_screen.error.show_error(_(
+                    "Haven stays open: unsaved input waits behind the lock. Unlock to save or"
+                    " discard it."))
+                event.ignore()
+                return
+            if not self._ask_discard():
+                event.ignore()
+                return
         self.idle.stop()
         self._ages.stop()
         self.runner.cancel_all()
