@@ -11,8 +11,12 @@ from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QMenuBar, QTab
 from desktop.transfer.service import TransferService
 from tests.conftest import Site
 from tests.ui.conftest import WAIT_MS
+from ui.audit_dialog import AuditDialog
+from ui.conflicts_dialog import ConflictsDialog
 from ui.language import apply_language
 from ui.main_window import MainWindow
+from ui.peers_dialog import PeersDialog
+from ui.places import PlacesDialog
 from ui.settings import SettingsDialog, UiSettings
 from ui.tasks import TaskRunner
 from ui.transfer_dialog import ExportDialog, ImportDialog
@@ -72,7 +76,9 @@ def test_the_dialogs_answer_each_letter_once(  # type: ignore[no-untyped-def]
     apply_language(language)
     service = TransferService(site.session)
     for dialog in (ExportDialog(service, runner), ImportDialog(service, runner),
-                   SettingsDialog(UiSettings(site.data))):
+                   SettingsDialog(UiSettings(site.data)), AuditDialog(site.session, runner),
+                   PeersDialog(service, runner), ConflictsDialog(service, runner),
+                   PlacesDialog(site.session, runner)):
         qtbot.addWidget(dialog)
         dialog.show()
         qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
