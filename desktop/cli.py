@@ -331,8 +331,6 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
 def cmd_demo(session: Session, args: argparse.Namespace) -> int:
     from desktop import demo
 
-    if args.cases < 1:
-        raise UsageError("--cases must be at least 1")
     demo.make_demo_cases(session, args.cases, args.seed, progress=out)
     return 0
 
@@ -477,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     sheet_verify.set_defaults(func=_with_session(cmd_sheet_verify))
 
     demo = commands.add_parser("demo", help="add synthetic cases")
-    demo.add_argument("--cases", type=int, required=True)
+    demo.add_argument("--cases", type=_whole_number(1, 1_000_000), required=True)
     demo.add_argument("--seed", type=int, default=1)
     demo.set_defaults(func=_with_session(cmd_demo))
 

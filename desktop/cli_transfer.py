@@ -109,9 +109,8 @@ def cmd_site_show(session: Session, args: argparse.Namespace) -> int:
 def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
     target = Path(args.output)
     check_new_file(target)
-    pdf = TransferService(session).key_card()
     try:
-        write_private_file(target, pdf)
+        TransferService(session).key_card(save=lambda pdf: write_private_file(target, pdf))
     except OSError as exc:  # a full or read-only stick: no part of the card is left there
         raise not_written(target, exc) from None
     out(f"Key card written to {args.output} (public keys only; nothing secret).")

@@ -42,7 +42,8 @@ def load_keys(service: TransferService) -> tuple[SiteIdentity, list[Peer]]:
 
 def save_key_card(service: TransferService, path: Path) -> Path:
     """Render the key card and write it (0600, synced): for a worker thread."""
-    return write_private_file(path, service.key_card())
+    service.key_card(save=lambda pdf: write_private_file(path, pdf))
+    return path
 
 
 def _selectable(text: str) -> QLabel:

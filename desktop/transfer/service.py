@@ -9,6 +9,7 @@ file is for admins only.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,13 +126,18 @@ class TransferService:
             self.vault.site_encryption_key(),
         )
 
-    def key_card(self) -> bytes:
-        """The printable key card (PDF bytes) for exchanging keys with another site."""
+    def key_card(self, save: Callable[[bytes], object] | None = None) -> bytes:
+        """The printable key card (PDF bytes) for exchanging keys with another site.
+
+        ``save`` writes it first: a card that could not be written is not audited as made.
+        """
         self._require(Action.TRANSFER)
         mine = self.site_identity()
         pdf = render_key_card(
             mine.name, mine.site_id, mine.signing_key, mine.age_recipient, mine.fingerprint
         )
+        if save is not None:
+            save(pdf)
         self._audit("key_card_printed", mine.fingerprint)
         return pdf
 

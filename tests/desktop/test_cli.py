@@ -231,6 +231,14 @@ def test_an_empty_data_folder_is_a_usage_error(capsys: pytest.CaptureFixture[str
     assert "the data folder cannot be empty" in capsys.readouterr().err
 
 
+def test_demo_takes_a_sensible_number_of_cases(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    for count in ("0", "10000001"):
+        result = run_cli("demo", "--cases", count, data=cli_site)
+        assert result.returncode == 2, result.stderr
+        assert "must be a whole number from 1 to 1000000" in result.stderr
+    assert _case_count(cli_site) == 0
+
+
 def test_a_password_file_saved_with_a_byte_order_mark_logs_in(  # type: ignore[no-untyped-def]
     cli_site: Path, run_cli, tmp_path: Path
 ) -> None:

@@ -207,10 +207,19 @@ def test_a_key_card_written_to_a_full_medium_leaves_nothing_there(
     )
     assert sorted(path.name for path in small_disk.path.iterdir()) == ["filler"]
 
+    assert _actions(run_cli, site.data).count("key_card_printed") == 0  # none was made
+
     filler.unlink()
     result = run_cli("site", "key-card", "-o", str(target), data=site.data)
     assert result.returncode == 0, result.stderr
     assert target.read_bytes().startswith(b"%PDF-")
+    assert _actions(run_cli, site.data).count("key_card_printed") == 1
+
+
+def _actions(run_cli, data: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    listed = run_cli("audit", "list", "--json", data=data)
+    assert listed.returncode == 0, listed.stderr
+    return [entry["action"] for entry in json.loads(listed.stdout)]
 
 
 def test_a_site_created_on_a_full_disk_leaves_no_vault_and_can_be_created_again(
