@@ -25,6 +25,9 @@ class Problem:
     text: str
 
 
+# Text refused for a character not shown as itself (desktop.text_rules), in any field.
+_HIDDEN = N_("Remove the control or invisible character (it may have come with pasted text).")
+
 _PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^required$"), N_("Required.")),
     (re.compile(r"^must be a date as YYYY-MM-DD$"),
@@ -35,8 +38,7 @@ _PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^longer than (?P<limit>\d+) characters$"), N_("At most {limit} characters.")),
     (re.compile(r"^must be one of"), N_("Choose one of the listed values.")),
     (re.compile(r"^at least one person is required$"), N_("Add at least one person.")),
-    (re.compile(r"^holds a control or invisible character$"),
-     N_("Remove the control or invisible character (it may have come with pasted text).")),
+    (re.compile(r"^holds a control or invisible character$"), _HIDDEN),
 ]
 
 _QUOTED_MESSAGES: list[tuple[re.Pattern[str], str]] = [
@@ -47,8 +49,7 @@ _QUOTED_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"must be after 'window_start'$"), N_("The window must end after it starts.")),
     (re.compile(r"is not on the site's list"), N_("Not on the site's list; choose from the list.")),
     (re.compile(r"must be one of"), N_("Choose one of the listed values.")),
-    (re.compile(r"holds a control or invisible character$"),
-     N_("Remove the control or invisible character (it may have come with pasted text).")),
+    (re.compile(r"holds a control or invisible character$"), _HIDDEN),
 ]
 
 _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
@@ -64,10 +65,9 @@ _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
     (re.compile(r"^the site's name is at most (?P<limit>\d+) characters"), "site_name",
      N_("The site's name is at most {limit} characters, with no control or invisible"
         " character.")),
-    (re.compile(r"^the summary holds a control or invisible character$"), "summary",
-     N_("Remove the control or invisible character (it may have come with pasted text).")),
+    (re.compile(r"^the summary holds a control or invisible character$"), "summary", _HIDDEN),
     (re.compile(r"^a name on the list holds a control or invisible character$"), None,
-     N_("Remove the control or invisible character (it may have come with pasted text).")),
+     _HIDDEN),
     (re.compile(r"^a contact entry needs a summary$"), "summary", N_("Write what was said.")),
     (re.compile(r"^the codeword does not match.*flagged"), "codeword",
      N_("The codeword does not match. The case is flagged as a possible impostor.")),
