@@ -24,6 +24,7 @@ from db.records import Status
 from db.vault import now_utc
 from desktop.demo import make_demo_cases
 from desktop.i18n import _
+from desktop.printing import print_handoff_sheet
 from desktop.session import IntakeResult, Session
 from desktop.transfer.service import TransferService
 from ui import style
@@ -182,7 +183,7 @@ def shoot_desk(shooter: Shooter, session: Session, runner: TaskRunner, settings:
     wait_until(lambda: view.case is not None and view.case.status == Status.HANDOFF_ARRANGED)
     wait_until(runner.idle)
     shooter.shoot(window, "case_arranged", lang)
-    shoot_handoff(shooter, window, view, runner, lang)
+    shoot_handoff(shooter, session, window, view, runner, lang)
 
     places = PlacesDialog(session, runner, window)
     show(places)
@@ -210,8 +211,8 @@ def open_preview(window: MainWindow, view: CaseView, runner: TaskRunner) -> Hand
     return preview
 
 
-def shoot_handoff(shooter: Shooter, window: MainWindow, view: CaseView, runner: TaskRunner,
-                  lang: str) -> None:
+def shoot_handoff(shooter: Shooter, session: Session, window: MainWindow, view: CaseView,
+                  runner: TaskRunner, lang: str) -> None:
     """The sheet preview, the warning before an unencrypted save, and a reprint's preview."""
     preview = open_preview(window, view, runner)
     shooter.shoot(preview, "handoff_preview", lang)
@@ -224,6 +225,8 @@ def shoot_handoff(shooter: Shooter, window: MainWindow, view: CaseView, runner: 
     preview.reject()
     wait_until(lambda: view.preview is None)
 
+    assert view.case is not None
+    print_handoff_sheet(session, view.case.id)  # as if it had gone to the printer
     reprint = open_preview(window, view, runner)
     shooter.shoot(reprint, "handoff_preview_copy", lang)
     reprint.reject()

@@ -279,10 +279,10 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
     check_new_file(target)
     written = False
 
-    def save(pdf: bytes) -> None:
+    def save(sheet: printing.PrintedSheet) -> None:
         nonlocal written
         try:
-            write_private_file(target, pdf)
+            write_private_file(target, sheet.pdf)
         except OSError as exc:
             raise not_written(target, exc) from None
         written = True

@@ -68,6 +68,7 @@ MUTED = colors.HexColor("#555555")
 RULE = colors.HexColor("#888888")
 SHADE = colors.HexColor("#ececec")
 WATERMARK_GREY = 0.86
+DRAFT_GREY = 0.7  # a preview's mark must not be missed
 CONFIDENTIAL = "КОНФІДЕНЦІЙНО / CONFIDENTIAL"
 
 MOBILIZATION_LABELS = {
@@ -104,6 +105,14 @@ class HandoffSheet:
     printed_at: datetime
     copy_number: int
     audit_root: str
+    # A preview, before the sheet is entered in the print register: no serial, no QR code,
+    # and every page says that it is not for the handoff.
+    draft: bool = False
+
+
+DRAFT_SERIAL = "—"
+DRAFT_MARK = "ПЕРЕГЛЯД, НЕ ДЛЯ ПЕРЕДАЧІ / PREVIEW, NOT FOR HANDOFF"
+DRAFT_STAMP = "ПЕРЕГЛЯД / PREVIEW"
 
 
 def register_bundled_fonts() -> None:
@@ -170,13 +179,15 @@ def handoff_sheet_token(sheet: HandoffSheet, signing_key: Ed25519PrivateKey) -> 
     )
 
 
-def render_handoff_sheet(sheet: HandoffSheet, signing_key: Ed25519PrivateKey) -> bytes:
-    """Render the sheet as A4 PDF bytes, in memory."""
+def render_handoff_sheet(sheet: HandoffSheet, signing_key: Ed25519PrivateKey | None) -> bytes:
+    """Render the sheet as A4 PDF bytes, in memory; a draft is not signed (no key)."""
     _require_aware(sheet.printed_at, "printed_at")
     if sheet.copy_number < 0:
         raise ValueError(f"copy_number must be 0 or more, not {sheet.copy_number}")
+    if (signing_key is None) != sheet.draft:
+        raise ValueError("a sheet is signed unless it is a draft, and a draft is not")
     register_bundled_fonts()
-    token = handoff_sheet_token(sheet, signing_key)
+    token = None if signing_key is None else handoff_sheet_token(sheet, signing_key)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -185,7 +196,7 @@ def render_handoff_sheet(sheet: HandoffSheet, signing_key: Ed25519PrivateKey) ->
         rightMargin=MARGIN,
         topMargin=TOP_MARGIN,
         bottomMargin=BOTTOM_MARGIN,
-        title=f"Handoff sheet {sheet.serial}",
+        title="Handoff sheet preview" if sheet.draft else f"Handoff sheet {sheet.serial}",
         author="Haven",
         creator="Haven",
         # Otherwise the canvas starts in Helvetica and the PDF lists that
@@ -388,7 +399,7 @@ def _title_block(sheet: HandoffSheet, styles: _Styles) -> Flowable:
         Spacer(1, 2 * mm),
         Paragraph(
             f"Пункт / Site: <b>{_text(sheet.site_name)}</b>"
-            f"<br/>Номер акта / Sheet serial: <b>{_text(sheet.serial)}</b>",
+            f"<br/>Номер акта / Sheet serial: <b>{_text(_serial(sheet))}</b>",
             styles.subtitle,
         ),
     ]
@@ -600,7 +611,7 @@ def _base_table_style(extra: Sequence[tuple[Any, ...]]) -> TableStyle:
 
 
 def _decorate_page(
-    canvas: Canvas, _doc: SimpleDocTemplate, *, sheet: HandoffSheet, token: str
+    canvas: Canvas, _doc: SimpleDocTemplate, *, sheet: HandoffSheet, token: str | None
 ) -> None:
     # Drawn before the page's flowables, so the watermark lies under the text.
     canvas.saveState()
@@ -612,23 +623,29 @@ def _decorate_page(
     canvas.drawString(MARGIN, top, site_line)
     canvas.setFont(SANS_BOLD, 10)
     canvas.drawRightString(PAGE_WIDTH - MARGIN, top, CONFIDENTIAL)
-    if sheet.copy_number:
+    stamp = _copy_label(sheet.copy_number) if sheet.copy_number else ""
+    if sheet.draft:
+        stamp = DRAFT_STAMP
+    if stamp:
         gap_start = MARGIN + pdfmetrics.stringWidth(site_line, SANS, 8)
         gap_end = PAGE_WIDTH - MARGIN - pdfmetrics.stringWidth(CONFIDENTIAL, SANS_BOLD, 10)
-        _draw_copy_stamp(canvas, sheet.copy_number, (gap_start + gap_end) / 2, top)
+        _draw_stamp(canvas, stamp, (gap_start + gap_end) / 2, top)
     canvas.setStrokeColor(INK)
     canvas.setLineWidth(0.8)
     canvas.line(MARGIN, top - 3 * mm, PAGE_WIDTH - MARGIN, top - 3 * mm)
 
     footer_top = BOTTOM_MARGIN - 4 * mm
     canvas.line(MARGIN, footer_top, PAGE_WIDTH - MARGIN, footer_top)
-    draw_qr(canvas, token, PAGE_WIDTH - MARGIN - QR_SIZE + 2.5 * mm, 7 * mm, QR_SIZE)
+    if token is None:
+        _draw_qr_placeholder(canvas, PAGE_WIDTH - MARGIN - QR_SIZE + 2.5 * mm, 7 * mm, QR_SIZE)
+    else:
+        draw_qr(canvas, token, PAGE_WIDTH - MARGIN - QR_SIZE + 2.5 * mm, 7 * mm, QR_SIZE)
     text_x = MARGIN
     canvas.setFont(SANS, 8)
     canvas.drawString(
         text_x,
         footer_top - 16 * mm,
-        f"Номер акта / Serial: {sheet.serial}   ·   Референс / Reference: {sheet.case.ref}",
+        f"Номер акта / Serial: {_serial(sheet)}   ·   Референс / Reference: {sheet.case.ref}",
     )
     canvas.setFont(SANS_BOLD, 8)
     canvas.drawString(text_x, footer_top - 21 * mm, CONFIDENTIAL)
@@ -641,7 +658,23 @@ def _decorate_page(
     )
     canvas.drawString(text_x, footer_top - 28.5 * mm, "Корінь журналу аудиту / Audit log root:")
     canvas.setFont(MONO, 6)
-    canvas.drawString(text_x, footer_top - 31.5 * mm, sheet.audit_root)
+    canvas.drawString(text_x, footer_top - 31.5 * mm, sheet.audit_root or DRAFT_SERIAL)
+    canvas.restoreState()
+
+
+def _draw_qr_placeholder(canvas: Canvas, x: float, y: float, size: float) -> None:
+    """Where a draft's QR code goes: a dashed square saying that printing gives it."""
+    inset = 4 * mm  # the quiet zone of a real code
+    canvas.saveState()
+    canvas.setStrokeColor(MUTED)
+    canvas.setFillColor(MUTED)
+    canvas.setDash(2, 2)
+    canvas.rect(x + inset, y + inset, size - 2 * inset, size - 2 * inset, stroke=1, fill=0)
+    canvas.setFont(SANS, 6.5)
+    middle = x + size / 2
+    lines = ("QR-код і номер", "дає друк", "QR code and serial", "come with printing")
+    for line, text in enumerate(lines):
+        canvas.drawCentredString(middle, y + size / 2 + (6 - line * 4) * mm - 1 * mm, text)
     canvas.restoreState()
 
 
@@ -658,13 +691,16 @@ def _draw_page_number(canvas: Canvas, number: int, total: int) -> None:
 
 
 def watermark_text(sheet: HandoffSheet) -> str:
-    """What the diagonal watermark on every page says: who printed the sheet, and when."""
+    """What the diagonal watermark on every page says: who printed the sheet, and when; on a
+    draft, that it is a preview."""
+    if sheet.draft:
+        return DRAFT_MARK
     return f"Надрукував / Printed by {sheet.printed_by[:40]} · {_local_text(sheet.printed_at)}"
 
 
 def _draw_watermark(canvas: Canvas, sheet: HandoffSheet) -> None:
     canvas.saveState()
-    canvas.setFillGray(WATERMARK_GREY)
+    canvas.setFillGray(DRAFT_GREY if sheet.draft else WATERMARK_GREY)
     canvas.setFont(SANS_BOLD, 15)
     canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2 + 8 * mm)
     canvas.rotate(55)
@@ -675,8 +711,7 @@ def _draw_watermark(canvas: Canvas, sheet: HandoffSheet) -> None:
     canvas.restoreState()
 
 
-def _draw_copy_stamp(canvas: Canvas, copy_number: int, centre_x: float, baseline: float) -> None:
-    label = _copy_label(copy_number)
+def _draw_stamp(canvas: Canvas, label: str, centre_x: float, baseline: float) -> None:
     width = pdfmetrics.stringWidth(label, SANS_BOLD, 12) + 5 * mm
     canvas.setLineWidth(1.5)
     canvas.rect(centre_x - width / 2, baseline - 1.6 * mm, width, 6.2 * mm, stroke=1, fill=0)
@@ -685,6 +720,10 @@ def _draw_copy_stamp(canvas: Canvas, copy_number: int, centre_x: float, baseline
 
 
 # --- text helpers --------------------------------------------------------------------
+
+
+def _serial(sheet: HandoffSheet) -> str:
+    return DRAFT_SERIAL if sheet.draft else sheet.serial
 
 
 def _copy_label(copy_number: int) -> str:

@@ -35,14 +35,7 @@ def format_serial(prefix: str, number: int) -> str:
     return f"{prefix}-{number:06d}"
 
 
-def print_handoff_sheet(
-    session: Session, case_id: str, save: Callable[[bytes], object] | None = None
-) -> PrintedSheet:
-    """Render the sheet and enter it in the print register, in one transaction.
-
-    ``save`` writes the PDF before that transaction commits: a sheet it could not write
-    is not registered, so the next one printed is not taken for a copy of it.
-    """
+def _printable_case(session: Session, case_id: str) -> Case:
     require(session.role, Action.PRINT_HANDOFF)
     case = session.get_case(case_id, audit_view=False)
     if case.status not in PRINTABLE:
@@ -50,6 +43,44 @@ def print_handoff_sheet(
             f"case {case.ref} is '{case.status.value}': a handoff sheet is printed once the"
             " handoff is arranged"
         )
+    return case
+
+
+def preview_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
+    """The sheet as printing it now would make it, marked as a preview; nothing recorded.
+
+    It has no serial and no QR code: those come with the register entry that printing or
+    saving makes (``print_handoff_sheet``). Its copy number is the one that would be given.
+    """
+    case = _printable_case(session, case_id)
+    contacts = tuple(session.contacts(case_id))
+    with session.vault.reading() as conn:
+        copy_number = printing.prints_of_case(conn, case_id)
+    sheet = HandoffSheet(
+        site_id=session.site.site_id,
+        site_name=session.site.name,
+        serial="",
+        case=case,
+        contacts=contacts,
+        operator=case.created_by,
+        printed_by=session.user.name,
+        printed_at=now_utc(),
+        copy_number=copy_number,
+        audit_root="",
+        draft=True,
+    )
+    return PrintedSheet(pdf=render_handoff_sheet(sheet, None), serial="", copy_number=copy_number)
+
+
+def print_handoff_sheet(
+    session: Session, case_id: str, save: Callable[[PrintedSheet], object] | None = None
+) -> PrintedSheet:
+    """Render the sheet and enter it in the print register, in one transaction.
+
+    ``save`` writes or prints the sheet before that transaction commits: a sheet it could
+    not put out is not registered, so the next one is not taken for a copy of it.
+    """
+    case = _printable_case(session, case_id)
     contacts = tuple(session.contacts(case_id))
     signing_key = session.vault.site_signing_key()
     with session.vault.transaction() as conn:
@@ -72,12 +103,15 @@ def print_handoff_sheet(
             audit_root=root.hex(),
         )
         printing.set_digest(conn, number, sheet_content_digest(sheet))
-        pdf = render_handoff_sheet(sheet, signing_key)
+        printed = PrintedSheet(
+            pdf=render_handoff_sheet(sheet, signing_key), serial=sheet.serial,
+            copy_number=copy_number,
+        )
         action = "handoff_reprinted" if copy_number else "handoff_printed"
         audit.append(conn, session.user.name, action, case_id, sheet.serial)
         if save is not None:
-            save(pdf)
-    return PrintedSheet(pdf=pdf, serial=sheet.serial, copy_number=copy_number)
+            save(printed)
+    return printed
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,12 @@ from PySide6.QtWidgets import (
 from db.records import Case, CodewordAttempt, ContactEntry, Outcome, Status, StatusChange
 from desktop.i18n import _, ngettext
 from desktop.permissions import Action
-from desktop.printing import PRINTABLE, PrintedSheet, print_handoff_sheet
+from desktop.printing import (
+    PRINTABLE,
+    PrintedSheet,
+    preview_handoff_sheet,
+    print_handoff_sheet,
+)
 from desktop.session import Session
 from desktop.workflow import Transition
 from ui import labels
@@ -397,7 +402,7 @@ class CaseView(QWidget):
         self.print_button.setEnabled(allowed and not self._rendering)
 
     def print_handoff(self) -> None:
-        """Ctrl+P: render the sheet (which enters it in the print register), then preview it."""
+        """Ctrl+P: render the sheet's preview (nothing is registered yet), then show it."""
         case = self.case
         if (case is None or self._rendering or self._preview is not None
                 or self._dialog is not None or self.print_button.isHidden()):
@@ -408,16 +413,22 @@ class CaseView(QWidget):
         self.busy.show()
         session, case_id = self._session, case.id
         self._runner.run(
-            lambda: print_handoff_sheet(session, case_id), self._sheet_ready, self._print_failed
+            lambda: preview_handoff_sheet(session, case_id),
+            lambda sheet: self._sheet_ready(sheet, case_id),
+            self._print_failed,
         )
 
-    def _sheet_ready(self, sheet: PrintedSheet) -> None:
+    def _sheet_ready(self, sheet: PrintedSheet, case_id: str) -> None:
         self._rendering = False
         self.busy.hide()
         self.print_button.setEnabled(True)
         ref = self.case.ref if self.case is not None else ""
+        session = self._session
         try:
-            preview = HandoffPreviewDialog(sheet, ref, self._runner, parent=self)
+            preview = HandoffPreviewDialog(
+                sheet, ref, self._runner,
+                lambda put_out: print_handoff_sheet(session, case_id, put_out), parent=self,
+            )
         except SheetUnreadable as error:
             self.error.show_error(describe_print_failure(error))
             return

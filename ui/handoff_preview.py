@@ -1,5 +1,9 @@
 """The handoff sheet on screen: look at it, print it, or save an unencrypted copy on purpose.
 
+The preview is a draft that nothing records. Printing or saving enters the sheet in the
+print register, with its serial and QR code, and puts it out within that same step: a
+sheet that did not come out is not registered. The view then shows the sheet that did.
+
 The PDF holds personal data, so it stays in memory: QtPdf reads it from a QBuffer over
 the bytes, and printing paints rendered pages straight onto the printer. The only way
 to a file is "Save as PDF…", behind a warning that the file is not encrypted.
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRectF, QSize, Signal
@@ -109,6 +114,11 @@ def save_private_copy(path: str, pdf: bytes) -> str:
     return str(write_private_file(Path(path), pdf))
 
 
+# Enters a sheet in the print register and puts it out (prints or saves it) within that
+# step, with what it is given; a failure to put it out leaves nothing registered.
+Register = Callable[[Callable[[PrintedSheet], object]], PrintedSheet]
+
+
 def removable_media_folder() -> Path:
     """Where removable media are mounted on this workstation, else the home folder."""
     try:
@@ -135,22 +145,27 @@ def describe_print_failure(error: BaseException) -> str:
 
 
 class HandoffPreviewDialog(QDialog):
-    """A rendered handoff sheet: every page fitted to the width, Print…, Save as PDF…, Close.
+    """A handoff sheet: every page fitted to the width, Print…, Save as PDF…, Close.
 
-    The sub-dialogs open without blocking (`open()`), and the one showing is kept in
-    `print_dialog`, `unencrypted_warning` or `save_dialog`. `printed(pages)` and
-    `saved(path)` report what reached the printer or the disk.
+    It opens on the draft (``sheet``, not registered). Print… and Save as PDF… call
+    ``register`` to enter the sheet in the print register and put it out; ``sheet`` is
+    then the sheet registered last, and the view shows it. The sub-dialogs open without
+    blocking (`open()`), and the one showing is kept in `print_dialog`,
+    `unencrypted_warning` or `save_dialog`. `printed(pages)` and `saved(path)` report what
+    reached the printer or the disk.
     """
 
     printed = Signal(int)
     saved = Signal(str)
 
     def __init__(
-        self, sheet: PrintedSheet, case_ref: str, runner: TaskRunner,
+        self, sheet: PrintedSheet, case_ref: str, runner: TaskRunner, register: Register,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.sheet = sheet
+        self._case_ref = case_ref
+        self._register = register
         self._runner = runner
         self._busy = False
         self._printed_once = False
@@ -161,26 +176,27 @@ class HandoffPreviewDialog(QDialog):
         self.resize(860, 860)
 
         self.document, self._buffer = open_document(sheet.pdf, self)
-        pages = self.document.pageCount()
+        self._shown_before: list[tuple[QPdfDocument, QBuffer]] = []
 
         title = QLabel(_("Handoff sheet"))
         title.setFont(heading_font(14))
         serial_caption = QLabel(_("Serial:"))
-        self.serial_label = QLabel(sheet.serial)
+        self.serial_label = QLabel()
         self.serial_label.setObjectName("sheet_serial")
         self.serial_label.setFont(mono_font(14, bold=True))
-        self.pages_label = QLabel(
-            ngettext("{count} page", "{count} pages", pages).format(count=pages)
-        )
+        self.pages_label = QLabel()
         self.pages_label.setProperty("role", "hint")
-        self.copy_label = QLabel(
-            _("Copy {number}: a reprint. The sheet is marked as a copy, and the print "
-              "register lists it.").format(number=sheet.copy_number)
+        self.draft_label = QLabel(
+            _("A preview: nothing is registered yet. Printing or saving enters the sheet in "
+              "the print register and gives it its serial and QR code.")
         )
+        self.draft_label.setObjectName("sheet_draft")
+        self.draft_label.setProperty("role", "hint")
+        self.draft_label.setWordWrap(True)
+        self.copy_label = QLabel()
         self.copy_label.setObjectName("sheet_copy")
         self.copy_label.setProperty("role", "warning")
         self.copy_label.setWordWrap(True)
-        self.copy_label.setVisible(sheet.copy_number > 0)
 
         self.view = QPdfView(self)
         self.view.setObjectName("sheet_view")
@@ -219,13 +235,46 @@ class HandoffPreviewDialog(QDialog):
         header.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self.draft_label)
         layout.addWidget(self.copy_label)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(self.busy)
         layout.addWidget(self.buttons)
+        self._describe()
         self.view.setFocus()  # arrows and Page Up/Down scroll the sheet; Enter prints
+
+    @property
+    def registered(self) -> bool:
+        """Whether the sheet shown is entered in the print register (else it is the draft)."""
+        return bool(self.sheet.serial)
+
+    def _describe(self) -> None:
+        sheet, pages = self.sheet, self.document.pageCount()
+        self.serial_label.setText(sheet.serial or _("given when printed"))
+        self.pages_label.setText(
+            ngettext("{count} page", "{count} pages", pages).format(count=pages)
+        )
+        self.draft_label.setVisible(not self.registered)
+        if self.registered:
+            text = _("Copy {number}: a reprint. The sheet is marked as a copy, and the print "
+                     "register lists it.")
+        else:
+            text = _("Printing gives copy {number}: a reprint. The sheet is marked as a copy, "
+                     "and the print register lists it.")
+        self.copy_label.setText(text.format(number=sheet.copy_number))
+        self.copy_label.setVisible(sheet.copy_number > 0)
+
+    def _show(self, sheet: PrintedSheet) -> None:
+        """Show the sheet just registered (and put out) in place of what was shown."""
+        document, buffer = open_document(sheet.pdf, self)
+        # The sheet shown before stays loaded until the dialog goes: the view may still be
+        # rendering one of its pages in the background.
+        self._shown_before.append((self.document, self._buffer))
+        self.sheet, self.document, self._buffer = sheet, document, buffer
+        self.view.setDocument(document)
+        self._describe()
 
     # --- printing ------------------------------------------------------------------------------
 
@@ -237,8 +286,6 @@ class HandoffPreviewDialog(QDialog):
         # The sheet carries its own margins; printing the whole paper keeps its scale 1:1.
         printer.setFullPage(True)
         printer.setPageSize(QPageSize(self.document.pagePointSize(0), QPageSize.Unit.Point))
-        # The job title stays in the print system's history: the serial names no one.
-        printer.setDocName(self.sheet.serial)
         dialog = QPrintDialog(printer, self)
         # A file written from here would skip the warning that "Save as PDF…" gives.
         dialog.setOption(QAbstractPrintDialog.PrintDialogOption.PrintToFile, False)
@@ -262,15 +309,22 @@ class HandoffPreviewDialog(QDialog):
         extra_copies = printer.copyCount() > 1
         printer.setCopyCount(1)
         self._set_busy(True)
-        pdf = self.sheet.pdf
+        sent: list[int] = []
+
+        def put_out(sheet: PrintedSheet) -> None:
+            # The job title stays in the print system's history: the serial names no one.
+            printer.setDocName(sheet.serial)
+            sent.append(print_pages(sheet.pdf, printer))
+
         self._runner.run(
-            lambda: print_pages(pdf, printer),
-            lambda pages: self._printed(pages, extra_copies),
+            lambda: self._register(put_out),
+            lambda sheet: self._printed(sheet, sent[0], extra_copies),
             self._failed,
         )
 
-    def _printed(self, pages: int, extra_copies: bool) -> None:
+    def _printed(self, sheet: PrintedSheet, pages: int, extra_copies: bool) -> None:
         self._set_busy(False)
+        self._show(sheet)
         text = ngettext("{count} page sent to the printer.", "{count} pages sent to the printer.",
                         pages).format(count=pages)
         if extra_copies:
@@ -326,7 +380,7 @@ class HandoffPreviewDialog(QDialog):
         # Qt's own dialog behaves the same on every workstation, whatever the desktop.
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         dialog.setDirectory(str(removable_media_folder()))
-        dialog.selectFile(f"handoff-{self.sheet.serial}.pdf")  # the serial names no one
+        dialog.selectFile(f"handoff-{self._case_ref}.pdf")  # the reference names no one
         dialog.fileSelected.connect(self.save_to)
         dialog.finished.connect(lambda _result: self._save_dialog_closed(dialog))
         self.save_dialog = dialog
@@ -345,13 +399,28 @@ class HandoffPreviewDialog(QDialog):
         if not path or self._busy:
             return
         self._set_busy(True)
-        pdf = self.sheet.pdf
-        self._runner.run(lambda: save_private_copy(path, pdf), self._saved, self._failed)
+        self._runner.run(
+            lambda: self._save_registered(path),
+            lambda sheet: self._saved(sheet, path),
+            self._failed,
+        )
 
-    def _saved(self, path: str) -> None:
+    def _save_registered(self, path: str) -> PrintedSheet:
+        """Register the sheet and write it; for a worker thread. A file written for a
+        register entry that then failed is removed again: no sheet the register lacks."""
+        written: list[str] = []
+        try:
+            return self._register(lambda sheet: written.append(save_private_copy(path, sheet.pdf)))
+        except BaseException:
+            for name in written:
+                Path(name).unlink(missing_ok=True)
+            raise
+
+    def _saved(self, sheet: PrintedSheet, path: str) -> None:
         self._set_busy(False)
-        self._say(_("Saved to {path}. The file is not encrypted: keep the medium locked away.")
-                  .format(path=path))
+        self._show(sheet)
+        self._say(_("Saved to {path} as sheet {serial}. The file is not encrypted: keep the "
+                    "medium locked away.").format(path=path, serial=sheet.serial))
         self.saved.emit(path)
 
     # --- shared --------------------------------------------------------------------------------

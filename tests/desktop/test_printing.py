@@ -271,3 +271,47 @@ def _assert_one_original(run_cli, data: Path, ref: str, target: Path) -> None:  
         assert actions == [("handoff_printed",)]
     finally:
         session.close()
+
+
+@NEEDS_POPPLER
+@NEEDS_ZBAR
+def test_a_preview_is_marked_unsigned_and_registers_nothing(arranged, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from desktop.printing import preview_handoff_sheet, print_handoff_sheet
+
+    data, ref = arranged
+    session = Session.open(data, "maria", PASSWORD)
+    try:
+        case_id = session.search(ref)[0].id
+        with session.vault.reading() as conn:
+            log_before = conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+        draft = preview_handoff_sheet(session, case_id)
+        with session.vault.reading() as conn:
+            assert conn.execute("SELECT count(*) FROM print_register").fetchone()[0] == 0
+            assert conn.execute("SELECT count(*) FROM audit_log").fetchone()[0] == log_before
+        printed = print_handoff_sheet(session, case_id)
+        again = preview_handoff_sheet(session, case_id)
+    finally:
+        session.close()
+    assert (draft.serial, draft.copy_number) == ("", 0)
+    assert printed.copy_number == 0
+    assert printed.serial
+    assert (again.serial, again.copy_number) == ("", 1)  # what printing would give now
+    for name, sheet in (("draft", draft), ("printed", printed), ("again", again)):
+        (tmp_path / f"{name}.pdf").write_bytes(sheet.pdf)
+    text = _text(tmp_path / "draft.pdf")
+    assert "Мельник Тарас Богданович" in text
+    assert "ПЕРЕГЛЯД / PREVIEW" in text  # the stamp at the head of every page
+    assert "QR code and serial" in text
+    assert "COPY 1" in _text(tmp_path / "again.pdf")
+    assert "PREVIEW" not in _text(tmp_path / "printed.pdf")
+    # A preview carries no code that `sheet verify` would take; the printed sheet does.
+    codes = {}
+    for name in ("draft", "printed"):
+        subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1",
+                        str(tmp_path / f"{name}.pdf"), str(tmp_path / name)], check=True)
+        pages = map(str, tmp_path.glob(f"{name}-*.png"))
+        scan = subprocess.run(["zbarimg", "--quiet", "--raw", *pages],
+                              capture_output=True, text=True)
+        codes[name] = scan.stdout.strip()
+    assert codes["draft"] == ""
+    assert codes["printed"]

@@ -1,5 +1,7 @@
 """The handoff sheet from the case view: Ctrl+P, the in-memory preview, copies, print, save.
 
+The preview is a draft the register does not list; printing or saving registers the sheet.
+
 Everything is real: the vault, the session, reportlab's PDF and QtPdf reading it. The
 sub-dialogs of the preview open without blocking, so the tests answer them directly.
 """
@@ -138,8 +140,28 @@ def _close(qtbot, view: CaseView, preview: HandoffPreviewDialog) -> None:  # typ
     qtbot.waitUntil(desk.isActiveWindow)
 
 
-def test_a_manager_previews_a_sheet_then_a_marked_copy(
-    site: Site, manager: Session, runner: TaskRunner, private_tmp: Path, qtbot,  # type: ignore[no-untyped-def]
+def _pdf_printer(path: Path) -> QPrinter:
+    """No printer here, so the pages go to Qt's PDF print engine: a file we asked for."""
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(path))
+    return printer
+
+
+def _print(qtbot, runner: TaskRunner, preview: HandoffPreviewDialog, printer: QPrinter) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(preview.printed, timeout=WAIT_MS):
+        preview.print_to(printer)
+    qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
+
+
+def _register(site: Site, case_id: str) -> list[register.PrintRecord]:
+    with site.session.vault.reading() as conn:
+        return register.prints_for(conn, case_id)
+
+
+def test_a_preview_registers_nothing_and_a_print_registers_the_sheet_it_shows(
+    site: Site, manager: Session, runner: TaskRunner, private_tmp: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+    qtbot,
 ) -> None:
     case_id = _case(site.session)
     desk = _desk(manager, site, runner, qtbot)
@@ -147,39 +169,74 @@ def test_a_manager_previews_a_sheet_then_a_marked_copy(
     assert view.print_button.isVisible()
     assert view.print_button.isEnabled()
 
-    first = _press_ctrl_p(qtbot, desk, view)
-    pages = first.document.pageCount()
-    assert pages > 0
-    assert pages == len(PAGE_OBJECT.findall(first.sheet.pdf))
-    assert first.view.document() is first.document
-    assert first.view.pageMode() == QPdfView.PageMode.MultiPage
-    assert first.view.zoomMode() == QPdfView.ZoomMode.FitToWidth
-    assert SERIAL.fullmatch(first.serial_label.text())
-    assert first.serial_label.text() == first.sheet.serial
-    assert first.pages_label.text() == ("1 page" if pages == 1 else f"{pages} pages")
-    assert first.sheet.copy_number == 0
-    assert first.copy_label.isHidden()
-    # What the sheet says, as pdfium reads it.
-    text = first.document.getAllText(0).text()
+    # Looking at the sheet and closing it leaves no trace in the register.
+    draft = _press_ctrl_p(qtbot, desk, view)
+    pages = draft.document.pageCount()
+    assert pages == len(PAGE_OBJECT.findall(draft.sheet.pdf)) > 0
+    assert draft.view.document() is draft.document
+    assert draft.view.pageMode() == QPdfView.PageMode.MultiPage
+    assert draft.view.zoomMode() == QPdfView.ZoomMode.FitToWidth
+    assert not draft.registered
+    assert draft.serial_label.text() == "given when printed"
+    assert draft.draft_label.isVisible()
+    assert draft.pages_label.text() == ("1 page" if pages == 1 else f"{pages} pages")
+    assert draft.copy_label.isHidden()
+    # What the sheet says, as pdfium reads it: the case, and that it is only a preview.
+    text = draft.document.getAllText(0).text()
     assert view.case is not None
     assert view.case.ref in text
-    assert first.sheet.serial in text
-    _close(qtbot, view, first)
+    assert "ПЕРЕГЛЯД / PREVIEW" in text
+    assert not SERIAL.search(text)
+    _close(qtbot, view, draft)
+    assert _register(site, case_id) == []
 
-    second = _press_ctrl_p(qtbot, desk, view)
-    assert second.document.pageCount() > 0
-    assert second.sheet.copy_number == 1
-    assert second.serial_label.text() == second.sheet.serial != first.sheet.serial
-    assert second.copy_label.isVisible()
-    assert "Copy 1" in second.copy_label.text()
-    assert "COPY 1" in second.document.getAllText(0).text()
-    _close(qtbot, view, second)
+    # Printing enters it in the register, and the view turns to the sheet that was printed.
+    preview = _press_ctrl_p(qtbot, desk, view)
+    assert not preview.registered
+    _print(qtbot, runner, preview, _pdf_printer(tmp_path / "first.pdf"))
+    entries = _register(site, case_id)
+    assert [(entry.copy_number, entry.printed_by) for entry in entries] == [(0, "worker")]
+    assert preview.registered
+    assert SERIAL.fullmatch(preview.serial_label.text())
+    assert preview.serial_label.text() == preview.sheet.serial
+    assert preview.sheet.serial.endswith(f"-{entries[0].serial_number:06d}")
+    assert preview.draft_label.isHidden()
+    text = preview.document.getAllText(0).text()
+    assert preview.sheet.serial in text
+    assert "PREVIEW" not in text
+    _close(qtbot, view, preview)
 
-    with site.session.vault.reading() as conn:
-        entries = register.prints_for(conn, case_id)
-    assert [entry.copy_number for entry in entries] == [0, 1]
-    assert {entry.printed_by for entry in entries} == {"worker"}
+    # The next preview says that printing gives a marked copy; the register is unchanged.
+    copy = _press_ctrl_p(qtbot, desk, view)
+    assert copy.copy_label.isVisible()
+    assert "Printing gives copy 1" in copy.copy_label.text()
+    assert "COPY 1" in copy.document.getAllText(0).text()
+    _close(qtbot, view, copy)
+    assert len(_register(site, case_id)) == 1
     assert list(private_tmp.iterdir()) == []
+    desk.close_without_asking()
+
+
+def test_a_print_that_fails_registers_nothing(
+    site: Site, manager: Session, runner: TaskRunner, tmp_path: Path, qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    case_id = _case(site.session)
+    desk = _desk(manager, site, runner, qtbot)
+    view = _open(qtbot, desk, runner, case_id)
+    preview = _press_ctrl_p(qtbot, desk, view)
+    # A printer that cannot start a job: its output goes to a folder that does not exist.
+    preview.print_to(_pdf_printer(tmp_path / "missing" / "out.pdf"))
+    qtbot.waitUntil(lambda: preview.error.isVisible() and runner.idle(), timeout=WAIT_MS)
+    assert preview.error.text() == (
+        "The printer did not start. Check that it is switched on and connected, then try again."
+    )
+    assert _register(site, case_id) == []
+    assert not preview.registered
+    assert preview.print_button.isEnabled()
+    with site.session.vault.reading() as conn:
+        actions = [row[0] for row in conn.execute("SELECT action FROM audit_log")]
+    assert "handoff_printed" not in actions
+    _close(qtbot, view, preview)
     desk.close_without_asking()
 
 
@@ -216,7 +273,8 @@ def test_save_as_pdf_warns_first_then_writes_a_file_only_its_owner_reads(
     qtbot.waitUntil(lambda: preview.save_dialog is not None and preview.save_dialog.isVisible())
     dialog = preview.save_dialog
     assert dialog is not None
-    assert dialog.selectedFiles()[0].endswith(f"handoff-{preview.sheet.serial}.pdf")
+    assert view.case is not None
+    assert dialog.selectedFiles()[0].endswith(f"handoff-{view.case.ref}.pdf")
     dialog.selectFile(str(target))
     with qtbot.waitSignal(preview.saved, timeout=WAIT_MS) as saved:
         dialog.accept()
@@ -224,7 +282,13 @@ def test_save_as_pdf_warns_first_then_writes_a_file_only_its_owner_reads(
     qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
 
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    # What was written is the sheet the register now lists, and the view shows it.
+    assert preview.registered
     assert target.read_bytes() == preview.sheet.pdf
+    assert [f"-{entry.serial_number:06d}" for entry in _register(site, case_id)] == [
+        preview.sheet.serial[-7:]
+    ]
+    assert preview.sheet.serial in preview.note.text()
     assert sorted(p.name for p in removable.iterdir()) == ["sheet.pdf"]  # no partial left
     assert "not encrypted" in preview.note.text()
     assert list(private_tmp.iterdir()) == []
@@ -246,26 +310,25 @@ def test_print_offers_no_file_output_and_paints_every_page(
     preview = _press_ctrl_p(qtbot, desk, view)
     assert preview.document.pageCount() == len(PAGE_OBJECT.findall(preview.sheet.pdf)) > 1
     assert preview.pages_label.text() == f"{preview.document.pageCount()} pages"
+    draft_pages = preview.document.pageCount()
 
     preview.print_button.click()
     dialog = preview.print_dialog
     assert dialog is not None
     qtbot.waitUntil(dialog.isVisible)
     assert not dialog.testOption(QAbstractPrintDialog.PrintDialogOption.PrintToFile)
-    assert dialog.printer().docName() == preview.sheet.serial
     dialog.reject()
     qtbot.waitUntil(lambda: preview.print_dialog is None)
 
-    # No printer here, so the pages go to Qt's PDF print engine: a file we asked for.
     printed = tmp_path / "printer-output.pdf"
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-    printer.setOutputFileName(str(printed))
+    printer = _pdf_printer(printed)
     printer.setCopyCount(3)
     with qtbot.waitSignal(preview.printed, timeout=WAIT_MS) as done:
         preview.print_to(printer)
     qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
-    assert done.args == [preview.document.pageCount()]
+    assert done.args == [preview.document.pageCount()] == [draft_pages]
+    # The print job is named by the serial, which names no one.
+    assert printer.docName() == preview.sheet.serial
     output, buffer = open_document(printed.read_bytes())
     assert output.pageCount() == preview.document.pageCount()
     output.close()
