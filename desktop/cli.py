@@ -21,7 +21,7 @@ from db.vault import VaultError
 from desktop import case_json, cli_transfer, config, workflow
 from desktop.cli_common import PROG, UsageError, data_folder, dump, out, read_first_line, warn
 from desktop.errors import HavenError, InputRejected, not_written
-from desktop.files import check_new_file, write_private_file
+from desktop.files import check_new_file
 from desktop.session import Session
 
 MAX_LIST = 1_000_000
@@ -277,22 +277,10 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
 
     target = Path(args.output)
     check_new_file(target)
-    written = False
-
-    def save(sheet: printing.PrintedSheet) -> None:
-        nonlocal written
-        try:
-            write_private_file(target, sheet.pdf)
-        except OSError as exc:
-            raise not_written(target, exc) from None
-        written = True
-
     try:
-        printed = printing.print_handoff_sheet(session, session.resolve(args.ref), save)
-    except BaseException:
-        if written:  # the register did not take it: no sheet may exist that it does not list
-            target.unlink(missing_ok=True)
-        raise
+        printed = printing.print_sheet_to_file(session, session.resolve(args.ref), target)
+    except OSError as exc:
+        raise not_written(target, exc) from None
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
     out(f"handoff sheet {printed.serial}{copy} written to {target}")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")

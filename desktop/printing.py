@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -11,6 +12,7 @@ from db import audit, audit_tree, printing
 from db.records import Case, Status
 from db.vault import now_utc
 from desktop.errors import InputRejected
+from desktop.files import parts_removed_on_failure, publish, stage_file
 from desktop.handoff import (
     HandoffSheet,
     content_digest,
@@ -112,6 +114,31 @@ def print_handoff_sheet(
         if save is not None:
             save(printed)
     return printed
+
+
+# Enters a sheet in the print register and puts it out (prints or saves it) within that
+# step, with what it is given; a failure to put it out leaves nothing registered.
+Register = Callable[[Callable[[PrintedSheet], object]], PrintedSheet]
+
+
+def write_registered(register: Register, target: Path) -> PrintedSheet:
+    """Register a sheet (``register``, see print_handoff_sheet) and write it to ``target``.
+
+    The file (mode 0600) is written hidden beside ``target`` while the register entry is
+    made, and put in place once that entry is committed: a sheet that looks finished is
+    always listed.
+    """
+    with parts_removed_on_failure() as staged:
+        printed = register(
+            lambda sheet: staged.append(stage_file(target, lambda out: out.write(sheet.pdf)))
+        )
+    publish(staged[0], target)
+    return printed
+
+
+def print_sheet_to_file(session: Session, case_id: str, target: Path) -> PrintedSheet:
+    """Register the case's sheet and write it to ``target`` (see write_registered)."""
+    return write_registered(lambda put_out: print_handoff_sheet(session, case_id, put_out), target)
 
 
 @dataclass(frozen=True, slots=True)

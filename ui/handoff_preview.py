@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import getpass
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRectF, QSize, Signal
@@ -33,9 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.errors import InputRejected
-from desktop.files import write_private_file
 from desktop.i18n import _, ngettext
-from desktop.printing import PrintedSheet
+from desktop.printing import PrintedSheet, Register, write_registered
 from ui.messages import describe_failure
 from ui.style import heading_font, mono_font
 from ui.tasks import TaskRunner
@@ -109,14 +107,6 @@ def _fitted(area: QRectF, size: QSize) -> QRectF:
                   width, height)
 
 
-def save_private_copy(path: str, pdf: bytes) -> str:
-    """Write the PDF readable by its owner only (mode 0600), complete or not at all."""
-    return str(write_private_file(Path(path), pdf))
-
-
-# Enters a sheet in the print register and puts it out (prints or saves it) within that
-# step, with what it is given; a failure to put it out leaves nothing registered.
-Register = Callable[[Callable[[PrintedSheet], object]], PrintedSheet]
 
 
 def removable_media_folder() -> Path:
@@ -400,21 +390,10 @@ class HandoffPreviewDialog(QDialog):
             return
         self._set_busy(True)
         self._runner.run(
-            lambda: self._save_registered(path),
+            lambda: write_registered(self._register, Path(path)),
             lambda sheet: self._saved(sheet, path),
             self._failed,
         )
-
-    def _save_registered(self, path: str) -> PrintedSheet:
-        """Register the sheet and write it; for a worker thread. A file written for a
-        register entry that then failed is removed again: no sheet the register lacks."""
-        written: list[str] = []
-        try:
-            return self._register(lambda sheet: written.append(save_private_copy(path, sheet.pdf)))
-        except BaseException:
-            for name in written:
-                Path(name).unlink(missing_ok=True)
-            raise
 
     def _saved(self, sheet: PrintedSheet, path: str) -> None:
         self._set_busy(False)

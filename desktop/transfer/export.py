@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import itertools
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from db import audit, audit_tree, audit_union, merkle, oplog, peers
 from db.peers import Peer
 from db.vault import Vault, format_time, now_utc
+from desktop.files import open_part, parts_removed_on_failure, publish, stage_file
 from desktop.transfer import age, sshsig
 from desktop.transfer.payload import (
     AUDIT_ENTRIES_PER_LINE,
@@ -39,7 +39,7 @@ from desktop.transfer.transfer_file import (
     Consistency,
     Manifest,
     Recipient,
-    write_transfer_file,
+    write_transfer_tar,
 )
 
 # Proofs from this many unconfirmed checkpoints at most; older files arriving after newer
@@ -121,19 +121,19 @@ def export_file(
 ) -> ExportResult:
     """Write ``destination`` for these peers; all or nothing.
 
+    The file is written hidden beside ``destination`` and put in place only once the vault
+    has recorded it (its file numbers, its audit entry): a finished-looking file always has
+    its record. A crash in between leaves a hidden part and a number unused, which the
+    receiving site reports as a file it has not seen; the next file carries its changes.
     ``progress`` is told how many of the cases to send were written so far.
     """
     signing_key = vault.site_signing_key()
-    written: list[Path] = []
-    try:
-        return _export(
-            vault, user, recipients, destination, full, signing_key, written, progress
+    with parts_removed_on_failure() as staged:
+        result = _export(
+            vault, user, recipients, destination, full, signing_key, staged, progress
         )
-    except BaseException:
-        # The transaction was rolled back, so a file that got written must not stay behind.
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+    publish(staged[0], destination)
+    return result
 
 
 def _export(
@@ -143,7 +143,7 @@ def _export(
     destination: Path,
     full: bool,
     signing_key: Ed25519PrivateKey,
-    written: list[Path],
+    staged: list[Path],
     progress: Progress | None,
 ) -> ExportResult:
     with vault.transaction() as conn:
@@ -185,9 +185,7 @@ def _export(
         }
         header = Header(site_id, epoch, sequences, created_at, upto, bases, acks, held)
         counter = [0]
-        fd, payload_name = tempfile.mkstemp(
-            dir=destination.parent, prefix=f".{destination.name}.", suffix=".age"
-        )
+        fd, payload_name = open_part(destination)  # the payload, encrypted, until the tar
         try:
             with os.fdopen(fd, "w+b") as payload_file:
                 writer = _HashingWriter(payload_file)
@@ -214,10 +212,9 @@ def _export(
                     manifest_bytes, signing_key, sshsig.TRANSFER_NAMESPACE
                 ).encode("ascii")
                 payload_file.seek(0)
-                write_transfer_file(
-                    destination, manifest_bytes, signature, payload_file, writer.size
-                )
-                written.append(destination)
+                staged.append(stage_file(destination, lambda handle: write_transfer_tar(
+                    handle, manifest_bytes, signature, payload_file, writer.size
+                )))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(payload_name)

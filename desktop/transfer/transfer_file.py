@@ -215,6 +215,16 @@ def _member(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
+def write_transfer_tar(
+    handle: BinaryIO, manifest: bytes, signature: bytes, payload: BinaryIO, payload_size: int
+) -> None:
+    """Write the tar of a transfer file: its manifest, signature and payload, in that order."""
+    with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        tar.addfile(_member(MANIFEST, len(manifest)), io.BytesIO(manifest))
+        tar.addfile(_member(SIGNATURE, len(signature)), io.BytesIO(signature))
+        tar.addfile(_member(PAYLOAD, payload_size), payload)
+
+
 def write_transfer_file(
     destination: Path, manifest: bytes, signature: bytes, payload: BinaryIO, payload_size: int
 ) -> None:
@@ -224,10 +234,7 @@ def write_transfer_file(
     )
     try:
         with os.fdopen(fd, "wb") as handle:
-            with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-                tar.addfile(_member(MANIFEST, len(manifest)), io.BytesIO(manifest))
-                tar.addfile(_member(SIGNATURE, len(signature)), io.BytesIO(signature))
-                tar.addfile(_member(PAYLOAD, payload_size), payload)
+            write_transfer_tar(handle, manifest, signature, payload, payload_size)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, destination)

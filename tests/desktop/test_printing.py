@@ -315,3 +315,44 @@ def test_a_preview_is_marked_unsigned_and_registers_nothing(arranged, tmp_path: 
         codes[name] = scan.stdout.strip()
     assert codes["draft"] == ""
     assert codes["printed"]
+
+
+def _register_and_log(data: Path) -> tuple[list[int], list[str]]:
+    session = Session.open(data, "admin", PASSWORD)
+    try:
+        conn = session.vault.conn
+        copies = [row[0] for row in conn.execute("SELECT copy_number FROM print_register")]
+        actions = [row[0] for row in conn.execute(
+            "SELECT action FROM audit_log WHERE action LIKE 'handoff_%' ORDER BY seq"
+        )]
+    finally:
+        session.close()
+    return copies, actions
+
+
+@pytest.mark.parametrize(
+    ("attribute", "when", "registered"),
+    [("stage_file", "after", []), ("publish", "before", [0])],
+    ids=["before its commit", "after its commit"],
+)
+def test_a_killed_print_leaves_no_sheet_the_register_lacks(  # type: ignore[no-untyped-def]
+    arranged, run_cli, tmp_path: Path, attribute: str, when: str, registered: list[int]
+) -> None:
+    from tests.killed import kill_at
+
+    data, ref = arranged
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    kill_at("desktop.printing", attribute, when, data, "handoff", ref, "-o",
+            str(stick / "sheet.pdf"), user="maria")
+    # The sheet was written whole, but hidden: nothing that looks like a finished sheet.
+    assert [path.name.startswith(".sheet.pdf.") for path in stick.iterdir()] == [True]
+    assert _register_and_log(data)[0] == registered
+    printed = run_cli("handoff", ref, "-o", str(stick / "next.pdf"), data=data, user="maria")
+    assert printed.returncode == 0, printed.stderr
+    assert ("(copy 1)" in printed.stdout) == bool(registered)
+    # The next sheet written into that folder took away the hidden one, with its plaintext.
+    assert [path.name for path in stick.iterdir()] == ["next.pdf"]
+    copies, actions = _register_and_log(data)
+    assert copies == [*registered, len(registered)]
+    assert len(actions) == len(copies)
