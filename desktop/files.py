@@ -42,7 +42,8 @@ def check_new_file(target: Path) -> None:
         raise exists_already(target)
 
 
-def _process_gone(pid: int) -> bool:
+def process_gone(pid: int) -> bool:
+    """Whether no process has this id (any more); never true of this process."""
     if pid == os.getpid():
         return False
     try:
@@ -63,7 +64,7 @@ def sweep_parts(folder: Path) -> int:
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             match = _PART.fullmatch(entry.name)
-            if match and entry.is_file(follow_symlinks=False) and _process_gone(int(match[1])):
+            if match and entry.is_file(follow_symlinks=False) and process_gone(int(match[1])):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed += 1

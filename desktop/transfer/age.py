@@ -100,6 +100,10 @@ class HeaderError(AgeError):
     """The header is malformed, truncated, or uses something this implementation refuses."""
 
 
+class WorkFactorRefused(HeaderError):
+    """An scrypt stanza asks for more work than the identity allows."""
+
+
 class NoIdentityMatch(AgeError):
     """None of the given identities can unwrap the file key."""
 
@@ -449,7 +453,10 @@ class ScryptIdentity:
                 raise HeaderError("scrypt work factor is not a small positive decimal number")
             work_factor = int(stanza.args[2])
             if work_factor > self._max_work_factor:
-                raise HeaderError(f"scrypt work factor {work_factor} is above the limit")
+                raise WorkFactorRefused(
+                    f"scrypt work factor {work_factor} is above the limit of"
+                    f" {self._max_work_factor}"
+                )
             if len(stanza.body) != _FILE_KEY_SIZE + _TAG_SIZE:
                 raise HeaderError("an scrypt stanza body must be 32 bytes")
             wrap_key = _scrypt_key(self._passphrase, salt, work_factor)

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from db.keyslots import sync_folder
 from db.migrate import schema_version
 from db.snapshot import write_encrypted_copy
-from db.vault import DB_NAME, KEYSLOTS_NAME, Vault, format_time, now_utc
+from db.vault import DB_NAME, JOURNAL_NAME, KEYSLOTS_NAME, Vault, format_time, now_utc
 from desktop.errors import HavenError, InputRejected
+from desktop.files import process_gone, publish, stage_file
 from desktop.transfer import age
 from desktop.transfer.streams import ChunkReader
 from desktop.transfer.transfer_file import TransferFileError, parse_ustar_header
@@ -94,28 +96,21 @@ def write_backup(
     }
     info_bytes = (json.dumps(info, indent=2, sort_keys=True) + "\n").encode("ascii")
     keyslots = Vault.keyslots_path(vault.data_dir).read_bytes()
-    staging = Path(tempfile.mkdtemp(dir=vault.data_dir, prefix=".backup-"))
-    fd, part_name = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
+    staging = _staging_folder(vault.data_dir, "backup")
     try:
         snapshot = staging / DB_NAME
         with vault.reading() as conn:
             write_encrypted_copy(conn, snapshot)
-        with snapshot.open("rb") as db_file, os.fdopen(fd, "wb") as out:
+        with snapshot.open("rb") as db_file:
             members: list[tuple[str, int, BinaryIO]] = [
                 (INFO_NAME, len(info_bytes), io.BytesIO(info_bytes)),
                 (KEYSLOTS_NAME, len(keyslots), io.BytesIO(keyslots)),
                 (DB_NAME, snapshot.stat().st_size, db_file),
             ]
-            age.encrypt_stream(ChunkReader(_tar_stream(members)), out, [recipient])
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(part_name, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(part_name)
-        raise
+            part = stage_file(destination, lambda out: age.encrypt_stream(
+                ChunkReader(_tar_stream(members)), out, [recipient]
+            ))
+        publish(part, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return BackupInfo(vault.vault_id, site_id, str(info["created_at"]), schema,
@@ -177,6 +172,8 @@ class _Unpacker:
             self._left -= take
             if self._left:
                 return False
+            self._file.flush()
+            os.fsync(self._file.fileno())  # on the medium before it is moved into place
             self._file.close()
             self._file = None
             self._state = "padding"
@@ -221,6 +218,24 @@ def _read_info(path: Path) -> dict[str, Any]:
 _AGE_STARTS = (b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE-----")
 
 
+# The most scrypt work a restore does for a passphrase: 2**20 takes 1 GiB and a few seconds.
+# Haven and the age CLI write 18; the format allows a file to ask for up to 4 GiB and more.
+MAX_WORK_FACTOR = 20
+
+# What a vault's folder holds: the database, its WAL files, the keyslots and the journal.
+VAULT_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", KEYSLOTS_NAME, JOURNAL_NAME)
+
+
+def _staging_folder(data_dir: Path, purpose: str) -> Path:
+    """A new private folder in ``data_dir`` for a backup's snapshot or a restore's files,
+    named after this process; those that killed runs left there are removed first."""
+    for entry in data_dir.glob(f".{purpose}-*-*"):
+        pid = entry.name.split("-")[1]
+        if pid.isdigit() and process_gone(int(pid)) and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=data_dir, prefix=f".{purpose}-{os.getpid()}-"))
+
+
 def leave_no_folder(data_dir: Path) -> None:
     """Remove a folder a refused restore made, if nothing else was put in it meanwhile."""
     with contextlib.suppress(OSError):
@@ -232,13 +247,20 @@ def _not_restored(data_dir: Path, error: OSError) -> HavenError:
 
 
 def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
-    """Unpack a backup into ``data_dir`` (which must hold no vault); all or nothing."""
-    if (data_dir / DB_NAME).exists() or (data_dir / KEYSLOTS_NAME).exists():
-        raise InputRejected(f"{data_dir} already holds a vault; restore into a new folder")
+    """Unpack a backup into ``data_dir`` (which must hold no vault); all or nothing.
+
+    A folder holding any file of a vault is refused before anything is written: a restore
+    that fails takes back what it put there, and must not take a vault's own files with it.
+    """
+    held = [name for name in VAULT_FILES if (data_dir / name).exists()]
+    if held:
+        raise InputRejected(
+            f"{data_dir} holds files of a vault ({', '.join(held)}); restore into a new folder"
+        )
     made = not data_dir.exists()
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        staging = Path(tempfile.mkdtemp(dir=data_dir, prefix=".restore-"))
+        staging = _staging_folder(data_dir, "restore")
     except OSError as exc:
         raise _not_restored(data_dir, exc) from None
     unpacker = _Unpacker(staging)
@@ -249,13 +271,20 @@ def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
                 if not handle.read(len(_AGE_STARTS[1])).startswith(_AGE_STARTS):
                     raise BackupRejected(f"{source.name} is not a Haven backup")
                 handle.seek(0)
-                age.decrypt_stream(handle, unpacker, [age.ScryptIdentity(passphrase)])
+                age.decrypt_stream(handle, unpacker, [
+                    age.ScryptIdentity(passphrase, max_work_factor=MAX_WORK_FACTOR)
+                ])
         except _WriteFailed as failed:
             raise _not_restored(data_dir, failed.error) from None
         except OSError as exc:
             raise InputRejected(f"cannot read {source.name}: {exc.strerror}") from None
         except age.NoIdentityMatch:
             raise BackupRejected("the passphrase does not open this backup") from None
+        except age.WorkFactorRefused as exc:
+            raise BackupRejected(
+                f"the backup asks for more passphrase work than a restore allows ({exc});"
+                f" Haven and age make backups with {age.DEFAULT_SCRYPT_WORK_FACTOR}"
+            ) from None
         except age.AgeError:
             raise BackupRejected("the backup is damaged or was altered") from None
         except TransferFileError:
@@ -266,6 +295,7 @@ def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
         for name in (DB_NAME, KEYSLOTS_NAME):
             os.replace(staging / name, data_dir / name)
             moved.append(data_dir / name)
+        sync_folder(data_dir)
     except BaseException:
         unpacker.abandon()
         for path in moved:

@@ -19,7 +19,7 @@ from db.keyslots import KeyslotError
 from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
 from db.records import Role
-from db.vault import JOURNAL_NAME, format_time, now_utc
+from db.vault import format_time, now_utc
 from desktop.errors import (
     HavenError,
     InputRejected,
@@ -442,7 +442,7 @@ def restore(
 
 def _remove_restored(data_dir: Path, made: bool) -> None:
     """Take back what a restore put in the folder (and the folder, if it made it)."""
-    for name in ("haven.db", "haven.db-wal", "haven.db-shm", "keyslots.json", JOURNAL_NAME):
+    for name in backup.VAULT_FILES:
         (data_dir / name).unlink(missing_ok=True)
     if made:
         backup.leave_no_folder(data_dir)

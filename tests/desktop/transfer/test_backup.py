@@ -112,8 +112,29 @@ def test_wrong_passphrase_or_damage_leaves_nothing(sites: list[HavenSite],
     with pytest.raises(InputRejected, match=r"to-south\.haven is not a Haven backup"):
         restore(transfer_file, target, PASSPHRASE, "admin", PASSWORD)
     assert list(target.iterdir()) == []
-    with pytest.raises(InputRejected, match="already holds a vault"):
+    with pytest.raises(InputRejected, match="holds files of a vault"):
         restore(path, north.data, PASSPHRASE, "admin", PASSWORD)
+
+
+@pytest.mark.parametrize("left", ["haven.db-wal", "haven.db-shm", "failed-logins.jsonl"])
+def test_a_folder_with_a_vaults_files_is_refused_and_keeps_them(
+    sites: list[HavenSite], tmp_path: Path, left: str
+) -> None:
+    # What a damaged vault's folder holds once its database and keyslots were moved aside:
+    # its WAL may be the only copy of the latest changes.
+    north, _ = sites
+    path = backup(north, tmp_path / "north.backup")
+    folder = tmp_path / "damaged-site"
+    folder.mkdir()
+    (folder / left).write_bytes(b"the latest changes")
+    with pytest.raises(InputRejected) as refused:
+        restore(path, folder, PASSPHRASE, "admin", PASSWORD)
+    assert str(refused.value) == (
+        f"{folder} holds files of a vault ({left}); restore into a new folder"
+    )
+    assert [(p.name, p.read_bytes()) for p in folder.iterdir()] == [
+        (left, b"the latest changes")
+    ]
 
 
 def test_restoring_needs_a_user_who_may(sites: list[HavenSite], tmp_path: Path) -> None:
@@ -156,3 +177,50 @@ def test_backup_and_restore_through_the_cli(sites: list[HavenSite], tmp_path: Pa
     short.write_text("short\n")
     assert cli.main(["--data", str(north.data), *common, "backup", "-o",
                      str(tmp_path / "x.backup"), "--passphrase-file", str(short)]) == 4
+
+
+@pytest.mark.parametrize("work_factor", [21, 30])
+def test_a_backup_asking_for_too_much_passphrase_work_is_refused_at_once(
+    sites: list[HavenSite], tmp_path: Path, work_factor: int
+) -> None:
+    north, _ = sites
+    path = backup(north, tmp_path / "north.backup")
+    made = path.read_bytes()
+    stanza = made.index(b"-> scrypt ")
+    line_end = made.index(b"\n", stanza)
+    salt = made[stanza:line_end].split(b" ")[2]
+    costly = tmp_path / "costly.backup"
+    costly.write_bytes(
+        made[:stanza] + b"-> scrypt " + salt + b" %d" % work_factor + made[line_end:]
+    )
+    target = tmp_path / "restore"
+    with pytest.raises(InputRejected) as refused:
+        restore(costly, target, PASSPHRASE, "admin", PASSWORD)
+    assert str(refused.value) == (
+        "the backup asks for more passphrase work than a restore allows (scrypt work factor"
+        f" {work_factor} is above the limit of 20); Haven and age make backups with 18"
+    )
+    assert not target.exists()
+
+
+def test_what_a_killed_backup_left_goes_with_the_next_backup(
+    sites: list[HavenSite], tmp_path: Path
+) -> None:
+    from tests.killed import kill_at
+
+    north, _ = sites
+    north.close()
+    phrase = tmp_path / "phrase.txt"
+    phrase.write_text(PASSPHRASE + "\n")
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    kill_at("desktop.transfer.backup", "publish", "before", north.data,
+            "backup", "-o", str(stick / "first.backup"), "--passphrase-file", str(phrase))
+    # Killed with the backup written but not in place: a hidden part on the stick, and
+    # the snapshot it was made from in the vault's folder.
+    assert [p.name.startswith(".first.backup.") for p in stick.iterdir()] == [True]
+    assert len(list(north.data.glob(".backup-*"))) == 1
+    north.session = Session.open(north.data, "admin", PASSWORD)
+    backup(north, stick / "second.backup")
+    assert [p.name for p in stick.iterdir()] == ["second.backup"]
+    assert list(north.data.glob(".backup-*")) == []
