@@ -292,7 +292,14 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
 
     check = printing.check_sheet_token(session, args.token)
     claims = check.claims
-    out(f"valid handoff sheet token signed by site '{check.site_name}' ({claims.site_id})")
+    if not check.current:
+        latest = check.latest_serial
+        instead = (f"the case's latest sheet is {latest}" if latest and latest != claims.serial
+                   else "print a new one")
+        out(f"OUT OF DATE: sheet {claims.serial} of site '{check.site_name}' is genuine, but the"
+            f" case changed after it was printed: do not hand over by it; {instead}")
+    else:
+        out(f"valid handoff sheet token signed by site '{check.site_name}' ({claims.site_id})")
     out(f"  case {claims.reference} ({claims.case_id}), sheet {claims.serial}")
     out(f"  content digest {claims.content_digest.hex()}")
     if check.registered is not None:
@@ -301,9 +308,8 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
         out(f"  printed {record.printed_at.isoformat()} by {record.printed_by} ({copy})")
     case = check.case
     if not check.current:
-        out("  the case has changed since this sheet was printed: compare the paper with the"
-            " case's history (case show)")
-        return 0
+        out("  what changed since is in the case's history (case show)")
+        return 4
     out("  the sheet vouches for the case as it stands; the paper must show:")
     for number, person in enumerate(case.persons, 1):
         born = f", {person.birth_date}" if person.birth_date else ""

@@ -150,6 +150,7 @@ class SheetCheck:
     # Whether the sheet vouches for the case as it stands: then what the paper shows can be
     # compared with it line by line; else the case changed after the sheet was printed.
     current: bool
+    latest_serial: str | None = None  # this site's newest sheet of the case, if any
 
 
 def check_sheet_token(session: Session, token: str) -> SheetCheck:
@@ -162,11 +163,15 @@ def check_sheet_token(session: Session, token: str) -> SheetCheck:
     record = None
     with session.vault.reading() as conn:
         record = printing.find_print(conn, claims.case_id, claims.serial, session.site.ref_prefix)
+        printed = printing.prints_for(conn, claims.case_id)
     if record is not None and record.content_digest != claims.content_digest:
         raise InputRejected("sheet token refused: it does not match the sheet this site printed")
     case = session.get_case(claims.case_id, audit_view=False)
     current = content_digest(claims.site_id, claims.serial, case) == claims.content_digest
     with session.vault.transaction() as conn:
         audit.append(conn, session.user.name, "sheet_verified", claims.case_id, claims.serial)
+    latest = (
+        format_serial(session.site.ref_prefix, printed[-1].serial_number) if printed else None
+    )
     return SheetCheck(claims=replace(claims), site_name=session.site.name, registered=record,
-                      case=case, current=current)
+                      case=case, current=current, latest_serial=latest)
