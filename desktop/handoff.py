@@ -113,6 +113,7 @@ class HandoffSheet:
 DRAFT_SERIAL = "—"
 DRAFT_MARK = "ПЕРЕГЛЯД, НЕ ДЛЯ ПЕРЕДАЧІ / PREVIEW, NOT FOR HANDOFF"
 DRAFT_STAMP = "ПЕРЕГЛЯД / PREVIEW"
+STAMP_CLEARANCE = 3 * mm  # between a stamp and the text either side of it
 
 
 def register_bundled_fonts() -> None:
@@ -618,17 +619,19 @@ def _decorate_page(
     _draw_watermark(canvas, sheet)
     top = PAGE_HEIGHT - 12 * mm
     canvas.setFillColor(INK)
-    site_line = _fit(f"Haven · {sheet.site_name}", SANS, 8, CONTENT_WIDTH * 0.38)
+    stamp = _copy_label(sheet.copy_number) if sheet.copy_number else ""
+    if sheet.draft:
+        stamp = DRAFT_STAMP
+    # The site's name gives way to a stamp: both fit between the margin and CONFIDENTIAL.
+    gap_end = PAGE_WIDTH - MARGIN - pdfmetrics.stringWidth(CONFIDENTIAL, SANS_BOLD, 10)
+    room = gap_end - MARGIN - (_stamp_width(stamp) + 2 * STAMP_CLEARANCE if stamp else 0)
+    site_line = _fit(f"Haven · {sheet.site_name}", SANS, 8, min(CONTENT_WIDTH * 0.38, room))
     canvas.setFont(SANS, 8)
     canvas.drawString(MARGIN, top, site_line)
     canvas.setFont(SANS_BOLD, 10)
     canvas.drawRightString(PAGE_WIDTH - MARGIN, top, CONFIDENTIAL)
-    stamp = _copy_label(sheet.copy_number) if sheet.copy_number else ""
-    if sheet.draft:
-        stamp = DRAFT_STAMP
     if stamp:
         gap_start = MARGIN + pdfmetrics.stringWidth(site_line, SANS, 8)
-        gap_end = PAGE_WIDTH - MARGIN - pdfmetrics.stringWidth(CONFIDENTIAL, SANS_BOLD, 10)
         _draw_stamp(canvas, stamp, (gap_start + gap_end) / 2, top)
     canvas.setStrokeColor(INK)
     canvas.setLineWidth(0.8)
@@ -711,8 +714,12 @@ def _draw_watermark(canvas: Canvas, sheet: HandoffSheet) -> None:
     canvas.restoreState()
 
 
+def _stamp_width(label: str) -> float:
+    return pdfmetrics.stringWidth(label, SANS_BOLD, 12) + 5 * mm
+
+
 def _draw_stamp(canvas: Canvas, label: str, centre_x: float, baseline: float) -> None:
-    width = pdfmetrics.stringWidth(label, SANS_BOLD, 12) + 5 * mm
+    width = _stamp_width(label)
     canvas.setLineWidth(1.5)
     canvas.rect(centre_x - width / 2, baseline - 1.6 * mm, width, 6.2 * mm, stroke=1, fill=0)
     canvas.setFont(SANS_BOLD, 12)

@@ -406,3 +406,39 @@ def test_huge_free_text_still_lays_out(site_key: Ed25519PrivateKey, tmp_path: Pa
 def test_a_case_without_contacts_says_so(site_key: Ed25519PrivateKey, tmp_path: Path) -> None:
     path = write_pdf(render_handoff_sheet(make_sheet(contacts=[]), site_key), tmp_path)
     assert "Записів немає / No entries" in pdf_text(path)
+
+
+@needs("pdftotext")
+@pytest.mark.parametrize("copy_number", [1, 10])
+def test_the_copy_stamp_leaves_the_site_name_and_the_marking_readable(
+    site_key: Ed25519PrivateKey, tmp_path: Path, copy_number: int
+) -> None:
+    from xml.etree import ElementTree
+
+    sheet = dataclasses.replace(
+        make_sheet(copy_number=copy_number),
+        site_name="Пункт прийому звернень «Хочу жити» — Харківська обл., резервний",
+    )
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    layout = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    # The words of the header line: level, 8 to 12 points high (the watermark's are slanted).
+    header = sorted(
+        (float(word.get("xMin", 0)), float(word.get("xMax", 0)), word.text or "")
+        # pdftotext's own output about a PDF this test made
+        for word in ElementTree.fromstring(layout).iter(  # noqa: S314
+            "{http://www.w3.org/1999/xhtml}word"
+        )
+        if float(word.get("yMin", 0)) < 30
+        and 7.5 < float(word.get("yMax", 0)) - float(word.get("yMin", 0)) < 12.5
+    )
+    texts = [text for _x0, _x1, text in header]
+    stamp = texts.index("КОПІЯ")
+    assert texts[stamp:stamp + 5] == ["КОПІЯ", str(copy_number), "/", "COPY", str(copy_number)]
+    assert texts[-3:] == ["КОНФІДЕНЦІЙНО", "/", "CONFIDENTIAL"]
+    assert texts[0] == "Haven"
+    assert texts[stamp - 1].endswith("…")  # the site's name gave way
+    # Three separate runs of text, each clear of the next by the stamp's frame and more.
+    clearance = 3 / 25.4 * 72
+    assert header[stamp][0] - header[stamp - 1][1] > clearance
+    assert header[-3][0] - header[stamp + 4][1] > clearance
