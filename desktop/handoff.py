@@ -63,6 +63,8 @@ TOP_MARGIN = 22 * mm
 BOTTOM_MARGIN = 44 * mm
 QR_SIZE = 32 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+# The height a page's frame offers its flowables (SimpleDocTemplate pads it by 6 points).
+FRAME_HEIGHT = PAGE_HEIGHT - TOP_MARGIN - BOTTOM_MARGIN - 12
 INK = colors.black
 MUTED = colors.HexColor("#555555")
 RULE = colors.HexColor("#888888")
@@ -490,9 +492,8 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
             ]
         )
         if person.notes:
-            # A page break may fall between a person and this row (reportlab
-            # cannot keep rows together while also splitting oversized ones),
-            # so the row repeats the person's number.
+            # A person's two rows stay on one page; only a person taller than a page is
+            # split, and then this row repeats the person's number.
             row = len(data)
             data.append(
                 [
@@ -515,9 +516,29 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
         commands.append(("LINEABOVE", (0, first_row), (-1, first_row), 0.5, RULE))
     widths = [7 * mm, 57 * mm, 23 * mm, 24 * mm, 34 * mm]
     widths.append(CONTENT_WIDTH - sum(widths))
-    table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
+    table = _RowsWhole(data, colWidths=widths, repeatRows=1)
     table.setStyle(_base_table_style(commands))
     return table
+
+
+class _RowsWhole(Table):
+    """A table that breaks between rows only, unless a row (or rows kept together) is
+    taller than a whole page: then, at the top of a page, that row is split too.
+
+    reportlab's own in-row splitting, always on, measures split spanned rows badly: it left
+    pages mostly blank, and parts of a row without the person they belong to.
+    """
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        parts: list[Flowable] = super().split(availWidth, availHeight)
+        if parts or availHeight < FRAME_HEIGHT - 1:
+            return parts  # what does not fit here goes whole to the next page
+        self.splitInRow = 1
+        try:
+            parts = super().split(availWidth, availHeight)
+        finally:
+            self.splitInRow = 0
+        return parts
 
 
 def _contacts_table(contacts: Sequence[ContactEntry], styles: _Styles) -> Flowable:

@@ -442,3 +442,25 @@ def test_the_copy_stamp_leaves_the_site_name_and_the_marking_readable(
     clearance = 3 / 25.4 * 72
     assert header[stamp][0] - header[stamp - 1][1] > clearance
     assert header[-3][0] - header[stamp + 4][1] > clearance
+
+
+@needs("pdftotext", "pdfinfo")
+def test_long_features_break_between_rows_and_leave_no_page_half_empty(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    names = [f"Коваленко Андрій Миколайович {number}" for number in range(12)]
+    features = ("Шрам над лівою бровою, татуювання на правому передпліччі. " * 40)[:2000]
+    persons = tuple(
+        dataclasses.replace(person, notes=features if index in (2, 6, 11) else person.notes,
+                            rank="молодший сержант", unit="в/ч 12345, 3-й батальйон")
+        for index, person in enumerate(make_case(names).persons)
+    )
+    sheet = dataclasses.replace(make_sheet(names, persons=persons),
+                                site_name="Пункт прийому звернень «Хочу жити» — Харківська обл.")
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    # Three pages hold it all; split rows made reportlab leave most of two pages blank.
+    assert page_count(path) == 3
+    for page in range(1, 4):
+        text = flat(pdf_text(path, page))
+        # The persons' header once at most: a second one mid-page read as a new table.
+        assert text.count("Латиницею / Latin transliteration") <= 1
