@@ -314,11 +314,21 @@ def cmd_backup(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace], str]) -> int:
-    if not args.user:
-        raise TransferUsageError("--user is required: the restored vault is opened to finish")
+    recovery_key = None
+    if args.recovery_key_file is not None:
+        if args.user:
+            raise TransferUsageError("give --user or --recovery-key-file, not both")
+        recovery_key = read_first_line(args.recovery_key_file, "recovery key")
+    elif not args.user:
+        raise TransferUsageError(
+            "--user is required: the restored vault is opened to finish (or give the site's"
+            " --recovery-key-file)"
+        )
     data = config.data_dir(args.data)
+    # The login's password first, then the passphrase: the order backup reads them in.
+    login = password(args) if recovery_key is None else ""
     passphrase = _passphrase(args, confirm=False)
-    info = restore(Path(args.file), data, passphrase, args.user, password(args))
+    info = restore(Path(args.file), data, passphrase, args.user or "", login, recovery_key)
     out(f"Restored the backup of {info.created_at} into {data}. Its transfer numbering"
          " restarts; peers will be sent everything again on the next export.")
     out("Its audit log may no longer extend what its peers accepted: send each peer a file"
@@ -413,6 +423,9 @@ def register(commands: Any, with_session: WithSession) -> None:
     restoring.add_argument("--data", default=argparse.SUPPRESS, metavar="NEWDIR", type=data_folder,
                            help="the new data folder (also accepted before the command)")
     restoring.add_argument("--passphrase-file", metavar="FILE")
+    restoring.add_argument("--recovery-key-file", metavar="FILE",
+                           help="open the restored vault with the recovery key that init"
+                           " printed, instead of --user and a password")
     restoring.set_defaults(func=lambda args: cmd_restore(args, _session_password))
 
 

@@ -534,20 +534,26 @@ class Session:
     # --- accounts ------------------------------------------------------------------------------
 
     @staticmethod
-    def recover(
-        data_dir: Path, recovery_key: str, admin: str, password: str, kdf: KdfParams
-    ) -> None:
-        """Break-glass: open the vault with the recovery key and give an admin account a
-        new password (taking it back into use if it was disabled), audited."""
-        validate_new_password(password)
+    def unlock_with_recovery_key(data_dir: Path, recovery_key: str) -> Vault:
+        """Break-glass: the vault opened with the recovery key that init printed; a wrong
+        key is journaled as a failed login of the recovery slot."""
         try:
-            vault = Vault.unlock_with_recovery_key(data_dir, recovery_key)
+            return Vault.unlock_with_recovery_key(data_dir, recovery_key)
         except (WrongPassword, KeyslotError) as exc:
             raise AuthenticationFailed(str(exc)) from None
         except VaultFull:
             raise
         except (VaultError, MigrationError) as exc:
             raise _open_failure(exc) from None
+
+    @staticmethod
+    def recover(
+        data_dir: Path, recovery_key: str, admin: str, password: str, kdf: KdfParams
+    ) -> None:
+        """Break-glass: open the vault with the recovery key and give an admin account a
+        new password (taking it back into use if it was disabled), audited."""
+        validate_new_password(password)
+        vault = Session.unlock_with_recovery_key(data_dir, recovery_key)
         try:
             with vault.reading() as conn:
                 account = users.get_user(conn, admin)

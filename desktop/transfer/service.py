@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from db import audit, audit_union, oplog, peers, sync
-from db.keyslots import KeyslotError
+from db.keyslots import RECOVERY_USER
 from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
 from db.records import Role
-from db.vault import format_time, now_utc
+from db.vault import Vault, format_time, now_utc
 from desktop.errors import (
-    HavenError,
     InputRejected,
     NotFound,
     PermissionDenied,
@@ -409,35 +408,48 @@ class TransferService:
 
 
 def restore(
-    source: Path, data_dir: Path, passphrase: str, user: str, password: str
+    source: Path, data_dir: Path, passphrase: str, user: str, password: str,
+    recovery_key: str | None = None,
 ) -> backup.BackupInfo:
-    """Restore a backup into a new folder and open it as ``user`` to finish the job.
+    """Restore a backup into a new folder and open it to finish the job: as ``user``, or
+    with the site's ``recovery_key`` when no account's password is known any more.
 
     The restored site starts a new transfer epoch (fresh file numbering, and its peers
     are sent everything again), so nothing it exports can be mistaken for a replay.
-    If the user cannot open it or may not restore, the folder is left empty again.
+    If it cannot be opened, or the user may not restore, the folder is left empty again.
     """
     made = not data_dir.exists()
     info = backup.restore_backup(source, data_dir, passphrase)
     try:
-        session = Session.open(data_dir, user, password)
-    except (HavenError, KeyslotError):
+        vault, actor = _open_restored(data_dir, user, password, recovery_key)
+    except BaseException:
         _remove_restored(data_dir, made)
         raise
     try:
-        if not session.can(Action.BACKUP):
-            raise PermissionDenied(f"a user with role '{session.role.value}' may not restore")
-        with session.vault.transaction() as conn:
+        with vault.transaction() as conn:
             epoch = peers.start_new_epoch(conn)
             audit.append(
-                conn, user, "restored_from_backup", detail=f"{info.created_at}, epoch {epoch}"
+                conn, actor, "restored_from_backup", detail=f"{info.created_at}, epoch {epoch}"
             )
     except BaseException:
-        session.close()
+        vault.close()
         _remove_restored(data_dir, made)
         raise
-    session.close()
+    vault.close()
     return info
+
+
+def _open_restored(
+    data_dir: Path, user: str, password: str, recovery_key: str | None
+) -> tuple[Vault, str]:
+    """The restored vault, and who is recorded as having restored it."""
+    if recovery_key is not None:
+        return Session.unlock_with_recovery_key(data_dir, recovery_key), RECOVERY_USER
+    session = Session.open(data_dir, user, password)
+    if not session.can(Action.BACKUP):
+        session.close()
+        raise PermissionDenied(f"a user with role '{session.role.value}' may not restore")
+    return session.vault, user
 
 
 def _remove_restored(data_dir: Path, made: bool) -> None:

@@ -62,3 +62,56 @@ def test_a_wrong_key_or_a_name_that_is_not_an_admin_is_refused(  # type: ignore[
     listed = json.loads(run_cli("audit", "list", "--json", data=data).stdout)
     assert [e["actor"] for e in listed if e["action"] == "login_failed"] == ["@recovery"]
     assert not [e for e in listed if e["action"] == "recovery_key_used"]
+
+
+def test_a_backup_is_restored_with_the_recovery_key_alone(  # type: ignore[no-untyped-def]
+    run_cli, lost, tmp_path: Path
+) -> None:
+    data, key, new = lost
+    phrase = tmp_path / "phrase.txt"
+    phrase.write_text("a long backup passphrase\n")
+    made = run_cli("backup", "-o", str(tmp_path / "site.backup"), "--passphrase-file",
+                   str(phrase), data=data)
+    assert made.returncode == 0, made.stderr
+    # Both the machine and the admin's password are lost; the backup and the key are not.
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("AAAAA-" * 10 + "AA\n")
+    target = tmp_path / "restored"
+    refused = run_cli("restore", str(tmp_path / "site.backup"), "--data", str(target),
+                      "--passphrase-file", str(phrase), "--recovery-key-file", str(wrong),
+                      data=data, user=None)
+    assert refused.returncode == 3, refused.stderr
+    assert not target.exists()
+    restored = run_cli("restore", str(tmp_path / "site.backup"), "--data", str(target),
+                       "--passphrase-file", str(phrase), "--recovery-key-file", str(key),
+                       data=data, user=None)
+    assert restored.returncode == 0, restored.stderr
+    assert "Restored the backup" in restored.stdout
+    recovered = run_cli("recover", "admin", "--recovery-key-file", str(key),
+                        "--new-password-file", str(new), *FAST, data=target, user=None)
+    assert recovered.returncode == 0, recovered.stderr
+    listed = run_cli("audit", "list", "--json", data=target, password_file_path=new)
+    assert listed.returncode == 0, listed.stderr
+    restore_entries = [e for e in json.loads(listed.stdout)
+                       if e["action"] == "restored_from_backup"]
+    assert [e["actor"] for e in restore_entries] == ["@recovery"]
+    both = run_cli("restore", str(tmp_path / "site.backup"), "--data", str(tmp_path / "x"),
+                   "--passphrase-file", str(phrase), "--recovery-key-file", str(key),
+                   data=data)
+    assert both.returncode == 2
+    assert "not both" in both.stderr
+
+
+def test_backup_and_restore_read_both_secrets_from_stdin_in_one_order(  # type: ignore[no-untyped-def]
+    run_cli, lost, tmp_path: Path
+) -> None:
+    data, _key, _new = lost
+    secrets = f"{PASSWORD}\na long backup passphrase\n"  # the login's password, then the phrase
+    backup = tmp_path / "site.backup"
+    made = run_cli("backup", "-o", str(backup), "--passphrase-file", "-", data=data,
+                   stdin=secrets, password_file_path=Path("-"))
+    assert made.returncode == 0, made.stderr
+    restored = run_cli("restore", str(backup), "--data", str(tmp_path / "restored"),
+                       "--passphrase-file", "-", data=data, stdin=secrets,
+                       password_file_path=Path("-"))
+    assert restored.returncode == 0, restored.stderr
