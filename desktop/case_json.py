@@ -12,7 +12,7 @@ from db.phones import normalize_phone
 from db.records import Case, CaseKind, Channel, Mobilization, NewCase, Person
 from db.vault import format_time
 from desktop.errors import InputRejected
-from desktop.text_rules import HIDDEN_CHARACTERS, holds_hidden_characters
+from desktop.text_rules import HIDDEN_CHARACTERS, field_names, holds_hidden_characters
 
 MAX_PERSONS = 200
 MAX_NAME = 300
@@ -65,9 +65,9 @@ def _birth_date(path: str, value: Any) -> str | None:
     try:
         born = date.fromisoformat(text)
     except ValueError:  # written right, but the calendar has no such day (31 February)
-        raise CaseInputError(f"{path}: {text} is no date") from None
+        raise CaseInputError(f"{path}: the calendar has no such day") from None
     if born > date.today() or born.year < 1900:
-        raise CaseInputError(f"{path}: {text} is not a plausible birth date")
+        raise CaseInputError(f"{path}: not a plausible birth date (in the future, or before 1900)")
     return born.isoformat()
 
 
@@ -86,7 +86,7 @@ def parse_person(path: str, raw: Any) -> Person:
         raise CaseInputError(f"{path}: must be an object")
     unknown = set(raw) - _PERSON_KEYS
     if unknown:
-        raise CaseInputError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise CaseInputError(f"{path}: unknown field(s) {field_names(unknown)}")
     name = _optional_text(f"{path}.full_name", raw.get("full_name"), MAX_NAME)
     if not name:
         raise CaseInputError(f"{path}.full_name: required")
@@ -109,7 +109,7 @@ def parse_new_case(raw: Any) -> NewCase:
         raise CaseInputError("the case must be a JSON object")
     unknown = set(raw) - _CASE_KEYS
     if unknown:
-        raise CaseInputError(f"unknown field(s) {', '.join(sorted(unknown))}")
+        raise CaseInputError(f"unknown field(s) {field_names(unknown)}")
     if "kind" not in raw:
         raise CaseInputError("kind: required")
     if "channel" not in raw:

@@ -8,7 +8,9 @@ enters Haven, with a message that says so.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable
 
 # Controls, format characters (zero-width, direction overrides), surrogates, private
 # use, unassigned code points, and line or paragraph separators other than the newline.
@@ -35,3 +37,17 @@ def visible(text: str) -> str:
         "\ufffd" if unicodedata.category(ch) in _HIDDEN and ch not in "\n\t" else ch
         for ch in text
     )
+
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+
+
+def field_names(names: Iterable[str]) -> str:
+    """Unknown fields for an error message: those that look like field names, by name; the
+    others only counted, since a key that is no field name may be personal data."""
+    shown = sorted(name for name in names if _FIELD_NAME.fullmatch(name))
+    others = sum(1 for name in names if not _FIELD_NAME.fullmatch(name))
+    if others:
+        verb = "is" if others == 1 else "are"
+        shown.append(f"{others} more that {verb} not a field name")
+    return ", ".join(shown)

@@ -16,7 +16,7 @@ from typing import Any
 from db.records import OPEN_STATUSES, Case, CaseKind, Outcome, Status
 from desktop.errors import InputRejected
 from desktop.permissions import Action
-from desktop.text_rules import HIDDEN_CHARACTERS, holds_hidden_characters
+from desktop.text_rules import HIDDEN_CHARACTERS, field_names, holds_hidden_characters
 
 MAX_TEXT = 2000
 
@@ -184,7 +184,7 @@ def validate_fields(transition: Transition, fields: Mapping[str, Any]) -> dict[s
     if unknown:
         raise TransitionRejected(
             f"fields not used by the move to '{transition.target.value}': "
-            + ", ".join(sorted(unknown))
+            + field_names(unknown)
         )
     missing = [name for name in transition.required if fields.get(name) in (None, "")]
     if missing:

@@ -158,6 +158,39 @@ def test_invalid_case_json_is_exit_4_and_changes_nothing(  # type: ignore[no-unt
     assert _case_count(cli_site) == 0
 
 
+@pytest.mark.parametrize(
+    ("person", "said"),
+    [
+        ({"full_name": "A", "birth_date": "1990-02-30"},
+         "persons[0].birth_date: the calendar has no such day"),
+        ({"full_name": "A", "birth_date": "2090-02-03"},
+         "persons[0].birth_date: not a plausible birth date (in the future, or before 1900)"),
+        ({"full_name": "A", "Ґжеґож Grzegorzyk": 1, "fullname": "B"},
+         "persons[0]: unknown field(s) fullname, 1 more that is not a field name"),
+    ],
+)
+def test_a_refusal_does_not_repeat_what_may_be_personal(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli, person: dict[str, object], said: str
+) -> None:
+    result = run_cli("case", "add", "--json", "-", data=cli_site,
+                     stdin=json.dumps({**CASE, "persons": [person]}))
+    assert result.returncode == 4
+    assert result.stderr == f"haven-admin: {said}\n"
+
+
+def test_a_move_with_a_field_that_is_no_field_name_does_not_repeat_it(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli
+) -> None:
+    ref = _add(run_cli, cli_site)
+    result = run_cli("case", "advance", ref, "--to", "withdrawn", "--json", "-", data=cli_site,
+                     stdin=json.dumps({"reason": "called off", "Ґжеґож Grzegorzyk": "x"}))
+    assert result.returncode == 4
+    assert result.stderr == (
+        "haven-admin: fields not used by the move to 'withdrawn': 1 more that is not a field"
+        " name\n"
+    )
+
+
 def test_unknown_status_and_missing_fields_are_exit_4(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     ref = _add(run_cli, cli_site)
     result = run_cli(
