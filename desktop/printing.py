@@ -132,7 +132,7 @@ def write_registered(register: Register, target: Path) -> PrintedSheet:
         printed = register(
             lambda sheet: staged.append(stage_file(target, lambda out: out.write(sheet.pdf)))
         )
-    publish(staged[0], target)
+        publish(staged[0], target)
     return printed
 
 

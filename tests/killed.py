@@ -37,10 +37,12 @@ sys.exit(main(sys.argv[4:]))
 
 
 def kill_at(
-    module: str, attribute: str, when: str, data: Path, *command: str, user: str = "admin"
+    module: str, attribute: str, when: str, data: Path, *command: str, user: str = "admin",
+    signal_number: int = signal.SIGKILL,
 ) -> str:
-    """Run ``haven-admin --data DATA --user USER COMMAND…`` and SIGKILL it before or after
-    ``module.attribute`` runs; returns what it wrote to stderr. Fails if it never got there."""
+    """Run ``haven-admin --data DATA --user USER COMMAND…`` and SIGKILL it (or send it
+    ``signal_number``) before or after ``module.attribute`` runs; returns what it wrote to
+    stderr. Fails if it never got there."""
     password_file = data.parent / f".{data.name}-password"
     password_file.write_text(PASSWORD + "\n")
     argv = ["--data", str(data), "--user", user, "--password-file", str(password_file), *command]
@@ -50,7 +52,7 @@ def kill_at(
     )
     assert process.stdout is not None
     line = process.stdout.readline()
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal_number)
     _, errors = process.communicate(timeout=60)
     assert line == "STOPPED\n", f"the command ended before that point: {line!r} {errors}"
     return errors

@@ -132,7 +132,7 @@ def export_file(
         result = _export(
             vault, user, recipients, destination, full, signing_key, staged, progress
         )
-    publish(staged[0], destination)
+        publish(staged[0], destination)
     return result
 
 

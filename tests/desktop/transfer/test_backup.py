@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,24 +204,43 @@ def test_a_backup_asking_for_too_much_passphrase_work_is_refused_at_once(
     assert not target.exists()
 
 
-def test_what_a_killed_backup_left_goes_with_the_next_backup(
-    sites: list[HavenSite], tmp_path: Path
-) -> None:
+def _backup_stopped(north: HavenSite, tmp_path: Path, signal_number: int) -> tuple[Path, str]:
+    """Stop a CLI backup of ``north`` with a signal once it is written but not in place;
+    the stick it was written to, and what the command said."""
     from tests.killed import kill_at
 
-    north, _ = sites
     north.close()
     phrase = tmp_path / "phrase.txt"
     phrase.write_text(PASSPHRASE + "\n")
     stick = tmp_path / "stick"
     stick.mkdir()
-    kill_at("desktop.transfer.backup", "publish", "before", north.data,
-            "backup", "-o", str(stick / "first.backup"), "--passphrase-file", str(phrase))
+    said = kill_at("desktop.transfer.backup", "publish", "before", north.data,
+                   "backup", "-o", str(stick / "first.backup"), "--passphrase-file", str(phrase),
+                   signal_number=signal_number)
+    north.session = Session.open(north.data, "admin", PASSWORD)
+    return stick, said
+
+
+def test_what_a_killed_backup_left_goes_with_the_next_backup(
+    sites: list[HavenSite], tmp_path: Path
+) -> None:
+    north, _ = sites
+    stick, _said = _backup_stopped(north, tmp_path, signal.SIGKILL)
     # Killed with the backup written but not in place: a hidden part on the stick, and
     # the snapshot it was made from in the vault's folder.
     assert [p.name.startswith(".first.backup.") for p in stick.iterdir()] == [True]
     assert len(list(north.data.glob(".backup-*"))) == 1
-    north.session = Session.open(north.data, "admin", PASSWORD)
     backup(north, stick / "second.backup")
     assert [p.name for p in stick.iterdir()] == ["second.backup"]
+    assert list(north.data.glob(".backup-*")) == []
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGHUP])
+def test_a_backup_stopped_by_a_shutdown_or_logout_takes_back_what_it_wrote(
+    sites: list[HavenSite], tmp_path: Path, signal_number: int
+) -> None:
+    north, _ = sites
+    stick, said = _backup_stopped(north, tmp_path, signal_number)
+    assert said == "haven-admin: interrupted; nothing was half-written\n"
+    assert list(stick.iterdir()) == []
     assert list(north.data.glob(".backup-*")) == []
