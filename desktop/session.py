@@ -196,6 +196,8 @@ class Session:
         login_journal.clear(vault.claimed_journals)
         if account is None or account.disabled:
             vault.close()
+            if account is None:  # a key was stored, but adding the account did not finish
+                raise AuthenticationFailed(f"there is no account {user!r}; add it again")
             raise AuthenticationFailed(f"the account {user!r} is disabled")
         return cls(vault, account)
 
@@ -628,9 +630,12 @@ class Session:
         validate_new_password(password)
         if account.disabled:
             raise NotFound(f"no active user {name!r}")
-        self.vault.set_password(name, password, kdf)
+        slot = self.vault.seal_slot(name, password, kdf)  # the KDF's second, outside the lock
         with self.vault.transaction() as conn:
             audit.append(conn, self.user.name, "password_changed", detail=name)
+            # Inside the transaction, as for a new account: written just before the commit,
+            # and a slot that cannot be written takes the audit entry back.
+            self.vault.store_slot(slot)
 
     # --- audit ---------------------------------------------------------------------------------
 

@@ -59,6 +59,8 @@ _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
      N_("Wrong user name or password.")),
     (re.compile(r"^wrong password$"), "password", N_("Wrong password.")),
     (re.compile(r"^the account .* is disabled$"), "user", N_("This account is disabled.")),
+    (re.compile(r"^there is no account .*; add it again$"), "user",
+     N_("There is no such account: adding it did not finish. An IT officer can add it again.")),
     (re.compile(r"^user names"), "user",
      N_("User names are 1 to 64 characters, without spaces, not starting with @.")),
     (re.compile(r"^the password must be at least"), "password",

@@ -43,3 +43,27 @@ def test_an_it_officer_still_manages_the_other_accounts(site: Site, it_officer: 
     # An admin manages admin accounts.
     site.session.add_user("second", Role.ADMIN, PASSWORD, FAST_KDF)
     site.session.disable_user("second")
+
+
+def test_an_account_whose_adding_was_killed_says_so_and_can_be_added_again(
+    site: Site, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from desktop.errors import AuthenticationFailed
+    from tests.killed import kill_at
+
+    site.session.close()
+    new_password = tmp_path / "carol.txt"
+    new_password.write_text("carol's long password\n")
+    # Killed with carol's key stored but her account not committed.
+    kill_at("db.keyslots", "write_keyslots", "after", site.data,
+            "user", "add", "carol", "--role", "operator", "--new-password-file",
+            str(new_password), "--kdf-memory", "19", "--kdf-passes", "2")
+    with pytest.raises(AuthenticationFailed) as refused:
+        Session.open(site.data, "carol", "carol's long password")
+    assert str(refused.value) == "there is no account 'carol'; add it again"
+    admin = Session.open(site.data, "admin", PASSWORD)
+    try:
+        admin.add_user("carol", Role.OPERATOR, "carol's long password", FAST_KDF)
+    finally:
+        admin.close()
+    Session.open(site.data, "carol", "carol's long password").close()

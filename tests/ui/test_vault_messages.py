@@ -29,3 +29,16 @@ def test_a_busy_vault_reads_plainly_at_the_desk() -> None:
     text = describe_failure(VaultBusy("the vault is busy"))
     assert text == ("Сховище зайняте: інший Haven на цьому комп’ютері зберігає до нього зміни."
                     " Нічого не змінено; спробуйте ще раз за мить.")
+
+
+def test_an_account_left_half_added_is_not_called_a_wrong_password(site: Site) -> None:
+    from desktop.errors import AuthenticationFailed
+    from ui.messages import explain
+
+    # What Session.open says when a key is stored for a name the vault has no account of
+    # (tests/desktop/test_accounts.py makes it with a killed `user add`).
+    problem = explain(AuthenticationFailed("there is no account 'carol'; add it again"))
+    assert problem.field == "user"
+    assert problem.text == (
+        "There is no such account: adding it did not finish. An IT officer can add it again."
+    )
