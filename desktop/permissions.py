@@ -17,7 +17,7 @@ class Action(enum.StrEnum):
     PRINT_HANDOFF = "print handoff sheets"
     MANAGE_SITE_LISTS = "edit meeting points and receiving units"
     MANAGE_USERS = "manage accounts"
-    TRANSFER = "export and import transfer files"
+    TRANSFER = "exchange transfer files or keys with other sites"
     BACKUP = "make and restore backups"
     VERIFY_AUDIT = "verify the audit log"
     SITE_ADMIN = "administer the site"

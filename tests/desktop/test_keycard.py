@@ -108,3 +108,22 @@ def test_markup_in_a_site_name_is_printed_literally(
     path = tmp_path / "card.pdf"
     path.write_bytes(render_key_card("<Site & Co>", SITE_ID, openssh, AGE_RECIPIENT, fingerprint))
     assert "<Site & Co>" in pdf_text(path)
+
+
+def test_a_manager_is_told_what_the_key_card_needs(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from db.records import Role
+    from desktop.errors import PermissionDenied
+    from desktop.session import Session
+    from desktop.transfer.service import TransferService
+    from tests.conftest import FAST_KDF, PASSWORD
+
+    site.session.add_user("mira", Role.MANAGER, PASSWORD, FAST_KDF)
+    manager = Session.open(site.data, "mira", PASSWORD)
+    try:
+        with pytest.raises(PermissionDenied) as refused:
+            TransferService(manager).key_card()
+    finally:
+        manager.close()
+    assert str(refused.value) == (
+        "a user with role 'manager' may not exchange transfer files or keys with other sites"
+    )
