@@ -74,9 +74,10 @@ def group_fingerprint(fingerprint: str) -> list[str]:
         groups = [group for group in re.split(r"[\s:]+", text) if group]
     else:
         groups = [text[i : i + GROUP_SIZE] for i in range(0, len(text), GROUP_SIZE)]
-    lines = [
-        " ".join(groups[i : i + GROUPS_PER_LINE]) for i in range(0, len(groups), GROUPS_PER_LINE)
-    ]
+    # As few lines as GROUPS_PER_LINE allows, evened out: 4 + 3 groups, not 6 + 1.
+    count = -(-len(groups) // GROUPS_PER_LINE)
+    per_line = -(-len(groups) // count) if count else GROUPS_PER_LINE
+    lines = [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
     return [prefix, *lines] if prefix else lines
 
 

@@ -47,6 +47,8 @@ def test_fingerprint_is_grouped_for_reading_aloud() -> None:
     assert all(len(line.split()) <= 6 for line in lines)
     assert group_fingerprint("alpha bravo charlie") == ["alpha bravo charlie"]
     assert group_fingerprint("ab:cd:ef:01") == ["ab cd ef 01"]
+    # A site's fingerprint: seven groups read as two even lines, none left alone.
+    assert [len(line.split()) for line in group_fingerprint("ABCD" * 7)] == [4, 3]
 
 
 def test_payload_is_json_with_both_keys(identity: tuple[str, str]) -> None:
