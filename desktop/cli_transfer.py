@@ -329,8 +329,10 @@ def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace
     login = password(args) if recovery_key is None else ""
     passphrase = _passphrase(args, confirm=False)
     info = restore(Path(args.file), data, passphrase, args.user or "", login, recovery_key)
-    out(f"Restored the backup of {info.created_at} into {data}. Its transfer numbering"
-         " restarts; peers will be sent everything again on the next export.")
+    out(f"Restored the backup of site '{info.site_name}' ({info.site_id}) made"
+        f" {info.created_at} into {data}. Its transfer numbering restarts; peers will be sent"
+        " everything again on the next export.")
+    out("Accounts are as they were then: disable again any account disabled since.")
     out("Its audit log may no longer extend what its peers accepted: send each peer a file"
          " before importing theirs; a peer that refuses it runs 'haven-admin peer"
          " reset-checkpoint NAME' once you have confirmed the restore to its IT officer.")

@@ -50,6 +50,7 @@ class BackupInfo:
     created_at: str
     schema: int
     size: int  # bytes of the age file
+    site_name: str = ""  # once the restored vault was opened
 
 
 def _member_header(name: str, size: int) -> bytes:
@@ -258,6 +259,8 @@ def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
         raise InputRejected(
             f"{data_dir} holds files of a vault ({', '.join(held)}); restore into a new folder"
         )
+    if data_dir.exists() and not data_dir.is_dir():
+        raise InputRejected(f"{data_dir} is a file, not a folder; restore into a new folder")
     made = not data_dir.exists()
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

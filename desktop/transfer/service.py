@@ -8,6 +8,7 @@ file is for admins only.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -431,12 +432,13 @@ def restore(
             audit.append(
                 conn, actor, "restored_from_backup", detail=f"{info.created_at}, epoch {epoch}"
             )
+            site_name = str(conn.execute("SELECT name FROM site").fetchone()[0])
     except BaseException:
         vault.close()
         _remove_restored(data_dir, made)
         raise
     vault.close()
-    return info
+    return dataclasses.replace(info, site_name=site_name)
 
 
 def _open_restored(

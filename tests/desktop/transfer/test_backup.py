@@ -171,9 +171,21 @@ def test_backup_and_restore_through_the_cli(sites: list[HavenSite], tmp_path: Pa
     target = tmp_path / "restored"
     assert cli.main([*common, "restore", str(path), "--data", str(target),
                      "--passphrase-file", str(phrase)]) == 0
-    assert "Restored the backup" in capsys.readouterr().out
+    said = capsys.readouterr().out.splitlines()[1:]  # after what backup said
+    # Which site came back, and what it means for accounts changed since the backup.
+    assert said[0].startswith(
+        f"Restored the backup of site 'Site north' ({north.site_id}) made "
+    )
+    assert said[1] == "Accounts are as they were then: disable again any account disabled since."
     assert cli.main([*common, "restore", str(path), "--data", str(target),
                      "--passphrase-file", str(phrase)]) == 4
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n")
+    assert cli.main([*common, "restore", str(path), "--data", str(a_file),
+                     "--passphrase-file", str(phrase)]) == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"haven-admin: {a_file} is a file, not a folder; restore into a new folder"
+    )
     short = tmp_path / "short.txt"
     short.write_text("short\n")
     assert cli.main(["--data", str(north.data), *common, "backup", "-o",
