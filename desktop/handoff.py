@@ -32,6 +32,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    CondPageBreak,
     Flowable,
     KeepTogether,
     Paragraph,
@@ -65,6 +66,7 @@ QR_SIZE = 32 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 # The height a page's frame offers its flowables (SimpleDocTemplate pads it by 6 points).
 FRAME_HEIGHT = PAGE_HEIGHT - TOP_MARGIN - BOTTOM_MARGIN - 12
+SECTION_START = 30 * mm  # the least room a section's heading starts in
 INK = colors.black
 MUTED = colors.HexColor("#555555")
 RULE = colors.HexColor("#888888")
@@ -384,11 +386,14 @@ def _story(sheet: HandoffSheet) -> list[Flowable]:
     styles = _styles()
     case = sheet.case
     story: list[Flowable] = [_title_block(sheet, styles)]
+    # A heading starts a new page rather than end one without a row of what it heads.
     story.append(_section("Обставини передачі / Handoff details", styles))
     story.append(_facts_table(sheet, styles))
+    story.append(CondPageBreak(SECTION_START))
     story.append(_section(f"Особи / Persons ({len(case.persons)})", styles))
     story.append(_persons_table(case.persons, styles))
     story.append(KeepTogether([_section("Підписи / Signatures", styles), _signature_table(styles)]))
+    story.append(CondPageBreak(SECTION_START))
     story.append(
         _section("Історія контактів (довідково) / Contact history (for reference)", styles)
     )
@@ -499,7 +504,8 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
                 [
                     _Lines((str(number), styles.small_muted)),
                     Paragraph(
-                        f"<b>Прикмети / Distinguishing features:</b> {_text(person.notes)}",
+                        "<b>Прикмети / Distinguishing features:</b> "
+                        + _text(person.notes).replace("\n", "<br/>"),
                         styles.small,
                     ),
                     "",

@@ -464,3 +464,19 @@ def test_long_features_break_between_rows_and_leave_no_page_half_empty(
         text = flat(pdf_text(path, page))
         # The persons' header once at most: a second one mid-page read as a new table.
         assert text.count("Латиницею / Latin transliteration") <= 1
+
+
+@needs("pdftotext", "pdfinfo")
+def test_a_heading_stays_with_its_table_and_features_keep_their_lines(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    case = make_case(NAMES[:3])
+    first = dataclasses.replace(case.persons[0], notes="Шрам на лівій руці\nКульгає")
+    sheet = make_sheet(NAMES[:3], persons=(first, *case.persons[1:]))
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    pages = [pdf_text(path, page) for page in range(1, page_count(path) + 1)]
+    heading = [number for number, text in enumerate(pages) if "Contact history" in text]
+    entry = [number for number, text in enumerate(pages) if "Хоче здатися" in text]
+    assert heading == entry  # never a heading at the foot of a page, its rows on the next
+    lines = [line.strip() for line in pages[0].splitlines()]
+    assert "Кульгає" in lines  # the second line of the features, on a line of its own
