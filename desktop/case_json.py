@@ -12,7 +12,12 @@ from db.phones import normalize_phone
 from db.records import Case, CaseKind, Channel, Mobilization, NewCase, Person
 from db.vault import format_time
 from desktop.errors import InputRejected
-from desktop.text_rules import HIDDEN_CHARACTERS, field_names, holds_hidden_characters
+from desktop.text_rules import (
+    HIDDEN_CHARACTERS,
+    UNPRINTABLE,
+    field_names,
+    holds_hidden_characters,
+)
 
 MAX_PERSONS = 200
 MAX_NAME = 300
@@ -87,20 +92,32 @@ def parse_person(path: str, raw: Any) -> Person:
     unknown = set(raw) - _PERSON_KEYS
     if unknown:
         raise CaseInputError(f"{path}: unknown field(s) {field_names(unknown)}")
-    name = _optional_text(f"{path}.full_name", raw.get("full_name"), MAX_NAME)
+    name = _printed_text(f"{path}.full_name", raw.get("full_name"), MAX_NAME)
     if not name:
         raise CaseInputError(f"{path}.full_name: required")
     return Person(
         full_name=name,
         birth_date=_birth_date(f"{path}.birth_date", raw.get("birth_date")),
         phone=parse_phone(f"{path}.phone", raw.get("phone")),
-        rank=_optional_text(f"{path}.rank", raw.get("rank"), 200),
-        unit=_optional_text(f"{path}.unit", raw.get("unit"), 200),
+        rank=_printed_text(f"{path}.rank", raw.get("rank"), 200),
+        unit=_printed_text(f"{path}.unit", raw.get("unit"), 200),
         mobilization=_choice(
             f"{path}.mobilization", raw.get("mobilization"), Mobilization, Mobilization.UNKNOWN
         ),
-        notes=_optional_text(f"{path}.notes", raw.get("notes"), lines=True),
+        notes=_printed_text(f"{path}.notes", raw.get("notes"), lines=True),
     )
+
+
+def _printed_text(
+    path: str, value: Any, limit: int = MAX_FIELD, *, lines: bool = False
+) -> str | None:
+    """A field of a person, which the handoff sheet prints: every character must print."""
+    from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
+
+    text = _optional_text(path, value, limit, lines=lines)
+    if text is not None and not printable(text):
+        raise CaseInputError(f"{path}: {UNPRINTABLE}")
+    return text
 
 
 def parse_new_case(raw: Any) -> NewCase:

@@ -141,6 +141,19 @@ def _register_fonts_once() -> None:
     rl_config.useA85 = 0
 
 
+def printable(text: str) -> bool:
+    """Whether the sheet's fonts have a glyph for every character of ``text`` (line breaks
+    aside): else the paper would show empty boxes where a name should be."""
+    return all(ord(ch) in _covered() or ch in "\n\t" for ch in text)
+
+
+@functools.cache
+def _covered() -> frozenset[int]:
+    register_bundled_fonts()
+    regular, bold = (pdfmetrics.getFont(name).face.charToGlyph for name in (SANS, SANS_BOLD))
+    return frozenset(regular) & frozenset(bold)
+
+
 def sheet_content_digest(sheet: HandoffSheet) -> bytes:
     """SHA-256 over a canonical JSON of what the sheet vouches for.
 

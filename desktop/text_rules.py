@@ -16,6 +16,8 @@ from collections.abc import Iterable
 # use, unassigned code points, and line or paragraph separators other than the newline.
 _HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 HIDDEN_CHARACTERS = "holds a control or invisible character"
+# For text the handoff sheet prints (names, ranks, features): a character its fonts lack.
+UNPRINTABLE = "holds a character the handoff sheet cannot print"
 
 
 def holds_hidden_characters(text: str, *, lines: bool = False) -> bool:

@@ -41,6 +41,9 @@ _PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^must be one of"), N_("Choose one of the listed values.")),
     (re.compile(r"^at least one person is required$"), N_("Add at least one person.")),
     (re.compile(r"^holds a control or invisible character$"), _HIDDEN),
+    (re.compile(r"^holds a character the handoff sheet cannot print$"),
+     N_("The handoff sheet cannot print a character of this (an emoji, or a script such as"
+        " Chinese); write it in Cyrillic or Latin letters.")),
 ]
 
 _QUOTED_MESSAGES: list[tuple[re.Pattern[str], str]] = [

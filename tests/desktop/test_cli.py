@@ -167,6 +167,11 @@ def test_invalid_case_json_is_exit_4_and_changes_nothing(  # type: ignore[no-unt
          "persons[0].birth_date: not a plausible birth date (in the future, or before 1900)"),
         ({"full_name": "A", "Ґжеґож Grzegorzyk": 1, "fullname": "B"},
          "persons[0]: unknown field(s) fullname, 1 more that is not a field name"),
+        # The handoff sheet's fonts have no glyph for these: the paper would show boxes.
+        ({"full_name": "Ван 中文"},
+         "persons[0].full_name: holds a character the handoff sheet cannot print"),
+        ({"full_name": "A", "notes": "тату 🙏"},
+         "persons[0].notes: holds a character the handoff sheet cannot print"),
     ],
 )
 def test_a_refusal_does_not_repeat_what_may_be_personal(  # type: ignore[no-untyped-def]

@@ -42,3 +42,16 @@ def test_an_account_left_half_added_is_not_called_a_wrong_password(site: Site) -
     assert problem.text == (
         "There is no such account: adding it did not finish. An IT officer can add it again."
     )
+
+
+def test_a_name_the_sheet_cannot_print_is_explained(qapp) -> None:  # type: ignore[no-untyped-def]
+    from desktop.case_json import CaseInputError, parse_new_case
+    from ui.messages import explain
+
+    with pytest.raises(CaseInputError) as refused:
+        parse_new_case({"kind": "surrender", "channel": "phone",
+                        "persons": [{"full_name": "Олег 🙏"}]})
+    apply_language("uk")  # the autouse fixture restores English
+    problem = explain(refused.value)
+    assert problem.field == "persons[0].full_name"
+    assert problem.text.startswith("Акт приймання-передачі не може надрукувати")
