@@ -181,15 +181,19 @@ def record_sent(
 
 
 def unconfirmed_checkpoint_sizes(conn: Any, peer: Peer, epoch: str, limit: int) -> list[int]:
-    """Checkpoint sizes we sent this peer that it may hold without having told us yet."""
-    return [
-        int(row[0])
-        for row in conn.execute(
-            "SELECT DISTINCT checkpoint_size FROM sent_files WHERE peer = ? AND epoch = ?"
-            " AND checkpoint_size > ? ORDER BY checkpoint_size DESC LIMIT ?",
-            (peer.site_id, epoch, peer.acked_checkpoint, limit),
-        )
+    """Checkpoint sizes we sent this peer that it may hold without having told us yet: the
+    oldest of them (a peer that imports in order but has not written back holds it) and
+    the newest, ``limit`` in all."""
+    query = (
+        "SELECT DISTINCT checkpoint_size FROM sent_files WHERE peer = ? AND epoch = ?"
+        " AND checkpoint_size > ? ORDER BY checkpoint_size {order} LIMIT ?"
+    )
+    arguments = (peer.site_id, epoch, peer.acked_checkpoint)
+    oldest = [int(row[0]) for row in conn.execute(query.format(order="ASC"), (*arguments, 1))]
+    newest = [
+        int(row[0]) for row in conn.execute(query.format(order="DESC"), (*arguments, limit - 1))
     ]
+    return sorted(set(oldest + newest), reverse=True)
 
 
 # --- files received ------------------------------------------------------------------------

@@ -53,7 +53,10 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^this file is older than files already imported from the sender"),
      N_("The file is older than files already imported from its sender; its audit"
         " checkpoint can no longer be checked.")),
-    (re.compile(r"history was rewritten|audit log extends the|do not make the tree"
+    (re.compile(r"^the file carries no proof that the sender's audit log extends"),
+     N_("The file carries no proof that the sending site's audit log continues the one it"
+        " showed before.")),
+    (re.compile(r"history was rewritten|do not make the tree"
                 r"|^entry \d+ of the sender's audit log differs"),
      N_("The sending site's audit log does not continue the one it showed before: its"
         " history was rewritten.")),
@@ -76,10 +79,24 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
      N_("Cannot read {name} ({reason}).")),
 ]
 
-_RESET_HINT = re.compile(
-    r"If '(?P<peer>.*)' was restored from a backup, confirm it with that site, then run:"
-    r" (?P<command>haven-admin peer reset-checkpoint .+)$"
-)
+# What to do about a refused audit checkpoint, the last sentence of the refusal.
+_HINTS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"If '(?P<peer>.*)' was restored from a backup, confirm it with that site,"
+                r" then run: (?P<command>haven-admin peer reset-checkpoint .+)$"),
+     N_("If {peer} was restored from a backup, confirm it with that site, then run:"
+        " {command}")),
+    (re.compile(r"\. '(?P<peer>.*)' was not restored from a backup \(its file numbering goes"
+                r" on\): tell its IT officer, and do not reset its checkpoint$"),
+     N_("{peer} was not restored from a backup (its file numbering goes on): tell its IT"
+        " officer, and do not reset its checkpoint.")),
+    (re.compile(r"Import the files of '(?P<peer>.*)' in the order they were written; what"
+                r" this one carried came with its newer files too$"),
+     N_("Import the files of {peer} in the order they were written; what this one carried"
+        " came with its newer files too.")),
+    (re.compile(r"Send '(?P<peer>.*)' a file from this site: its next file then carries the"
+                r" proof$"),
+     N_("Send {peer} a file from this site: its next file then carries the proof.")),
+]
 
 
 def explain_refusal(message: str) -> str | None:
@@ -88,12 +105,10 @@ def explain_refusal(message: str) -> str | None:
         match = pattern.search(message)
         if match:
             text = _(template).format(**match.groupdict())
-            hint = _RESET_HINT.search(message)
-            if hint:
-                text += "\n" + _(
-                    "If {peer} was restored from a backup, confirm it with that site, then"
-                    " run: {command}"
-                ).format(**hint.groupdict())
+            for hint, advice in _HINTS:
+                found = hint.search(message)
+                if found:
+                    text += "\n" + _(advice).format(**found.groupdict())
             return text
     return None
 

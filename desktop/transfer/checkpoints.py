@@ -21,6 +21,15 @@ class InconsistentCheckpoint(InputRejected):
     """The sender's audit log does not extend the one it showed before: history was rewritten."""
 
 
+class UnprovableCheckpoint(InconsistentCheckpoint):
+    """The file carries no proof that would link its checkpoint to those accepted: nothing
+    says its history was rewritten, but nothing shows it was not."""
+
+
+class LateCheckpoint(UnprovableCheckpoint):
+    """An older file arriving after newer ones, whose checkpoint no accepted file proved."""
+
+
 def _verify(
     old_size: int, new_size: int, old_root: str, new_root: str, proof: Sequence[str]
 ) -> bool:
@@ -51,7 +60,7 @@ def check_checkpoint(accepted: Sequence[AcceptedCheckpoint], incoming: Checkpoin
             (c.proof for c in incoming.consistency if c.from_size == newest.tree_size), None
         )
         if proof is None:
-            raise InconsistentCheckpoint(
+            raise UnprovableCheckpoint(
                 "the file carries no proof that the sender's audit log extends the"
                 f" {newest.tree_size} entries accepted before"
             )
@@ -70,7 +79,7 @@ def check_checkpoint(accepted: Sequence[AcceptedCheckpoint], incoming: Checkpoin
                     " accepted: the sender's history was rewritten"
                 )
             return
-    raise InconsistentCheckpoint(
+    raise LateCheckpoint(
         "this file is older than files already imported from the sender and its audit"
         " checkpoint can no longer be checked"
     )

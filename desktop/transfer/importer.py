@@ -29,7 +29,12 @@ from desktop.transfer.checking import (
     LineFeed,
     collector_paused,
 )
-from desktop.transfer.checkpoints import InconsistentCheckpoint, check_checkpoint
+from desktop.transfer.checkpoints import (
+    InconsistentCheckpoint,
+    LateCheckpoint,
+    UnprovableCheckpoint,
+    check_checkpoint,
+)
 from desktop.transfer.payload import (
     MAX_CLOCK_AHEAD_MS,
     MAX_LINE,
@@ -162,12 +167,32 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
                     peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint
                 )
             except InconsistentCheckpoint as exc:
-                raise InconsistentCheckpoint(
-                    f"{exc}. If '{peer.name}' was restored from a backup, confirm it with that"
-                    f" site, then run: haven-admin peer reset-checkpoint {peer.name}"
-                ) from None
+                raise type(exc)(f"{exc}. {_what_to_do(exc, peer, manifest.epoch)}") from None
     return CheckedFile(
         peer, manifest, sequence, tuple(missing), missing_count, layout, before_reset
+    )
+
+
+def _what_to_do(refusal: InconsistentCheckpoint, peer: Peer, epoch: str) -> str:
+    """What an IT officer can do about a checkpoint refused. A restore from a backup starts
+    a new file numbering (epoch) at the restored site: only then may the checkpoint be reset."""
+    if peer.their_epoch is not None and epoch != peer.their_epoch:
+        return (
+            f"If '{peer.name}' was restored from a backup, confirm it with that site, then"
+            f" run: haven-admin peer reset-checkpoint {peer.name}"
+        )
+    if isinstance(refusal, LateCheckpoint):
+        return (
+            f"Import the files of '{peer.name}' in the order they were written; what this"
+            " one carried came with its newer files too"
+        )
+    if isinstance(refusal, UnprovableCheckpoint):
+        return (
+            f"Send '{peer.name}' a file from this site: its next file then carries the proof"
+        )
+    return (
+        f"'{peer.name}' was not restored from a backup (its file numbering goes on): tell"
+        " its IT officer, and do not reset its checkpoint"
     )
 
 

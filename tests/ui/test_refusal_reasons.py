@@ -129,6 +129,18 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
          "Журнал аудиту пункту-відправника не продовжує той, який він показував раніше: його"
          " історію переписано.\nЯкщо north відновлено з резервної копії, підтвердьте це з тим"
          " пунктом, потім виконайте: haven-admin peer reset-checkpoint north"),
+        ("the sender's audit log of 12 entries differs from the one it showed before: its"
+         " history was rewritten. 'north' was not restored from a backup (its file numbering"
+         " goes on): tell its IT officer, and do not reset its checkpoint",
+         "Журнал аудиту пункту-відправника не продовжує той, який він показував раніше: його"
+         " історію переписано.\nnorth не відновлювали з резервної копії (нумерація його"
+         " файлів триває): повідомте його ІТ-фахівця і не скидайте його контрольну точку."),
+        ("the file carries no proof that the sender's audit log extends the 12 entries"
+         " accepted before. Send 'north' a file from this site: its next file then carries"
+         " the proof",
+         "Файл не містить доказу, що журнал аудиту пункту-відправника продовжує той, який він"
+         " показував раніше.\nНадішліть north файл із цього пункту: тоді його наступний файл"
+         " міститиме доказ."),
         ("the payload is not encrypted to this site's key",
          "Файл зашифровано не для ключа цього пункту."),
         ("a case in the file has the reference code of another case here",
@@ -141,7 +153,8 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
          " зміг би передати її далі. Весь файл відхилено; повідомте ІТ-фахівця"
          " пункту-відправника."),
     ],
-    ids=["clock ahead", "invalid record", "rewritten audit log", "not for our key",
+    ids=["clock ahead", "invalid record", "rewritten audit log", "rewritten, not restored",
+         "no proof yet", "not for our key",
          "reference used twice", "a case on two lines", "a case too large to pass on"],
 )
 def test_refusals_read_in_ukrainian(qapp: QApplication, message: str, reason: str) -> None:

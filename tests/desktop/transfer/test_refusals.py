@@ -381,7 +381,28 @@ def test_inconsistent_audit_checkpoint(world: dict[str, HavenSite], tmp_path: Pa
         conn.execute("UPDATE audit_log SET detail = 'edited', leaf_hash = ? WHERE seq = 2",
                      (leaf,))
     second = export(north, "south", tmp_path / "second.haven")
-    assert_refused(south, second, capsys, "history was rewritten")
+    # North goes on with its file numbering, as no restore from a backup does: so nothing
+    # suggests resetting its checkpoint, which would take the rewritten history.
+    assert_refused(south, second, capsys, "history was rewritten. 'north' was not restored"
+                   " from a backup (its file numbering goes on): tell its IT officer, and do"
+                   " not reset its checkpoint")
+
+
+def test_files_imported_out_of_order_are_checked_or_refused_with_the_way_out(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world["north"], world["south"]
+    first = export(north, "south", tmp_path / "0.haven")
+    assert run_import(south, first, capsys)[0] == 0
+    # Eighteen files more, while nothing comes back from South.
+    files = [export(north, "south", tmp_path / f"{n}.haven") for n in range(1, 19)]
+    # South took the first only: the last still proves that it extends what South holds
+    # (a proof from the oldest checkpoint South has not confirmed rides along).
+    assert run_import(south, files[-1], capsys)[0] == 0
+    # A file between can no longer be checked; its changes came with the last one.
+    assert_refused(south, files[0], capsys, "can no longer be checked. Import the files of"
+                   " 'north' in the order they were written; what this one carried came with"
+                   " its newer files too")
 
 
 def _persons(record: dict[str, object]) -> list[dict[str, object]]:
