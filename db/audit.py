@@ -99,7 +99,23 @@ def verify(conn: Any, max_problems: int = 20) -> AuditReport:
             " does not match them"
             for block in audit_tree.stored_mismatches(conn, leaves)
         ][: max(0, max_problems - len(problems))]
+        shown = _largest_checkpoint_shown(conn)
+        if count < shown:
+            problems.append(
+                f"the log ends at entry {count}, but this site showed other sites a log of"
+                f" {shown} entries in its transfer files: its last entries were cut off"
+            )
     return AuditReport(entries=count, problems=tuple(problems), head=previous)
+
+
+def _largest_checkpoint_shown(conn: Any) -> int:
+    """The largest size of this site's log that a transfer file it wrote vouched for.
+
+    (What peers acknowledged is not counted: after a restore from a backup, they hold more
+    of the old log than the vault does, rightly.)
+    """
+    row = conn.execute("SELECT max(checkpoint_size) FROM sent_files").fetchone()
+    return int(row[0] or 0)
 
 
 def leaf_hashes(conn: Any, upto: int | None = None) -> list[bytes]:

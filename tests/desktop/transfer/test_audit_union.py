@@ -223,3 +223,25 @@ def test_long_logs_check_out_across_their_stored_blocks(world: dict[str, HavenSi
             "SELECT count(*) FROM audit_blocks WHERE log = ?", (north.site_id,)
         ).fetchone()[0]
     assert blocks == len(own_log(north)) // audit_tree.BLOCK
+
+
+def test_audit_verify_sees_a_tail_cut_below_a_checkpoint_it_sent(tmp_path: Path) -> None:
+    north, south = make_sites(tmp_path, ["north", "south"])
+    try:
+        new_case(north)
+        north.service.export(["south"], tmp_path / "to-south.haven", full=False)
+        with north.session.vault.reading() as conn:
+            shown = conn.execute("SELECT max(checkpoint_size) FROM sent_files").fetchone()[0]
+        assert north.session.verify_audit().ok
+        # A key holder cuts off the last entries, down to below what South was shown: the
+        # chain of what is left is whole, but the transfer file vouched for more.
+        with north.session.vault.transaction() as conn:
+            conn.execute("DELETE FROM audit_log WHERE seq >= ?", (shown - 1,))
+        report = north.session.verify_audit()
+        assert report.problems == (
+            f"the log ends at entry {shown - 2}, but this site showed other sites a log of"
+            f" {shown} entries in its transfer files: its last entries were cut off",
+        )
+    finally:
+        north.close()
+        south.close()
