@@ -109,6 +109,7 @@ _AUDIT_ACTIONS: dict[str, str] = {
     "peer_checkpoint_reset": N_("peer checkpoint reset"),
     "transfer_exported": N_("transfer file exported"),
     "transfer_imported": N_("transfer file imported"),
+    "transfer_refused": N_("transfer file refused"),
     "transfer_verified": N_("transfer file checked"),
 }
 

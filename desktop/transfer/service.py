@@ -8,6 +8,7 @@ file is for admins only.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from db.keyslots import RECOVERY_USER
 from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
 from db.records import Role
-from db.vault import Vault, format_time, now_utc
+from db.vault import Vault, VaultError, format_time, now_utc
 from desktop.errors import (
     InputRejected,
     NotFound,
@@ -311,9 +312,17 @@ class TransferService:
         ``progress`` is told how many of the payload's bytes were checked and applied so far.
         """
         self._require(Action.TRANSFER)
-        return importer.import_file(
-            self.vault, self.session.user.name, path, dry_run=dry_run, progress=progress
-        )
+        try:
+            return importer.import_file(
+                self.vault, self.session.user.name, path, dry_run=dry_run, progress=progress
+            )
+        except InputRejected as exc:
+            # The refusal rolled everything back; its record stays, as evidence of what a
+            # peer sent (a rewritten history, say). A full disk does not hide the refusal.
+            with contextlib.suppress(VaultError):
+                self._audit("transfer_refused", f"{path.name}{' (check)' if dry_run else ''}:"
+                            f" {exc}")
+            raise
 
     # --- conflicts -----------------------------------------------------------------------
 

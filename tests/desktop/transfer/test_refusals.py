@@ -372,6 +372,10 @@ def test_inconsistent_audit_checkpoint(world: dict[str, HavenSite], tmp_path: Pa
     north, south = world["north"], world["south"]
     first = export(north, "south", tmp_path / "first.haven")
     assert run_import(south, first, capsys)[0] == 0
+    with south.session.vault.reading() as conn:
+        first_size = conn.execute(
+            "SELECT max(tree_size) FROM peer_checkpoints"
+        ).fetchone()[0]
     # North rewrites an old audit entry (recomputing its hashes, so its own chain looks fine).
     with north.session.vault.transaction() as conn:
         seq, at, actor, action, case_id, _ = conn.execute(
@@ -386,6 +390,17 @@ def test_inconsistent_audit_checkpoint(world: dict[str, HavenSite], tmp_path: Pa
     assert_refused(south, second, capsys, "history was rewritten. 'north' was not restored"
                    " from a backup (its file numbering goes on): tell its IT officer, and do"
                    " not reset its checkpoint")
+    # Nothing was taken, but the refusal is on record: evidence of what North sent.
+    with south.session.vault.reading() as conn:
+        refused = conn.execute(
+            "SELECT detail FROM audit_log WHERE action = 'transfer_refused'"
+        ).fetchall()
+    assert [detail for (detail,) in refused] == [
+        f"second.haven: the sender's audit log does not extend the one it showed before"
+        f" ({first_size} entries): its history was rewritten. 'north' was not restored from"
+        " a backup (its file numbering goes on): tell its IT officer, and do not reset its"
+        " checkpoint"
+    ]
 
 
 def test_files_imported_out_of_order_are_checked_or_refused_with_the_way_out(
