@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from db import audit, audit_tree
+from db import audit, audit_tree, merkle
 
 
 class AuditMismatch(Exception):
@@ -194,6 +194,36 @@ def set_aside(conn: Any, origin: str, at: str) -> int:
         "UPDATE peer_audit SET archived_at = ? WHERE origin = ? AND archived_at IS NULL",
         (at, origin),
     ).rowcount)
+
+
+def verify_held(conn: Any, names: Mapping[str, str], max_problems: int = 20) -> list[str]:
+    """Problems with the other sites' entries held here: an entry whose content no longer
+    gives its leaf hash, and a log whose entries no longer make the checkpoint its site
+    signed and this site accepted. ``names`` gives a site's name by its id."""
+    problems: list[str] = []
+    for row in conn.execute(
+        "SELECT origin, seq, at, actor, action, case_id, detail, leaf_hash FROM peer_audit"
+        " WHERE archived_at IS NULL ORDER BY origin, seq"
+    ):
+        if Entry(*row[:7]).leaf() != bytes(row[7]):
+            problems.append(
+                f"entry {row[1]} of the log of '{names.get(row[0], row[0])}' held here was"
+                " altered after it came"
+            )
+            if len(problems) >= max_problems:
+                return [*problems, "… more problems not listed"]
+    for origin, size, signed in conn.execute(
+        "SELECT peer, tree_size, root FROM peer_checkpoints AS c WHERE tree_size ="
+        " (SELECT max(tree_size) FROM peer_checkpoints WHERE peer = c.peer)"
+    ).fetchall():
+        # From the leaves themselves: the stored block hashes could have been rewritten too.
+        leaves = [bytes(row[0]) for row in audit_tree.log_rows(conn, origin, "leaf_hash", 0, size)]
+        if len(leaves) == size and merkle.root(leaves).hex() != signed:
+            problems.append(
+                f"the entries of the log of '{names.get(origin, origin)}' held here no longer"
+                f" make the checkpoint of {size} entries it signed: they were altered"
+            )
+    return problems
 
 
 def root(conn: Any, origin: str, size: int) -> bytes | None:

@@ -5,6 +5,7 @@ The CLI and the GUI both work through this class; it never touches a widget.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -676,6 +677,9 @@ class Session:
         self._require(Action.VERIFY_AUDIT)
         with self.vault.reading() as conn:
             report = audit.verify(conn)
+            names = {peer.site_id: peer.name for peer in peers.list_peers(conn)}
+            held = audit_union.verify_held(conn, names)
+        report = dataclasses.replace(report, problems=report.problems + tuple(held))
         with self.vault.transaction() as conn:
             audit.append(conn, self.user.name, "audit_verified", detail=f"{report.entries} entries")
         return report

@@ -245,3 +245,38 @@ def test_audit_verify_sees_a_tail_cut_below_a_checkpoint_it_sent(tmp_path: Path)
     finally:
         north.close()
         south.close()
+
+
+def test_audit_verify_checks_the_entries_held_of_other_sites(tmp_path: Path) -> None:
+    from db import audit
+
+    north, south = make_sites(tmp_path, ["north", "south"])
+    try:
+        new_case(north)
+        north.service.export(["south"], tmp_path / "to-south.haven", full=False)
+        south.service.import_file(tmp_path / "to-south.haven")
+        assert south.session.verify_audit().ok
+        # A key holder at South edits what North's log said, first without its leaf hash.
+        with south.session.vault.transaction() as conn:
+            conn.execute("UPDATE peer_audit SET actor = 'mallory' WHERE origin = ? AND seq = 2",
+                         (north.site_id,))
+        assert south.session.verify_audit().problems == (
+            "entry 2 of the log of 'north' held here was altered after it came",
+        )
+        # Then with it: the entry reads as whole, but North's signed checkpoint disagrees.
+        with south.session.vault.transaction() as conn:
+            seq, at, actor, action, case_id, detail = conn.execute(
+                "SELECT seq, at, actor, action, case_id, detail FROM peer_audit"
+                " WHERE origin = ? AND seq = 2", (north.site_id,)
+            ).fetchone()
+            leaf = audit.leaf_hash(audit.canonical_entry(seq, at, actor, action, case_id, detail))
+            conn.execute("UPDATE peer_audit SET leaf_hash = ? WHERE origin = ? AND seq = 2",
+                         (leaf, north.site_id))
+            size = conn.execute("SELECT max(tree_size) FROM peer_checkpoints").fetchone()[0]
+        assert south.session.verify_audit().problems == (
+            f"the entries of the log of 'north' held here no longer make the checkpoint of"
+            f" {size} entries it signed: they were altered",
+        )
+    finally:
+        north.close()
+        south.close()
