@@ -210,6 +210,14 @@ def was_received(conn: Any, peer: str, epoch: str, sequence: int) -> bool:
     )
 
 
+def newest_received(conn: Any, peer: str, epoch: str) -> int | None:
+    """The number of the newest file of the peer's epoch imported here, if any."""
+    row = conn.execute(
+        "SELECT max(sequence) FROM received_files WHERE peer = ? AND epoch = ?", (peer, epoch)
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
 def missing_before(
     conn: Any, peer: str, epoch: str, sequence: int, limit: int = 20
 ) -> tuple[list[int], int]:

@@ -53,6 +53,9 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^this file is older than files already imported from the sender"),
      N_("The file is older than files already imported from its sender; its audit"
         " checkpoint can no longer be checked.")),
+    (re.compile(r"^the sender's audit log has \d+ entries, fewer than it showed in its file"),
+     N_("The sending site's audit log is shorter than in a file it wrote before: its last"
+        " entries were cut off.")),
     (re.compile(r"^the file carries no proof that the sender's audit log extends"),
      N_("The file carries no proof that the sending site's audit log continues the one it"
         " showed before.")),

@@ -141,6 +141,13 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
          "Файл не містить доказу, що журнал аудиту пункту-відправника продовжує той, який він"
          " показував раніше.\nНадішліть north файл із цього пункту: тоді його наступний файл"
          " міститиме доказ."),
+        ("the sender's audit log has 9 entries, fewer than it showed in its file #1: its last"
+         " entries were cut off. 'north' was not restored from a backup (its file numbering"
+         " goes on): tell its IT officer, and do not reset its checkpoint",
+         "Журнал аудиту пункту-відправника коротший, ніж у файлі, який той записав раніше:"
+         " його останні записи вирізано.\nnorth не відновлювали з резервної копії (нумерація"
+         " його файлів триває): повідомте його ІТ-фахівця і не скидайте його контрольну"
+         " точку."),
         ("the payload is not encrypted to this site's key",
          "Файл зашифровано не для ключа цього пункту."),
         ("a case in the file has the reference code of another case here",
@@ -154,7 +161,7 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
          " пункту-відправника."),
     ],
     ids=["clock ahead", "invalid record", "rewritten audit log", "rewritten, not restored",
-         "no proof yet", "not for our key",
+         "no proof yet", "cut short", "not for our key",
          "reference used twice", "a case on two lines", "a case too large to pass on"],
 )
 def test_refusals_read_in_ukrainian(qapp: QApplication, message: str, reason: str) -> None:

@@ -403,12 +403,34 @@ def test_inconsistent_audit_checkpoint(world: dict[str, HavenSite], tmp_path: Pa
     ]
 
 
-def test_files_imported_out_of_order_are_checked_or_refused_with_the_way_out(
+def _south_took_a_file(
     world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+) -> tuple[HavenSite, HavenSite]:
+    """North and South, once South imported a first file of North's (its checkpoint too)."""
     north, south = world["north"], world["south"]
     first = export(north, "south", tmp_path / "0.haven")
     assert run_import(south, first, capsys)[0] == 0
+    return north, south
+
+
+def test_a_log_cut_short_after_a_file_is_refused_as_such(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = _south_took_a_file(world, tmp_path, capsys)
+    with north.session.vault.reading() as conn:
+        shown = conn.execute("SELECT max(checkpoint_size) FROM sent_files").fetchone()[0]
+    with north.session.vault.transaction() as conn:  # a key holder cuts North's log short
+        conn.execute("DELETE FROM audit_log WHERE seq > ?", (shown - 2,))
+    second = export(north, "south", tmp_path / "second.haven")
+    assert_refused(south, second, capsys, f"the sender's audit log has {shown - 1} entries,"
+                   " fewer than it showed in its file #1: its last entries were cut off. 'north'"
+                   " was not restored from a backup")
+
+
+def test_files_imported_out_of_order_are_checked_or_refused_with_the_way_out(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = _south_took_a_file(world, tmp_path, capsys)
     # Eighteen files more, while nothing comes back from South.
     files = [export(north, "south", tmp_path / f"{n}.haven") for n in range(1, 19)]
     # South took the first only: the last still proves that it extends what South holds
