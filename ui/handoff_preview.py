@@ -163,10 +163,12 @@ class HandoffPreviewDialog(QDialog):
         self.unencrypted_warning: QMessageBox | None = None
         self.save_dialog: QFileDialog | None = None
         self.setWindowTitle(_("Handoff sheet — {ref}").format(ref=case_ref))
-        self.resize(860, 860)
+        # As tall as a page wants, but never past the screen: the buttons must stay in reach.
+        screen = (parent.screen() if parent is not None else self.screen()).availableGeometry()
+        self.resize(min(860, screen.width() - 40), min(860, screen.height() - 80))
 
         self.document, self._buffer = open_document(sheet.pdf, self)
-        self._shown_before: list[tuple[QPdfDocument, QBuffer]] = []
+        self._shown_before: list[tuple[QPdfDocument, QBuffer, QPdfView]] = []
 
         title = QLabel(_("Handoff sheet"))
         title.setFont(heading_font(14))
@@ -188,11 +190,7 @@ class HandoffPreviewDialog(QDialog):
         self.copy_label.setProperty("role", "warning")
         self.copy_label.setWordWrap(True)
 
-        self.view = QPdfView(self)
-        self.view.setObjectName("sheet_view")
-        self.view.setPageMode(QPdfView.PageMode.MultiPage)
-        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
-        self.view.setDocument(self.document)
+        self.view = self._new_view(self.document)
 
         self.note = QLabel()
         self.note.setObjectName("sheet_note")
@@ -235,6 +233,14 @@ class HandoffPreviewDialog(QDialog):
         self._describe()
         self.view.setFocus()  # arrows and Page Up/Down scroll the sheet; Enter prints
 
+    def _new_view(self, document: QPdfDocument) -> QPdfView:
+        view = QPdfView(self)
+        view.setObjectName("sheet_view")
+        view.setPageMode(QPdfView.PageMode.MultiPage)
+        view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        view.setDocument(document)
+        return view
+
     @property
     def registered(self) -> bool:
         """Whether the sheet shown is entered in the print register (else it is the draft)."""
@@ -261,9 +267,19 @@ class HandoffPreviewDialog(QDialog):
         document, buffer = open_document(sheet.pdf, self)
         # The sheet shown before stays loaded until the dialog goes: the view may still be
         # rendering one of its pages in the background.
-        self._shown_before.append((self.document, self._buffer))
+        # A new view: the old one could go on showing the draft's pages it had rendered
+        # (it did after the file dialog of Save as PDF…). It stays, hidden, with its
+        # document until the dialog goes, as it may still be rendering in the background.
+        old_view, had_focus = self.view, self.view.hasFocus()
+        self._shown_before.append((self.document, self._buffer, old_view))
         self.sheet, self.document, self._buffer = sheet, document, buffer
-        self.view.setDocument(document)
+        self.view = self._new_view(document)
+        layout = self.layout()
+        assert layout is not None
+        layout.replaceWidget(old_view, self.view)
+        old_view.hide()
+        if had_focus:
+            self.view.setFocus()
         self._describe()
 
     # --- printing ------------------------------------------------------------------------------

@@ -270,7 +270,9 @@ class IntakeDialog(QDialog):
         if not form.is_empty():
             answer = QMessageBox.question(
                 self, _("Remove person"), _("Remove {name}?").format(
-                    name=form.edits["full_name"].text().strip() or form.title())
+                    name=form.edits["full_name"].text().strip() or form.title()),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,  # Enter keeps what was typed
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return

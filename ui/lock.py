@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -71,6 +72,34 @@ class IdleWatcher(QObject):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
+
+
+class LockKey(QObject):
+    """Emits `pressed` for the lock shortcut typed in a modal dialog of the desk.
+
+    The main window's own shortcut does not fire while a dialog (the sheet's preview, a
+    confirmation) blocks it; the desk must lock from there all the same.
+    """
+
+    pressed = Signal()
+
+    def __init__(self, sequence: QKeySequence, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._sequence = sequence
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and QApplication.activeModalWidget() is not None
+            and QKeySequence(event.keyCombination()) == self._sequence
+        ):
+            self.pressed.emit()
+            return True
+        return False
 
 
 class LockScreen(QWidget):

@@ -22,7 +22,7 @@ from ui.audit_dialog import AuditDialog
 from ui.case_view import CaseView
 from ui.conflicts_dialog import ConflictsDialog
 from ui.intake import IntakeDialog
-from ui.lock import IdleWatcher, LockScreen
+from ui.lock import IdleWatcher, LockKey, LockScreen
 from ui.messages import describe_failure
 from ui.peers_dialog import PeersDialog
 from ui.places import PlacesDialog
@@ -125,6 +125,8 @@ class MainWindow(QMainWindow):
         self.lock_action = self._action(_("&Lock"), "Ctrl+L", self.lock)
         # Locking works from any Haven window, the intake dialog included.
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self._lock_key = LockKey(QKeySequence("Ctrl+L"), self)
+        self._lock_key.pressed.connect(self.lock)
         self.places_action = self._action(
             _("Meeting points and &receiving units…"), None, self._edit_places,
             can(Action.MANAGE_SITE_LISTS),

@@ -132,6 +132,14 @@ def _press_ctrl_p(qtbot, desk: MainWindow, view: CaseView) -> HandoffPreviewDial
     return preview
 
 
+def _previewing(site: Site, session: Session, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+                ) -> tuple[MainWindow, CaseView, HandoffPreviewDialog]:
+    """A desk with an arranged case open and its sheet's preview showing."""
+    desk = _desk(session, site, runner, qtbot)
+    view = _open(qtbot, desk, runner, _case(site.session))
+    return desk, view, _press_ctrl_p(qtbot, desk, view)
+
+
 def _close(qtbot, view: CaseView, preview: HandoffPreviewDialog) -> None:  # type: ignore[no-untyped-def]
     qtbot.keyClick(preview, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: view.preview is None)
@@ -220,10 +228,8 @@ def test_a_preview_registers_nothing_and_a_print_registers_the_sheet_it_shows(
 def test_a_print_that_fails_registers_nothing(
     site: Site, manager: Session, runner: TaskRunner, tmp_path: Path, qtbot,  # type: ignore[no-untyped-def]
 ) -> None:
-    case_id = _case(site.session)
-    desk = _desk(manager, site, runner, qtbot)
-    view = _open(qtbot, desk, runner, case_id)
-    preview = _press_ctrl_p(qtbot, desk, view)
+    desk, view, preview = _previewing(site, manager, runner, qtbot)
+    case_id = view.case.id if view.case is not None else ""
     # A printer that cannot start a job: its output goes to a folder that does not exist.
     preview.print_to(_pdf_printer(tmp_path / "missing" / "out.pdf"))
     qtbot.waitUntil(lambda: preview.error.isVisible() and runner.idle(), timeout=WAIT_MS)
@@ -424,3 +430,18 @@ def test_a_page_range_prints_only_those_pages(
     assert output.pageCount() == 2
     output.close()
     output_buffer.close()
+
+
+def test_ctrl_l_locks_the_desk_from_the_open_preview(
+    site: Site, manager: Session, runner: TaskRunner, qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    from ui.main_window import LOCK_PAGE
+
+    desk, _view, preview = _previewing(site, manager, runner, qtbot)
+    assert preview.isModal() or preview.windowModality() != Qt.WindowModality.NonModal
+    # The preview blocks the desk, whose own shortcut then does not fire.
+    qtbot.keyClick(preview.view, Qt.Key.Key_L, CTRL)
+    qtbot.waitUntil(lambda: desk.locked)
+    assert desk.stack.currentIndex() == LOCK_PAGE
+    assert not preview.isVisible()  # the sheet's personal data is hidden too
+    desk.close_without_asking()

@@ -33,16 +33,22 @@ def test_an_empty_name_is_refused_next_to_the_field(
     assert runner.idle()  # nothing was sent to the vault
 
 
-def test_a_bad_birth_date_of_the_second_person_is_shown_there(
-    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
-) -> None:
-    intake = open_intake(qtbot, desk)
+def _second_person(qtbot, intake):  # type: ignore[no-untyped-def]
+    """Шевчук Олег, then by Ctrl+Shift+P a second person, Шевчук Іван; the second's form."""
     type_text(intake.persons[0].edits["full_name"], "Шевчук Олег")
     qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
     assert len(intake.persons) == 2
     second = intake.persons[1]
     assert focused() is second.edits["full_name"]
     type_text(second.edits["full_name"], "Шевчук Іван")
+    return second
+
+
+def test_a_bad_birth_date_of_the_second_person_is_shown_there(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    second = _second_person(qtbot, intake)
     type_text(second.edits["birth_date"], "31.02.1990")
     qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
 
@@ -144,3 +150,23 @@ def test_an_intake_on_a_full_disk_keeps_what_was_typed_and_saves_once_there_is_r
         runner.wait_for_done()
         QApplication.processEvents()
         session.close()
+
+
+def test_enter_at_remove_person_keeps_what_was_typed(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    second = _second_person(qtbot, intake)
+    answered: list[str] = []
+
+    def press_enter() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        answered.append(box.text())
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, press_enter)
+    intake.remove_person(second)
+    assert answered == ["Remove Шевчук Іван?"]
+    assert len(intake.persons) == 2  # a tired Enter does not delete a filled-in person
+    assert intake.persons[1].edits["full_name"].text() == "Шевчук Іван"
