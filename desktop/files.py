@@ -100,12 +100,11 @@ def stage_file(target: Path, write: Callable[[BinaryIO], object]) -> Path:
 
 
 def publish(part: Path, target: Path) -> None:
-    """Move a staged file into place and flush the folder (a stick pulled out next keeps it)."""
-    try:
-        os.replace(part, target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    """Move a staged file into place and flush the folder (a stick pulled out next keeps it).
+
+    Called within ``parts_removed_on_failure``, which removes the part if this fails.
+    """
+    os.replace(part, target)
     sync_folder(target.parent)
 
 
@@ -119,3 +118,10 @@ def parts_removed_on_failure() -> Iterator[list[Path]]:
         for part in staged:
             part.unlink(missing_ok=True)
         raise
+
+
+def write_whole(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Stage a file and put it in place at once, for one whose writing nothing records."""
+    with parts_removed_on_failure() as staged:
+        staged.append(stage_file(target, write))
+        publish(staged[0], target)

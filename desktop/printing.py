@@ -37,7 +37,9 @@ def format_serial(prefix: str, number: int) -> str:
     return f"{prefix}-{number:06d}"
 
 
-def _printable_case(session: Session, case_id: str) -> Case:
+def _sheet_of(session: Session, case_id: str) -> HandoffSheet:
+    """The sheet of a case whose handoff is arranged, printed by this user now, as a draft;
+    printing gives it its serial, copy number and audit root (``dataclasses.replace``)."""
     require(session.role, Action.PRINT_HANDOFF)
     case = session.get_case(case_id, audit_view=False)
     if case.status not in PRINTABLE:
@@ -45,7 +47,19 @@ def _printable_case(session: Session, case_id: str) -> Case:
             f"case {case.ref} is '{case.status.value}': a handoff sheet is printed once the"
             " handoff is arranged"
         )
-    return case
+    return HandoffSheet(
+        site_id=session.site.site_id,
+        site_name=session.site.name,
+        serial="",
+        case=case,
+        contacts=tuple(session.contacts(case_id)),
+        operator=case.created_by,
+        printed_by=session.user.name,
+        printed_at=now_utc(),
+        copy_number=0,
+        audit_root="",
+        draft=True,
+    )
 
 
 def preview_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
@@ -54,23 +68,10 @@ def preview_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
     It has no serial and no QR code: those come with the register entry that printing or
     saving makes (``print_handoff_sheet``). Its copy number is the one that would be given.
     """
-    case = _printable_case(session, case_id)
-    contacts = tuple(session.contacts(case_id))
+    draft = _sheet_of(session, case_id)
     with session.vault.reading() as conn:
         copy_number = printing.prints_of_case(conn, case_id)
-    sheet = HandoffSheet(
-        site_id=session.site.site_id,
-        site_name=session.site.name,
-        serial="",
-        case=case,
-        contacts=contacts,
-        operator=case.created_by,
-        printed_by=session.user.name,
-        printed_at=now_utc(),
-        copy_number=copy_number,
-        audit_root="",
-        draft=True,
-    )
+    sheet = replace(draft, copy_number=copy_number)
     return PrintedSheet(pdf=render_handoff_sheet(sheet, None), serial="", copy_number=copy_number)
 
 
@@ -82,8 +83,7 @@ def print_handoff_sheet(
     ``save`` writes or prints the sheet before that transaction commits: a sheet it could
     not put out is not registered, so the next one is not taken for a copy of it.
     """
-    case = _printable_case(session, case_id)
-    contacts = tuple(session.contacts(case_id))
+    draft = _sheet_of(session, case_id)
     signing_key = session.vault.site_signing_key()
     with session.vault.transaction() as conn:
         copy_number = printing.prints_of_case(conn, case_id)
@@ -92,17 +92,13 @@ def print_handoff_sheet(
             conn, case_id, copy_number, printed_at, session.user.name, b""
         )
         root = audit_tree.local_tree(conn, store=True).root()
-        sheet = HandoffSheet(
-            site_id=session.site.site_id,
-            site_name=session.site.name,
+        sheet = replace(
+            draft,
             serial=format_serial(session.site.ref_prefix, number),
-            case=case,
-            contacts=contacts,
-            operator=case.created_by,
-            printed_by=session.user.name,
             printed_at=printed_at,
             copy_number=copy_number,
             audit_root=root.hex(),
+            draft=False,
         )
         printing.set_digest(conn, number, sheet_content_digest(sheet))
         printed = PrintedSheet(

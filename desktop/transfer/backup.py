@@ -27,7 +27,7 @@ from db.migrate import schema_version
 from db.snapshot import write_encrypted_copy
 from db.vault import DB_NAME, JOURNAL_NAME, KEYSLOTS_NAME, Vault, format_time, now_utc
 from desktop.errors import HavenError, InputRejected
-from desktop.files import parts_removed_on_failure, process_gone, publish, stage_file
+from desktop.files import process_gone, write_whole
 from desktop.transfer import age
 from desktop.transfer.streams import ChunkReader
 from desktop.transfer.transfer_file import TransferFileError, parse_ustar_header
@@ -108,11 +108,9 @@ def write_backup(
                 (KEYSLOTS_NAME, len(keyslots), io.BytesIO(keyslots)),
                 (DB_NAME, snapshot.stat().st_size, db_file),
             ]
-            with parts_removed_on_failure() as staged:
-                staged.append(stage_file(destination, lambda out: age.encrypt_stream(
-                    ChunkReader(_tar_stream(members)), out, [recipient]
-                )))
-                publish(staged[0], destination)
+            write_whole(destination, lambda out: age.encrypt_stream(
+                ChunkReader(_tar_stream(members)), out, [recipient]
+            ))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return BackupInfo(vault.vault_id, site_id, str(info["created_at"]), schema,

@@ -42,8 +42,14 @@ def _verify(
     )
 
 
-def check_checkpoint(accepted: Sequence[AcceptedCheckpoint], incoming: Checkpoint) -> None:
-    """Raise InconsistentCheckpoint unless ``incoming`` agrees with every accepted checkpoint."""
+def check_checkpoint(
+    accepted: Sequence[AcceptedCheckpoint], incoming: Checkpoint, after_file: int | None = None
+) -> None:
+    """Raise InconsistentCheckpoint unless ``incoming`` agrees with every accepted checkpoint.
+
+    ``after_file`` is the number of the newest file imported from the sender, when the file
+    checked was written after it (same numbering, higher number): its log cannot be shorter.
+    """
     if not accepted:
         return  # the first checkpoint from a peer is taken on trust, like its keys
     same = next((a for a in accepted if a.tree_size == incoming.tree_size), None)
@@ -79,6 +85,11 @@ def check_checkpoint(accepted: Sequence[AcceptedCheckpoint], incoming: Checkpoin
                     " accepted: the sender's history was rewritten"
                 )
             return
+    if after_file is not None:
+        raise InconsistentCheckpoint(
+            f"the sender's audit log has {incoming.tree_size} entries, fewer than it showed in"
+            f" its file #{after_file}: its last entries were cut off"
+        )
     raise LateCheckpoint(
         "this file is older than files already imported from the sender and its audit"
         " checkpoint can no longer be checked"

@@ -162,23 +162,12 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
         missing, missing_count = peers.missing_before(conn, peer.site_id, manifest.epoch, sequence)
         before_reset = peer.written_before_reset(manifest.epoch, manifest.created_at)
         if not before_reset:
+            newest = peers.newest_received(conn, peer.site_id, manifest.epoch)
+            after = newest if newest is not None and sequence > newest else None
             try:
                 check_checkpoint(
-                    peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint
+                    peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint, after
                 )
-            except LateCheckpoint as exc:
-                # A file written after ones already imported cannot show a shorter log.
-                newest = peers.newest_received(conn, peer.site_id, manifest.epoch)
-                refusal: InconsistentCheckpoint = exc
-                if newest is not None and sequence > newest:
-                    refusal = InconsistentCheckpoint(
-                        f"the sender's audit log has {manifest.checkpoint.tree_size} entries,"
-                        f" fewer than it showed in its file #{newest}: its last entries were"
-                        " cut off"
-                    )
-                raise type(refusal)(
-                    f"{refusal}. {_what_to_do(refusal, peer, manifest.epoch)}"
-                ) from None
             except InconsistentCheckpoint as exc:
                 raise type(exc)(f"{exc}. {_what_to_do(exc, peer, manifest.epoch)}") from None
     return CheckedFile(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from db import audit, audit_union, oplog, peers, sync
+from db import audit, audit_union, oplog, peers, sync, users
 from db.keyslots import RECOVERY_USER
 from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
@@ -441,7 +441,7 @@ def restore(
             audit.append(
                 conn, actor, "restored_from_backup", detail=f"{info.created_at}, epoch {epoch}"
             )
-            site_name = str(conn.execute("SELECT name FROM site").fetchone()[0])
+            site_name = users.site_info(conn).name
     except BaseException:
         vault.close()
         _remove_restored(data_dir, made)

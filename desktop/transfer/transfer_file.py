@@ -10,19 +10,18 @@ three members but the zero blocks that end a tar archive.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
 import re
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from desktop.errors import InputRejected
+from desktop.files import write_whole
 from desktop.transfer.identity import SITE_ID
 
 FORMAT = "haven-transfer-v1"
@@ -228,20 +227,11 @@ def write_transfer_tar(
 def write_transfer_file(
     destination: Path, manifest: bytes, signature: bytes, payload: BinaryIO, payload_size: int
 ) -> None:
-    """Write the tar next to ``destination`` and move it into place once complete."""
-    fd, temp_name = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
+    """Write the tar beside ``destination`` and move it into place once complete."""
+    write_whole(
+        destination,
+        lambda handle: write_transfer_tar(handle, manifest, signature, payload, payload_size),
     )
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write_transfer_tar(handle, manifest, signature, payload, payload_size)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
 
 
 # --- reading ---------------------------------------------------------------------------------

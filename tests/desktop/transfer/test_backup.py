@@ -226,7 +226,7 @@ def _backup_stopped(north: HavenSite, tmp_path: Path, signal_number: int) -> tup
     phrase.write_text(PASSPHRASE + "\n")
     stick = tmp_path / "stick"
     stick.mkdir()
-    said = kill_at("desktop.transfer.backup", "publish", "before", north.data,
+    said = kill_at("desktop.files", "publish", "before", north.data,
                    "backup", "-o", str(stick / "first.backup"), "--passphrase-file", str(phrase),
                    signal_number=signal_number)
     north.session = Session.open(north.data, "admin", PASSWORD)
