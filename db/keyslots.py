@@ -1,10 +1,18 @@
 """Keyslots: the vault's database key sealed once per user, LUKS-style.
 
-The keyslot file is JSON beside the database. Each slot seals the same 32-byte
-database key with AES-256-GCM under a key derived from the user's password
-(Argon2id) or from the recovery key (HKDF: it already has 256 bits of entropy).
-The associated data binds the vault id, user, slot id and KDF parameters, so a
-slot cannot be moved to another vault or user, nor its parameters weakened.
+The keyslot file is JSON beside the database. Each slot holds an X25519 key pair of
+its own: the private key sealed with AES-256-GCM under a key derived from the user's
+password (Argon2id) or from the recovery key (HKDF: it already has 256 bits of
+entropy), the public key in the clear, and the 32-byte database key sealed to that
+public key (an envelope: ephemeral X25519, HKDF-SHA256, AES-256-GCM). So an admin who
+re-keys the database after revoking a user can seal the new key to every remaining
+slot without knowing anyone's password. The associated data binds the vault id,
+user, slot id, public key and KDF parameters, so a slot cannot be moved to another
+vault or user, nor its parameters weakened.
+
+While a re-keying runs, a slot holds two envelopes (the new key first); the key that
+opens the database is the one used. Slots written before key pairs existed seal the
+database key itself; they still open, and are given a key pair at their next use.
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -75,14 +84,38 @@ DEMO_KDF = KdfParams(memory_kib=MIN_MEMORY_KIB, iterations=MIN_ITERATIONS, lanes
 
 
 @dataclass(frozen=True, slots=True)
+class Envelope:
+    """The database key sealed to a slot's public key."""
+
+    ephemeral: bytes  # X25519 public key made for this envelope alone
+    nonce: bytes
+    sealed_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Slot:
     slot_id: str
     user: str
     kind: str  # "password" or "recovery"
     salt: bytes
     nonce: bytes
-    sealed_key: bytes
+    sealed_key: bytes  # the slot's private key; in a slot without a key pair, the database key
     kdf: KdfParams | None  # None for the recovery slot
+    public_key: bytes = b""  # empty in a slot written before key pairs existed
+    envelopes: tuple[Envelope, ...] = ()  # the database key(s) sealed to it, newest first
+
+    @property
+    def can_be_rewrapped(self) -> bool:
+        """Whether a new database key can be sealed to this slot without its secret."""
+        return bool(self.public_key)
+
+
+class Opened(NamedTuple):
+    """What a slot gave: the database keys it holds (newest first), and how it opened."""
+
+    keys: tuple[bytes, ...]
+    slot: Slot
+    wrapping: bytes  # the key derived from the password or recovery key
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +154,74 @@ def _associated_data(vault_id: str, slot: Slot) -> bytes:
             "iterations": slot.kdf.iterations,
             "lanes": slot.kdf.lanes,
         }
+    if slot.public_key:
+        bound["public_key"] = _b64(slot.public_key)
     return json.dumps(bound, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _envelope_secret(vault_id: str, slot: Slot, ephemeral: bytes, shared: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=ephemeral + slot.public_key,
+        info=f"haven keyslot envelope {vault_id} {slot.slot_id} {slot.user}".encode(),
+    ).derive(shared)
+
+
+def _seal_envelope(vault_id: str, slot: Slot, db_key: bytes) -> Envelope:
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(slot.public_key))
+    secret = _envelope_secret(vault_id, slot, ephemeral_public, shared)
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(secret).encrypt(nonce, db_key, _associated_data(vault_id, slot))
+    return Envelope(ephemeral_public, nonce, sealed)
+
+
+def _open_envelope(
+    vault_id: str, slot: Slot, private: X25519PrivateKey, envelope: Envelope
+) -> bytes | None:
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(envelope.ephemeral))
+    except ValueError:  # a low-order point: no shared secret
+        return None
+    secret = _envelope_secret(vault_id, slot, envelope.ephemeral, shared)
+    try:
+        key = AESGCM(secret).decrypt(
+            envelope.nonce, envelope.sealed_key, _associated_data(vault_id, slot)
+        )
+    except InvalidTag:
+        return None
+    return key if len(key) == KEY_BYTES else None
+
+
+def _with_key_pair(vault_id: str, slot: Slot, wrapping: bytes, db_keys: Iterable[bytes]) -> Slot:
+    """The slot given a new key pair, its private key sealed under ``wrapping``."""
+    private = X25519PrivateKey.generate()
+    slot = replace(
+        slot,
+        nonce=secrets.token_bytes(12),
+        public_key=private.public_key().public_bytes_raw(),
+        envelopes=(),
+    )
+    sealed = AESGCM(wrapping).encrypt(
+        slot.nonce, private.private_bytes_raw(), _associated_data(vault_id, slot)
+    )
+    return rewrapped(vault_id, replace(slot, sealed_key=sealed), db_keys)
+
+
+def rewrapped(vault_id: str, slot: Slot, db_keys: Iterable[bytes]) -> Slot:
+    """The slot holding these database keys (newest first) in place of the ones it had."""
+    if not slot.can_be_rewrapped:
+        raise KeyslotError(f"the slot of {slot.user} has no key pair to seal a new key to")
+    return replace(
+        slot, envelopes=tuple(_seal_envelope(vault_id, slot, key) for key in db_keys)
+    )
+
+
+def upgraded(vault_id: str, opened: Opened) -> Slot:
+    """A slot without a key pair, given one (same password or recovery key, same KDF)."""
+    return _with_key_pair(vault_id, opened.slot, opened.wrapping, opened.keys)
 
 
 def derive_password_key(password: str, salt: bytes, kdf: KdfParams) -> bytes:
@@ -151,39 +251,46 @@ def seal_password_slot(
         user=user,
         kind="password",
         salt=secrets.token_bytes(16),
-        nonce=secrets.token_bytes(12),
+        nonce=b"",
         sealed_key=b"",
         kdf=kdf,
     )
-    wrapping = derive_password_key(password, slot.salt, kdf)
-    sealed = AESGCM(wrapping).encrypt(slot.nonce, db_key, _associated_data(vault_id, slot))
-    return replace(slot, sealed_key=sealed)
+    return _with_key_pair(vault_id, slot, derive_password_key(password, slot.salt, kdf), [db_key])
 
 
-def seal_recovery_slot(vault_id: str, recovery_key: bytes, db_key: bytes) -> Slot:
-    """The one slot that opens with the printed recovery key."""
+def seal_recovery_slot(
+    vault_id: str, recovery_key: bytes, db_keys: Iterable[bytes], *, slot_id: str = "recovery"
+) -> Slot:
+    """The slot that opens with the printed recovery key."""
     slot = Slot(
-        slot_id="recovery",
+        slot_id=slot_id,
         user=RECOVERY_USER,
         kind="recovery",
         salt=secrets.token_bytes(16),
-        nonce=secrets.token_bytes(12),
+        nonce=b"",
         sealed_key=b"",
         kdf=None,
     )
-    wrapping = _derive_recovery_key(recovery_key, slot.salt)
-    sealed = AESGCM(wrapping).encrypt(slot.nonce, db_key, _associated_data(vault_id, slot))
-    return replace(slot, sealed_key=sealed)
+    return _with_key_pair(vault_id, slot, _derive_recovery_key(recovery_key, slot.salt), db_keys)
 
 
-def _open_with(vault_id: str, slot: Slot, wrapping: bytes) -> bytes | None:
+def _open_with(vault_id: str, slot: Slot, wrapping: bytes) -> Opened | None:
     try:
-        key = AESGCM(wrapping).decrypt(
+        secret = AESGCM(wrapping).decrypt(
             slot.nonce, slot.sealed_key, _associated_data(vault_id, slot)
         )
     except InvalidTag:
         return None
-    return key if len(key) == KEY_BYTES else None
+    if len(secret) != KEY_BYTES:
+        return None
+    if not slot.public_key:
+        return Opened((secret,), slot, wrapping)
+    private = X25519PrivateKey.from_private_bytes(secret)
+    if private.public_key().public_bytes_raw() != slot.public_key:
+        return None
+    keys = [_open_envelope(vault_id, slot, private, envelope) for envelope in slot.envelopes]
+    found = tuple(key for key in keys if key is not None)
+    return Opened(found, slot, wrapping) if found else None
 
 
 # Used when a user has no slot, so an unknown name costs the same KDF as a wrong password.
@@ -192,8 +299,8 @@ _DECOY_SALT = secrets.token_bytes(16)
 
 def open_password_slot(
     slots: KeyslotFile, user: str, password: str, default_kdf: KdfParams
-) -> tuple[bytes, KdfParams]:
-    """The database key and the slot's KDF, or WrongPassword after the full KDF cost."""
+) -> Opened:
+    """The database keys of the user's slot, or WrongPassword after the full KDF cost."""
     candidates = [slot for slot in slots.slots_for(user) if slot.kind == "password"]
     if not candidates:
         # Cost the same as a real slot of this vault, so timing does not reveal user names.
@@ -202,18 +309,22 @@ def open_password_slot(
         raise WrongPassword("wrong user name or password")
     for slot in candidates:
         assert slot.kdf is not None
-        key = _open_with(slots.vault_id, slot, derive_password_key(password, slot.salt, slot.kdf))
-        if key is not None:
-            return key, slot.kdf
+        opened = _open_with(
+            slots.vault_id, slot, derive_password_key(password, slot.salt, slot.kdf)
+        )
+        if opened is not None:
+            return opened
     raise WrongPassword("wrong user name or password")
 
 
-def open_recovery_slot(slots: KeyslotFile, recovery_key: bytes) -> bytes:
+def open_recovery_slot(slots: KeyslotFile, recovery_key: bytes) -> Opened:
     for slot in slots.slots:
         if slot.kind == "recovery":
-            key = _open_with(slots.vault_id, slot, _derive_recovery_key(recovery_key, slot.salt))
-            if key is not None:
-                return key
+            opened = _open_with(
+                slots.vault_id, slot, _derive_recovery_key(recovery_key, slot.salt)
+            )
+            if opened is not None:
+                return opened
     raise WrongPassword("the recovery key does not open this vault")
 
 
@@ -233,7 +344,34 @@ def _slot_to_json(slot: Slot) -> dict[str, Any]:
             "iterations": slot.kdf.iterations,
             "lanes": slot.kdf.lanes,
         }
+    if slot.public_key:
+        out["public_key"] = _b64(slot.public_key)
+        out["envelopes"] = [
+            {
+                "ephemeral": _b64(envelope.ephemeral),
+                "nonce": _b64(envelope.nonce),
+                "sealed_key": _b64(envelope.sealed_key),
+            }
+            for envelope in slot.envelopes
+        ]
     return out
+
+
+def _envelopes_from_json(raw: Any) -> tuple[Envelope, ...]:
+    if not isinstance(raw, list) or not raw or len(raw) > 4:
+        raise ValueError("a slot with a key pair needs one to four envelopes")
+    envelopes = tuple(
+        Envelope(_unb64(item["ephemeral"]), _unb64(item["nonce"]), _unb64(item["sealed_key"]))
+        for item in raw
+    )
+    for envelope in envelopes:
+        if (len(envelope.ephemeral), len(envelope.nonce), len(envelope.sealed_key)) != (
+            KEY_BYTES,
+            12,
+            KEY_BYTES + 16,
+        ):
+            raise ValueError("envelope fields have the wrong length")
+    return envelopes
 
 
 def _slot_from_json(raw: Any) -> Slot:
@@ -264,6 +402,14 @@ def _slot_from_json(raw: Any) -> Slot:
     )
     if len(slot.salt) != 16 or len(slot.nonce) != 12 or len(slot.sealed_key) != KEY_BYTES + 16:
         raise ValueError("slot fields have the wrong length")
+    if "public_key" in raw:
+        slot = replace(
+            slot,
+            public_key=_unb64(raw["public_key"]),
+            envelopes=_envelopes_from_json(raw.get("envelopes")),
+        )
+        if len(slot.public_key) != KEY_BYTES:
+            raise ValueError("the public key has the wrong length")
     return slot
 
 

@@ -9,7 +9,7 @@ import secrets
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +56,14 @@ class VaultBusy(VaultError):
     """Another process held the vault's write lock for longer than a change waits."""
 
 
+class WrongKey(VaultError):
+    """The database does not open with the key a slot gave."""
+
+
+class VaultInUse(VaultError):
+    """Another process has the vault open, where a change needs it alone."""
+
+
 class VaultDamaged(VaultError):
     """A page of the database fails its check: the file was altered, or its disk is failing."""
 
@@ -90,6 +98,14 @@ def parse_time(text: str) -> datetime:
 class Created:
     vault: Vault
     recovery_key: str  # shown once at init, for printing
+
+
+@dataclass(frozen=True, slots=True)
+class Rekeyed:
+    """What re-keying the database changed besides the key."""
+
+    dropped: tuple[str, ...]  # users whose slots could not hold the new key: they need a password
+    recovery_key: str | None  # a new recovery key to print, when the old slot could not be kept
 
 
 class Vault:
@@ -176,7 +192,7 @@ class Vault:
                 )
             slots = [
                 keyslots.seal_password_slot(vault_id, admin, password, db_key, kdf),
-                keyslots.seal_recovery_slot(vault_id, recovery_raw, db_key),
+                keyslots.seal_recovery_slot(vault_id, recovery_raw, [db_key]),
             ]
             journal_public = encryption.public_key().public_bytes(
                 serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -204,14 +220,13 @@ class Vault:
         """Open the vault with a user's password; a wrong one costs the full KDF every time."""
         slots = cls._read_slots(data_dir)
         try:
-            db_key, kdf = keyslots.open_password_slot(
-                slots, user, password, decoy_kdf or KdfParams()
-            )
+            opened = keyslots.open_password_slot(slots, user, password, decoy_kdf or KdfParams())
         except WrongPassword:
             login_journal.record_failure(data_dir / JOURNAL_NAME, slots.journal_key, user)
             raise
-        vault = cls._open_with_key(data_dir, slots, db_key, user)
-        vault.kdf = kdf
+        vault = cls._open_with_keys(data_dir, slots, opened, user)
+        assert opened.slot.kdf is not None
+        vault.kdf = opened.slot.kdf
         try:
             site_key = vault.site_encryption_key()
         except BaseException:
@@ -226,13 +241,13 @@ class Vault:
     def unlock_with_recovery_key(cls, data_dir: Path, recovery_key: str) -> Vault:
         slots = cls._read_slots(data_dir)
         try:
-            db_key = keyslots.open_recovery_slot(slots, keyslots.parse_recovery_key(recovery_key))
+            opened = keyslots.open_recovery_slot(slots, keyslots.parse_recovery_key(recovery_key))
         except WrongPassword:
             login_journal.record_failure(
                 data_dir / JOURNAL_NAME, slots.journal_key, keyslots.RECOVERY_USER
             )
             raise
-        return cls._open_with_key(data_dir, slots, db_key, keyslots.RECOVERY_USER)
+        return cls._open_with_keys(data_dir, slots, opened, keyslots.RECOVERY_USER)
 
     @staticmethod
     def _read_slots(data_dir: Path) -> KeyslotFile:
@@ -241,15 +256,32 @@ class Vault:
         return keyslots.read_keyslots(data_dir / KEYSLOTS_NAME)
 
     @classmethod
-    def _open_with_key(cls, data_dir: Path, slots: KeyslotFile, db_key: bytes, user: str) -> Vault:
-        conn = _connect(data_dir / DB_NAME, db_key, create=False)
+    def _open_with_keys(
+        cls, data_dir: Path, slots: KeyslotFile, opened: keyslots.Opened, user: str
+    ) -> Vault:
+        """The vault opened with the first of the slot's keys that opens the database (a
+        re-keying stopped half way leaves two); a slot without a key pair is given one."""
+        for db_key in opened.keys:
+            try:
+                conn = _connect(data_dir / DB_NAME, db_key, create=False)
+            except WrongKey:
+                if db_key == opened.keys[-1]:
+                    raise
+                continue
+            break
         try:
             with _checked_pages():
                 _bring_up_to_date(conn)
         except BaseException:
             conn.close()
             raise
-        return cls(data_dir, conn, slots.vault_id, db_key, user)
+        vault = cls(data_dir, conn, slots.vault_id, db_key, user)
+        if not opened.slot.can_be_rewrapped:
+            upgraded = keyslots.upgraded(slots.vault_id, opened)
+            # It opens as it is; on a full or read-only disk the next login tries again.
+            with contextlib.suppress(OSError, VaultFull):
+                vault._write_slots(vault.read_slots(), {opened.slot.slot_id: upgraded}, [])
+        return vault
 
     def close(self) -> None:
         with self.lock:
@@ -299,10 +331,80 @@ class Vault:
         VaultFull if the disk has no room: the old slots, and so the old password, stay.
         """
         current = self.read_slots()
-        kept = [slot for slot in current.slots if slot.user != new_slot.user]
+        gone: dict[str, keyslots.Slot | None] = {
+            slot.slot_id: None for slot in current.slots_for(new_slot.user)
+        }
+        self._write_slots(current, gone, [new_slot])
+
+    def remove_slots(self, user: str) -> None:
+        current = self.read_slots()
+        self._write_slots(current, {slot.slot_id: None for slot in current.slots_for(user)}, [])
+
+    def rekey(self, progress: Callable[[int, int], None] | None = None) -> Rekeyed:
+        """Re-encrypt the database under a new key and seal it to every slot that can hold
+        it, so that a copy of the old key (an old keyslot file and a password) opens
+        nothing. Needs the vault alone: VaultInUse while another process has it open.
+
+        Every step leaves a vault that opens: the slots are given the new key beside the
+        old one first, then the database is re-encrypted (one transaction; a crash rolls it
+        back), then the old key is taken out of the slots. A slot without a key pair (not
+        used since key pairs came in) cannot be given the new key: it is taken out, and its
+        user needs a new password; the recovery slot is then replaced by a new recovery key.
+        ``progress`` is told (bytes done, bytes in all) while the database is re-encrypted.
+        """
+        with self.lock:
+            current = self.read_slots()
+            new_key = secrets.token_bytes(keyslots.KEY_BYTES)
+            both = (new_key, self._db_key)
+            staged: dict[str, keyslots.Slot | None] = {}
+            dropped: list[str] = []
+            recovery_raw: bytes | None = None
+            for slot in current.slots:
+                if slot.can_be_rewrapped:
+                    staged[slot.slot_id] = keyslots.rewrapped(self.vault_id, slot, both)
+                elif slot.kind == "recovery":
+                    recovery_raw = secrets.token_bytes(keyslots.KEY_BYTES)
+                else:
+                    dropped.append(slot.user)
+            added: list[keyslots.Slot] = []
+            if recovery_raw is not None:
+                added.append(
+                    keyslots.seal_recovery_slot(
+                        self.vault_id, recovery_raw, both, slot_id=uuid.uuid4().hex
+                    )
+                )
+            self._write_slots(current, staged, added)
+            _rekey_database(self.conn, new_key, progress)
+            self._db_key = new_key
+            staged_file = self.read_slots()
+            final: dict[str, keyslots.Slot | None] = {
+                slot.slot_id: (
+                    keyslots.rewrapped(self.vault_id, slot, [new_key])
+                    if slot.can_be_rewrapped
+                    else None
+                )
+                for slot in staged_file.slots
+            }
+            self._write_slots(staged_file, final, [])
+        return Rekeyed(
+            tuple(sorted(dropped)),
+            None if recovery_raw is None else keyslots.format_recovery_key(recovery_raw),
+        )
+
+    def _write_slots(
+        self,
+        current: KeyslotFile,
+        replacements: dict[str, keyslots.Slot | None],
+        added: list[keyslots.Slot],
+    ) -> None:
+        """Write the keyslot file: its slots replaced by slot id, or left out (None), and
+        ``added`` after them."""
+        slots = [replacements.get(slot.slot_id, slot) for slot in current.slots] + added
         try:
             keyslots.write_keyslots(
-                self.data_dir / KEYSLOTS_NAME, self.vault_id, [*kept, new_slot],
+                self.data_dir / KEYSLOTS_NAME,
+                self.vault_id,
+                [slot for slot in slots if slot is not None],
                 journal_key=current.journal_key,
             )
         except OSError as exc:
@@ -310,12 +412,6 @@ class Vault:
                 raise VaultFull(_NOTHING_SAVED) from None
             raise
 
-    def remove_slots(self, user: str) -> None:
-        current = self.read_slots()
-        kept = [slot for slot in current.slots if slot.user != user]
-        keyslots.write_keyslots(
-            self.data_dir / KEYSLOTS_NAME, self.vault_id, kept, journal_key=current.journal_key
-        )
 
     def integrity_problems(self) -> list[str]:
         """PRAGMA integrity_check and cipher_integrity_check; empty when all is well."""
@@ -367,6 +463,71 @@ def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
     return conn
 
 
+def _rekey_database(
+    conn: Any, new_key: bytes, progress: Callable[[int, int], None] | None = None
+) -> None:
+    """PRAGMA rekey, in rollback-journal mode: leaving WAL mode fails while another
+    connection is open, which keeps the re-encryption to this one."""
+    try:
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()
+    except sqlcipher3.OperationalError:
+        mode = None
+    if not mode or str(mode[0]).lower() != "delete":
+        conn.execute("PRAGMA journal_mode = WAL")
+        raise VaultInUse(
+            "the vault is open in another Haven or haven-admin on this computer; close"
+            " it, then try again"
+        )
+    try:
+        # Held from here to the end, so no other process opens it half way (and puts it
+        # back in WAL mode); a crash leaves a journal that rolls the re-encryption back.
+        with (
+            _checked_pages(),
+            _transaction(conn, "EXCLUSIVE"),
+            _journal_watched(Path(_database_file(conn)), progress),
+        ):
+            conn.execute(f"PRAGMA rekey = {_hex_key(new_key)}")
+    except VaultFull:
+        raise VaultFull(
+            "the disk that holds the vault is full: re-encrypting it needs as much free"
+            " space as the vault takes; nothing was changed"
+        ) from None
+    finally:
+        conn.execute("PRAGMA journal_mode = WAL")
+
+
+def _database_file(conn: Any) -> str:
+    return str(conn.execute("PRAGMA database_list").fetchone()[2])
+
+
+@contextlib.contextmanager
+def _journal_watched(
+    database: Path, progress: Callable[[int, int], None] | None
+) -> Iterator[None]:
+    """Tell ``progress`` how far a re-encryption is: each page goes into the rollback
+    journal as it is rewritten, so the journal grows to the size of the database."""
+    if progress is None:
+        yield
+        return
+    total = database.stat().st_size
+    journal = database.with_name(database.name + "-journal")
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.25):
+            with contextlib.suppress(OSError):
+                progress(min(journal.stat().st_size, total), total)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+    progress(total, total)
+
+
 def _primary_code(exc: BaseException) -> int:
     """SQLite's primary result code of an error (0 for an error that is not SQLite's)."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -390,7 +551,7 @@ def _unreadable(path: Path, exc: Exception) -> VaultError:
                 " space is freed"
             )
         return VaultError(f"the vault's disk could not be read ({exc}); check the disk")
-    return VaultError(
+    return WrongKey(
         "the database does not open with this key: it is damaged or belongs to another vault"
     )
 
@@ -415,9 +576,9 @@ def _checked_pages() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _transaction(conn: Any) -> Iterator[None]:
+def _transaction(conn: Any, kind: str = "IMMEDIATE") -> Iterator[None]:
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"BEGIN {kind}")
     except sqlcipher3.OperationalError as exc:
         if _primary_code(exc) == sqlcipher3.SQLITE_BUSY:
             raise VaultBusy(
@@ -443,11 +604,14 @@ __all__ = [
     "Created",
     "KdfParams",
     "KeyslotError",
+    "Rekeyed",
     "Vault",
     "VaultBusy",
     "VaultDamaged",
     "VaultError",
     "VaultFull",
+    "VaultInUse",
+    "WrongKey",
     "WrongPassword",
     "format_time",
     "now_utc",

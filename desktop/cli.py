@@ -20,9 +20,18 @@ from typing import Any, NoReturn
 
 from db.keyslots import MIN_ITERATIONS, MIN_MEMORY_KIB, KdfParams, KeyslotError
 from db.records import Role
-from db.vault import VaultError
+from db.vault import Rekeyed, VaultError
 from desktop import case_json, cli_transfer, config, workflow
-from desktop.cli_common import PROG, UsageError, data_folder, dump, out, read_first_line, warn
+from desktop.cli_common import (
+    PROG,
+    UsageError,
+    data_folder,
+    dump,
+    out,
+    progress_line,
+    read_first_line,
+    warn,
+)
 from desktop.errors import HavenError, InputRejected, not_written
 from desktop.files import check_new_file
 from desktop.session import Session
@@ -180,9 +189,34 @@ def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(session: Session, args: argparse.Namespace) -> int:
-    session.disable_user(args.name)
+    with progress_line("Re-encrypting the vault") as progress:
+        rekeyed = session.disable_user(args.name, progress)
     out(f"User '{args.name}' disabled; their keyslot is removed.")
+    _said_rekeyed(rekeyed)
     return 0
+
+
+def cmd_site_rekey(session: Session, args: argparse.Namespace) -> int:
+    with progress_line("Re-encrypting the vault") as progress:
+        rekeyed = session.rekey_vault(progress)
+    _said_rekeyed(rekeyed)
+    return 0
+
+
+def _said_rekeyed(rekeyed: Rekeyed) -> None:
+    out(
+        "The vault is re-encrypted under a new key, sealed to every remaining keyslot:"
+        " an old copy of the keyslot file no longer opens it."
+    )
+    for user in rekeyed.dropped:
+        out(
+            f"  '{user}' had not logged in since this version of Haven came in and cannot"
+            f" log in now: give them a new password with 'haven-admin user passwd {user}'."
+        )
+    if rekeyed.recovery_key is not None:
+        out("The old recovery key no longer opens the vault. The new one, shown only once:")
+        out(f"  {rekeyed.recovery_key}")
+        out("Print it and keep it in the safe in place of the old one.")
 
 
 def cmd_user_passwd(session: Session, args: argparse.Namespace) -> int:
@@ -487,7 +521,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=_with_session(cmd_audit_list))
 
-    cli_transfer.register(commands, _with_session)
+    site = cli_transfer.register(commands, _with_session)
+    rekey = site.add_parser(
+        "rekey",
+        help="re-encrypt the vault under a new key (after revoking a user who may have"
+        " copied the old one; user disable does it itself)",
+    )
+    rekey.set_defaults(func=_with_session(cmd_site_rekey))
 
     places = commands.add_parser("places", help="the site's meeting points and receiving units")
     places.add_argument("kind", choices=["meeting-points", "receiving-units"])

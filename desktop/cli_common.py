@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from desktop.errors import HavenError
@@ -57,3 +59,37 @@ def read_first_line(source: str, what: str) -> str:
     if not line:
         raise UsageError(f"the {what} file is empty")
     return line
+
+
+class TerminalProgress:
+    """How far a long command is, as a percentage rewritten in place on stderr."""
+
+    def __init__(self, doing: str) -> None:
+        self._doing = doing
+        self._shown = ""
+
+    def __call__(self, done: int, total: int) -> None:
+        text = f"{self._doing}… {100 * done // total if total > 0 else 100}%"
+        if text != self._shown:
+            sys.stderr.write("\r" + text)
+            sys.stderr.flush()
+            self._shown = text
+
+    def close(self) -> None:
+        """Clear the line, so what follows starts at its beginning."""
+        if self._shown:
+            sys.stderr.write("\r" + " " * len(self._shown) + "\r")
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def progress_line(doing: str) -> Iterator[TerminalProgress | None]:
+    """A progress line on stderr when it is a terminal; None for scripts and logs."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    progress = TerminalProgress(doing)
+    try:
+        yield progress
+    finally:
+        progress.close()

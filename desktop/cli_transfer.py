@@ -17,16 +17,23 @@ Backups are encrypted to a passphrase (scrypt), never to a key kept on the same 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from desktop import config
-from desktop.cli_common import UsageError, data_folder, dump, out, read_first_line, warn
+from desktop.cli_common import (
+    UsageError,
+    data_folder,
+    dump,
+    out,
+    progress_line,
+    read_first_line,
+    warn,
+)
 from desktop.errors import InputRejected, not_written
 from desktop.files import check_new_file, write_private_file
 from desktop.session import Session
@@ -39,38 +46,6 @@ WithSession = Callable[[SessionCommand], Callable[..., int]]
 TransferUsageError = UsageError
 
 
-class _TerminalProgress:
-    """How far a long export or import is, as a percentage rewritten in place on stderr."""
-
-    def __init__(self, doing: str) -> None:
-        self._doing = doing
-        self._shown = ""
-
-    def __call__(self, done: int, total: int) -> None:
-        text = f"{self._doing}… {100 * done // total if total > 0 else 100}%"
-        if text != self._shown:
-            sys.stderr.write("\r" + text)
-            sys.stderr.flush()
-            self._shown = text
-
-    def close(self) -> None:
-        """Clear the line, so what follows starts at its beginning."""
-        if self._shown:
-            sys.stderr.write("\r" + " " * len(self._shown) + "\r")
-            sys.stderr.flush()
-
-
-@contextlib.contextmanager
-def _progress(doing: str) -> Iterator[_TerminalProgress | None]:
-    """A progress line on stderr when it is a terminal; None for scripts and logs."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    progress = _TerminalProgress(doing)
-    try:
-        yield progress
-    finally:
-        progress.close()
 
 
 def _passphrase(args: argparse.Namespace, *, confirm: bool) -> str:
@@ -198,7 +173,7 @@ def cmd_peer_reset_checkpoint(session: Session, args: argparse.Namespace) -> int
 
 def cmd_export(session: Session, args: argparse.Namespace) -> int:
     names = [name for name in args.to.split(",") if name.strip()]
-    with _progress("Writing the file") as progress:
+    with progress_line("Writing the file") as progress:
         result = TransferService(session).export(
             names, Path(args.output), full=args.full, progress=progress
         )
@@ -233,7 +208,7 @@ def _note_gap(sender: str, first: tuple[int, ...], count: int) -> None:
 
 
 def cmd_import(session: Session, args: argparse.Namespace) -> int:
-    with _progress("Checking the file" if args.dry_run else "Importing") as progress:
+    with progress_line("Checking the file" if args.dry_run else "Importing") as progress:
         report = TransferService(session).import_file(
             Path(args.file), dry_run=args.dry_run, progress=progress
         )
@@ -342,8 +317,9 @@ def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace
 # --- parser ----------------------------------------------------------------------------------
 
 
-def register(commands: Any, with_session: WithSession) -> None:
-    """Add the transfer commands to haven-admin's subcommand parser."""
+def register(commands: Any, with_session: WithSession) -> Any:
+    """Add the transfer commands to haven-admin's subcommand parser; returns the ``site``
+    group, for the site commands that are not about transfer."""
 
     def group(name: str, help_text: str) -> Any:
         parent = commands.add_parser(name, help=help_text)
@@ -429,6 +405,8 @@ def register(commands: Any, with_session: WithSession) -> None:
                            help="open the restored vault with the recovery key that init"
                            " printed, instead of --user and a password")
     restoring.set_defaults(func=lambda args: cmd_restore(args, _session_password))
+    return site
+
 
 
 def _session_password(args: argparse.Namespace) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from db.records import (
     StatusChange,
     User,
 )
-from db.vault import Vault, VaultError, VaultFull, now_utc
+from db.vault import Rekeyed, Vault, VaultError, VaultFull, VaultInUse, now_utc
 from desktop import refcode, workflow
 from desktop.errors import (
     AuthenticationFailed,
@@ -608,7 +608,10 @@ class Session:
             # Inside the transaction: a slot that cannot be written takes the account back.
             self.vault.store_slot(slot)
 
-    def disable_user(self, name: str) -> None:
+    def disable_user(
+        self, name: str, progress: Callable[[int, int], None] | None = None
+    ) -> Rekeyed:
+        """Disable an account, remove its keyslot and re-key the vault (see rekey_vault)."""
         self._require(Action.MANAGE_USERS)
         self._require_over(self._account(name).role)
         if name == self.user.name:
@@ -620,6 +623,26 @@ class Session:
                 raise NotFound(str(exc)) from None
             audit.append(conn, self.user.name, "user_disabled", detail=name)
         self.vault.remove_slots(name)
+        try:
+            return self.rekey_vault(progress)
+        except VaultInUse:
+            raise HavenError(
+                f"{name!r} is disabled and their keyslot removed, but the vault was not"
+                " re-encrypted: it is open in another Haven or haven-admin on this computer."
+                " Close it and run 'haven-admin site rekey'; until then an old copy of the"
+                " keyslot file with their password still opens the vault"
+            ) from None
+
+    def rekey_vault(self, progress: Callable[[int, int], None] | None = None) -> Rekeyed:
+        """Re-encrypt the vault under a new database key (see Vault.rekey), audited."""
+        self._require(Action.MANAGE_USERS)
+        rekeyed = self.vault.rekey(progress)
+        detail = ", ".join(rekeyed.dropped)
+        if rekeyed.recovery_key is not None:
+            detail = ", ".join(filter(None, [detail, "new recovery key"]))
+        with self.vault.transaction() as conn:
+            audit.append(conn, self.user.name, "vault_rekeyed", detail=detail)
+        return rekeyed
 
     def change_password(self, name: str, password: str, kdf: KdfParams) -> None:
         """Users change their own password; account managers may set anyone's."""

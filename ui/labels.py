@@ -84,6 +84,7 @@ _AUDIT_ACTIONS: dict[str, str] = {
     "user_added": N_("account added"),
     "user_disabled": N_("account disabled"),
     "password_changed": N_("password changed"),
+    "vault_rekeyed": N_("vault re-encrypted under a new key"),
     "recovery_key_used": N_("recovery key used"),
     "case_registered": N_("case registered"),
     "case_viewed": N_("case viewed"),

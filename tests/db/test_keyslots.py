@@ -28,8 +28,8 @@ def test_each_user_opens_the_same_key_with_their_own_password(tmp_path: Path) ->
         keyslots.seal_password_slot("vault-1", "boris", "boris password", key, FAST),
     )
     slots = keyslots.read_keyslots(path)
-    assert keyslots.open_password_slot(slots, "anna", "anna password", FAST)[0] == key
-    assert keyslots.open_password_slot(slots, "boris", "boris password", FAST)[0] == key
+    assert keyslots.open_password_slot(slots, "anna", "anna password", FAST).keys == (key,)
+    assert keyslots.open_password_slot(slots, "boris", "boris password", FAST).keys == (key,)
     with pytest.raises(WrongPassword):
         keyslots.open_password_slot(slots, "anna", "boris password", FAST)
     with pytest.raises(WrongPassword):
@@ -76,7 +76,7 @@ def test_a_damaged_slot_leaves_the_others_usable(tmp_path: Path) -> None:
     path.write_text(json.dumps(document))
     slots = keyslots.read_keyslots(path)
     assert slots.broken == ("slot 0 (anna)",)
-    assert keyslots.open_password_slot(slots, "boris", "boris password", FAST)[0] == key
+    assert keyslots.open_password_slot(slots, "boris", "boris password", FAST).keys == (key,)
 
 
 def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -108,3 +108,83 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     keyslots.write_atomically(target, b"two")
     assert target.read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_a_new_key_is_sealed_to_a_slot_without_its_password(tmp_path: Path) -> None:
+    old, new = b"o" * 32, b"n" * 32
+    anna = keyslots.seal_password_slot("vault-1", "anna", "anna password", old, FAST)
+    path = _file(tmp_path, keyslots.rewrapped("vault-1", anna, [new, old]))
+    assert keyslots.open_password_slot(
+        keyslots.read_keyslots(path), "anna", "anna password", FAST
+    ).keys == (new, old)
+    path = _file(tmp_path, keyslots.rewrapped("vault-1", anna, [new]))
+    slots = keyslots.read_keyslots(path)
+    opened = keyslots.open_password_slot(slots, "anna", "anna password", FAST)
+    assert opened.keys == (new,)
+    text = path.read_bytes()
+    assert new not in text
+    assert new.hex().encode() not in text
+
+
+def test_a_slot_given_another_public_key_or_a_spoiled_envelope_opens_nothing(
+    tmp_path: Path,
+) -> None:
+    key = b"k" * 32
+    anna = keyslots.seal_password_slot("vault-1", "anna", "anna password", key, FAST)
+    path = _file(tmp_path, anna)
+    original = json.loads(path.read_text())
+    # Someone with the file seals a key of their own to a key pair of their own.
+    mallory = keyslots.seal_password_slot("vault-1", "anna", "mallory password", b"m" * 32, FAST)
+    document = json.loads(path.read_text())
+    document["slots"][0]["public_key"] = keyslots._b64(mallory.public_key)
+    path.write_text(json.dumps(document))
+    with pytest.raises(WrongPassword):
+        keyslots.open_password_slot(keyslots.read_keyslots(path), "anna", "anna password", FAST)
+    document = json.loads(json.dumps(original))
+    sealed = bytearray(keyslots._unb64(document["slots"][0]["envelopes"][0]["sealed_key"]))
+    sealed[0] ^= 1
+    document["slots"][0]["envelopes"][0]["sealed_key"] = keyslots._b64(bytes(sealed))
+    path.write_text(json.dumps(document))
+    with pytest.raises(WrongPassword):
+        keyslots.open_password_slot(keyslots.read_keyslots(path), "anna", "anna password", FAST)
+
+
+def _slot_as_older_haven_wrote_it(vault_id: str, user: str, password: str, key: bytes) -> dict:  # type: ignore[type-arg]
+    """A slot of the first keyslot format: the database key itself sealed under Argon2id."""
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce, slot_id = os.urandom(16), os.urandom(12), "0" * 32
+    kdf = {"name": "argon2id", "memory_kib": FAST.memory_kib, "iterations": FAST.iterations,
+           "lanes": FAST.lanes}
+    bound = json.dumps({"format": "haven-keyslots-v1", "vault_id": vault_id, "user": user,
+                        "slot_id": slot_id, "kind": "password", "kdf": kdf},
+                       sort_keys=True, separators=(",", ":")).encode()
+    wrapping = keyslots.derive_password_key(password, salt, FAST)
+    sealed = AESGCM(wrapping).encrypt(nonce, key, bound)
+    encode = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    return {"slot_id": slot_id, "user": user, "kind": "password", "salt": encode(salt),
+            "nonce": encode(nonce), "sealed_key": encode(sealed), "kdf": kdf}
+
+
+def test_a_slot_of_the_first_format_opens_and_can_be_given_a_key_pair(tmp_path: Path) -> None:
+    key = b"k" * 32
+    path = _file(tmp_path)
+    document = json.loads(path.read_text())
+    document["slots"] = [_slot_as_older_haven_wrote_it("vault-1", "anna", "anna password", key)]
+    path.write_text(json.dumps(document))
+    slots = keyslots.read_keyslots(path)
+    opened = keyslots.open_password_slot(slots, "anna", "anna password", FAST)
+    assert opened.keys == (key,)
+    assert not opened.slot.can_be_rewrapped
+    with pytest.raises(KeyslotError, match="no key pair"):
+        keyslots.rewrapped("vault-1", opened.slot, [b"n" * 32])
+    upgraded = keyslots.upgraded("vault-1", opened)
+    assert upgraded.can_be_rewrapped
+    assert upgraded.salt == opened.slot.salt  # the same password, no second KDF run
+    path = _file(tmp_path, keyslots.rewrapped("vault-1", upgraded, [b"n" * 32]))
+    assert keyslots.open_password_slot(
+        keyslots.read_keyslots(path), "anna", "anna password", FAST
+    ).keys == (b"n" * 32,)

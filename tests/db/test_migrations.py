@@ -60,7 +60,7 @@ def _entries_in_old_tables(data: Path) -> Entries:
     """Each case's contacts, status history and codeword checks as the old tables hold them."""
     slots = keyslots.read_keyslots(data / KEYSLOTS_NAME)
     kdf = next(slot.kdf for slot in slots.slots if slot.kdf is not None)
-    key, _ = keyslots.open_password_slot(slots, "admin", FIXTURE_PASSWORD, kdf)
+    key = keyslots.open_password_slot(slots, "admin", FIXTURE_PASSWORD, kdf).keys[0]
     conn = sqlcipher3.connect(str(data / DB_NAME))
     try:
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")

@@ -254,8 +254,17 @@ def test_roles_are_checked(cli_site: Path, run_cli, tmp_path: Path) -> None:  # 
     assert run_cli("case", "list", data=cli_site, user="olena").returncode == 0
     users = json.loads(run_cli("user", "list", "--json", data=cli_site).stdout)
     assert {u["name"]: u["role"] for u in users} == {"admin": "admin", "olena": "operator"}
-    assert run_cli("user", "disable", "olena", data=cli_site).returncode == 0
+    refused = run_cli("site", "rekey", data=cli_site, user="olena")
+    assert refused.returncode == 3
+    assert "may not manage accounts" in refused.stderr
+    disabled = run_cli("user", "disable", "olena", data=cli_site)
+    assert disabled.returncode == 0, disabled.stderr
+    assert "re-encrypted under a new key" in disabled.stdout
     assert run_cli("case", "list", data=cli_site, user="olena").returncode == 3
+    rekeyed = run_cli("site", "rekey", data=cli_site)
+    assert rekeyed.returncode == 0, rekeyed.stderr
+    assert "recovery key" not in rekeyed.stdout  # the slots made by init all hold key pairs
+    assert run_cli("case", "list", data=cli_site).returncode == 0
 
 
 def test_usage_errors_are_exit_2(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,165 @@
+"""Revoking a user re-keys the vault: a copy of the old key opens nothing, while every
+remaining user and the recovery key open it as before, whatever step a crash stops at."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from db import keyslots, vault
+from db.keyslots import KdfParams
+from db.records import CaseKind, Channel, NewCase, Person, Role
+from db.vault import Vault
+from desktop.errors import AuthenticationFailed, HavenError
+from desktop.session import Session
+from tests.conftest import FAST_KDF, PASSWORD, Site
+from tests.db.test_keyslots import _slot_as_older_haven_wrote_it
+from tests.killed import kill_at
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURE_PASSWORD = "fixture password 1"
+BORIS = "boris's own password"
+
+
+def _add_case(session: Session) -> str:
+    return session.register_case(
+        NewCase(
+            kind=CaseKind.SURRENDER,
+            channel=Channel.PHONE,
+            persons=(Person(full_name="Коваленко Марʼяна", birth_date="1990-04-12"),),
+        )
+    ).ref
+
+
+def _old_key_of(copy: Path, user: str, password: str) -> bytes:
+    """What a user who kept a copy of the keyslot file can still take from it."""
+    return keyslots.open_password_slot(
+        keyslots.read_keyslots(copy), user, password, FAST_KDF
+    ).keys[0]
+
+
+def _opens(data: Path, key: bytes) -> bool:
+    try:
+        vault._connect(data / vault.DB_NAME, key, create=False).close()
+    except vault.WrongKey:
+        return False
+    return True
+
+
+@pytest.fixture
+def with_boris(site: Site, tmp_path: Path) -> tuple[Site, Path, str]:
+    """A site where boris, an operator, has worked; a copy of the keyslot file he could
+    have taken; and a case."""
+    site.session.add_user("boris", Role.OPERATOR, BORIS, FAST_KDF)
+    ref = _add_case(site.session)
+    copy = tmp_path / "boris-copy.json"
+    shutil.copy(site.data / "keyslots.json", copy)
+    return site, copy, ref
+
+
+def test_disabling_a_user_re_keys_so_a_copied_key_opens_nothing(
+    with_boris: tuple[Site, Path, str],
+) -> None:
+    site, copy, ref = with_boris
+    old_key = _old_key_of(copy, "boris", BORIS)
+    assert _opens(site.data, old_key)
+    rekeyed = site.session.disable_user("boris")
+    assert rekeyed.dropped == ()
+    assert rekeyed.recovery_key is None
+    assert not _opens(site.data, old_key)
+    # The session goes on with the new key, and everyone left still opens the vault.
+    assert site.session.get_case(site.session.resolve(ref)).ref == ref
+    actions = [e.action for e in site.session.audit_entries(newest=5)]
+    assert "user_disabled" in actions
+    assert actions[actions.index("user_disabled") + 1] == "vault_rekeyed"
+    site.session.close()
+    with pytest.raises(AuthenticationFailed):
+        Session.open(site.data, "boris", BORIS)
+    admin = Session.open(site.data, "admin", PASSWORD)
+    assert admin.get_case(admin.resolve(ref)).persons[0].full_name == "Коваленко Марʼяна"
+    assert admin.verify_audit().ok
+    assert admin.search("Коваленко")[0].ref == ref
+    admin.close()
+    Vault.unlock_with_recovery_key(site.data, site.recovery_key).close()
+    slots = json.loads((site.data / "keyslots.json").read_text())["slots"]
+    assert sorted(slot["user"] for slot in slots) == ["@recovery", "admin"]
+    assert all(len(slot["envelopes"]) == 1 for slot in slots)
+
+
+def test_re_keying_waits_for_the_vault_to_be_closed_elsewhere(
+    with_boris: tuple[Site, Path, str],
+) -> None:
+    site, copy, ref = with_boris
+    desk = Session.open(site.data, "boris", BORIS)  # the desk, still open
+    with pytest.raises(HavenError, match=r"not re-encrypted.*site rekey"):
+        site.session.disable_user("boris")
+    # Disabled all the same, and nothing else changed: both sessions go on working.
+    assert [u.disabled for u in site.session.list_users() if u.name == "boris"] == [True]
+    assert desk.get_case(desk.resolve(ref)).ref == ref
+    _add_case(site.session)
+    desk.close()
+    assert _opens(site.data, _old_key_of(copy, "boris", BORIS))
+    site.session.rekey_vault()
+    assert not _opens(site.data, _old_key_of(copy, "boris", BORIS))
+    site.session.close()
+    Session.open(site.data, "admin", PASSWORD).close()
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_re_keying_killed_either_side_of_the_database_leaves_a_vault_that_opens(
+    with_boris: tuple[Site, Path, str], when: str
+) -> None:
+    site, copy, ref = with_boris
+    site.session.close()
+    kill_at("db.vault", "_rekey_database", when, site.data, "user", "disable", "boris")
+    # Every slot holds both keys now; the one that opens the database is used.
+    slots = json.loads((site.data / "keyslots.json").read_text())["slots"]
+    assert all(len(slot["envelopes"]) == 2 for slot in slots)
+    assert _opens(site.data, _old_key_of(copy, "boris", BORIS)) == (when == "before")
+    admin = Session.open(site.data, "admin", PASSWORD)
+    assert admin.get_case(admin.resolve(ref)).ref == ref
+    assert [u.disabled for u in admin.list_users() if u.name == "boris"] == [True]
+    admin.rekey_vault()  # what the message of the killed command asked for
+    admin.close()
+    assert not _opens(site.data, _old_key_of(copy, "boris", BORIS))
+    Vault.unlock_with_recovery_key(site.data, site.recovery_key).close()
+    Session.open(site.data, "admin", PASSWORD).close()
+
+
+def test_slots_of_the_first_format_are_given_key_pairs_or_left_out(tmp_path: Path) -> None:
+    data = tmp_path / "vault-v5"
+    shutil.copytree(FIXTURES / "vault-v5", data)
+    old = keyslots.read_keyslots(data / "keyslots.json")
+    assert not any(slot.can_be_rewrapped for slot in old.slots)
+    db_key = _old_key_of(data / "keyslots.json", "admin", FIXTURE_PASSWORD)
+    admin = Session.open(data, "admin", FIXTURE_PASSWORD)
+    # Logging in gave the admin's slot a key pair; the recovery slot has not been used.
+    kinds = {s.user: s.can_be_rewrapped for s in admin.vault.read_slots().slots}
+    assert kinds == {"admin": True, "@recovery": False}
+    # An account whose slot is still of the first format (it has not logged in since).
+    admin.add_user("olena", Role.OPERATOR, "olena's password", KdfParams(19 * 1024, 2, 1))
+    path = data / "keyslots.json"
+    document = json.loads(path.read_text())
+    document["slots"] = [s for s in document["slots"] if s["user"] != "olena"]
+    document["slots"].append(
+        _slot_as_older_haven_wrote_it(old.vault_id, "olena", "olena's password", db_key)
+    )
+    path.write_text(json.dumps(document))
+
+    rekeyed = admin.rekey_vault()
+    assert rekeyed.dropped == ("olena",)
+    assert rekeyed.recovery_key is not None
+    admin.close()
+    assert not _opens(data, db_key)
+    with pytest.raises(AuthenticationFailed):
+        Session.open(data, "olena", "olena's password")
+    Vault.unlock_with_recovery_key(data, rekeyed.recovery_key).close()
+    admin = Session.open(data, "admin", FIXTURE_PASSWORD)
+    admin.change_password("olena", "olena's new password", KdfParams(19 * 1024, 2, 1))
+    admin.close()
+    olena = Session.open(data, "olena", "olena's new password")
+    assert olena.search("Коваленко")
+    olena.close()
