@@ -80,6 +80,7 @@ class IntakeDialog(QDialog):
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.save)
         QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.save)
         QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save)
+        QShortcut(QKeySequence("Ctrl+D"), self, activated=self.go_to_duplicates)
         self.add_person()
         self._dirty = False
         focus(self.kind_combo)
@@ -181,11 +182,12 @@ class IntakeDialog(QDialog):
         form.addLayout(buttons)
 
         side = QVBoxLayout()
-        side_title = QLabel(_("Possible duplicates"))
+        side_title = QLabel(_("Possible duplicates (Ctrl+D)"))
         side_title.setFont(heading_font(11))
         self.duplicates_list = QListWidget()
         self.duplicates_list.setObjectName("duplicates")
         self.duplicates_list.setWordWrap(True)
+        # Out of the Tab chain, so Tab goes on through the form; Ctrl+D reaches it.
         self.duplicates_list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.duplicates_list.itemActivated.connect(self._open_duplicate)
         self.duplicates_hint = QLabel(
@@ -413,6 +415,15 @@ class IntakeDialog(QDialog):
         self._duplicate_task = None
         self.duplicates_list.clear()
         self.duplicates_hint.setText(explain(error).text)
+
+    def go_to_duplicates(self) -> None:
+        """Ctrl+D: to the possible duplicates, the first one chosen, so Enter opens it; Tab
+        or Shift+Tab goes back to the form."""
+        if self.duplicates_list.count() == 0:
+            return
+        if self.duplicates_list.currentRow() < 0:
+            self.duplicates_list.setCurrentRow(0)
+        self.duplicates_list.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _open_duplicate(self, item: QListWidgetItem) -> None:
         self.open_case.emit(str(item.data(Qt.ItemDataRole.UserRole)))

@@ -75,6 +75,13 @@ def test_possible_duplicates_appear_while_typing(
     text = intake.duplicates_list.item(0).text()
     assert earlier.ref in text
     assert "same phone" in text
+    # From the keyboard: Ctrl+D goes to the list, Enter opens the case beside the intake.
+    qtbot.keyClick(focused(), Qt.Key.Key_D, CTRL)
+    assert focused() is intake.duplicates_list
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: [v.case_id for v in desk.case_views()] == [earlier.case_id],
+                    timeout=WAIT_MS)
+    assert intake.persons[0].edits["phone"].text() == "+380 50 123 45 67"
 
 
 def test_closing_an_unsaved_intake_asks_first(
