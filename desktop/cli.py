@@ -370,6 +370,10 @@ def cmd_audit_verify(session: Session, args: argparse.Namespace) -> int:
     report = session.verify_audit()
     if report.ok:
         out(f"audit log intact: {report.entries} entries, head {report.head.hex()[:16]}")
+        if args.root_at is not None:
+            root = session.audit_root_at(args.root_at)
+            out(f"root after {args.root_at} entries: {root.hex()}")
+            out("  a handoff sheet printed then shows the same root, unless the log was rewritten")
         return 0
     for problem in report.problems:
         warn(problem)
@@ -513,7 +517,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit_parser = commands.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True, parser_class=_Parser
     )
-    audit_parser.add_parser("verify").set_defaults(func=_with_session(cmd_audit_verify))
+    audit_verify = audit_parser.add_parser("verify")
+    audit_verify.add_argument(
+        "--root-at", type=int, metavar="N",
+        help="also print the log's root after its first N entries, to compare with the one a"
+        " handoff sheet shows",
+    )
+    audit_verify.set_defaults(func=_with_session(cmd_audit_verify))
     listing = audit_parser.add_parser(
         "list", help="this site's audit entries and those of other sites, oldest first"
     )

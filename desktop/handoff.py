@@ -109,6 +109,7 @@ class HandoffSheet:
     printed_at: datetime
     copy_number: int
     audit_root: str
+    audit_size: int = 0  # the entries the root is over
     # A preview, before the sheet is entered in the print register: no serial, no QR code,
     # and every page says that it is not for the handoff.
     draft: bool = False
@@ -699,7 +700,13 @@ def _decorate_page(
         footer_top - 25 * mm,
         "QR-код перевіряється / The QR code is checked with: haven-admin sheet verify",
     )
-    canvas.drawString(text_x, footer_top - 28.5 * mm, "Корінь журналу аудиту / Audit log root:")
+    entries = sheet.audit_size if sheet.audit_root else DRAFT_SERIAL
+    canvas.drawString(
+        text_x,
+        footer_top - 28.5 * mm,
+        f"Корінь журналу аудиту, записів: {entries} / Audit log root after {entries} entries"
+        f" (haven-admin audit verify --root-at {entries}):",
+    )
     canvas.setFont(MONO, 6)
     canvas.drawString(text_x, footer_top - 31.5 * mm, sheet.audit_root or DRAFT_SERIAL)
     canvas.restoreState()

@@ -91,13 +91,14 @@ def print_handoff_sheet(
         number = printing.register_print(
             conn, case_id, copy_number, printed_at, session.user.name, b""
         )
-        root = audit_tree.local_tree(conn, store=True).root()
+        tree = audit_tree.local_tree(conn, store=True)
         sheet = replace(
             draft,
             serial=format_serial(session.site.ref_prefix, number),
             printed_at=printed_at,
             copy_number=copy_number,
-            audit_root=root.hex(),
+            audit_root=tree.root().hex(),
+            audit_size=tree.size,
             draft=False,
         )
         printing.set_digest(conn, number, sheet_content_digest(sheet))

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from db import audit, audit_union, cases, login_journal, peers, search, users
+from db import audit, audit_tree, audit_union, cases, login_journal, peers, search, users
 from db.keyslots import RECOVERY_USER, KdfParams, KeyslotError, WrongPassword
 from db.migrate import MigrationError
 from db.names import names_similar
@@ -706,6 +706,25 @@ class Session:
         with self.vault.transaction() as conn:
             audit.append(conn, self.user.name, "audit_verified", detail=f"{report.entries} entries")
         return report
+
+    def audit_root_at(self, size: int) -> bytes:
+        """The RFC 6962 root of this site's audit log over its first ``size`` entries: what
+        a handoff sheet printed at that size shows, if the log was not rewritten since."""
+        self._require(Action.VERIFY_AUDIT)
+        with self.vault.reading() as conn:
+            held = audit_tree.local_size(conn)
+            tree = (
+                audit_tree.tree(conn, audit_tree.LOCAL, size, store=False)
+                if 0 <= size <= held
+                else None
+            )
+        if tree is None:
+            raise InputRejected(
+                f"this site's audit log holds {held} entries, not {size}: a sheet that shows a"
+                " root after more entries than the log holds was printed before the log was"
+                " cut short, or by another site"
+            )
+        return tree.root()
 
 
 def hlc_stamp(moment: Any, site_id: str) -> str:

@@ -365,3 +365,29 @@ def test_a_killed_print_leaves_no_sheet_the_register_lacks(  # type: ignore[no-u
     copies, actions = _register_and_log(data)
     assert copies == [*registered, len(registered)]
     assert len(actions) == len(copies)
+
+
+@NEEDS_POPPLER
+def test_the_audit_root_on_a_sheet_is_checked_against_the_log(  # type: ignore[no-untyped-def]
+    arranged, run_cli, tmp_path: Path
+) -> None:
+    import re
+
+    data, ref = arranged
+    sheet = tmp_path / "a.pdf"
+    assert run_cli("handoff", ref, "-o", str(sheet), data=data, user="maria").returncode == 0
+    text = " ".join(_text(sheet).split())
+    found = re.search(r"Audit log root after (\d+) entries \(haven-admin audit verify"
+                      r" --root-at \1\): ([0-9a-f]{64})", text)
+    assert found, text[-400:]
+    size, printed_root = found.groups()
+    # Later, with more entries in the log, its first entries still give that root.
+    run_cli("case", "list", data=data)
+    check = run_cli("audit", "verify", "--root-at", size, data=data)
+    assert check.returncode == 0, check.stderr
+    assert f"root after {size} entries: {printed_root}" in check.stdout
+    other = run_cli("audit", "verify", "--root-at", str(int(size) - 1), data=data)
+    assert printed_root not in other.stdout
+    beyond = run_cli("audit", "verify", "--root-at", "100000", data=data)
+    assert beyond.returncode == 4
+    assert "holds" in beyond.stderr
