@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -41,6 +42,20 @@ TIME_FORMAT = "yyyy-MM-dd HH:mm"
 def _next_hour(hours_ahead: int) -> QDateTime:
     now = datetime.now().astimezone().replace(minute=0, second=0, microsecond=0)
     return QDateTime(now + timedelta(hours=hours_ahead))
+
+
+class TimeEdit(QDateTimeEdit):
+    """A date and time typed from the keyboard: Tab goes on to the next field (not to the
+    next part of this one), and a field reached by Tab starts at the hour, the part most
+    often changed, so typing 1530 gives 15:30; Up and Down step the part at the cursor."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        if event.reason() in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason):
+            self.setSelectedSection(QDateTimeEdit.Section.HourSection)
 
 
 class TransitionForm(QWidget):
@@ -85,7 +100,7 @@ class TransitionForm(QWidget):
             spin.setRange(1, 500)
             return spin
         if name in TIME_FIELDS:
-            edit = QDateTimeEdit(_next_hour(1 if name == "window_start" else 3))
+            edit = TimeEdit(_next_hour(1 if name == "window_start" else 3))
             edit.setDisplayFormat(TIME_FORMAT)
             edit.setCalendarPopup(True)
             return edit
@@ -153,12 +168,19 @@ class TransitionForm(QWidget):
         return result
 
     def check_required(self) -> bool:
-        """Mark the first empty required field; True when all are filled."""
+        """Mark the first empty required field, or a window that has already ended; True
+        when all is well."""
         values = self.values()
         for name in self.fields:
             if name in self._required and name not in values:
                 self.errors.show(name, _("Required."))
                 return False
+        end = values.get("window_end")
+        if isinstance(end, datetime) and end <= datetime.now().astimezone():
+            self.errors.show(
+                "window_end", _("This time has already passed; check the date and the hour.")
+            )
+            return False
         self.errors.clear()
         return True
 

@@ -1,0 +1,63 @@
+"""The meeting window is typed from the keyboard: one Tab per field, the hour first, and a
+window that has already ended is refused next to its field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtWidgets import QApplication, QDateTimeEdit
+
+from db.records import Status
+from desktop.workflow import TRANSITIONS
+from tests.ui.conftest import focused, type_text
+from ui.transition_form import TransitionForm
+
+ARRANGE = next(t for t in TRANSITIONS if t.target == Status.HANDOFF_ARRANGED)
+
+
+def _form(qtbot) -> TransitionForm:  # type: ignore[no-untyped-def]
+    form = TransitionForm(ARRANGE, {"meeting_point": [], "receiving_unit": []})
+    qtbot.addWidget(form)
+    form.show()
+    form.activateWindow()
+    qtbot.waitActive(form)
+    return form
+
+
+def test_tab_goes_from_field_to_field_and_typing_starts_at_the_hour(qtbot) -> None:  # type: ignore[no-untyped-def]
+    form = _form(qtbot)
+    form.fields["receiving_unit"].setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is form.fields["receiving_unit"])
+    start, end = form.fields["window_start"], form.fields["window_end"]
+    assert isinstance(start, QDateTimeEdit)
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is start
+    assert start.currentSection() == QDateTimeEdit.Section.HourSection
+    day = start.date()
+    type_text(start, "2315")
+    assert start.time().hour() == 23
+    assert start.time().minute() == 15
+    assert start.date() == day
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is end  # one Tab, not one per part of the date
+    qtbot.keyClick(focused(), Qt.Key.Key_Backtab)
+    assert focused() is start
+
+
+def test_a_window_that_has_ended_is_refused_next_to_its_end(qtbot) -> None:  # type: ignore[no-untyped-def]
+    form = _form(qtbot)
+    for name in ("meeting_point", "receiving_unit"):
+        form.fields[name].setEditText("Point Oak")  # type: ignore[attr-defined]
+    end = form.fields["window_end"]
+    assert isinstance(end, QDateTimeEdit)
+    assert form.check_required()  # the default window lies ahead
+    yesterday = datetime.now().astimezone() - timedelta(days=1)
+    end.setDateTime(QDateTime(yesterday))
+    assert not form.check_required()
+    error = form.errors.label("window_end")
+    assert error is not None
+    assert error.text() == "This time has already passed; check the date and the hour."
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is end)
+    end.setDateTime(QDateTime(yesterday + timedelta(days=2)))
+    assert form.check_required()
