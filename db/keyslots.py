@@ -410,6 +410,8 @@ def _slot_from_json(raw: Any) -> Slot:
         )
         if len(slot.public_key) != KEY_BYTES:
             raise ValueError("the public key has the wrong length")
+        # A low-order point gives no shared secret: nothing could be sealed to it.
+        X25519PrivateKey.generate().exchange(X25519PublicKey.from_public_bytes(slot.public_key))
     return slot
 
 

@@ -49,6 +49,18 @@ def set_disabled(conn: Any, name: str, disabled: bool) -> None:
         raise UnknownUser(f"no user {name!r}")
 
 
+def set_rekey_owed(conn: Any, owed: bool) -> None:
+    """Whether an account was disabled since the vault was last re-keyed."""
+    if owed:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rekey_owed', '1')")
+    else:
+        conn.execute("DELETE FROM meta WHERE key = 'rekey_owed'")
+
+
+def rekey_owed(conn: Any) -> bool:
+    return conn.execute("SELECT 1 FROM meta WHERE key = 'rekey_owed'").fetchone() is not None
+
+
 def site_info(conn: Any) -> SiteInfo:
     row = conn.execute("SELECT site_id, name, ref_prefix FROM site").fetchone()
     return SiteInfo(site_id=row[0], name=row[1], ref_prefix=row[2])

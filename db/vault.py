@@ -7,6 +7,7 @@ import errno
 import os
 import secrets
 import shutil
+import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -64,6 +65,10 @@ class VaultInUse(VaultError):
     """Another process has the vault open, where a change needs it alone."""
 
 
+class RekeyUnfinished(VaultError):
+    """The database is re-encrypted, but the keyslot file still holds the old key too."""
+
+
 class VaultDamaged(VaultError):
     """A page of the database fails its check: the file was altered, or its disk is failing."""
 
@@ -104,7 +109,8 @@ class Created:
 class Rekeyed:
     """What re-keying the database changed besides the key."""
 
-    dropped: tuple[str, ...]  # users whose slots could not hold the new key: they need a password
+    sealed: tuple[str, ...]  # the users whose slots hold the new key (and the recovery key)
+    dropped: tuple[str, ...]  # each slot left out, and why (see Vault.rekey)
     recovery_key: str | None  # a new recovery key to print, when the old slot could not be kept
 
 
@@ -118,6 +124,8 @@ class Vault:
         self.user = user
         self._db_key = db_key
         self.kdf = KdfParams()  # parameters for new slots: those of the slot that opened it
+        self.slot_id = ""  # the keyslot that opened it
+        self.rekey_unfinished = False
         self.lock = threading.RLock()
         self.pending_failed_logins: list[login_journal.FailedLogin] = []
         self.claimed_journals: list[Path] = []  # their records go into the audit log
@@ -276,11 +284,17 @@ class Vault:
             conn.close()
             raise
         vault = cls(data_dir, conn, slots.vault_id, db_key, user)
+        vault.slot_id = opened.slot.slot_id
+        # A slot that still holds two keys: a re-keying did not get to its end.
+        vault.rekey_unfinished = len(opened.slot.envelopes) > 1
         if not opened.slot.can_be_rewrapped:
             upgraded = keyslots.upgraded(slots.vault_id, opened)
             # It opens as it is; on a full or read-only disk the next login tries again.
             with contextlib.suppress(OSError, VaultFull):
-                vault._write_slots(vault.read_slots(), {opened.slot.slot_id: upgraded}, [])
+                current = vault.read_slots()
+                vault._write_slots(
+                    current, [upgraded if s == opened.slot else s for s in current.slots]
+                )
         return vault
 
     def close(self) -> None:
@@ -331,87 +345,91 @@ class Vault:
         VaultFull if the disk has no room: the old slots, and so the old password, stay.
         """
         current = self.read_slots()
-        gone: dict[str, keyslots.Slot | None] = {
-            slot.slot_id: None for slot in current.slots_for(new_slot.user)
-        }
-        self._write_slots(current, gone, [new_slot])
+        kept = [slot for slot in current.slots if slot.user != new_slot.user]
+        self._write_slots(current, [*kept, new_slot])
 
     def remove_slots(self, user: str) -> None:
         current = self.read_slots()
-        self._write_slots(current, {slot.slot_id: None for slot in current.slots_for(user)}, [])
+        self._write_slots(current, [slot for slot in current.slots if slot.user != user])
 
-    def rekey(self, progress: Callable[[int, int], None] | None = None) -> Rekeyed:
-        """Re-encrypt the database under a new key and seal it to every slot that can hold
+    def rekey(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        new_recovery_key: Callable[[str], None] | None = None,
+    ) -> Rekeyed:
+        """Re-encrypt the database under a new key and seal it to the slots that may hold
         it, so that a copy of the old key (an old keyslot file and a password) opens
         nothing. Needs the vault alone: VaultInUse while another process has it open.
 
+        The new key goes to one slot per enabled account (the one that opened this session,
+        for its user) and to one recovery slot. Left out, and named in what is returned: a
+        slot of a disabled or unknown account, both slots of an account that has two (only
+        a tampered file has), a slot without a key pair (not used since key pairs came in;
+        its user needs a new password), and slots the file could not parse. Without a
+        recovery slot that can hold the key, a new recovery key is made; it is handed to
+        ``new_recovery_key`` before the database changes, so that it is known even if this
+        stops half way.
+
         Every step leaves a vault that opens: the slots are given the new key beside the
         old one first, then the database is re-encrypted (one transaction; a crash rolls it
-        back), then the old key is taken out of the slots. A slot without a key pair (not
-        used since key pairs came in) cannot be given the new key: it is taken out, and its
-        user needs a new password; the recovery slot is then replaced by a new recovery key.
-        ``progress`` is told (bytes done, bytes in all) while the database is re-encrypted.
+        back), then the old key is taken out of the slots. Ctrl+C and SIGTERM wait for the
+        end. ``progress`` is told (bytes done, bytes in all) while the database is
+        re-encrypted.
         """
-        with self.lock:
+        with self.lock, _signals_held(), _held_alone(self.conn):
             current = self.read_slots()
+            with _checked_pages():
+                rows = self.conn.execute("SELECT name FROM users WHERE disabled = 0")
+                enabled = {str(row[0]) for row in rows}
+            plan = _rekey_plan(current, enabled, self.user, self.slot_id)
             new_key = secrets.token_bytes(keyslots.KEY_BYTES)
-            both = (new_key, self._db_key)
-            staged: dict[str, keyslots.Slot | None] = {}
-            dropped: list[str] = []
-            recovery_raw: bytes | None = None
-            for slot in current.slots:
-                if slot.can_be_rewrapped:
-                    staged[slot.slot_id] = keyslots.rewrapped(self.vault_id, slot, both)
-                elif slot.kind == "recovery":
-                    recovery_raw = secrets.token_bytes(keyslots.KEY_BYTES)
-                else:
-                    dropped.append(slot.user)
-            added: list[keyslots.Slot] = []
+            recovery_raw = None if plan.recovery else secrets.token_bytes(keyslots.KEY_BYTES)
+            keys = (new_key, self._db_key)
+            staged = [keyslots.rewrapped(self.vault_id, slot, keys) for slot in plan.sealed]
             if recovery_raw is not None:
-                added.append(
+                staged.append(
                     keyslots.seal_recovery_slot(
-                        self.vault_id, recovery_raw, both, slot_id=uuid.uuid4().hex
+                        self.vault_id, recovery_raw, keys, slot_id=uuid.uuid4().hex
                     )
                 )
-            self._write_slots(current, staged, added)
+            sealed_ids = {id(slot) for slot in plan.sealed}
+            untouched = [slot for slot in current.slots if id(slot) not in sealed_ids]
+            self._write_slots(current, [*untouched, *staged])
+            recovery_key = (
+                None if recovery_raw is None else keyslots.format_recovery_key(recovery_raw)
+            )
+            if recovery_key is not None and new_recovery_key is not None:
+                new_recovery_key(recovery_key)
             _rekey_database(self.conn, new_key, progress)
             self._db_key = new_key
-            staged_file = self.read_slots()
-            final: dict[str, keyslots.Slot | None] = {
-                slot.slot_id: (
-                    keyslots.rewrapped(self.vault_id, slot, [new_key])
-                    if slot.can_be_rewrapped
-                    else None
-                )
-                for slot in staged_file.slots
-            }
-            self._write_slots(staged_file, final, [])
+            final = [keyslots.rewrapped(self.vault_id, slot, [new_key]) for slot in staged]
+            try:
+                self._write_slots(current, final)
+            except (VaultError, OSError) as exc:
+                raise RekeyUnfinished(
+                    "the vault is re-encrypted under its new key, but the keyslot file could"
+                    f" not be finished ({exc}); every remaining user still opens the vault:"
+                    " make room, then re-key it again"
+                ) from None
         return Rekeyed(
-            tuple(sorted(dropped)),
-            None if recovery_raw is None else keyslots.format_recovery_key(recovery_raw),
+            sealed=tuple(sorted(s.user for s in plan.sealed if s is not plan.recovery)),
+            dropped=plan.dropped,
+            recovery_key=recovery_key,
         )
 
-    def _write_slots(
-        self,
-        current: KeyslotFile,
-        replacements: dict[str, keyslots.Slot | None],
-        added: list[keyslots.Slot],
-    ) -> None:
-        """Write the keyslot file: its slots replaced by slot id, or left out (None), and
-        ``added`` after them."""
-        slots = [replacements.get(slot.slot_id, slot) for slot in current.slots] + added
+    def _write_slots(self, current: KeyslotFile, slots: list[keyslots.Slot]) -> None:
+        """Write the keyslot file with these slots (and the journal key it has)."""
         try:
             keyslots.write_keyslots(
                 self.data_dir / KEYSLOTS_NAME,
                 self.vault_id,
-                [slot for slot in slots if slot is not None],
+                slots,
                 journal_key=current.journal_key,
             )
         except OSError as exc:
             if _disk_full(exc):
                 raise VaultFull(_NOTHING_SAVED) from None
             raise
-
 
     def integrity_problems(self) -> list[str]:
         """PRAGMA integrity_check and cipher_integrity_check; empty when all is well."""
@@ -463,37 +481,116 @@ def _connect(path: Path, db_key: bytes, *, create: bool) -> Any:
     return conn
 
 
-def _rekey_database(
-    conn: Any, new_key: bytes, progress: Callable[[int, int], None] | None = None
-) -> None:
-    """PRAGMA rekey, in rollback-journal mode: leaving WAL mode fails while another
-    connection is open, which keeps the re-encryption to this one."""
+_IN_USE = (
+    "the vault is open in another Haven or haven-admin on this computer; close it, then"
+    " try again"
+)
+
+
+@contextlib.contextmanager
+def _held_alone(conn: Any) -> Iterator[None]:
+    """The vault held by this connection alone, in rollback-journal mode, for a re-keying.
+
+    Leaving WAL mode fails while another connection has the vault open (VaultInUse); the
+    exclusive transaction then keeps any other from opening it until the end.
+    """
     try:
         mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()
     except sqlcipher3.OperationalError:
         mode = None
-    if not mode or str(mode[0]).lower() != "delete":
-        conn.execute("PRAGMA journal_mode = WAL")
-        raise VaultInUse(
-            "the vault is open in another Haven or haven-admin on this computer; close"
-            " it, then try again"
-        )
     try:
-        # Held from here to the end, so no other process opens it half way (and puts it
-        # back in WAL mode); a crash leaves a journal that rolls the re-encryption back.
-        with (
-            _checked_pages(),
-            _transaction(conn, "EXCLUSIVE"),
-            _journal_watched(Path(_database_file(conn)), progress),
-        ):
-            conn.execute(f"PRAGMA rekey = {_hex_key(new_key)}")
-    except VaultFull:
-        raise VaultFull(
-            "the disk that holds the vault is full: re-encrypting it needs as much free"
-            " space as the vault takes; nothing was changed"
-        ) from None
+        if not mode or str(mode[0]).lower() != "delete":
+            raise VaultInUse(_IN_USE)
+        try:
+            conn.execute("BEGIN EXCLUSIVE")
+        except sqlcipher3.OperationalError:
+            raise VaultInUse(_IN_USE) from None
+        try:
+            # Another process may have opened it, and put it back in WAL mode, in between.
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "delete":
+                raise VaultInUse(_IN_USE)
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if conn.in_transaction:
+            conn.execute("COMMIT")
     finally:
         conn.execute("PRAGMA journal_mode = WAL")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl+C, SIGTERM and SIGHUP wait until the block is done (in the main thread, and in
+    threads it starts); elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _rekey_database(
+    conn: Any, new_key: bytes, progress: Callable[[int, int], None] | None = None
+) -> None:
+    """PRAGMA rekey, inside _held_alone; a crash leaves a journal that rolls it back."""
+    try:
+        with _checked_pages(), _journal_watched(Path(_database_file(conn)), progress):
+            conn.execute(f"PRAGMA rekey = {_hex_key(new_key)}")
+    except sqlcipher3.Error as exc:
+        if _disk_full(exc):
+            raise VaultFull(
+                "the disk that holds the vault is full: re-encrypting it needs as much free"
+                " space as the vault takes; nothing was changed"
+            ) from None
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class _RekeyPlan:
+    sealed: tuple[keyslots.Slot, ...]  # the slots that are given the new key
+    recovery: keyslots.Slot | None  # the recovery slot among them, if one can be kept
+    dropped: tuple[str, ...]  # why each other slot is left out, for the person
+
+
+def _rekey_plan(
+    current: KeyslotFile, enabled: set[str], user: str, opened_slot: str
+) -> _RekeyPlan:
+    """Which slots a re-keying seals the new key to (see Vault.rekey)."""
+    sealed: list[keyslots.Slot] = []
+    dropped = [f"{broken}: could not be read" for broken in current.broken]
+    by_user: dict[str, list[keyslots.Slot]] = {}
+    for slot in current.slots:
+        by_user.setdefault(slot.user, []).append(slot)
+    recovery: keyslots.Slot | None = None
+    for name, slots in sorted(by_user.items()):
+        if name == user:  # this session's own: the slot that opened it
+            slots = [slot for slot in slots if slot.slot_id == opened_slot] or slots
+        if name == keyslots.RECOVERY_USER:
+            if len(slots) == 1 and slots[0].can_be_rewrapped:
+                recovery = slots[0]
+                sealed.append(recovery)
+            continue  # else a new recovery key replaces them
+        if name not in enabled:
+            dropped.append(f"'{name}': not an enabled account; its slot is removed")
+        elif len(slots) > 1:
+            dropped.append(
+                f"'{name}': {len(slots)} keyslots where Haven makes one (the file was"
+                f" altered); none is kept: give them a new password (user passwd {name})"
+            )
+        elif not slots[0].can_be_rewrapped:
+            dropped.append(
+                f"'{name}': has not logged in since this version of Haven came in; give"
+                f" them a new password (user passwd {name})"
+            )
+        else:
+            sealed.append(slots[0])
+    return _RekeyPlan(tuple(sealed), recovery, tuple(dropped))
 
 
 def _database_file(conn: Any) -> str:
@@ -551,6 +648,11 @@ def _unreadable(path: Path, exc: Exception) -> VaultError:
                 " space is freed"
             )
         return VaultError(f"the vault's disk could not be read ({exc}); check the disk")
+    if _primary_code(exc) == sqlcipher3.SQLITE_BUSY:
+        return VaultBusy(
+            "another Haven on this computer is re-encrypting or saving the vault; try again in"
+            " a moment"
+        )
     return WrongKey(
         "the database does not open with this key: it is damaged or belongs to another vault"
     )
@@ -604,6 +706,7 @@ __all__ = [
     "Created",
     "KdfParams",
     "KeyslotError",
+    "RekeyUnfinished",
     "Rekeyed",
     "Vault",
     "VaultBusy",

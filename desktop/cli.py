@@ -34,6 +34,7 @@ from desktop.cli_common import (
 )
 from desktop.errors import HavenError, InputRejected, not_written
 from desktop.files import check_new_file
+from desktop.permissions import Action
 from desktop.session import Session
 
 MAX_LIST = 1_000_000
@@ -152,6 +153,15 @@ def _with_session(action: Callable[[Session, argparse.Namespace], int]) -> Calla
         if not args.user:
             raise UsageError("--user is required (or set HAVEN_USER)")
         session = Session.open(config.data_dir(args.data), args.user, _password(args))
+        if (
+            action is not cmd_site_rekey
+            and session.rekey_unfinished
+            and session.can(Action.MANAGE_USERS)
+        ):
+            warn(
+                "a re-keying of the vault did not get to its end: until 'haven-admin site"
+                " rekey' runs, an old copy of the key may still open it"
+            )
         try:
             return action(session, args)
         finally:
@@ -190,7 +200,7 @@ def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
 
 def cmd_user_disable(session: Session, args: argparse.Namespace) -> int:
     with progress_line("Re-encrypting the vault") as progress:
-        rekeyed = session.disable_user(args.name, progress)
+        rekeyed = session.disable_user(args.name, progress, _show_new_recovery_key)
     out(f"User '{args.name}' disabled; their keyslot is removed.")
     _said_rekeyed(rekeyed)
     return 0
@@ -198,25 +208,30 @@ def cmd_user_disable(session: Session, args: argparse.Namespace) -> int:
 
 def cmd_site_rekey(session: Session, args: argparse.Namespace) -> int:
     with progress_line("Re-encrypting the vault") as progress:
-        rekeyed = session.rekey_vault(progress)
+        rekeyed = session.rekey_vault(progress, _show_new_recovery_key)
     _said_rekeyed(rekeyed)
     return 0
 
 
+def _show_new_recovery_key(recovery_key: str) -> None:
+    """Said before the database is re-encrypted, so that it is known whatever happens then."""
+    out("The old recovery key is being replaced. The new one, shown only once:")
+    out(f"  {recovery_key}")
+    out("Print it and keep it in the safe in place of the old one.")
+
+
 def _said_rekeyed(rekeyed: Rekeyed) -> None:
     out(
-        "The vault is re-encrypted under a new key, sealed to every remaining keyslot:"
-        " an old copy of the keyslot file no longer opens it."
+        "The vault is re-encrypted under a new key, sealed to the keyslots of "
+        + ", ".join(rekeyed.sealed)
+        + " and to the recovery slot: an old copy of the keyslot file no longer opens it."
     )
-    for user in rekeyed.dropped:
-        out(
-            f"  '{user}' had not logged in since this version of Haven came in and cannot"
-            f" log in now: give them a new password with 'haven-admin user passwd {user}'."
-        )
-    if rekeyed.recovery_key is not None:
-        out("The old recovery key no longer opens the vault. The new one, shown only once:")
-        out(f"  {rekeyed.recovery_key}")
-        out("Print it and keep it in the safe in place of the old one.")
+    for reason in rekeyed.dropped:
+        out(f"  left out: {reason}")
+    out(
+        "The site's own keys (transfer files, handoff sheets) are not changed: whoever copied"
+        " the database itself can still read files sent to this site."
+    )
 
 
 def cmd_user_passwd(session: Session, args: argparse.Namespace) -> int:

@@ -33,7 +33,15 @@ from db.records import (
     StatusChange,
     User,
 )
-from db.vault import Rekeyed, Vault, VaultError, VaultFull, VaultInUse, now_utc
+from db.vault import (
+    Rekeyed,
+    RekeyUnfinished,
+    Vault,
+    VaultError,
+    VaultFull,
+    VaultInUse,
+    now_utc,
+)
 from desktop import refcode, workflow
 from desktop.errors import (
     AuthenticationFailed,
@@ -609,7 +617,10 @@ class Session:
             self.vault.store_slot(slot)
 
     def disable_user(
-        self, name: str, progress: Callable[[int, int], None] | None = None
+        self,
+        name: str,
+        progress: Callable[[int, int], None] | None = None,
+        new_recovery_key: Callable[[str], None] | None = None,
     ) -> Rekeyed:
         """Disable an account, remove its keyslot and re-key the vault (see rekey_vault)."""
         self._require(Action.MANAGE_USERS)
@@ -622,27 +633,51 @@ class Session:
             except users.UnknownUser as exc:
                 raise NotFound(str(exc)) from None
             audit.append(conn, self.user.name, "user_disabled", detail=name)
+            users.set_rekey_owed(conn, True)
         self.vault.remove_slots(name)
+        done = f"{name!r} is disabled and their keyslot removed"
         try:
-            return self.rekey_vault(progress)
+            return self.rekey_vault(progress, new_recovery_key)
+        except RekeyUnfinished as exc:
+            raise HavenError(f"{done}; {exc}") from None
         except VaultInUse:
-            raise HavenError(
-                f"{name!r} is disabled and their keyslot removed, but the vault was not"
-                " re-encrypted: it is open in another Haven or haven-admin on this computer."
-                " Close it and run 'haven-admin site rekey'; until then an old copy of the"
-                " keyslot file with their password still opens the vault"
-            ) from None
+            reason = "it is open in another Haven or haven-admin on this computer; close it"
+        except VaultError as exc:
+            reason = f"{exc}; once that is mended"
+        raise HavenError(
+            f"{done}, but the vault was not re-encrypted: {reason} and run 'haven-admin site"
+            " rekey'. Until then an old copy of the keyslot file with their password still"
+            " opens the vault"
+        )
 
-    def rekey_vault(self, progress: Callable[[int, int], None] | None = None) -> Rekeyed:
+    def rekey_vault(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        new_recovery_key: Callable[[str], None] | None = None,
+    ) -> Rekeyed:
         """Re-encrypt the vault under a new database key (see Vault.rekey), audited."""
         self._require(Action.MANAGE_USERS)
-        rekeyed = self.vault.rekey(progress)
-        detail = ", ".join(rekeyed.dropped)
-        if rekeyed.recovery_key is not None:
-            detail = ", ".join(filter(None, [detail, "new recovery key"]))
+        rekeyed = self.vault.rekey(progress, new_recovery_key)
+        detail = "; ".join(
+            [
+                "sealed to " + ", ".join(rekeyed.sealed),
+                *rekeyed.dropped,
+                *(["new recovery key"] if rekeyed.recovery_key else []),
+            ]
+        )
         with self.vault.transaction() as conn:
             audit.append(conn, self.user.name, "vault_rekeyed", detail=detail)
+            users.set_rekey_owed(conn, False)
         return rekeyed
+
+    @property
+    def rekey_unfinished(self) -> bool:
+        """Whether an account was disabled, or a re-keying begun, without the vault being
+        re-keyed to the end since: an old copy of the key may still open it."""
+        if self.vault.rekey_unfinished:
+            return True
+        with self.vault.reading() as conn:
+            return users.rekey_owed(conn)
 
     def change_password(self, name: str, password: str, kdf: KdfParams) -> None:
         """Users change their own password; account managers may set anyone's."""

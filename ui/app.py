@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from desktop import gui_support
 from desktop.i18n import _
+from desktop.permissions import Action
 from desktop.session import Session
 from ui import style
 from ui.first_run import FirstRunDialog, RecoveryKeyDialog
@@ -70,6 +71,15 @@ class DeskApp(QObject):
         self.window = MainWindow(session, self.runner, self.settings)
         self.window.language_changed.connect(self.switch_language)
         self.window.show()
+        if session.rekey_unfinished and session.can(Action.MANAGE_USERS):
+            window = self.window
+            QTimer.singleShot(0, lambda: QMessageBox.warning(
+                window,
+                _("Re-keying not finished"),
+                _("A re-keying of the vault did not get to its end: until an IT officer or"
+                  " admin runs 'haven-admin site rekey' with the desk closed, an old copy of"
+                  " the key may still open the vault."),
+            ))
 
     def switch_language(self, code: str) -> None:
         """Rebuild the window in the new language, unless that would lose typed input."""

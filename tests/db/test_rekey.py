@@ -67,6 +67,7 @@ def test_disabling_a_user_re_keys_so_a_copied_key_opens_nothing(
     old_key = _old_key_of(copy, "boris", BORIS)
     assert _opens(site.data, old_key)
     rekeyed = site.session.disable_user("boris")
+    assert rekeyed.sealed == ("admin",)
     assert rekeyed.dropped == ()
     assert rekeyed.recovery_key is None
     assert not _opens(site.data, old_key)
@@ -94,6 +95,10 @@ def test_re_keying_waits_for_the_vault_to_be_closed_elsewhere(
 ) -> None:
     site, copy, ref = with_boris
     desk = Session.open(site.data, "boris", BORIS)  # the desk, still open
+    slots_before = (site.data / "keyslots.json").read_bytes()
+    with pytest.raises(vault.VaultInUse, match="open in another Haven"):
+        site.session.rekey_vault()
+    assert (site.data / "keyslots.json").read_bytes() == slots_before  # nothing half done
     with pytest.raises(HavenError, match=r"not re-encrypted.*site rekey"):
         site.session.disable_user("boris")
     # Disabled all the same, and nothing else changed: both sessions go on working.
@@ -102,7 +107,9 @@ def test_re_keying_waits_for_the_vault_to_be_closed_elsewhere(
     _add_case(site.session)
     desk.close()
     assert _opens(site.data, _old_key_of(copy, "boris", BORIS))
+    assert site.session.rekey_unfinished  # said at every login of an admin until it is done
     site.session.rekey_vault()
+    assert not site.session.rekey_unfinished
     assert not _opens(site.data, _old_key_of(copy, "boris", BORIS))
     site.session.close()
     Session.open(site.data, "admin", PASSWORD).close()
@@ -120,9 +127,10 @@ def test_a_re_keying_killed_either_side_of_the_database_leaves_a_vault_that_open
     assert all(len(slot["envelopes"]) == 2 for slot in slots)
     assert _opens(site.data, _old_key_of(copy, "boris", BORIS)) == (when == "before")
     admin = Session.open(site.data, "admin", PASSWORD)
+    assert admin.vault.rekey_unfinished  # which haven-admin and the desk say at login
     assert admin.get_case(admin.resolve(ref)).ref == ref
     assert [u.disabled for u in admin.list_users() if u.name == "boris"] == [True]
-    admin.rekey_vault()  # what the message of the killed command asked for
+    admin.rekey_vault()
     admin.close()
     assert not _opens(site.data, _old_key_of(copy, "boris", BORIS))
     Vault.unlock_with_recovery_key(site.data, site.recovery_key).close()
@@ -149,9 +157,13 @@ def test_slots_of_the_first_format_are_given_key_pairs_or_left_out(tmp_path: Pat
     )
     path.write_text(json.dumps(document))
 
-    rekeyed = admin.rekey_vault()
-    assert rekeyed.dropped == ("olena",)
+    shown: list[str] = []
+    rekeyed = admin.rekey_vault(new_recovery_key=shown.append)
+    assert rekeyed.sealed == ("admin",)
+    assert len(rekeyed.dropped) == 1
+    assert rekeyed.dropped[0].startswith("'olena': has not logged in")
     assert rekeyed.recovery_key is not None
+    assert shown == [rekeyed.recovery_key]  # told before the database changed
     admin.close()
     assert not _opens(data, db_key)
     with pytest.raises(AuthenticationFailed):
@@ -163,3 +175,102 @@ def test_slots_of_the_first_format_are_given_key_pairs_or_left_out(tmp_path: Pat
     olena = Session.open(data, "olena", "olena's new password")
     assert olena.search("Коваленко")
     olena.close()
+
+
+def test_slots_a_tampered_file_adds_get_no_new_key(
+    with_boris: tuple[Site, Path, str],
+) -> None:
+    """A user who could write the keyslot file before being revoked adds slots of his own:
+    one more for an enabled account, and one under a name that is no account."""
+    site, copy, _ = with_boris
+    site.session.add_user("carla", Role.MANAGER, "carla's password", FAST_KDF)
+    key = _old_key_of(copy, "boris", BORIS)
+    vault_id = keyslots.read_keyslots(copy).vault_id
+    path = site.data / "keyslots.json"
+    document = json.loads(path.read_text())
+    for user in ("admin", "carla", "ghost"):
+        planted = keyslots.seal_password_slot(vault_id, user, BORIS, key, FAST_KDF)
+        document["slots"].append(keyslots._slot_to_json(planted))
+    path.write_text(json.dumps(document))
+
+    site.session.close()
+    admin = Session.open(site.data, "admin", PASSWORD)
+    rekeyed = admin.disable_user("boris")
+    assert rekeyed.sealed == ("admin",)  # the admin's own: the one that opened
+    dropped = " | ".join(rekeyed.dropped)
+    assert "'carla': 2 keyslots" in dropped
+    assert "'ghost': not an enabled account" in dropped
+    admin.change_password("carla", "carla's new password", FAST_KDF)
+    admin.close()
+    for user in ("admin", "carla", "ghost"):
+        with pytest.raises(AuthenticationFailed):
+            Session.open(site.data, user, BORIS)
+    Session.open(site.data, "carla", "carla's new password").close()
+
+
+def test_a_slot_left_by_a_killed_disable_gets_no_new_key(
+    with_boris: tuple[Site, Path, str],
+) -> None:
+    site, copy, _ = with_boris
+    site.session.close()
+    # Killed after the account was disabled, before its slot was taken out of the file.
+    kill_at("db.keyslots", "write_keyslots", "before", site.data, "user", "disable", "boris")
+    assert [s.user for s in keyslots.read_keyslots(site.data / "keyslots.json").slots].count(
+        "boris"
+    ) == 1
+    admin = Session.open(site.data, "admin", PASSWORD)
+    rekeyed = admin.rekey_vault()
+    assert "'boris': not an enabled account" in " ".join(rekeyed.dropped)
+    admin.close()
+    assert not _opens(site.data, _old_key_of(copy, "boris", BORIS))
+    assert "boris" not in (site.data / "keyslots.json").read_text()
+
+
+def test_a_slot_with_a_low_order_public_key_is_set_aside(site: Site) -> None:
+    site.session.close()
+    path = site.data / "keyslots.json"
+    document = json.loads(path.read_text())
+    admin = next(slot for slot in document["slots"] if slot["user"] == "admin")
+    planted = dict(admin, user="mallory", slot_id="0" * 32, public_key=keyslots._b64(bytes(32)))
+    document["slots"].append(planted)
+    path.write_text(json.dumps(document))
+    assert keyslots.read_keyslots(path).broken == ("slot 2 (mallory)",)
+    admin_session = Session.open(site.data, "admin", PASSWORD)
+    rekeyed = admin_session.rekey_vault()
+    assert rekeyed.dropped == ("slot 2 (mallory): could not be read",)
+    admin_session.close()
+
+
+def test_a_login_while_the_vault_is_held_alone_is_told_to_wait(site: Site) -> None:
+    import sqlcipher3
+
+    site.session.close()
+    key = _old_key_of(site.data / "keyslots.json", "admin", PASSWORD)
+    holder = sqlcipher3.connect(str(site.data / vault.DB_NAME), isolation_level=None)
+    holder.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    holder.execute("PRAGMA journal_mode = DELETE")
+    holder.execute("BEGIN EXCLUSIVE")  # as a re-keying holds it
+    try:
+        with pytest.raises(HavenError, match="try again in a moment"):
+            Session.open(site.data, "admin", PASSWORD)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.execute("PRAGMA journal_mode = WAL")
+        holder.close()
+    Session.open(site.data, "admin", PASSWORD).close()
+
+
+def test_ctrl_c_waits_for_the_end_of_a_re_keying() -> None:
+    import os
+    import signal
+
+    steps: list[str] = []
+
+    def re_keying() -> None:
+        with vault._signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("went on")
+
+    with pytest.raises(KeyboardInterrupt):
+        re_keying()
+    assert steps == ["went on"]
