@@ -89,14 +89,17 @@ class Stored:
     replaced: int = 0  # relayed copies the sender's own entries replaced
 
 
-def store(conn: Any, site_id: str, sender: str, entries: Sequence[Entry]) -> Stored:
+def store(
+    conn: Any, site_id: str, sender: str, entries: Sequence[Entry], at: str
+) -> Stored:
     """Keep the entries not held yet.
 
     The sender's own entries must agree with what is held of its log (AuditMismatch
     otherwise: its signed checkpoint vouches for them). Entries it relays from other logs
     that differ from the ones held here are left out and counted: after a site is
     restored from a backup its log goes on differently, and sites that have not caught up
-    keep relaying the old entries. Entries of this site's own log are never stored.
+    keep relaying the old entries. Relayed copies that the sender's own entries replace are
+    set aside (``at``), not deleted. Entries of this site's own log are never stored.
     """
     if not entries:
         return Stored(0, 0)
@@ -134,14 +137,17 @@ def store(conn: Any, site_id: str, sender: str, entries: Sequence[Entry]) -> Sto
                 )
             replaced.append((entry, leaf))
     if replaced:
-        _drop(conn, origin, [entry.seq for entry, _ in replaced])
+        _drop(conn, origin, [entry.seq for entry, _ in replaced], at)
+    new = len(fresh)
+    if fresh:
+        fresh = _taken_back(conn, origin, fresh)
     conn.executemany(
         "INSERT INTO peer_audit (origin, seq, at, actor, action, case_id, detail, leaf_hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(e.origin, e.seq, e.at, e.actor, e.action, e.case_id, e.detail, leaf)
          for e, leaf in (*fresh, *replaced)],
     )
-    return Stored(len(fresh), disagreeing, len(replaced))
+    return Stored(new, disagreeing, len(replaced))
 
 
 def vouched_size(conn: Any, origin: str) -> int:
@@ -159,11 +165,12 @@ def vouched_size(conn: Any, origin: str) -> int:
 
 
 def drop_unvouched(
-    conn: Any, origin: str, size: int, delivered: Sequence[tuple[int, int]]
+    conn: Any, origin: str, size: int, delivered: Sequence[tuple[int, int]], at: str
 ) -> int:
-    """Drop those of a peer's first ``size`` entries held here that neither its accepted
-    checkpoint vouches for nor its own file delivered (``delivered``: runs of numbers);
-    how many. They came by relay; the peer sends its own once it hears they are missing."""
+    """Set aside those of a peer's first ``size`` entries held here that neither its
+    accepted checkpoint vouches for nor its own file delivered (``delivered``: runs of
+    numbers); how many. They came by relay; the peer sends its own once it hears they are
+    missing, and those of them it sends unchanged are taken back into the log."""
     vouched = vouched_size(conn, origin)
     numbers = [
         int(seq)
@@ -174,18 +181,42 @@ def drop_unvouched(
         )
         if not any(low <= int(seq) <= high for low, high in delivered)
     ]
-    _drop(conn, origin, numbers)
+    _drop(conn, origin, numbers, at)
     return len(numbers)
 
 
-def _drop(conn: Any, origin: str, numbers: Sequence[int]) -> None:
+def _drop(conn: Any, origin: str, numbers: Sequence[int], at: str) -> None:
+    """Set relayed entries aside rather than delete them: a site that relayed entries of
+    another's log that it never wrote is worth seeing."""
     if numbers:
         conn.executemany(
-            "DELETE FROM peer_audit WHERE origin = ? AND seq = ? AND archived_at IS NULL",
-            [(origin, seq) for seq in numbers],
+            "UPDATE peer_audit SET archived_at = ? WHERE origin = ? AND seq = ?"
+            " AND archived_at IS NULL",
+            [(at, origin, seq) for seq in numbers],
         )
         audit_tree.forget(conn, origin)
 
+
+def _taken_back(
+    conn: Any, origin: str, fresh: list[tuple[Entry, bytes]]
+) -> list[tuple[Entry, bytes]]:
+    """Of entries new to the log held here, those not set aside before: one that was (the
+    same entry, relayed before its site's own file came) is taken back instead."""
+    low, high = fresh[0][0].seq, fresh[-1][0].seq
+    aside: dict[tuple[int, bytes], int] = {}
+    for row_id, seq, leaf in conn.execute(
+        "SELECT id, seq, leaf_hash FROM peer_audit WHERE origin = ? AND seq BETWEEN ? AND ?"
+        " AND archived_at IS NOT NULL",
+        (origin, low, high),
+    ):
+        aside.setdefault((int(seq), bytes(leaf)), int(row_id))
+    if not aside:
+        return fresh
+    back = [aside[(e.seq, leaf)] for e, leaf in fresh if (e.seq, leaf) in aside]
+    conn.executemany("UPDATE peer_audit SET archived_at = NULL WHERE id = ?",
+                     [(row_id,) for row_id in back])
+    audit_tree.forget(conn, origin)
+    return [(e, leaf) for e, leaf in fresh if (e.seq, leaf) not in aside]
 
 def set_aside(conn: Any, origin: str, at: str) -> int:
     """Archive every entry held of one peer's log (it was restored); how many there were."""

@@ -407,7 +407,7 @@ def cmd_audit_list(session: Session, args: argparse.Namespace) -> int:
         ])
         return 0
     for e in entries:
-        mark = " (set aside: before its site was restored)" if e.set_aside else ""
+        mark = " (set aside: not in its site's log as it stands)" if e.set_aside else ""
         out(f"{e.at}  {e.site[:16]:<16} #{e.seq:<6} {e.actor[:16]:<16} {e.action:<22}"
             f" {e.ref or '':<12} {e.detail}{mark}".rstrip())
     sites = len({e.site_id for e in entries})

@@ -113,8 +113,9 @@ class AuditDialog(QDialog):
                 item.setToolTip(text)
                 if entry.set_aside:
                     item.setForeground(QBrush(SET_ASIDE))
-                    item.setToolTip(_("Set aside: from before its site was restored from a"
-                                      " backup"))
+                    item.setToolTip(_("Set aside: not in its site's log as it stands (from"
+                                      " before that site was restored from a backup, or"
+                                      " relayed and contradicted by that site)"))
                 self.table.setItem(row, column, item)
         if entries:
             self.table.scrollToBottom()

@@ -234,7 +234,9 @@ class _Applier:
         if not self.sender_log and entries[0].origin == self.sender:
             self.audit_left_out += len(entries)
             return
-        stored = audit_union.store(self.conn, self.site_id, self.sender, entries)
+        stored = audit_union.store(
+            self.conn, self.site_id, self.sender, entries, format_time(now_utc())
+        )
         self.audit_new += stored.new
         self.audit_left_out += stored.disagreeing
         self.audit_corrected += stored.replaced
@@ -563,12 +565,14 @@ def _check_audit_entries(conn: Any, checked: CheckedFile, applier: _Applier) -> 
     """The sender's audit entries held here must make the tree its signed checkpoint names.
 
     If they do not, those that came by relay (neither vouched for by its checkpoint
-    accepted before nor in this file) are dropped, and what is left is checked again.
+    accepted before nor in this file) are set aside, and what is left is checked again.
     """
     sender, size = checked.peer.site_id, checked.manifest.checkpoint.tree_size
     found = audit_union.root(conn, sender, size) if size else None
     if found is not None and found.hex() != checked.manifest.checkpoint.root:
-        dropped = audit_union.drop_unvouched(conn, sender, size, applier.delivered)
+        dropped = audit_union.drop_unvouched(
+            conn, sender, size, applier.delivered, format_time(now_utc())
+        )
         if dropped:
             applier.audit_corrected += dropped
             found = audit_union.root(conn, sender, size)

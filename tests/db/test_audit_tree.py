@@ -8,6 +8,7 @@ from db import audit, audit_tree, audit_union, merkle
 
 BLOCK = audit_tree.BLOCK
 PEER = "b" * 32
+AT = "2026-11-28T00:00:00.000Z"
 
 
 def _append(conn: Any, count: int) -> None:
@@ -65,12 +66,12 @@ def test_a_peer_log_with_a_gap_has_no_root_and_set_aside_entries_take_their_bloc
     with vault.transaction() as conn:
         site_id = conn.execute("SELECT site_id FROM site").fetchone()[0]
         entries = _peer_entries(1, BLOCK + 10)
-        audit_union.store(conn, site_id, PEER, entries)
+        audit_union.store(conn, site_id, PEER, entries, AT)
         expected = merkle.root([entry.leaf() for entry in entries])
         assert audit_union.root(conn, PEER, BLOCK + 10) == expected
         assert _stored_blocks(conn, PEER) == 1
         assert audit_union.root(conn, PEER, BLOCK + 11) is None  # entry BLOCK + 11 not here
-        audit_union.store(conn, site_id, PEER, _peer_entries(BLOCK + 12, 2 * BLOCK + 5))
+        audit_union.store(conn, site_id, PEER, _peer_entries(BLOCK + 12, 2 * BLOCK + 5), AT)
         assert audit_union.root(conn, PEER, 2 * BLOCK + 5) is None  # a gap inside block 1
         assert _stored_blocks(conn, PEER) == 1
 
@@ -82,5 +83,5 @@ def test_a_peer_log_with_a_gap_has_no_root_and_set_aside_entries_take_their_bloc
             audit_union.Entry(PEER, e.seq, e.at, e.actor, "login", None, e.detail)
             for e in _peer_entries(1, BLOCK)
         ]
-        audit_union.store(conn, site_id, PEER, restored)
+        audit_union.store(conn, site_id, PEER, restored, AT)
         assert audit_union.root(conn, PEER, BLOCK) == merkle.root([e.leaf() for e in restored])

@@ -174,11 +174,18 @@ def test_a_false_copy_of_a_sites_audit_log_is_corrected_by_that_site(
     first = south.service.import_file(tmp_path / "own-1.haven")
     assert first.audit_corrected == len(forged)
     assert all(entry.detail != "forged by west" for entry in held_of(south, north))
+    # The false copies stay in South's audit list, set aside: evidence of what West sent.
+    listed = [e for e in south.session.audit_entries() if e.detail == "forged by west"]
+    assert len(listed) == len(forged)
+    assert all(e.set_aside and e.site_id == north.site_id for e in listed)
     # Once South says so, North sends the rest of its log again.
     send(south, north, tmp_path / "south-to-north-2.haven")
     north.service.export([south.name], tmp_path / "own-2.haven", full=False)
     south.service.import_file(tmp_path / "own-2.haven")
     assert held_of(south, north) == own_log(north)
+    north_listed = [e for e in south.session.audit_entries() if e.site_id == north.site_id]
+    assert [e.set_aside for e in north_listed].count(True) == len(forged)
+    assert len({(e.seq, e.set_aside) for e in north_listed}) == len(north_listed)
 
 
 def test_an_own_file_corrects_a_false_copy_it_carries_again(
@@ -217,3 +224,28 @@ def test_a_site_that_rewrites_what_its_checkpoint_vouched_for_is_still_refused(
     forge(path, north, [south], payload, sequence=2)
     with pytest.raises(InputRejected, match="history was rewritten"):
         south.service.import_file(path)
+
+
+def test_true_entries_set_aside_with_a_false_one_are_taken_back_once_their_site_sends_them(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    north, south, west = world["north"], world["south"], world["west"]
+    new_case(north, "Коваленко Андрій")
+    relayed = own_log(north)
+    relayed[1] = dataclasses.replace(relayed[1], detail="forged by west")
+    payload = header_line(west, [south], 1, {
+        "format": "haven-payload-v2", "audit_held": {north.site_id: len(relayed)}})
+    payload += audit_line(relayed) + b'{"cases":0,"type":"end"}\n'
+    forge(tmp_path / "mixed.haven", west, [south], payload, sequence=1)
+    south.service.import_file(tmp_path / "mixed.haven")
+    send(south, north, tmp_path / "south-to-north.haven")
+    north.service.export([south.name], tmp_path / "own-1.haven", full=False)
+    south.service.import_file(tmp_path / "own-1.haven")  # all relayed ones set aside
+    send(south, north, tmp_path / "south-to-north-2.haven")
+    north.service.export([south.name], tmp_path / "own-2.haven", full=False)
+    south.service.import_file(tmp_path / "own-2.haven")
+    assert held_of(south, north) == own_log(north)
+    listed = [e for e in south.session.audit_entries() if e.site_id == north.site_id]
+    # Each true entry once, in the log; the false one beside it, set aside.
+    assert [(e.seq, e.detail) for e in listed if e.set_aside] == [(2, "forged by west")]
+    assert len([e for e in listed if not e.set_aside]) == len(own_log(north))
