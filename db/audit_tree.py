@@ -7,8 +7,9 @@ import need a root. So the hash of every complete block of BLOCK entries is stor
 here) the first time it is needed, and a root or a consistency proof then reads about
 n / BLOCK block hashes and fewer than BLOCK leaves.
 
-Entries never change once written; only another site's entries set aside after its
-restore leave a log, and :func:`forget` drops that log's blocks with them.
+Entries never change once written; only another site's entries set aside (after its
+restore, or relayed copies its own file contradicts) leave a log, and :func:`forget` drops
+that log's blocks with them.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ kept as they came, each with its leaf hash recomputed here, so a site's entries 
 checked against that site's signed checkpoint. Entries are never changed or removed,
 with one exception. A file is signed by its sender alone, so the entries it relays of a
 third site's log are only its sender's word. When that site's own file contradicts such a
-copy, one its signed checkpoint never vouched for, its own entries take the copy's place.
+copy, one its signed checkpoint never vouched for, its own entries take the copy's place
+in the log; the copy is set aside (kept and listed, never sent on, never in a tree).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class Stored:
     new: int
     disagreeing: int  # relayed entries that differ from the ones held here, left out
     replaced: int = 0  # relayed copies the sender's own entries replaced
+    numbers: tuple[int, ...] = ()  # the numbers of the new ones
 
 
 def store(
@@ -138,16 +140,14 @@ def store(
             replaced.append((entry, leaf))
     if replaced:
         _drop(conn, origin, [entry.seq for entry, _ in replaced], at)
-    new = len(fresh)
-    if fresh:
-        fresh = _taken_back(conn, origin, fresh)
+    _forget_copies_set_aside(conn, origin, [*fresh, *replaced])
     conn.executemany(
         "INSERT INTO peer_audit (origin, seq, at, actor, action, case_id, detail, leaf_hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(e.origin, e.seq, e.at, e.actor, e.action, e.case_id, e.detail, leaf)
          for e, leaf in (*fresh, *replaced)],
     )
-    return Stored(new, disagreeing, len(replaced))
+    return Stored(len(fresh), disagreeing, len(replaced), tuple(e.seq for e, _ in fresh))
 
 
 def vouched_size(conn: Any, origin: str) -> int:
@@ -185,6 +185,25 @@ def drop_unvouched(
     return len(numbers)
 
 
+def set_aside_unproven(conn: Any, origin: str, numbers: Sequence[int], at: str) -> int:
+    """Entries of a third site's log that one file relayed (``numbers``): if with them the
+    log no longer makes the checkpoint that site signed and this one accepted, they are set
+    aside, as its own file would have them; how many."""
+    row = conn.execute(
+        "SELECT tree_size, root FROM peer_checkpoints WHERE peer = ?"
+        " ORDER BY tree_size DESC LIMIT 1",
+        (origin,),
+    ).fetchone()
+    if row is None or not row[0]:
+        return 0
+    found = root(conn, origin, int(row[0]))
+    if found is None or found.hex() == row[1]:
+        return 0
+    unproven = [seq for seq in numbers if seq <= int(row[0])]
+    _drop(conn, origin, unproven, at)
+    return len(unproven)
+
+
 def _drop(conn: Any, origin: str, numbers: Sequence[int], at: str) -> None:
     """Set relayed entries aside rather than delete them: a site that relayed entries of
     another's log that it never wrote is worth seeing."""
@@ -197,12 +216,16 @@ def _drop(conn: Any, origin: str, numbers: Sequence[int], at: str) -> None:
         audit_tree.forget(conn, origin)
 
 
-def _taken_back(
-    conn: Any, origin: str, fresh: list[tuple[Entry, bytes]]
-) -> list[tuple[Entry, bytes]]:
-    """Of entries new to the log held here, those not set aside before: one that was (the
-    same entry, relayed before its site's own file came) is taken back instead."""
-    low, high = fresh[0][0].seq, fresh[-1][0].seq
+def _forget_copies_set_aside(
+    conn: Any, origin: str, incoming: Sequence[tuple[Entry, bytes]]
+) -> None:
+    """Delete the set-aside copies of entries now going into the log unchanged (a true
+    entry set aside with a false one, until its site sent it): so none is listed twice,
+    and what the log holds comes from the incoming entry itself."""
+    if not incoming:
+        return
+    low = min(entry.seq for entry, _ in incoming)
+    high = max(entry.seq for entry, _ in incoming)
     aside: dict[tuple[int, bytes], int] = {}
     for row_id, seq, leaf in conn.execute(
         "SELECT id, seq, leaf_hash FROM peer_audit WHERE origin = ? AND seq BETWEEN ? AND ?"
@@ -210,13 +233,9 @@ def _taken_back(
         (origin, low, high),
     ):
         aside.setdefault((int(seq), bytes(leaf)), int(row_id))
-    if not aside:
-        return fresh
-    back = [aside[(e.seq, leaf)] for e, leaf in fresh if (e.seq, leaf) in aside]
-    conn.executemany("UPDATE peer_audit SET archived_at = NULL WHERE id = ?",
-                     [(row_id,) for row_id in back])
-    audit_tree.forget(conn, origin)
-    return [(e, leaf) for e, leaf in fresh if (e.seq, leaf) not in aside]
+    gone = [aside[(e.seq, leaf)] for e, leaf in incoming if (e.seq, leaf) in aside]
+    conn.executemany("DELETE FROM peer_audit WHERE id = ?", [(row_id,) for row_id in gone])
+
 
 def set_aside(conn: Any, origin: str, at: str) -> int:
     """Archive every entry held of one peer's log (it was restored); how many there were."""
@@ -233,13 +252,14 @@ def verify_held(conn: Any, names: Mapping[str, str], max_problems: int = 20) -> 
     signed and this site accepted. ``names`` gives a site's name by its id."""
     problems: list[str] = []
     for row in conn.execute(
-        "SELECT origin, seq, at, actor, action, case_id, detail, leaf_hash FROM peer_audit"
-        " WHERE archived_at IS NULL ORDER BY origin, seq"
+        "SELECT origin, seq, at, actor, action, case_id, detail, leaf_hash,"
+        " archived_at IS NOT NULL FROM peer_audit ORDER BY origin, seq"
     ):
         if Entry(*row[:7]).leaf() != bytes(row[7]):
+            aside = " (set aside)" if row[8] else ""
             problems.append(
-                f"entry {row[1]} of the log of '{names.get(row[0], row[0])}' held here was"
-                " altered after it came"
+                f"entry {row[1]}{aside} of the log of '{names.get(row[0], row[0])}' held here"
+                " was altered after it came"
             )
             if len(problems) >= max_problems:
                 return [*problems, "… more problems not listed"]

@@ -382,11 +382,12 @@ def cmd_demo(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(session: Session, args: argparse.Namespace) -> int:
+    # Before the check, which adds an entry of its own: the root is over entries it checks.
+    root = None if args.root_at is None else session.audit_root_at(args.root_at)
     report = session.verify_audit()
     if report.ok:
         out(f"audit log intact: {report.entries} entries, head {report.head.hex()[:16]}")
-        if args.root_at is not None:
-            root = session.audit_root_at(args.root_at)
+        if root is not None:
             out(f"root after {args.root_at} entries: {root.hex()}")
             out("  a handoff sheet printed then shows the same root, unless the log was rewritten")
         return 0
@@ -534,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit_verify = audit_parser.add_parser("verify")
     audit_verify.add_argument(
-        "--root-at", type=int, metavar="N",
+        "--root-at", type=_whole_number(1, 2**53), metavar="N",
         help="also print the log's root after its first N entries, to compare with the one a"
         " handoff sheet shows",
     )

@@ -695,17 +695,18 @@ def _decorate_page(
     canvas.drawString(text_x, footer_top - 21 * mm, CONFIDENTIAL)
     canvas.setFont(SANS, 6.5)
     canvas.setFillColor(MUTED)
+    entries = f"{sheet.audit_size:,}" if sheet.audit_root else DRAFT_SERIAL
+    at = sheet.audit_size if sheet.audit_root else "N"
     canvas.drawString(
         text_x,
         footer_top - 25 * mm,
-        "QR-код перевіряється / The QR code is checked with: haven-admin sheet verify",
+        "Перевіряються / Checked with: haven-admin sheet verify (QR)"
+        f"  ·  haven-admin audit verify --root-at {at}",
     )
-    entries = sheet.audit_size if sheet.audit_root else DRAFT_SERIAL
     canvas.drawString(
         text_x,
         footer_top - 28.5 * mm,
-        f"Корінь журналу аудиту, записів: {entries} / Audit log root after {entries} entries"
-        f" (haven-admin audit verify --root-at {entries}):",
+        f"Корінь журналу аудиту (записів: {entries}) / Audit log root after {entries} entries:",
     )
     canvas.setFont(MONO, 6)
     canvas.drawString(text_x, footer_top - 31.5 * mm, sheet.audit_root or DRAFT_SERIAL)

@@ -345,10 +345,10 @@ def import_summary(report: ImportReport) -> str:
         ).format(count=number(report.ops_corrected)))
     if report.audit_corrected:
         lines.append(ngettext(
-            "{count} audit entry held here as another site relayed it was dropped: its own"
-            " site's file contradicts it.",
-            "{count} audit entries held here as another site relayed them were dropped: their"
-            " own site's file contradicts them.",
+            "{count} audit entry held here as another site relayed it was set aside: its own"
+            " site's file shows its log otherwise.",
+            "{count} audit entries held here as another site relayed them were set aside: their"
+            " own site's file shows its log otherwise.",
             report.audit_corrected,
         ).format(count=number(report.audit_corrected)))
     if report.ops_left_out:

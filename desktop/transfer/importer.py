@@ -214,6 +214,7 @@ class _Applier:
         self.audit_new = self.audit_left_out = 0
         self.ops_corrected = self.ops_left_out = self.audit_corrected = 0
         self.delivered: list[tuple[int, int]] = []  # runs of the sender's own log it sent
+        self.relayed: dict[str, list[int]] = {}  # numbers of third sites' entries it brought
         self.waiting: set[str] = set()
 
     def take(self, record: CheckedCase | list[Entry] | None) -> None:
@@ -240,6 +241,8 @@ class _Applier:
         self.audit_new += stored.new
         self.audit_left_out += stored.disagreeing
         self.audit_corrected += stored.replaced
+        if entries[0].origin not in (self.sender, self.site_id):
+            self.relayed.setdefault(entries[0].origin, []).extend(stored.numbers)
         if entries[0].origin == self.sender:
             first, last = entries[0].seq, entries[-1].seq
             if last - first + 1 == len(entries):
@@ -475,8 +478,8 @@ def _corrections(report: ImportReport) -> str:
         f"{count} {what}"
         for count, what in (
             (report.ops_corrected, "relayed changes replaced by their own site's"),
-            (report.audit_corrected, "relayed audit entries its own site's file contradicts"
-             " dropped"),
+            (report.audit_corrected, "relayed audit entries set aside (their own site's"
+             " file shows its log otherwise)"),
             (report.ops_left_out, "relayed changes that differ from those held left out"),
         )
         if count
@@ -566,13 +569,20 @@ def _check_audit_entries(conn: Any, checked: CheckedFile, applier: _Applier) -> 
 
     If they do not, those that came by relay (neither vouched for by its checkpoint
     accepted before nor in this file) are set aside, and what is left is checked again.
+    So are the entries of third sites' logs this file relayed that the checkpoint of their
+    site accepted before disproves.
     """
+    now = format_time(now_utc())
+    for origin, numbers in applier.relayed.items():
+        # Relayed entries that a checkpoint accepted before disproves: set aside, not kept
+        # in the log where they would look altered here.
+        set_aside = audit_union.set_aside_unproven(conn, origin, numbers, now)
+        applier.audit_new -= set_aside
+        applier.audit_left_out += set_aside
     sender, size = checked.peer.site_id, checked.manifest.checkpoint.tree_size
     found = audit_union.root(conn, sender, size) if size else None
     if found is not None and found.hex() != checked.manifest.checkpoint.root:
-        dropped = audit_union.drop_unvouched(
-            conn, sender, size, applier.delivered, format_time(now_utc())
-        )
+        dropped = audit_union.drop_unvouched(conn, sender, size, applier.delivered, now)
         if dropped:
             applier.audit_corrected += dropped
             found = audit_union.root(conn, sender, size)

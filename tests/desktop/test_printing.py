@@ -377,10 +377,10 @@ def test_the_audit_root_on_a_sheet_is_checked_against_the_log(  # type: ignore[n
     sheet = tmp_path / "a.pdf"
     assert run_cli("handoff", ref, "-o", str(sheet), data=data, user="maria").returncode == 0
     text = " ".join(_text(sheet).split())
-    found = re.search(r"Audit log root after (\d+) entries \(haven-admin audit verify"
-                      r" --root-at \1\): ([0-9a-f]{64})", text)
+    found = re.search(r"Audit log root after ([\d,]+) entries: ([0-9a-f]{64})", text)
     assert found, text[-400:]
-    size, printed_root = found.groups()
+    size, printed_root = found.group(1).replace(",", ""), found.group(2)
+    assert f"haven-admin audit verify --root-at {size}" in text
     # Later, with more entries in the log, its first entries still give that root.
     run_cli("case", "list", data=data)
     check = run_cli("audit", "verify", "--root-at", size, data=data)
@@ -391,3 +391,5 @@ def test_the_audit_root_on_a_sheet_is_checked_against_the_log(  # type: ignore[n
     beyond = run_cli("audit", "verify", "--root-at", "100000", data=data)
     assert beyond.returncode == 4
     assert "holds" in beyond.stderr
+    for wrong in ("0", "-5", "1_0", "٣"):
+        assert run_cli("audit", "verify", "--root-at", wrong, data=data).returncode == 2

@@ -249,3 +249,73 @@ def test_true_entries_set_aside_with_a_false_one_are_taken_back_once_their_site_
     # Each true entry once, in the log; the false one beside it, set aside.
     assert [(e.seq, e.detail) for e in listed if e.set_aside] == [(2, "forged by west")]
     assert len([e for e in listed if not e.set_aside]) == len(own_log(north))
+
+
+def _west_relays(
+    world: dict[str, HavenSite], tmp_path: Path, entries: list[Entry], sequence: int
+) -> None:
+    """West's file #``sequence`` to South, relaying these entries of North's log."""
+    north, south, west = world["north"], world["south"], world["west"]
+    payload = header_line(west, [south], sequence, {
+        "format": "haven-payload-v2", "audit_held": {north.site_id: entries[-1].seq}})
+    payload += audit_line(entries) + b'{"cases":0,"type":"end"}\n'
+    path = tmp_path / f"west-{sequence}.haven"
+    forge(path, west, [south], payload, sequence=sequence)
+    south.service.import_file(path)
+
+
+def _north_sets_the_relayed_log_aside(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> list[Entry]:
+    """West relays North's log with entry 3 false; North's next own file to South then
+    sets every relayed entry aside (its checkpoint disproves them). North's log."""
+    north, south = world["north"], world["south"]
+    new_case(north, "Коваленко Андрій")
+    log = own_log(north)
+    relayed = list(log)
+    relayed[2] = dataclasses.replace(relayed[2], detail="forged by west")
+    _west_relays(world, tmp_path, relayed, 1)
+    send(south, north, tmp_path / "south-to-north.haven")
+    send(north, south, tmp_path / "own-1.haven")
+    # What it delivered comes after them; none of the relayed ones is left in the log.
+    assert all(e.seq > len(log) for e in held_of(south, north))
+    return log
+
+
+def test_a_true_entry_set_aside_is_listed_once_whichever_way_its_site_sends_it(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    north, south = world["north"], world["south"]
+    log = _north_sets_the_relayed_log_aside(world, tmp_path)
+    # West relays another false entry 2, into the log's empty place: North's own replaces it.
+    _west_relays(world, tmp_path, [dataclasses.replace(log[1], detail="forged again")], 2)
+    send(south, north, tmp_path / "south-to-north-2.haven")
+    send(north, south, tmp_path / "own-2.haven")
+    listed = sorted((e.detail, e.set_aside) for e in south.session.audit_entries()
+                    if e.site_id == north.site_id and e.seq == 2)
+    assert listed == sorted([(log[1].detail, False), ("forged again", True)])
+
+
+def test_relayed_entries_a_checkpoint_disproves_are_set_aside_not_blamed_on_this_site(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    north, south = world["north"], world["south"]
+    _north_sets_the_relayed_log_aside(world, tmp_path)
+    with south.session.vault.reading() as conn:
+        size = conn.execute("SELECT max(tree_size) FROM peer_checkpoints WHERE peer = ?",
+                            (north.site_id,)).fetchone()[0]
+    # West relays North's whole log up to the checkpoint South accepted, with a false entry.
+    full = own_log(north)[:size]
+    full[2] = dataclasses.replace(full[2], detail="forged once more")
+    _west_relays(world, tmp_path, full, 2)
+    # The checkpoint disproves them: set aside, none in the log.
+    assert all(e.detail != "forged once more" for e in held_of(south, north))
+    report = south.session.verify_audit()
+    assert report.ok, report.problems
+    aside = [e.detail for e in south.session.audit_entries() if e.set_aside]
+    assert "forged once more" in aside
+    # Kept as evidence, so checked like the rest: an altered one is reported.
+    with south.session.vault.transaction() as conn:
+        conn.execute("UPDATE peer_audit SET detail = 'tidied up' WHERE detail = 'forged once more'")
+    problems = south.session.verify_audit().problems
+    assert any("(set aside) of the log of 'north'" in problem for problem in problems)
