@@ -150,18 +150,25 @@ def store(
     return Stored(len(fresh), disagreeing, len(replaced), tuple(e.seq for e, _ in fresh))
 
 
-def vouched_size(conn: Any, origin: str) -> int:
-    """How many of a peer's first entries held here its own latest accepted checkpoint
-    vouches for: all of that checkpoint's entries if they make its root, else none."""
+def _accepted_checkpoint(conn: Any, origin: str) -> tuple[int, str] | None:
+    """The size and root of a peer's latest checkpoint accepted here (None if none)."""
     row = conn.execute(
         "SELECT tree_size, root FROM peer_checkpoints WHERE peer = ?"
         " ORDER BY tree_size DESC LIMIT 1",
         (origin,),
     ).fetchone()
-    if row is None or not row[0]:
+    return (int(row[0]), str(row[1])) if row is not None and row[0] else None
+
+
+def vouched_size(conn: Any, origin: str) -> int:
+    """How many of a peer's first entries held here its own latest accepted checkpoint
+    vouches for: all of that checkpoint's entries if they make its root, else none."""
+    accepted = _accepted_checkpoint(conn, origin)
+    if accepted is None:
         return 0
-    found = audit_tree.tree(conn, origin, int(row[0]), store=False)
-    return int(row[0]) if found is not None and found.root().hex() == row[1] else 0
+    size, signed = accepted
+    found = audit_tree.tree(conn, origin, size, store=False)
+    return size if found is not None and found.root().hex() == signed else 0
 
 
 def drop_unvouched(
@@ -189,17 +196,14 @@ def set_aside_unproven(conn: Any, origin: str, numbers: Sequence[int], at: str) 
     """Entries of a third site's log that one file relayed (``numbers``): if with them the
     log no longer makes the checkpoint that site signed and this one accepted, they are set
     aside, as its own file would have them; how many."""
-    row = conn.execute(
-        "SELECT tree_size, root FROM peer_checkpoints WHERE peer = ?"
-        " ORDER BY tree_size DESC LIMIT 1",
-        (origin,),
-    ).fetchone()
-    if row is None or not row[0]:
+    accepted = _accepted_checkpoint(conn, origin)
+    if accepted is None:
         return 0
-    found = root(conn, origin, int(row[0]))
-    if found is None or found.hex() == row[1]:
+    size, signed = accepted
+    found = root(conn, origin, size)
+    if found is None or found.hex() == signed:
         return 0
-    unproven = [seq for seq in numbers if seq <= int(row[0])]
+    unproven = [seq for seq in numbers if seq <= size]
     _drop(conn, origin, unproven, at)
     return len(unproven)
 
