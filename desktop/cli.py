@@ -159,8 +159,8 @@ def _with_session(action: Callable[[Session, argparse.Namespace], int]) -> Calla
             and session.can(Action.MANAGE_USERS)
         ):
             warn(
-                "a re-keying of the vault did not get to its end: until 'haven-admin site"
-                " rekey' runs, an old copy of the key may still open it"
+                "the vault was not re-keyed to the end since an account was disabled: until"
+                " 'haven-admin site rekey' runs, an old copy of the key may still open it"
             )
         try:
             return action(session, args)

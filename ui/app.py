@@ -38,6 +38,7 @@ class DeskApp(QObject):
         self.demo_login = demo_login
         self.runner = TaskRunner(self)
         self.settings = UiSettings(data_dir)
+        self._rekey_told = False
         self.session: Session | None = None
         self.window: MainWindow | None = None
         self.start_dialog: QDialog | None = None
@@ -71,14 +72,19 @@ class DeskApp(QObject):
         self.window = MainWindow(session, self.runner, self.settings)
         self.window.language_changed.connect(self.switch_language)
         self.window.show()
-        if session.rekey_unfinished and session.can(Action.MANAGE_USERS):
+        if (
+            not self._rekey_told
+            and session.rekey_unfinished
+            and session.can(Action.MANAGE_USERS)
+        ):
+            self._rekey_told = True  # once a login, not again at a change of language
             window = self.window
             QTimer.singleShot(0, lambda: QMessageBox.warning(
                 window,
                 _("Re-keying not finished"),
-                _("A re-keying of the vault did not get to its end: until an IT officer or"
-                  " admin runs 'haven-admin site rekey' with the desk closed, an old copy of"
-                  " the key may still open the vault."),
+                _("The vault was not re-keyed to the end since an account was disabled: until"
+                  " an IT officer or admin runs 'haven-admin site rekey' with the desk closed,"
+                  " an old copy of the key may still open it."),
             ))
 
     def switch_language(self, code: str) -> None:

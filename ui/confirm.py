@@ -7,6 +7,7 @@ the case), the confirmation fields, then the meeting point, receiving unit and w
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -174,6 +175,11 @@ class ConfirmDialog(QDialog):
         defaults = {name: getattr(self.case, name) for name in
                     ("meeting_point", "receiving_unit", "window_start", "window_end")
                     if getattr(self.case, name) is not None}
+        ended = self.case.window_end
+        if ended is not None and ended <= datetime.now(UTC):
+            # A window that has passed (a missed meeting): start from a new one, not it.
+            defaults.pop("window_start", None)
+            defaults.pop("window_end", None)
         self.arrange_form = TransitionForm(transition, self._places, defaults=defaults)
         self.arrange_layout.insertWidget(1, self.arrange_form)
         if not any(self._places.values()):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -38,6 +38,11 @@ from ui.tasks import Task, TaskRunner
 from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus
 
 DUPLICATE_DELAY_MS = 300
+
+
+def _duplicates_hint() -> str:
+    return _("Cases with the same phone, or a similar name and the same birth date, "
+             "appear here while you type.")
 
 
 def _reason(reason: str) -> str:
@@ -190,10 +195,9 @@ class IntakeDialog(QDialog):
         # Out of the Tab chain, so Tab goes on through the form; Ctrl+D reaches it.
         self.duplicates_list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.duplicates_list.itemActivated.connect(self._open_duplicate)
-        self.duplicates_hint = QLabel(
-            _("Cases with the same phone, or a similar name and the same birth date, "
-              "appear here while you type.")
-        )
+        self.duplicates_list.installEventFilter(self)
+        self._before_duplicates: QWidget | None = None
+        self.duplicates_hint = QLabel(_duplicates_hint())
         self.duplicates_hint.setWordWrap(True)
         self.duplicates_hint.setProperty("role", "hint")
         side.addWidget(side_title)
@@ -401,6 +405,7 @@ class IntakeDialog(QDialog):
     def _show_duplicates(self, hints: list[DuplicateHint]) -> None:
         self._duplicate_task = None
         self.duplicates_list.clear()
+        self.duplicates_hint.setText(_duplicates_hint())
         for hint in hints:
             item = QListWidgetItem(
                 _("{ref} · {name}\n{status}, {reason}").format(
@@ -410,6 +415,8 @@ class IntakeDialog(QDialog):
             )
             item.setData(Qt.ItemDataRole.UserRole, hint.case_id)
             self.duplicates_list.addItem(item)
+        if self.duplicates_list.hasFocus() and self.duplicates_list.count():
+            self.duplicates_list.setCurrentRow(0)  # refilled under the operator: Enter works
 
     def _no_duplicates(self, error: BaseException) -> None:
         self._duplicate_task = None
@@ -417,13 +424,37 @@ class IntakeDialog(QDialog):
         self.duplicates_hint.setText(explain(error).text)
 
     def go_to_duplicates(self) -> None:
-        """Ctrl+D: to the possible duplicates, the first one chosen, so Enter opens it; Tab
-        or Shift+Tab goes back to the form."""
-        if self.duplicates_list.count() == 0:
+        """Ctrl+D: to the possible duplicates, the first one chosen, so Enter opens it; Esc,
+        Tab or Ctrl+D again goes back to the field it came from."""
+        if self.pages.currentIndex() != 0:
             return
+        if self.duplicates_list.hasFocus():
+            self._back_from_duplicates()
+            return
+        if self.duplicates_list.count() == 0:
+            self.duplicates_hint.setText(_("No possible duplicates so far."))
+            return
+        self._before_duplicates = self.focusWidget()
         if self.duplicates_list.currentRow() < 0:
             self.duplicates_list.setCurrentRow(0)
         self.duplicates_list.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _back_from_duplicates(self) -> None:
+        before = self._before_duplicates
+        self._before_duplicates = None
+        if before is not None and before.isVisible():
+            before.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        else:
+            self.focusNextChild()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """In the duplicates list, Esc and Tab go back to the form (Esc would close it)."""
+        if watched is self.duplicates_list and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+                self._back_from_duplicates()
+                return True
+        return super().eventFilter(watched, event)
 
     def _open_duplicate(self, item: QListWidgetItem) -> None:
         self.open_case.emit(str(item.data(Qt.ItemDataRole.UserRole)))

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt, Signal
-from PySide6.QtGui import QFocusEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -44,18 +44,34 @@ def _next_hour(hours_ahead: int) -> QDateTime:
     return QDateTime(now + timedelta(hours=hours_ahead))
 
 
+MAX_WINDOW = timedelta(days=1)
+
+
 class TimeEdit(QDateTimeEdit):
     """A date and time typed from the keyboard: Tab goes on to the next field (not to the
-    next part of this one), and a field reached by Tab starts at the hour, the part most
-    often changed, so typing 1530 gives 15:30; Up and Down step the part at the cursor."""
+    next part of this one); a field reached from the keyboard (or shown with an error)
+    starts at the hour, the part most often changed, so typing 1530 gives 15:30; Up and
+    Down step the part at the cursor, Page Up and Page Down the day."""
 
     def focusNextPrevChild(self, next: bool) -> bool:
         return QWidget.focusNextPrevChild(self, next)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
-        if event.reason() in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason):
-            self.setSelectedSection(QDateTimeEdit.Section.HourSection)
+        if event.reason() != Qt.FocusReason.MouseFocusReason:
+            self.selectAll()
+
+    def selectAll(self) -> None:
+        self.setSelectedSection(QDateTimeEdit.Section.HourSection)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        days = {Qt.Key.Key_PageUp: 1, Qt.Key.Key_PageDown: -1}.get(Qt.Key(event.key()))
+        if days is None:
+            super().keyPressEvent(event)
+            return
+        section = self.currentSection()
+        self.setDateTime(self.dateTime().addDays(days))
+        self.setSelectedSection(section)
 
 
 class TransitionForm(QWidget):
@@ -92,6 +108,12 @@ class TransitionForm(QWidget):
             layout.addRow("", error)
             self.fields[name] = widget
             self.errors.add(name, widget, error)
+        if "window_end" in self.fields:
+            hint = QLabel(_("Type the hour and minutes (1530); Page Up and Page Down change"
+                            " the day."))
+            hint.setProperty("role", "hint")
+            hint.setWordWrap(True)
+            layout.addRow("", hint)
         layout.addRow(self.general_error)
 
     def _make_field(self, name: str, places: list[str]) -> QWidget:
@@ -175,10 +197,15 @@ class TransitionForm(QWidget):
             if name in self._required and name not in values:
                 self.errors.show(name, _("Required."))
                 return False
-        end = values.get("window_end")
+        start, end = values.get("window_start"), values.get("window_end")
         if isinstance(end, datetime) and end <= datetime.now().astimezone():
             self.errors.show(
                 "window_end", _("This time has already passed; check the date and the hour.")
+            )
+            return False
+        if isinstance(start, datetime) and isinstance(end, datetime) and end - start > MAX_WINDOW:
+            self.errors.show(
+                "window_end", _("The window is longer than a day: check the day of both times.")
             )
             return False
         self.errors.clear()

@@ -177,3 +177,34 @@ def test_enter_at_remove_person_keeps_what_was_typed(
     assert answered == ["Remove Шевчук Іван?"]
     assert len(intake.persons) == 2  # a tired Enter does not delete a filled-in person
     assert intake.persons[1].edits["full_name"].text() == "Шевчук Іван"
+
+
+def test_the_duplicates_list_is_left_by_keyboard_back_to_the_field(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    site.session.register_case(NewCase(
+        kind=CaseKind.SURRENDER, channel=Channel.PHONE,
+        persons=(Person(full_name="Мельник Богдан", phone="+380501234567"),),
+    ))
+    intake = open_intake(qtbot, desk)
+    phone = intake.persons[0].edits["phone"]
+    phone.setFocus()
+    qtbot.keyClick(phone, Qt.Key.Key_D, CTRL)  # nothing found yet: it says so
+    assert focused() is phone
+    assert intake.duplicates_hint.text() == "No possible duplicates so far."
+    type_text(phone, "+380 50 123 45 67")
+    qtbot.waitUntil(lambda: intake.duplicates_list.count() == 1, timeout=WAIT_MS)
+    qtbot.keyClick(phone, Qt.Key.Key_D, CTRL)
+    assert focused() is intake.duplicates_list
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)  # back to the field, the intake stays
+    assert focused() is phone
+    assert intake.isVisible()
+    qtbot.keyClick(phone, Qt.Key.Key_D, CTRL)
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is phone
+    # Once the case is registered the list is gone: Ctrl+D does not reach it.
+    type_text(intake.persons[0].edits["full_name"], "Мельник Богдан")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    qtbot.waitUntil(lambda: intake.pages.currentIndex() == 1 and runner.idle(), timeout=WAIT_MS)
+    qtbot.keyClick(focused(), Qt.Key.Key_D, CTRL)
+    assert focused() is not intake.duplicates_list

@@ -61,3 +61,34 @@ def test_a_window_that_has_ended_is_refused_next_to_its_end(qtbot) -> None:  # t
     qtbot.waitUntil(lambda: QApplication.focusWidget() is end)
     end.setDateTime(QDateTime(yesterday + timedelta(days=2)))
     assert form.check_required()
+
+
+def test_after_a_refusal_the_hour_is_retyped_and_page_keys_change_the_day(qtbot) -> None:  # type: ignore[no-untyped-def]
+    form = _form(qtbot)
+    for name in ("meeting_point", "receiving_unit"):
+        form.fields[name].setEditText("Point Oak")  # type: ignore[attr-defined]
+    start, end = form.fields["window_start"], form.fields["window_end"]
+    assert isinstance(start, QDateTimeEdit)
+    assert isinstance(end, QDateTimeEdit)
+    now = datetime.now().astimezone().replace(second=0, microsecond=0)
+    start.setDateTime(QDateTime(now - timedelta(hours=3)))
+    end.setDateTime(QDateTime(now - timedelta(hours=2)))
+    assert not form.check_required()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is end)
+    assert end.currentSection() == QDateTimeEdit.Section.HourSection  # not the whole field
+    day = end.date()
+    qtbot.keyClick(end, Qt.Key.Key_Up)  # steps the hour, never the year
+    assert end.date().year() == day.year()
+    before = end.date()
+    qtbot.keyClick(end, Qt.Key.Key_PageUp)  # the next day, the hour still chosen
+    assert end.date() == before.addDays(1)
+    assert end.currentSection() == QDateTimeEdit.Section.HourSection
+    # From 3 hours ago to tomorrow: longer than a day, most likely a wrong date.
+    assert not form.check_required()
+    error = form.errors.label("window_end")
+    assert error is not None
+    assert error.text() == "The window is longer than a day: check the day of both times."
+    qtbot.keyClick(end, Qt.Key.Key_PageDown)
+    start.setDateTime(QDateTime(now + timedelta(hours=1)))
+    end.setDateTime(QDateTime(now + timedelta(hours=3)))
+    assert form.check_required()
