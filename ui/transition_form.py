@@ -108,12 +108,12 @@ class TransitionForm(QWidget):
             layout.addRow("", error)
             self.fields[name] = widget
             self.errors.add(name, widget, error)
-        if "window_end" in self.fields:
-            hint = QLabel(_("Type the hour and minutes (1530); Page Up and Page Down change"
-                            " the day."))
-            hint.setProperty("role", "hint")
-            hint.setWordWrap(True)
-            layout.addRow("", hint)
+            if name == "window_end":
+                hint = QLabel(_("Type the hour and minutes (1530); Page Up and Page Down"
+                                " change the day."))
+                hint.setProperty("role", "hint")
+                hint.setWordWrap(True)
+                layout.addRow("", hint)
         layout.addRow(self.general_error)
 
     def _make_field(self, name: str, places: list[str]) -> QWidget:
