@@ -571,6 +571,11 @@ def _rekey_plan(
     for name, slots in sorted(by_user.items()):
         if name == user:  # this session's own: the slot that opened it
             slots = [slot for slot in slots if slot.slot_id == opened_slot] or slots
+            if not all(slot.can_be_rewrapped for slot in slots):
+                raise VaultError(
+                    "your own keyslot has no key pair yet (it is given one at login, which"
+                    " could not write the keyslot file): log in again, then re-key"
+                )
         if name == keyslots.RECOVERY_USER:
             if len(slots) == 1 and slots[0].can_be_rewrapped:
                 recovery = slots[0]

@@ -274,3 +274,17 @@ def test_ctrl_c_waits_for_the_end_of_a_re_keying() -> None:
     with pytest.raises(KeyboardInterrupt):
         re_keying()
     assert steps == ["went on"]
+
+
+def test_a_re_keying_by_a_user_whose_own_slot_has_no_key_pair_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "vault-v5"
+    shutil.copytree(FIXTURES / "vault-v5", data)
+    first_format = (data / "keyslots.json").read_bytes()
+    admin = Session.open(data, "admin", FIXTURE_PASSWORD)
+    # As if giving the slot its key pair at login could not be written (a full disk).
+    (data / "keyslots.json").write_bytes(first_format)
+    with pytest.raises(vault.VaultError, match="your own keyslot has no key pair"):
+        admin.rekey_vault()
+    assert (data / "keyslots.json").read_bytes() == first_format  # nothing was changed
+    admin.close()
+    Session.open(data, "admin", FIXTURE_PASSWORD).close()
