@@ -117,6 +117,10 @@ class MainWindow(QMainWindow):
         self.new_intake_action = self._action(
             _("&New intake…"), "Ctrl+N", self.new_intake, can(Action.REGISTER_CASE)
         )
+        self.back_to_intake_action = self._action(
+            _("&Back to the open intake"), "Ctrl+I", self.back_to_intake,
+            can(Action.REGISTER_CASE),
+        )
         self.find_action = self._action(_("&Find"), "Ctrl+F", self._find)
         self.contact_action = self._action(
             _("Add &contact"), "Ctrl+K", self._add_contact, can(Action.WORK_CASE)
@@ -148,8 +152,8 @@ class MainWindow(QMainWindow):
             can(Action.MANAGE_HANDOFF) and can(Action.VIEW_CASES),
         )
         file_menu = self.menuBar().addMenu(_("&Desk"))
-        for action in (self.new_intake_action, self.find_action, self.contact_action,
-                       self.close_tab_action):
+        for action in (self.new_intake_action, self.back_to_intake_action, self.find_action,
+                       self.contact_action, self.close_tab_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -167,7 +171,8 @@ class MainWindow(QMainWindow):
         # A manager resolves conflicts without transferring: the menu shows what she may use.
         self.transfer_menu.menuAction().setVisible(
             may_transfer or self.conflicts_action.isVisible())
-        self._data_actions = [self.new_intake_action, self.find_action, self.contact_action,
+        self._data_actions = [self.new_intake_action, self.back_to_intake_action,
+                              self.find_action, self.contact_action,
                               self.close_tab_action, self.places_action, self.settings_action,
                               self.audit_action, self.export_action, self.import_action,
                               self.peers_action, self.conflicts_action]
@@ -184,6 +189,16 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _result, d=dialog: self._intake_closed(d))
         self.intakes.append(dialog)
         dialog.show()
+        dialog.activateWindow()
+        return dialog
+
+    def back_to_intake(self) -> IntakeDialog | None:
+        """Ctrl+I: back to the intake still open (the newest), its focus where it was; from
+        a case opened beside it, say."""
+        if self.locked or not self.intakes:
+            return None
+        dialog = self.intakes[-1]
+        dialog.raise_()
         dialog.activateWindow()
         return dialog
 
@@ -332,6 +347,7 @@ class MainWindow(QMainWindow):
         self.locked = False
         can = self.session.can
         allowed = {self.new_intake_action: can(Action.REGISTER_CASE),
+                   self.back_to_intake_action: can(Action.REGISTER_CASE),
                    self.contact_action: can(Action.WORK_CASE),
                    self.places_action: can(Action.MANAGE_SITE_LISTS),
                    self.audit_action: can(Action.VERIFY_AUDIT)}

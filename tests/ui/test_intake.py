@@ -82,6 +82,12 @@ def test_possible_duplicates_appear_while_typing(
     qtbot.waitUntil(lambda: [v.case_id for v in desk.case_views()] == [earlier.case_id],
                     timeout=WAIT_MS)
     assert intake.persons[0].edits["phone"].text() == "+380 50 123 45 67"
+    # The case came up in the desk; Ctrl+I goes back to the intake, where it was left.
+    desk.activateWindow()
+    qtbot.waitUntil(desk.isActiveWindow, timeout=WAIT_MS)
+    qtbot.keyClick(desk, Qt.Key.Key_I, CTRL)
+    qtbot.waitUntil(intake.isActiveWindow, timeout=WAIT_MS)
+    assert focused() is intake.duplicates_list
 
 
 def test_closing_an_unsaved_intake_asks_first(
