@@ -101,7 +101,10 @@ def _entries_shown(session: Session, case_id: str) -> list[tuple[object, ...]]:
     return sorted(entries, key=repr)
 
 
-@pytest.mark.parametrize("version", sorted(p.name for p in FIXTURES.glob("vault-v*")))
+# Vaults made before schema 6, which still keep these entries in tables of their own.
+@pytest.mark.parametrize(
+    "version", sorted(p.name for p in FIXTURES.glob("vault-v*") if int(p.name[7:]) < 6)
+)
 def test_contacts_history_and_codeword_checks_survive_the_upgrade(
     tmp_path: Path, version: str
 ) -> None:
