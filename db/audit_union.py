@@ -196,6 +196,8 @@ def set_aside_unproven(conn: Any, origin: str, numbers: Sequence[int], at: str) 
     """Entries of a third site's log that one file relayed (``numbers``): if with them the
     log no longer makes the checkpoint that site signed and this one accepted, they are set
     aside, as its own file would have them; how many."""
+    if not numbers:
+        return 0  # nothing new of that log: no root to compute
     accepted = _accepted_checkpoint(conn, origin)
     if accepted is None:
         return 0

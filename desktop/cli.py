@@ -155,8 +155,8 @@ def _with_session(action: Callable[[Session, argparse.Namespace], int]) -> Calla
         session = Session.open(config.data_dir(args.data), args.user, _password(args))
         if (
             action is not cmd_site_rekey
-            and session.rekey_unfinished
             and session.can(Action.MANAGE_USERS)
+            and session.rekey_unfinished
         ):
             warn(
                 "the vault was not re-keyed to the end since an account was disabled: until"

@@ -74,8 +74,8 @@ class DeskApp(QObject):
         self.window.show()
         if (
             not self._rekey_told
-            and session.rekey_unfinished
             and session.can(Action.MANAGE_USERS)
+            and session.rekey_unfinished
         ):
             self._rekey_told = True  # once a login, not again at a change of language
             window = self.window
