@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -86,26 +88,40 @@ def parse_phone(path: str, value: Any) -> str | None:
     return normalised
 
 
-def parse_person(path: str, raw: Any) -> Person:
+def _person_shape(path: str, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise CaseInputError(f"{path}: must be an object")
     unknown = set(raw) - _PERSON_KEYS
     if unknown:
         raise CaseInputError(f"{path}: unknown field(s) {field_names(unknown)}")
-    name = _printed_text(f"{path}.full_name", raw.get("full_name"), MAX_NAME)
+    return raw
+
+
+def _full_name(path: str, value: Any) -> str:
+    name = _printed_text(path, value, MAX_NAME)
     if not name:
-        raise CaseInputError(f"{path}.full_name: required")
-    return Person(
-        full_name=name,
-        birth_date=_birth_date(f"{path}.birth_date", raw.get("birth_date")),
-        phone=parse_phone(f"{path}.phone", raw.get("phone")),
-        rank=_printed_text(f"{path}.rank", raw.get("rank"), 200),
-        unit=_printed_text(f"{path}.unit", raw.get("unit"), 200),
-        mobilization=_choice(
+        raise CaseInputError(f"{path}: required")
+    return name
+
+
+def _person_fields(path: str, raw: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+    """Each field of a person, checked on its own, in the order of the intake form."""
+    return {
+        "full_name": lambda: _full_name(f"{path}.full_name", raw.get("full_name")),
+        "birth_date": lambda: _birth_date(f"{path}.birth_date", raw.get("birth_date")),
+        "phone": lambda: parse_phone(f"{path}.phone", raw.get("phone")),
+        "rank": lambda: _printed_text(f"{path}.rank", raw.get("rank"), 200),
+        "unit": lambda: _printed_text(f"{path}.unit", raw.get("unit"), 200),
+        "mobilization": lambda: _choice(
             f"{path}.mobilization", raw.get("mobilization"), Mobilization, Mobilization.UNKNOWN
         ),
-        notes=_printed_text(f"{path}.notes", raw.get("notes"), lines=True),
-    )
+        "notes": lambda: _printed_text(f"{path}.notes", raw.get("notes"), lines=True),
+    }
+
+
+def parse_person(path: str, raw: Any) -> Person:
+    fields = _person_fields(path, _person_shape(path, raw))
+    return Person(**{name: check() for name, check in fields.items()})
 
 
 def _printed_text(
@@ -120,8 +136,8 @@ def _printed_text(
     return text
 
 
-def parse_new_case(raw: Any) -> NewCase:
-    """A NewCase from decoded JSON, or CaseInputError naming the first bad field."""
+def _case_shape(raw: Any) -> dict[str, Any]:
+    """The case's keys and its list of persons, which a form cannot get wrong."""
     if not isinstance(raw, dict):
         raise CaseInputError("the case must be a JSON object")
     unknown = set(raw) - _CASE_KEYS
@@ -136,14 +152,62 @@ def parse_new_case(raw: Any) -> NewCase:
         raise CaseInputError("persons: at least one person is required")
     if len(persons) > MAX_PERSONS:
         raise CaseInputError(f"persons: at most {MAX_PERSONS} in one case")
-    return NewCase(
-        kind=_choice("kind", raw["kind"], CaseKind),
-        channel=_choice("channel", raw["channel"], Channel),
-        persons=tuple(parse_person(f"persons[{i}]", p) for i, p in enumerate(persons)),
-        location=_optional_text("location", raw.get("location")),
-        callback=_optional_text("callback", raw.get("callback"), 200),
-        notes=_optional_text("notes", raw.get("notes"), lines=True),
-    )
+    return raw
+
+
+def _case_fields(raw: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+    """Each field of the case, checked on its own, in the order of the intake form."""
+    persons: list[Any] = raw["persons"]
+    return {
+        "kind": lambda: _choice("kind", raw["kind"], CaseKind),
+        "channel": lambda: _choice("channel", raw["channel"], Channel),
+        "persons": lambda: tuple(parse_person(f"persons[{i}]", p) for i, p in enumerate(persons)),
+        "location": lambda: _optional_text("location", raw.get("location")),
+        "callback": lambda: _optional_text("callback", raw.get("callback"), 200),
+        "notes": lambda: _optional_text("notes", raw.get("notes"), lines=True),
+    }
+
+
+def parse_new_case(raw: Any) -> NewCase:
+    """A NewCase from decoded JSON, or CaseInputError naming the first bad field."""
+    fields = _case_fields(_case_shape(raw))
+    return NewCase(**{name: check() for name, check in fields.items()})
+
+
+def new_case_problems(raw: Any) -> list[CaseInputError]:
+    """Every bad field of a new case, in the order of the intake form; empty if it is valid.
+
+    The first is the error parse_new_case raises.
+    """
+    try:
+        fields = _case_fields(_case_shape(raw))
+    except CaseInputError as error:
+        return [error]
+    checks = list(fields.values())
+    persons = raw["persons"]
+    checks[2:3] = [
+        check
+        for i, person in enumerate(persons)
+        for check in _person_checks(f"persons[{i}]", person)
+    ]
+    problems: list[CaseInputError] = []
+    for check in checks:
+        try:
+            check()
+        except CaseInputError as error:
+            problems.append(error)
+    return problems
+
+
+def _person_checks(path: str, raw: Any) -> list[Callable[[], Any]]:
+    try:
+        return list(_person_fields(path, _person_shape(path, raw)).values())
+    except CaseInputError as error:
+        return [functools.partial(_raise, error)]
+
+
+def _raise(error: CaseInputError) -> None:
+    raise error
 
 
 def loads(text: str | bytes) -> Any:

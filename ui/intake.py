@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.records import CaseKind, Channel
-from desktop.case_json import CaseInputError, parse_new_case
+from desktop.case_json import new_case_problems, parse_new_case
 from desktop.i18n import _
 from desktop.session import DuplicateHint, IntakeResult, Session
 from ui import labels
@@ -342,19 +343,29 @@ class IntakeDialog(QDialog):
             person for person, form in zip(raw["persons"], self.persons, strict=True)
             if not form.is_empty() or len(self.persons) == 1
         ]
-        try:
-            new_case = parse_new_case(raw)
-        except CaseInputError as error:
-            self._show_problem(error, raw)
+        problems = new_case_problems(raw)
+        if problems:
+            self._show_problems(problems, raw)
             return
+        new_case = parse_new_case(raw)
         self.errors.clear()
         self._set_saving(True)
         session = self._session
         self._runner.run(lambda: session.register_case(new_case), self._saved, self._save_failed)
 
-    def _show_problem(self, error: BaseException, raw: dict[str, Any] | None = None) -> None:
-        problem = explain(error)
-        field = problem.field
+    def _show_problems(
+        self, errors: Sequence[BaseException], raw: dict[str, Any] | None = None
+    ) -> None:
+        """Every problem next to its field; the first field on the form gets the focus."""
+        shown: list[tuple[str | None, str]] = []
+        for error in errors:
+            problem = explain(error)
+            shown.append((self._field_on_screen(problem.field, raw), problem.text))
+        widget = self.errors.show_all(shown)
+        if widget is not None:
+            self.persons_scroll.ensureWidgetVisible(widget)
+
+    def _field_on_screen(self, field: str | None, raw: dict[str, Any] | None) -> str | None:
         if field and raw is not None and field.startswith("persons["):
             # Empty person blocks were left out; map the index back to the form on screen.
             kept = [i for i, form in enumerate(self.persons)
@@ -364,9 +375,7 @@ class IntakeDialog(QDialog):
                 field = f"persons[{kept[position]}]" + field[field.index("]") + 1:]
         if field == "persons" and self.persons:
             field = "persons[0].full_name"
-        widget = self.errors.show(field, problem.text)
-        if widget is not None:
-            self.persons_scroll.ensureWidgetVisible(widget)
+        return field
 
     def _set_saving(self, saving: bool) -> None:
         self._saving = saving
@@ -385,7 +394,7 @@ class IntakeDialog(QDialog):
 
     def _save_failed(self, error: BaseException) -> None:
         self._set_saving(False)
-        self._show_problem(error)
+        self._show_problems([error])
 
     # --- duplicates ----------------------------------------------------------------------------
 

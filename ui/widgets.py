@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
@@ -115,17 +117,36 @@ class FieldErrors:
 
     def show(self, key: str | None, text: str) -> QWidget | None:
         """Put the message next to the field, mark it, focus it; returns the field."""
+        return self.show_all([(key, text)])
+
+    def show_all(self, problems: Sequence[tuple[str | None, str]]) -> QWidget | None:
+        """Each message next to its field, every such field marked, the first one focused.
+
+        Messages without a field of their own share the general label. Returns the field
+        focused, if any.
+        """
         self.clear()
-        entry = self._fields.get(key) if key else None
-        if entry is None:
-            self._fallback.show_error(text)
-            return None
-        widget, label = entry
-        label.show_error(text)
-        widget.setProperty("invalid", True)
-        _repolish(widget)
-        focus(widget)
-        return widget
+        general: list[str] = []
+        shown: set[str] = set()
+        first: QWidget | None = None
+        for key, text in problems:
+            entry = self._fields.get(key) if key else None
+            if key is None or entry is None:
+                general.append(text)
+                continue
+            if key in shown:
+                continue  # a second problem with one field waits for the first to be mended
+            shown.add(key)
+            widget, label = entry
+            label.show_error(text)
+            widget.setProperty("invalid", True)
+            _repolish(widget)
+            first = first or widget
+        if general:
+            self._fallback.show_error("\n".join(dict.fromkeys(general)))
+        if first is not None:
+            focus(first)
+        return first
 
     def clear(self) -> None:
         self._fallback.clear_error()

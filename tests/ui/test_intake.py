@@ -61,6 +61,36 @@ def test_a_bad_birth_date_of_the_second_person_is_shown_there(
     assert intake.persons[0].edits["full_name"].text() == "Шевчук Олег"
 
 
+def test_every_bad_field_is_shown_at_once_with_the_focus_on_the_first(
+    desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    second = _second_person(qtbot, intake)
+    first = intake.persons[0]
+    type_text(first.edits["phone"], "12")
+    type_text(second.edits["birth_date"], "31.02.1990")
+    type_text(intake.callback_edit, "x" * 201)
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+
+    shown = {
+        key: label.text()
+        for key in ("persons[0].full_name", "persons[0].phone", "persons[1].full_name",
+                    "persons[1].birth_date", "location", "callback")
+        if (label := intake.errors.label(key)) is not None and label.isVisible()
+    }
+    assert set(shown) == {"persons[0].phone", "persons[1].birth_date", "callback"}
+    assert shown["persons[1].birth_date"] == "There is no such day; check the day and the month."
+    assert focused() is first.edits["phone"]  # the first on the form, top to bottom
+    assert runner.idle()  # nothing was sent to the vault
+
+    # Mending one field takes its message away; the others stay until they are mended.
+    first.edits["phone"].selectAll()
+    type_text(first.edits["phone"], "+380671112233")
+    assert not intake.errors.label("persons[0].phone").isVisible()
+    assert intake.errors.label("persons[1].birth_date").isVisible()
+    assert intake.errors.label("callback").isVisible()
+
+
 def test_possible_duplicates_appear_while_typing(
     site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
 ) -> None:
