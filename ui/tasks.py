@@ -22,42 +22,62 @@ Failure = Callable[[BaseException], None]
 
 
 class Task:
-    """A handle on one submitted callable."""
+    """A handle on one submitted callable.
 
-    def __init__(self, task_id: int, on_success: Success | None, on_failure: Failure | None):
+    The task keeps the callable, and later its outcome, until the GUI thread has delivered
+    it: whatever they reference (a dialog, through a closure or a traceback) is then let go
+    on the GUI thread, never on a worker.
+    """
+
+    def __init__(
+        self, task_id: int, work: Callable[[], Any], on_success: Success | None,
+        on_failure: Failure | None,
+    ) -> None:
         self.id = task_id
+        self.work: Callable[[], Any] | None = work
         self.on_success = on_success
         self.on_failure = on_failure
         self.cancelled = False
         self.done = False
+        self.value: Any = None
+        self.error: BaseException | None = None
 
     def cancel(self) -> None:
         """Drop the result when it arrives; the callable itself is not interrupted."""
         self.cancelled = True
 
+    def execute(self) -> None:
+        """Run the callable and keep its outcome (on the worker thread)."""
+        work = self.work
+        assert work is not None
+        try:
+            self.value = work()
+        except BaseException as exc:  # delivered to on_failure, so nothing is lost silently
+            self.error = exc
+
 
 class _Job(QRunnable):
-    def __init__(self, task_id: int, work: Callable[[], Any], relay: _Relay) -> None:
+    def __init__(self, task: Task, relay: _Relay) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._task_id = task_id
-        self._work = work
+        self._task: Task | None = task
         self._relay = relay
 
     def run(self) -> None:
-        try:
-            value = self._work()
-        except BaseException as exc:  # delivered to on_failure, so nothing is lost silently
-            self._relay.failed.emit(self._task_id, exc)
-        else:
-            self._relay.succeeded.emit(self._task_id, value)
+        task, self._task = self._task, None
+        assert task is not None
+        task.execute()
+        task_id = task.id
+        # The task is the GUI thread's from here: this thread holds nothing of it when it
+        # says it is done, so no closure, value or traceback is freed here.
+        del task
+        self._relay.finished.emit(task_id)
 
 
 class _Relay(QObject):
     """Lives on the GUI thread, so signals emitted by workers arrive there queued."""
 
-    succeeded = Signal(int, object)
-    failed = Signal(int, object)
+    finished = Signal(int)
 
 
 class TaskRunner(QObject):
@@ -75,8 +95,7 @@ class TaskRunner(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
         self._relay = _Relay(self)
-        self._relay.succeeded.connect(self._deliver_success)
-        self._relay.failed.connect(self._deliver_failure)
+        self._relay.finished.connect(self._deliver)
         self._ids = itertools.count(1)
         self._running: dict[int, Task] = {}
 
@@ -87,12 +106,12 @@ class TaskRunner(QObject):
         on_failure: Failure | None = None,
     ) -> Task:
         """Start `work()` on a worker thread; returns a handle that can cancel the callbacks."""
-        task = Task(next(self._ids), on_success, on_failure)
+        task = Task(next(self._ids), work, on_success, on_failure)
         was_idle = not self._running
         self._running[task.id] = task
         if was_idle:
             self.busy_changed.emit(True)
-        self._pool.start(_Job(task.id, work, self._relay))
+        self._pool.start(_Job(task, self._relay))
         return task
 
     def idle(self) -> bool:
@@ -115,21 +134,32 @@ class TaskRunner(QObject):
             self.busy_changed.emit(False)
         return task
 
-    @Slot(int, object)
-    def _deliver_success(self, task_id: int, value: object) -> None:
+    @Slot(int)
+    def _deliver(self, task_id: int) -> None:
         task = self._finish(task_id)
-        if task is None or task.cancelled or task.on_success is None:
+        if task is None:
+            return
+        error, value = task.error, task.value
+        # A traceback's frames hold the task: let go of both here, not in a cycle that the
+        # collector could free on any thread.
+        task.work = task.value = task.error = None
+        if error is None:
+            self._deliver_success(task, value)
+        else:
+            self._deliver_failure(task, error)
+
+    @staticmethod
+    def _deliver_success(task: Task, value: Any) -> None:
+        if task.cancelled or task.on_success is None:
             return
         task.on_success(value)
 
-    @Slot(int, object)
-    def _deliver_failure(self, task_id: int, error: object) -> None:
-        task = self._finish(task_id)
-        if task is None or task.cancelled:
+    def _deliver_failure(self, task: Task, error: BaseException) -> None:
+        if task.cancelled:
             return
         if task.on_failure is None:
             # Only the type: an exception message may quote personal data.
             log.error("background task failed: %s", type(error).__name__)
             self.task_failed.emit(error)
             return
-        task.on_failure(error)  # type: ignore[arg-type]
+        task.on_failure(error)

@@ -66,3 +66,39 @@ def test_a_cancelled_task_never_calls_back(tasks: TaskRunner, qtbot) -> None:  #
     release.set()
     qtbot.waitUntil(tasks.idle)
     assert answers == ["fresh"]
+
+
+class _Dialog:
+    """Stands for a dialog that a task's closure captured: notes the thread that frees it."""
+
+    def __init__(self, freed_on: list[int]) -> None:
+        self._freed_on = freed_on
+
+    def __del__(self) -> None:
+        self._freed_on.append(threading.get_ident())
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_what_a_task_captured_is_let_go_on_the_gui_thread(  # type: ignore[no-untyped-def]
+    tasks: TaskRunner, qtbot, fails: bool
+) -> None:
+    # Qt objects may only be destroyed on their own thread: a closure that holds the last
+    # reference to one must not be freed on the worker.
+    freed_on: list[int] = []
+    answers: list[object] = []
+
+    def submit() -> None:
+        dialog = _Dialog(freed_on)
+
+        def work() -> str:
+            if fails:
+                raise ValueError(repr(dialog))
+            return repr(dialog)
+
+        tasks.run(work, answers.append, answers.append)
+
+    submit()
+    qtbot.waitUntil(lambda: bool(answers))
+    tasks.wait_for_done()
+    answers.clear()
+    assert freed_on == [threading.get_ident()]
