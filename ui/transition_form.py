@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -51,7 +51,11 @@ class TimeEdit(QDateTimeEdit):
     """A date and time typed from the keyboard: Tab goes on to the next field (not to the
     next part of this one); a field reached from the keyboard (or shown with an error)
     starts at the hour, the part most often changed, so typing 1530 gives 15:30; Up and
-    Down step the part at the cursor, Page Up and Page Down the day."""
+    Down step the part at the cursor, Page Up and Page Down the day; F4 (or Alt+Down)
+    opens the calendar, where the arrows move the day and Enter takes it."""
+
+    _calendar_watched = False
+    _before_calendar: QDateTime | None = None
 
     def focusNextPrevChild(self, next: bool) -> bool:
         return QWidget.focusNextPrevChild(self, next)
@@ -65,13 +69,56 @@ class TimeEdit(QDateTimeEdit):
         self.setSelectedSection(QDateTimeEdit.Section.HourSection)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        days = {Qt.Key.Key_PageUp: 1, Qt.Key.Key_PageDown: -1}.get(Qt.Key(event.key()))
+        key = Qt.Key(event.key())
+        if key == Qt.Key.Key_F4 or (
+            key == Qt.Key.Key_Down and event.modifiers() & Qt.KeyboardModifier.AltModifier
+        ):
+            self.open_calendar()
+            return
+        days = {Qt.Key.Key_PageUp: 1, Qt.Key.Key_PageDown: -1}.get(key)
         if days is None:
             super().keyPressEvent(event)
             return
         section = self.currentSection()
         self.setDateTime(self.dateTime().addDays(days))
         self.setSelectedSection(section)
+
+    def open_calendar(self) -> None:
+        """The calendar Qt opens on a click of the arrow, under the field, with the focus in
+        it: the day picked (Enter, or a click) keeps the time typed; Esc puts back the day
+        there was."""
+        calendar = self.calendarWidget()
+        popup = calendar.window()
+        if not self._calendar_watched:
+            self._calendar_watched = True
+            calendar.activated.connect(self._day_picked)
+            calendar.clicked.connect(self._day_picked)
+            popup.installEventFilter(self)
+        self._before_calendar = self.dateTime()
+        calendar.setSelectedDate(self.date())
+        popup.adjustSize()
+        place = self.mapToGlobal(self.rect().bottomLeft())
+        screen = self.screen().availableGeometry()
+        if place.y() + popup.height() > screen.bottom():
+            place.setY(self.mapToGlobal(self.rect().topLeft()).y() - popup.height())
+        place.setX(max(screen.left(), min(place.x(), screen.right() - popup.width())))
+        popup.move(place)
+        popup.show()
+        calendar.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def _day_picked(self) -> None:
+        self._before_calendar = None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Hide:
+            # Qt hides the calendar before it says which day was picked: look once it has.
+            QTimer.singleShot(0, self._calendar_closed)
+        return super().eventFilter(watched, event)
+
+    def _calendar_closed(self) -> None:
+        if self._before_calendar is not None:  # closed without a day picked (Esc)
+            self.setDateTime(self._before_calendar)
+            self._before_calendar = None
 
 
 class TransitionForm(QWidget):
@@ -110,7 +157,7 @@ class TransitionForm(QWidget):
             self.errors.add(name, widget, error)
             if name == "window_end":
                 hint = QLabel(_("Type the hour and minutes (1530); Page Up and Page Down"
-                                " change the day."))
+                                " change the day; F4 opens the calendar."))
                 hint.setProperty("role", "hint")
                 hint.setWordWrap(True)
                 layout.addRow("", hint)

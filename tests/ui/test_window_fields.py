@@ -92,3 +92,34 @@ def test_after_a_refusal_the_hour_is_retyped_and_page_keys_change_the_day(qtbot)
     start.setDateTime(QDateTime(now + timedelta(hours=1)))
     end.setDateTime(QDateTime(now + timedelta(hours=3)))
     assert form.check_required()
+
+
+def test_f4_opens_the_calendar_where_the_arrows_and_enter_pick_a_day(qtbot) -> None:  # type: ignore[no-untyped-def]
+    form = _form(qtbot)
+    start = form.fields["window_start"]
+    assert isinstance(start, QDateTimeEdit)
+    start.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is start)
+    day, time = start.date(), start.time()
+
+    qtbot.keyClick(start, Qt.Key.Key_F4)
+    calendar = start.calendarWidget()
+    assert calendar.window().isVisible()
+    assert calendar.selectedDate() == day
+    qtbot.keyClick(focused(), Qt.Key.Key_Right)
+    qtbot.keyClick(focused(), Qt.Key.Key_Right)
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not calendar.window().isVisible())
+    assert start.date() == day.addDays(2)
+    assert start.time() == time  # the hour typed stays
+    assert focused() is start
+
+    qtbot.keyClick(start, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert calendar.window().isVisible()
+    qtbot.keyClick(focused(), Qt.Key.Key_Right)
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not calendar.window().isVisible())
+    qtbot.waitUntil(lambda: start.date() == day.addDays(2))  # Esc puts back the day there was
+    qtbot.wait(50)
+    assert start.date() == day.addDays(2)
+    assert start.time() == time
