@@ -1,6 +1,7 @@
 """haven-admin commands for site identity, peers, transfer files, conflicts and backups.
 
-    site show [--json] · site key-card -o FILE.pdf · site export-identity --age -o FILE
+    site show [--json] · site key-card -o FILE.pdf
+    site export-identity --age -o FILE [--passphrase | --passphrase-file FILE]
     peer add NAME --signing-key KEY --recipient AGE1 --fingerprint FP [--site-id ID]
     peer list [--json] · peer revoke NAME · peer allowed-signers
     peer reset-checkpoint NAME [--yes]
@@ -48,12 +49,12 @@ TransferUsageError = UsageError
 
 
 
-def _passphrase(args: argparse.Namespace, *, confirm: bool) -> str:
+def _passphrase(args: argparse.Namespace, *, confirm: bool, what: str = "Backup") -> str:
     if args.passphrase_file:
         return read_first_line(args.passphrase_file, "passphrase")
     if not sys.stdin.isatty():
         raise TransferUsageError("no terminal to ask for the passphrase: use --passphrase-file")
-    passphrase = getpass.getpass("Backup passphrase: ")
+    passphrase = getpass.getpass(f"{what} passphrase: ")
     if confirm and getpass.getpass("Repeat it: ") != passphrase:
         raise InputRejected("the two passphrases differ")
     return passphrase
@@ -95,13 +96,24 @@ def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
 def cmd_site_export_identity(session: Session, args: argparse.Namespace) -> int:
     if not args.age:
         raise TransferUsageError("say --age: the identity is written as an age identity file")
-    TransferService(session).export_identity(Path(args.output))
-    warn(
-        f"WARNING: {args.output} holds this site's SECRET decryption key, unencrypted."
-        " Anyone with it can read every transfer file sent to this site."
-        " Keep it offline, and destroy it when the emergency is over."
-    )
-    out(f"Identity written to {args.output} (mode 0600); use it with: age -d -i {args.output}")
+    protect = args.passphrase or args.passphrase_file is not None
+    passphrase = _passphrase(args, confirm=True, what="Identity") if protect else None
+    TransferService(session).export_identity(Path(args.output), passphrase)
+    if passphrase is None:
+        warn(
+            f"WARNING: {args.output} holds this site's SECRET decryption key, unencrypted."
+            " Anyone with it can read every transfer file sent to this site."
+            " Keep it offline, and destroy it when the emergency is over"
+            " (--passphrase writes it encrypted)."
+        )
+    else:
+        warn(
+            f"{args.output} holds this site's SECRET decryption key, encrypted with the"
+            " passphrase. Keep the two apart, and destroy the file when the emergency is over."
+        )
+    asks = "" if passphrase is None else " (it asks for the passphrase)"
+    out(f"Identity written to {args.output} (mode 0600); use it with:"
+        f" age -d -i {args.output}{asks}")
     return 0
 
 
@@ -341,6 +353,10 @@ def register(commands: Any, with_session: WithSession) -> Any:
     identity.add_argument("--age", action="store_true", required=True,
                           help="as an age identity file (AGE-SECRET-KEY-1…)")
     identity.add_argument("-o", "--output", required=True, metavar="FILE")
+    identity.add_argument("--passphrase", action="store_true",
+                          help="encrypt it with a passphrase, asked twice (age -d -i asks too)")
+    identity.add_argument("--passphrase-file", metavar="FILE",
+                          help="encrypt it with the passphrase on the first line ('-' = stdin)")
     identity.set_defaults(func=with_session(cmd_site_export_identity))
 
     peer = group("peer", "other sites")

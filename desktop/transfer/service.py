@@ -33,7 +33,7 @@ from desktop.files import check_new_file
 from desktop.keycard import render_key_card
 from desktop.permissions import Action, require
 from desktop.session import Session
-from desktop.transfer import backup, export, identity, importer, sshsig
+from desktop.transfer import age, backup, export, identity, importer, sshsig
 from desktop.transfer.identity import IdentityError, SiteIdentity
 from desktop.transfer.streams import Progress
 from desktop.transfer.transfer_file import Manifest
@@ -381,22 +381,36 @@ class TransferService:
 
     # --- keys and backups ----------------------------------------------------------------
 
-    def export_identity(self, destination: Path) -> None:
-        """Break-glass: write the site's X25519 secret key as an age identity file (0600)."""
+    def export_identity(
+        self, destination: Path, passphrase: str | None = None, work_factor: int | None = None
+    ) -> None:
+        """Break-glass: write the site's X25519 secret key as an age identity file (0600).
+
+        With a passphrase the file is that identity encrypted to it (age's scrypt recipient,
+        armored): ``age -d -i FILE`` asks for the passphrase, and a lost stick gives nothing.
+        """
         if self.session.role is not Role.ADMIN:
             raise PermissionDenied("only an admin may write out the site's secret key")
-        text = identity.age_identity_file(
+        if passphrase is not None and len(passphrase) < 12:
+            raise InputRejected("an identity passphrase must be at least 12 characters long")
+        data = identity.age_identity_file(
             self.session.site.site_id, self.session.site.name, self.vault.site_encryption_key()
-        )
+        ).encode("ascii")
+        if passphrase is not None:
+            recipient = age.ScryptRecipient(
+                passphrase, work_factor or age.DEFAULT_SCRYPT_WORK_FACTOR
+            )
+            data = age.encrypt(data, [recipient], armor=True)
         try:
             fd = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:
             raise exists_already(destination) from None
         except OSError as exc:
             raise InputRejected(f"cannot write {destination}: {exc.strerror}") from None
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text)
-        self._audit("site_identity_exported", str(destination))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        how = "plain" if passphrase is None else "encrypted with a passphrase"
+        self._audit("site_identity_exported", f"{destination} ({how})")
 
     def backup(self, destination: Path, passphrase: str, work_factor: int | None = None) -> (
         backup.BackupInfo
@@ -409,7 +423,7 @@ class TransferService:
         try:
             info = backup.write_backup(
                 self.vault, destination, passphrase,
-                work_factor or backup.age.DEFAULT_SCRYPT_WORK_FACTOR,
+                work_factor or age.DEFAULT_SCRYPT_WORK_FACTOR,
             )
         except OSError as exc:  # the medium or the vault's disk is full (or was removed)
             raise not_written(destination, exc) from None

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from desktop import cli
+from desktop.transfer import age
 from tests.conftest import PASSWORD
 from tests.desktop.transfer.sites import (
     HavenSite,
@@ -20,6 +21,7 @@ from tests.desktop.transfer.sites import (
     new_case,
     plain_payload,
 )
+from tests.desktop.transfer.test_age import PASSPHRASE, run_with_passphrase
 
 needs_tools = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in ("tar", "ssh-keygen", "age", "sha256sum")),
@@ -95,25 +97,39 @@ def test_sha256sum_matches_the_manifest(
     assert output.split()[0] == manifest["payload"]["sha256"]
 
 
+def export_identity(site: HavenSite, identity: Path, passphrase: str | None = None) -> int:
+    """``haven-admin site export-identity --age`` as the site's admin; its exit code."""
+    folder = identity.parent
+    (folder / "password.txt").write_text(PASSWORD + "\n")
+    args = ["--data", str(site.data), "--user", "admin", "--password-file",
+            str(folder / "password.txt"), "site", "export-identity", "--age", "-o", str(identity)]
+    if passphrase is not None:
+        (folder / "passphrase.txt").write_text(passphrase + "\n")
+        args += ["--passphrase-file", str(folder / "passphrase.txt")]
+    return cli.main(args)
+
+
+@pytest.fixture
+def payload_to_south(pair_of_sites: tuple[HavenSite, HavenSite], tmp_path: Path) -> Path:
+    """payload.age of a file from north to south, taken out of its tar."""
+    extract(exported(pair_of_sites[0], tmp_path), tmp_path / "x")
+    return tmp_path / "x" / "payload.age"
+
+
 @needs_tools
 def test_age_decrypts_the_payload_with_the_exported_identity(
-    pair_of_sites: tuple[HavenSite, HavenSite], tmp_path: Path,
+    pair_of_sites: tuple[HavenSite, HavenSite], payload_to_south: Path, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     north, south = pair_of_sites
-    path = exported(north, tmp_path)
-    extract(path, tmp_path / "x")
     identity = tmp_path / "south.key"
-    password_file = tmp_path / "password.txt"
-    password_file.write_text(PASSWORD + "\n")
-    code = cli.main(["--data", str(south.data), "--user", "admin", "--password-file",
-                     str(password_file), "site", "export-identity", "--age", "-o", str(identity)])
+    code = export_identity(south, identity)
     err = capsys.readouterr().err
     assert code == 0
     assert "SECRET" in err
     assert identity.stat().st_mode & 0o777 == 0o600
     # Plaintext goes to a pipe, never to a file.
-    result = subprocess.run(["age", "-d", "-i", str(identity), str(tmp_path / "x" / "payload.age")],
+    result = subprocess.run(["age", "-d", "-i", str(identity), str(payload_to_south)],
                             capture_output=True, check=True)
     lines = result.stdout.decode().splitlines()
     header = json.loads(lines[0])
@@ -122,6 +138,45 @@ def test_age_decrypts_the_payload_with_the_exported_identity(
     assert header["recipients"] == [{"site_id": south.site_id, "sequence": 1}]
     assert NAME in lines[1]
     assert json.loads(lines[-1]) == {"type": "end", "cases": 1}
+
+
+@needs_tools
+def test_an_identity_exported_with_a_passphrase_opens_the_payload_in_age_after_asking(
+    pair_of_sites: tuple[HavenSite, HavenSite], payload_to_south: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    south = pair_of_sites[1]
+    identity = tmp_path / "south.key.age"
+    code = export_identity(south, identity, PASSPHRASE)
+    assert code == 0, capsys.readouterr().err
+    text = identity.read_text()
+    assert text.startswith("-----BEGIN AGE ENCRYPTED FILE-----")
+    assert "AGE-SECRET-KEY" not in text
+    assert identity.stat().st_mode & 0o777 == 0o600
+    # The key inside is the site's, and opens only with the passphrase.
+    inner = age.decrypt(identity.read_bytes(), [age.ScryptIdentity(PASSPHRASE)]).decode()
+    assert south.service.site_identity().age_recipient in inner
+    with pytest.raises(age.AgeError):
+        age.decrypt(identity.read_bytes(), [age.ScryptIdentity("another passphrase")])
+
+    opened = tmp_path / "payload.jsonl"  # synthetic cases of the test sites only
+    status = run_with_passphrase(["age", "-d", "-i", str(identity), "-o", str(opened),
+                                  str(payload_to_south)], PASSPHRASE)
+    assert status == 0
+    lines = opened.read_text().splitlines()
+    assert json.loads(lines[0])["recipients"] == [{"site_id": south.site_id, "sequence": 1}]
+    assert NAME in lines[1]
+
+
+def test_an_identity_passphrase_too_short_writes_nothing(
+    pair_of_sites: tuple[HavenSite, HavenSite], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, south = pair_of_sites
+    identity = tmp_path / "south.key.age"
+    assert export_identity(south, identity, "short") == 4
+    assert "at least 12 characters" in capsys.readouterr().err
+    assert not identity.exists()
 
 
 @needs_tools
