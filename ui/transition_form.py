@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDateTimeEdit,
     QDialog,
@@ -50,9 +51,10 @@ MAX_WINDOW = timedelta(days=1)
 class TimeEdit(QDateTimeEdit):
     """A date and time typed from the keyboard: Tab goes on to the next field (not to the
     next part of this one); a field reached from the keyboard (or shown with an error)
-    starts at the hour, the part most often changed, so typing 1530 gives 15:30; Up and
-    Down step the part at the cursor, Page Up and Page Down the day; F4 (or Alt+Down)
-    opens the calendar, where the arrows move the day and Enter takes it."""
+    starts at the hour, the part most often changed, so typing 1530 gives 15:30 (and 2400
+    midnight at the end of the day); Up and Down step the part at the cursor, Page Up and
+    Page Down the day; F4 (or Alt+Down) opens the calendar, where the arrows move the day
+    and Enter takes it."""
 
     _calendar_watched = False
     _before_calendar: QDateTime | None = None
@@ -75,6 +77,8 @@ class TimeEdit(QDateTimeEdit):
         ):
             self.open_calendar()
             return
+        if self._past_the_hours(event.text()):
+            return
         days = {Qt.Key.Key_PageUp: 1, Qt.Key.Key_PageDown: -1}.get(key)
         if days is None:
             super().keyPressEvent(event)
@@ -82,6 +86,25 @@ class TimeEdit(QDateTimeEdit):
         section = self.currentSection()
         self.setDateTime(self.dateTime().addDays(days))
         self.setSelectedSection(section)
+
+    def _past_the_hours(self, typed: str) -> bool:
+        """Typing 24 for the hour means midnight at the end of the day: 00 of the next.
+
+        A higher hour (25 and on) is refused with a beep. Qt would keep the 2 and take the
+        next digit for the hour instead, so 2400 became 20:0.
+        """
+        hour = QDateTimeEdit.Section.HourSection
+        if not (len(typed) == 1 and typed in "456789" and self.currentSection() == hour
+                and self.sectionText(hour) == "2"):
+            return False
+        if typed != "4":
+            QApplication.beep()
+            return True
+        moment = self.dateTime()
+        self.setDateTime(QDateTime(moment.date().addDays(1), moment.time().addSecs(
+            -moment.time().hour() * 3600)))
+        self.setSelectedSection(QDateTimeEdit.Section.MinuteSection)
+        return True
 
     def open_calendar(self) -> None:
         """The calendar Qt opens on a click of the arrow, under the field, with the focus in

@@ -94,12 +94,18 @@ def test_after_a_refusal_the_hour_is_retyped_and_page_keys_change_the_day(qtbot)
     assert form.check_required()
 
 
-def test_f4_opens_the_calendar_where_the_arrows_and_enter_pick_a_day(qtbot) -> None:  # type: ignore[no-untyped-def]
+def _focused_start(qtbot) -> tuple[TransitionForm, QDateTimeEdit]:  # type: ignore[no-untyped-def]
+    """A form, and its window's start with the keyboard focus."""
     form = _form(qtbot)
     start = form.fields["window_start"]
     assert isinstance(start, QDateTimeEdit)
     start.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is start)
+    return form, start
+
+
+def test_f4_opens_the_calendar_where_the_arrows_and_enter_pick_a_day(qtbot) -> None:  # type: ignore[no-untyped-def]
+    _form_kept, start = _focused_start(qtbot)
     day, time = start.date(), start.time()
 
     qtbot.keyClick(start, Qt.Key.Key_F4)
@@ -123,3 +129,15 @@ def test_f4_opens_the_calendar_where_the_arrows_and_enter_pick_a_day(qtbot) -> N
     qtbot.wait(50)
     assert start.date() == day.addDays(2)
     assert start.time() == time
+
+
+def test_2400_is_midnight_at_the_end_of_the_day(qtbot) -> None:  # type: ignore[no-untyped-def]
+    _form_kept, start = _focused_start(qtbot)
+    day = start.date()
+    type_text(start, "2400")
+    assert (start.date(), start.time().hour(), start.time().minute()) == (day.addDays(1), 0, 0)
+
+    qtbot.keyClick(start, Qt.Key.Key_PageDown)  # back to the day it was
+    start.selectAll()
+    type_text(start, "2359")
+    assert (start.date(), start.time().hour(), start.time().minute()) == (day, 23, 59)
