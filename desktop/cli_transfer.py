@@ -4,7 +4,7 @@
     site export-identity --age -o FILE [--passphrase | --passphrase-file FILE]
     peer add NAME --signing-key KEY --recipient AGE1 --fingerprint FP [--site-id ID]
     peer list [--json] · peer revoke NAME · peer allowed-signers
-    peer reset-checkpoint NAME [--yes]
+    peer reset-checkpoint NAME FILE.haven [--yes]
     export --to PEER[,PEER…] [--full] -o FILE.haven · verify FILE.haven
     import FILE.haven [--dry-run]
     conflict list [--json] · conflict resolve ID --keep local|incoming
@@ -159,8 +159,9 @@ def cmd_peer_revoke(session: Session, args: argparse.Namespace) -> int:
 
 def cmd_peer_reset_checkpoint(session: Session, args: argparse.Namespace) -> int:
     service = TransferService(session)
+    evidence = Path(args.file)
     if not args.yes:
-        held = service.accepted_checkpoint(args.name)
+        held = service.accepted_checkpoint(args.name, evidence)
         if not sys.stdin.isatty():
             raise TransferUsageError("no terminal to ask for confirmation: use --yes")
         out(f"Peer '{held.peer.name}', fingerprint {held.peer.fingerprint}.")
@@ -174,7 +175,7 @@ def cmd_peer_reset_checkpoint(session: Session, args: argparse.Namespace) -> int
         if answer.strip().lower() not in ("y", "yes"):
             warn("not confirmed; nothing was changed")
             return 1
-    reset = service.reset_checkpoint(args.name)
+    reset = service.reset_checkpoint(args.name, evidence)
     out(f"Forgot the audit checkpoint of {reset.checkpoint.tree_size} entries accepted from"
          f" '{reset.peer.name}'; the checkpoint of its next file is accepted as a first one.")
     return 0
@@ -322,7 +323,7 @@ def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace
     out("Accounts are as they were then: disable again any account disabled since.")
     out("Its audit log may no longer extend what its peers accepted: send each peer a file"
          " before importing theirs; a peer that refuses it runs 'haven-admin peer"
-         " reset-checkpoint NAME' once you have confirmed the restore to its IT officer.")
+         " reset-checkpoint NAME FILE' once you have confirmed the restore to its IT officer.")
     return 0
 
 
@@ -382,6 +383,9 @@ def register(commands: Any, with_session: WithSession) -> Any:
         help="after the peer was restored from a backup: forget its accepted audit checkpoint",
     )
     reset.add_argument("name")
+    reset.add_argument("file", metavar="FILE.haven",
+                       help="a file from it that was refused for its checkpoint: it shows the"
+                       " restore (a new file numbering)")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(func=with_session(cmd_peer_reset_checkpoint))
 

@@ -10,6 +10,7 @@ the transaction back, so what it reports is exactly what an import would do.
 from __future__ import annotations
 
 import hmac
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -169,19 +170,27 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
                     peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint, after
                 )
             except InconsistentCheckpoint as exc:
-                raise type(exc)(f"{exc}. {_what_to_do(exc, peer, manifest.epoch)}") from None
+                what_to_do = _what_to_do(exc, peer, manifest.epoch, _file_name(handle))
+                raise type(exc)(f"{exc}. {what_to_do}") from None
     return CheckedFile(
         peer, manifest, sequence, tuple(missing), missing_count, layout, before_reset
     )
 
 
-def _what_to_do(refusal: InconsistentCheckpoint, peer: Peer, epoch: str) -> str:
+def _file_name(handle: BinaryIO) -> str:
+    """The path a transfer file was opened by, as a shell word; a placeholder if none."""
+    name = getattr(handle, "name", None)
+    return shlex.quote(name) if isinstance(name, str) else "FILE.haven"
+
+
+def _what_to_do(refusal: InconsistentCheckpoint, peer: Peer, epoch: str, source: str) -> str:
     """What an IT officer can do about a checkpoint refused. A restore from a backup starts
-    a new file numbering (epoch) at the restored site: only then may the checkpoint be reset."""
+    a new file numbering (epoch) at the restored site: only then may the checkpoint be reset,
+    and the reset is shown the file (``source``) as evidence."""
     if peer.their_epoch is not None and epoch != peer.their_epoch:
         return (
             f"If '{peer.name}' was restored from a backup, confirm it with that site, then"
-            f" run: haven-admin peer reset-checkpoint {peer.name}"
+            f" run: haven-admin peer reset-checkpoint {shlex.quote(peer.name)} {source}"
         )
     if isinstance(refusal, LateCheckpoint):
         return (

@@ -34,9 +34,10 @@ from desktop.keycard import render_key_card
 from desktop.permissions import Action, require
 from desktop.session import Session
 from desktop.transfer import age, backup, export, identity, importer, sshsig
+from desktop.transfer.checkpoints import InconsistentCheckpoint
 from desktop.transfer.identity import IdentityError, SiteIdentity
 from desktop.transfer.streams import Progress
-from desktop.transfer.transfer_file import Manifest
+from desktop.transfer.transfer_file import Manifest, parse_manifest, read_layout
 
 MAX_PEER_NAME = 64
 
@@ -221,20 +222,30 @@ class TransferService:
         assert revoked is not None
         return revoked
 
-    def accepted_checkpoint(self, name: str) -> PeerCheckpoint:
-        """What reset_checkpoint would forget: the peer's newest accepted audit checkpoint."""
+    def accepted_checkpoint(self, name: str, evidence: Path) -> PeerCheckpoint:
+        """What reset_checkpoint would forget: the peer's newest accepted audit checkpoint.
+
+        Refused (InputRejected) as reset_checkpoint would refuse it, so nothing is asked first.
+        """
         self._require(Action.TRANSFER)
         with self.vault.reading() as conn:
-            return self._resettable(conn, name)
+            held = self._resettable(conn, name)
+        self._check_restored(held.peer, evidence)
+        return held
 
-    def reset_checkpoint(self, name: str) -> PeerCheckpoint:
+    def reset_checkpoint(self, name: str, evidence: Path) -> PeerCheckpoint:
         """Forget the audit checkpoints accepted from a peer, once it was restored from a backup.
 
         Its restored audit log no longer extends what it showed before, so every file from it
         would be refused; after the reset its next checkpoint is taken on trust, like a first
-        one. The audit entry keeps the size and root of the checkpoint forgotten.
+        one. ``evidence`` is such a refused file: signed by the peer, for this site, and of a
+        new file numbering (a restore starts one). A file that goes on with the numbering is
+        from a site that was not restored, whose rewritten log is never taken. The audit
+        entry keeps the size and root of the checkpoint forgotten.
         """
         self._require(Action.TRANSFER)
+        with self.vault.reading() as conn:
+            self._check_restored(self._resettable(conn, name).peer, evidence)
         with self.vault.transaction() as conn:
             held = self._resettable(conn, name)
             at = format_time(now_utc())
@@ -244,9 +255,36 @@ class TransferService:
                 conn, self.session.user.name, "peer_checkpoint_reset",
                 detail=f"{held.peer.name}: forgot the audit checkpoint of"
                 f" {held.checkpoint.tree_size} entries (root {held.checkpoint.root});"
-                f" {archived} of its audit entries set aside",
+                f" {archived} of its audit entries set aside; its restore shown by"
+                f" {evidence.name}",
             )
         return held
+
+    def _check_restored(self, peer: Peer, evidence: Path) -> None:
+        """Refuse a reset unless ``evidence`` shows the peer restored (see reset_checkpoint)."""
+        try:
+            handle = evidence.open("rb")
+        except OSError as exc:
+            raise InputRejected(f"cannot read {evidence.name}: {exc.strerror}") from None
+        with handle:
+            try:
+                importer.check_envelope(self.vault, handle)
+            except InconsistentCheckpoint:
+                handle.seek(0)
+                manifest = parse_manifest(read_layout(handle).manifest)
+            else:
+                raise InputRejected(
+                    f"{evidence.name} is taken with the checkpoint accepted from"
+                    f" '{peer.name}': import it; there is nothing to reset"
+                )
+        if manifest.sender != peer.site_id:
+            raise InputRejected(f"{evidence.name} comes from another site, not from '{peer.name}'")
+        if peer.their_epoch is None or manifest.epoch == peer.their_epoch:
+            raise InputRejected(
+                f"{evidence.name} goes on with the file numbering of '{peer.name}': it was not"
+                " restored from a backup, and its checkpoint is not reset. Tell its IT officer"
+                " that its audit history was rewritten"
+            )
 
     def _resettable(self, conn: Any, name: str) -> PeerCheckpoint:
         peer = self._peer(conn, name)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from db import oplog
+from db import audit, oplog
 from db.records import CaseKind, Channel, Mobilization, NewCase, Person
 from desktop.session import PreparedCodeword, Session
 from desktop.transfer.service import TransferService
@@ -75,6 +75,18 @@ def new_case(site: HavenSite, name: str = "Іваненко Петро", phone: 
         codeword(),
     )
     return result.case_id
+
+
+def rewrite_audit_entry(site: HavenSite, seq: int = 2) -> None:
+    """Change the detail of an old entry of the site's own audit log, recomputing its hash so
+    its own chain looks fine: its history rewritten, which its checkpoints then show."""
+    with site.session.vault.transaction() as conn:
+        at, actor, action, case_id = conn.execute(
+            "SELECT at, actor, action, case_id FROM audit_log WHERE seq = ?", (seq,)
+        ).fetchone()
+        leaf = audit.leaf_hash(audit.canonical_entry(seq, at, actor, action, case_id, "edited"))
+        conn.execute("UPDATE audit_log SET detail = 'edited', leaf_hash = ? WHERE seq = ?",
+                     (leaf, seq))
 
 
 def vault_digest(site: HavenSite) -> str:

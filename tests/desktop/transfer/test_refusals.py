@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from db import audit
 from desktop import cli
 from desktop.transfer import payload, sshsig, transfer_file
 from tests.conftest import PASSWORD
@@ -22,6 +21,7 @@ from tests.desktop.transfer.sites import (
     make_sites,
     new_case,
     plain_payload,
+    rewrite_audit_entry,
     vault_digest,
 )
 
@@ -377,13 +377,7 @@ def test_inconsistent_audit_checkpoint(world: dict[str, HavenSite], tmp_path: Pa
             "SELECT max(tree_size) FROM peer_checkpoints"
         ).fetchone()[0]
     # North rewrites an old audit entry (recomputing its hashes, so its own chain looks fine).
-    with north.session.vault.transaction() as conn:
-        seq, at, actor, action, case_id, _ = conn.execute(
-            "SELECT seq, at, actor, action, case_id, detail FROM audit_log WHERE seq = 2"
-        ).fetchone()
-        leaf = audit.leaf_hash(audit.canonical_entry(seq, at, actor, action, case_id, "edited"))
-        conn.execute("UPDATE audit_log SET detail = 'edited', leaf_hash = ? WHERE seq = 2",
-                     (leaf,))
+    rewrite_audit_entry(north)
     second = export(north, "south", tmp_path / "second.haven")
     # North goes on with its file numbering, as no restore from a backup does: so nothing
     # suggests resetting its checkpoint, which would take the rewritten history.

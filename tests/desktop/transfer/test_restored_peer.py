@@ -20,6 +20,7 @@ from tests.desktop.transfer.sites import (
     canonical_dump,
     make_sites,
     new_case,
+    rewrite_audit_entry,
     vault_digest,
 )
 from tests.desktop.transfer.test_audit_union import held_of, own_log
@@ -101,18 +102,29 @@ def restored_south(world: World, folder: Path, in_transit: list[Path] | None = N
     return site
 
 
+def refused_after_restore(
+    world: World, folder: Path, capsys: pytest.CaptureFixture[str],
+    in_transit: list[Path] | None = None,
+) -> tuple[HavenSite, Path]:
+    """South restored from a backup, and its first file since, refused by North: the file
+    that shows North the restore (a new file numbering), and the reset's evidence."""
+    exchange(world, folder)
+    south = restored_south(world, folder, in_transit)
+    new_case(south, "Мельник Олена")
+    first = send(south, world.north, folder)
+    assert_refused(world.north, first, capsys, f"reset-checkpoint south {first}")
+    return south, first
+
+
 def test_a_restored_peer_imports_again_once_its_checkpoint_is_reset(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     north = world.north
-    exchange(world, tmp_path)
-    south = restored_south(world, tmp_path)
+    south, first = refused_after_restore(world, tmp_path, capsys)
     forgotten = accepted_size(north, south)
-    new_case(south, "Мельник Олена")
-    first = send(south, north, tmp_path)
-    assert_refused(north, first, capsys, "reset-checkpoint south")
 
-    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")
+    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(first),
+                           "--yes")
     assert code == 0, err
     assert f"Forgot the audit checkpoint of {forgotten} entries accepted from 'south'" in out
     actor, action, detail = last_audit_entry(north)
@@ -150,17 +162,17 @@ def test_the_reset_asks_first_unless_told_yes(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    north, south = world.north, world.south
-    exchange(world, tmp_path)
+    north = world.north
+    south, first = refused_after_restore(world, tmp_path, capsys)
     size = accepted_size(north, south)
     fingerprint = south.service.site_identity().fingerprint
     before = vault_digest(north)
 
-    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south")
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(first))
     assert code == 2
     assert "use --yes" in err
     monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
-    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south")
+    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(first))
     assert code == 1
     assert "nothing was changed" in err
     assert "'south'" in out
@@ -169,7 +181,7 @@ def test_the_reset_asks_first_unless_told_yes(
     assert vault_digest(north) == before
 
     monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
-    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south")
+    code, out, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(first))
     assert code == 0, err
     assert accepted_size(north, south) == 0
 
@@ -179,9 +191,10 @@ def test_unknown_revoked_or_unheard_peers_are_not_reset(
 ) -> None:
     north, south = world.north, world.south
     before = vault_digest(north)
-    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "nobody", "--yes")
+    unread = str(tmp_path / "not-read.haven")  # refused before the file is looked at
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "nobody", unread, "--yes")
     assert (code, err) == (4, "haven-admin: no peer named 'nobody'\n")
-    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", unread, "--yes")
     assert code == 4
     assert "nothing to reset" in err
     assert err.count("\n") == 1
@@ -190,7 +203,7 @@ def test_unknown_revoked_or_unheard_peers_are_not_reset(
     exchange(world, tmp_path)
     north.service.revoke_peer("south")
     before = vault_digest(north)
-    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", unread, "--yes")
     assert code == 4
     assert "revoked" in err
     assert err.count("\n") == 1
@@ -201,17 +214,18 @@ def test_unknown_revoked_or_unheard_peers_are_not_reset(
 def test_only_it_and_admins_reset_a_checkpoint(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    north, south = world.north, world.south
-    exchange(world, tmp_path)
+    north = world.north
+    south, first = refused_after_restore(world, tmp_path, capsys)
     for role in (Role.OPERATOR, Role.MANAGER, Role.IT):
         north.session.add_user(role.value, role, PASSWORD, FAST_KDF)
     for role in ("operator", "manager"):
-        code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes",
-                             user=role)
+        code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(first),
+                             "--yes", user=role)
         assert code == 3
         assert "may not" in err
         assert accepted_size(north, south) > 0
-    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes", user="it")
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(first),
+                         "--yes", user="it")
     assert code == 0, err
     assert last_audit_entry(north)[:2] == ("it", "peer_checkpoint_reset")
 
@@ -221,14 +235,10 @@ def test_a_file_written_before_the_restore_still_brings_its_cases(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], late: str
 ) -> None:
     north = world.north
-    exchange(world, tmp_path)
     in_transit: list[Path] = []
-    south = restored_south(world, tmp_path, in_transit)
+    south, first = refused_after_restore(world, tmp_path, capsys, in_transit)
     stale = in_transit[0]
-    new_case(south, "Мельник Олена")
-    first = send(south, north, tmp_path)
-    assert_refused(north, first, capsys, "reset-checkpoint south")
-    assert admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")[0] == 0
+    assert admin(north, capsys, "peer", "reset-checkpoint", "south", str(first), "--yes")[0] == 0
 
     if late == "before it":
         code, out, _ = admin(north, capsys, "verify", str(stale))
@@ -259,11 +269,47 @@ def test_a_file_written_before_the_restore_still_brings_its_cases(
 def test_a_file_written_after_a_reset_is_checked_as_ever(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    north, south = world.north, world.south
-    exchange(world, tmp_path)
-    assert admin(north, capsys, "peer", "reset-checkpoint", "south", "--yes")[0] == 0
+    north = world.north
+    south, first = refused_after_restore(world, tmp_path, capsys)
+    assert admin(north, capsys, "peer", "reset-checkpoint", "south", str(first), "--yes")[0] == 0
+    assert north.service.import_file(first).cases_new == 1
     new_case(south, "Гнатюк Віталій")
     report = north.service.import_file(send(south, north, tmp_path))
     assert (report.cases_new, report.before_reset) == (1, False)
     assert accepted_size(north, south) > 0
 
+
+
+def test_a_reset_needs_a_file_that_shows_the_restore(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world.north, world.south
+    exchange(world, tmp_path)
+    accepted = accepted_size(north, south)
+
+    # A file that North takes as it is shows nothing to reset.
+    new_case(south, "Гнатюк Віталій")
+    fine = send(south, north, tmp_path)
+    before = vault_digest(north)
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(fine), "--yes")
+    assert code == 4
+    assert "import it; there is nothing to reset" in err
+    assert vault_digest(north) == before
+
+    # South rewrites an old entry of its audit log and goes on with its file numbering, as
+    # a site that was not restored does: the reset is refused, whoever asks for it.
+    rewrite_audit_entry(south)
+    rewritten = send(south, north, tmp_path)
+    assert_refused(north, rewritten, capsys, "do not reset its checkpoint")
+    before = vault_digest(north)
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(rewritten),
+                         "--yes")
+    assert code == 4
+    assert "goes on with the file numbering of 'south': it was not restored" in err
+    assert err.count("\n") == 1
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south",
+                         str(tmp_path / "missing.haven"), "--yes")
+    assert code == 4
+    assert "cannot read missing.haven" in err
+    assert vault_digest(north) == before
+    assert accepted_size(north, south) == accepted
