@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,13 @@ class _Relay(QObject):
     """Lives on the GUI thread, so signals emitted by workers arrive there queued."""
 
     finished = Signal(int)
+
+
+def _owner_deleted(callback: Callable[..., None]) -> bool:
+    """Whether the callback is a method of a widget (or other QObject) already deleted: a
+    window closed while its task ran, whose answer has nowhere to go."""
+    owner = getattr(callback, "__self__", None)
+    return isinstance(owner, QObject) and not shiboken6.isValid(owner)
 
 
 class TaskRunner(QObject):
@@ -150,12 +158,12 @@ class TaskRunner(QObject):
 
     @staticmethod
     def _deliver_success(task: Task, value: Any) -> None:
-        if task.cancelled or task.on_success is None:
+        if task.cancelled or task.on_success is None or _owner_deleted(task.on_success):
             return
         task.on_success(value)
 
     def _deliver_failure(self, task: Task, error: BaseException) -> None:
-        if task.cancelled:
+        if task.cancelled or (task.on_failure is not None and _owner_deleted(task.on_failure)):
             return
         if task.on_failure is None:
             # Only the type: an exception message may quote personal data.

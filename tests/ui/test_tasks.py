@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+import shiboken6
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
 from ui.tasks import TaskRunner
@@ -102,3 +104,24 @@ def test_what_a_task_captured_is_let_go_on_the_gui_thread(  # type: ignore[no-un
     tasks.wait_for_done()
     answers.clear()
     assert freed_on == [threading.get_ident()]
+
+
+class _Window(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[object] = []
+
+    def show_answer(self, value: object) -> None:
+        self.answers.append(self.objectName() or value)  # raises once the window is deleted
+
+
+def test_a_window_deleted_while_its_task_ran_is_not_called_back(tasks: TaskRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+    release = threading.Event()
+    window = _Window()
+    answers = window.answers
+    tasks.run(lambda: release.wait(10) and "late", window.show_answer, window.show_answer)
+    shiboken6.delete(window)  # closed, and deleted, before the answer arrives
+    release.set()
+    qtbot.waitUntil(tasks.idle)
+    qtbot.wait(20)
+    assert answers == []
