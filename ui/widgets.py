@@ -38,8 +38,27 @@ class ErrorLabel(QLabel):
             _grow_to_fit(self.window())
 
     def clear_error(self) -> None:
+        was_shown = self.isVisible()
         self.clear()
         self.hide()
+        if was_shown:
+            _shrink_back(self.window())
+
+
+# A window that grew for messages remembers the height it had before, to go back to it,
+# and the height it grew to: one the person has resized since is left as it is.
+_HEIGHT_BEFORE = "height_before_errors"
+_GROWN_TO = "height_grown_for_errors"
+
+
+def _needed_height(window: QWidget) -> int | None:
+    layout = window.layout()
+    if layout is None or not window.isVisible():
+        return None
+    layout.activate()
+    if layout.hasHeightForWidth():
+        return int(layout.totalHeightForWidth(window.width()))
+    return int(layout.totalSizeHint().height())
 
 
 def _grow_to_fit(window: QWidget) -> None:
@@ -48,17 +67,29 @@ def _grow_to_fit(window: QWidget) -> None:
     Qt sizes top-level windows from size hints that ignore height-for-width, which is
     what a word-wrapped label needs.
     """
-    layout = window.layout()
-    if layout is None or not window.isVisible():
-        return
-    layout.activate()
-    needed = (
-        layout.totalHeightForWidth(window.width())
-        if layout.hasHeightForWidth()
-        else layout.totalSizeHint().height()
-    )
-    if needed > window.height():
+    needed = _needed_height(window)
+    if needed is not None and needed > window.height():
+        if window.property(_HEIGHT_BEFORE) is None:
+            window.setProperty(_HEIGHT_BEFORE, window.height())
         window.resize(window.width(), needed)
+        window.setProperty(_GROWN_TO, window.height())
+
+
+def _shrink_back(window: QWidget) -> None:
+    """Give back the room a message took once it is gone, down to the height from before."""
+    before = window.property(_HEIGHT_BEFORE)
+    needed = _needed_height(window)
+    if before is None or needed is None:
+        return
+    if window.property(_GROWN_TO) != window.height():  # resized by hand since
+        window.setProperty(_HEIGHT_BEFORE, None)
+        return
+    height = max(int(before), needed)
+    if height < window.height():
+        window.resize(window.width(), height)
+        window.setProperty(_GROWN_TO, window.height())
+    if height <= int(before):
+        window.setProperty(_HEIGHT_BEFORE, None)
 
 
 def _repolish(widget: QWidget) -> None:

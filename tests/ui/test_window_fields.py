@@ -141,3 +141,21 @@ def test_2400_is_midnight_at_the_end_of_the_day(qtbot) -> None:  # type: ignore[
     start.selectAll()
     type_text(start, "2359")
     assert (start.date(), start.time().hour(), start.time().minute()) == (day, 23, 59)
+
+
+def test_the_room_of_a_mended_error_is_given_back(qtbot) -> None:  # type: ignore[no-untyped-def]
+    form = _form(qtbot)
+    for name in ("meeting_point", "receiving_unit"):
+        form.fields[name].setEditText("Point Oak")  # type: ignore[attr-defined]
+    form.resize(form.sizeHint())
+    qtbot.wait(20)
+    before = form.height()
+    end = form.fields["window_end"]
+    assert isinstance(end, QDateTimeEdit)
+    yesterday = datetime.now().astimezone() - timedelta(days=1)
+    end.setDateTime(QDateTime(yesterday))
+    assert not form.check_required()
+    assert form.height() > before  # the message is shown whole, not clipped
+    end.setDateTime(QDateTime(yesterday + timedelta(days=2)))
+    assert form.check_required()
+    assert form.height() == before
