@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -32,7 +32,7 @@ from ui.places import PlacesDialog
 from ui.style import heading_font, mono_font
 from ui.tasks import TaskRunner
 from ui.transition_form import TransitionForm
-from ui.widgets import BusyBar, ErrorLabel, focus
+from ui.widgets import BusyBar, ErrorLabel, focus, grow_to_fit
 
 CODEWORD_PAGE, DETAILS_PAGE, ARRANGE_PAGE = 0, 1, 2
 
@@ -187,10 +187,15 @@ class ConfirmDialog(QDialog):
                 _("The site has no list of meeting points yet; a manager can add them.")
             )
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        grow_to_fit(self)
+
     def show_page(self, page: int) -> None:
         if page == ARRANGE_PAGE:
             self._build_arrange_form()
         self.pages.setCurrentIndex(page)
+        grow_to_fit(self)  # wrapped lines of the page (the window fields' hint) shown whole
         # Enter takes the page's main step.
         primary = (self.check_button, self.confirm_button, self.arrange_button)[page]
         primary.setDefault(True)

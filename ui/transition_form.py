@@ -181,6 +181,7 @@ class TransitionForm(QWidget):
             if name == "window_end":
                 hint = QLabel(_("Type the hour and minutes (1530); Page Up and Page Down"
                                 " change the day; F4 opens the calendar."))
+                hint.setObjectName("window_hint")
                 hint.setProperty("role", "hint")
                 hint.setWordWrap(True)
                 layout.addRow("", hint)

@@ -35,7 +35,7 @@ class ErrorLabel(QLabel):
         self.setText(text)
         self.setVisible(bool(text))
         if text:
-            _grow_to_fit(self.window())
+            grow_to_fit(self.window())
 
     def clear_error(self) -> None:
         was_shown = self.isVisible()
@@ -61,7 +61,7 @@ def _needed_height(window: QWidget) -> int | None:
     return int(layout.totalSizeHint().height())
 
 
-def _grow_to_fit(window: QWidget) -> None:
+def grow_to_fit(window: QWidget) -> None:
     """Make a dialog tall enough for a wrapped line that just appeared, instead of clipping it.
 
     Qt sizes top-level windows from size hints that ignore height-for-width, which is

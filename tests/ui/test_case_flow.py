@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from db.records import Mobilization, Outcome, Status
 from tests.conftest import Site
@@ -115,6 +115,8 @@ def test_a_case_from_intake_to_outcome_by_keyboard(
     arrange = confirm.arrange_form
     assert arrange is not None
     assert focused() is arrange.fields["meeting_point"]
+    hint = arrange.findChild(QLabel, "window_hint")
+    assert hint.height() >= hint.heightForWidth(hint.width())  # its two lines, not clipped
     press(qtbot, Qt.Key.Key_Down)
     press(qtbot, Qt.Key.Key_Tab)
     assert focused() is arrange.fields["receiving_unit"]
