@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QHideEvent
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QHideEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -30,6 +30,22 @@ class ErrorLabel(QLabel):
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.hide()
+
+    def sizeHint(self) -> QSize:
+        """As tall as the text is at the width the label has, once it has one.
+
+        QLabel's own hint wraps the text at a narrow guess of a width, and a form layout
+        gives the row that height: a one-line message then stood in the room of four.
+        """
+        hint = super().sizeHint()
+        if self.width() > 0 and self.text():
+            return QSize(hint.width(), self.heightForWidth(self.width()))
+        return hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # the hint above follows the width
 
     def show_error(self, text: str) -> None:
         self.setText(text)

@@ -1,0 +1,30 @@
+"""An error under a field takes the room of its text, no more and no less."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialog, QFormLayout, QLineEdit
+
+from ui.widgets import ErrorLabel
+
+
+def test_a_short_message_in_a_form_takes_one_line(qtbot) -> None:  # type: ignore[no-untyped-def]
+    dialog = QDialog()
+    qtbot.addWidget(dialog)
+    form = QFormLayout(dialog)
+    error = ErrorLabel()
+    form.addRow("Password:", QLineEdit())
+    form.addRow("", error)
+    form.addRow("Repeat password:", QLineEdit())
+    dialog.resize(480, 10)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+
+    error.show_error("Wrong user name or password.")
+    qtbot.wait(20)
+    line = error.fontMetrics().lineSpacing()
+    assert error.height() == error.heightForWidth(error.width())
+    assert error.height() < 2 * line  # not the room of a text wrapped at a guessed width
+
+    error.show_error("A longer message, which takes more than one line at this width: " * 3)
+    qtbot.wait(20)
+    assert error.height() == error.heightForWidth(error.width()) >= 2 * line  # all of it
