@@ -170,7 +170,7 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
                     peers.accepted_checkpoints(conn, peer.site_id), manifest.checkpoint, after
                 )
             except InconsistentCheckpoint as exc:
-                what_to_do = _what_to_do(exc, peer, manifest.epoch, _file_name(handle))
+                what_to_do = _what_to_do(exc, peer, newest is None, _file_name(handle))
                 raise type(exc)(f"{exc}. {what_to_do}") from None
     return CheckedFile(
         peer, manifest, sequence, tuple(missing), missing_count, layout, before_reset
@@ -183,11 +183,13 @@ def _file_name(handle: BinaryIO) -> str:
     return shlex.quote(name) if isinstance(name, str) else "FILE.haven"
 
 
-def _what_to_do(refusal: InconsistentCheckpoint, peer: Peer, epoch: str, source: str) -> str:
+def _what_to_do(
+    refusal: InconsistentCheckpoint, peer: Peer, new_numbering: bool, source: str
+) -> str:
     """What an IT officer can do about a checkpoint refused. A restore from a backup starts
-    a new file numbering (epoch) at the restored site: only then may the checkpoint be reset,
-    and the reset is shown the file (``source``) as evidence."""
-    if peer.their_epoch is not None and epoch != peer.their_epoch:
+    a new file numbering (epoch) at the restored site, of which no file was taken here yet:
+    only then may the checkpoint be reset, and the reset is shown the file (``source``)."""
+    if peer.their_epoch is not None and new_numbering:
         return (
             f"If '{peer.name}' was restored from a backup, confirm it with that site, then"
             f" run: haven-admin peer reset-checkpoint {shlex.quote(peer.name)} {source}"

@@ -261,29 +261,36 @@ class TransferService:
         return held
 
     def _check_restored(self, peer: Peer, evidence: Path) -> None:
-        """Refuse a reset unless ``evidence`` shows the peer restored (see reset_checkpoint)."""
+        """Refuse a reset unless ``evidence`` shows the peer restored (see reset_checkpoint):
+        its file refused for its checkpoint, of a numbering no file was taken from before."""
         try:
             handle = evidence.open("rb")
         except OSError as exc:
             raise InputRejected(f"cannot read {evidence.name}: {exc.strerror}") from None
         with handle:
+            manifest = parse_manifest(read_layout(handle).manifest)
+            if manifest.sender != peer.site_id:
+                raise InputRejected(
+                    f"{evidence.name} comes from another site, not from '{peer.name}'"
+                )
+            handle.seek(0)
             try:
                 importer.check_envelope(self.vault, handle)
             except InconsistentCheckpoint:
-                handle.seek(0)
-                manifest = parse_manifest(read_layout(handle).manifest)
+                pass
             else:
                 raise InputRejected(
                     f"{evidence.name} is taken with the checkpoint accepted from"
                     f" '{peer.name}': import it; there is nothing to reset"
                 )
-        if manifest.sender != peer.site_id:
-            raise InputRejected(f"{evidence.name} comes from another site, not from '{peer.name}'")
-        if peer.their_epoch is None or manifest.epoch == peer.their_epoch:
+        with self.vault.reading() as conn:
+            taken = peers.newest_received(conn, peer.site_id, manifest.epoch) is not None
+        if taken:
             raise InputRejected(
-                f"{evidence.name} goes on with the file numbering of '{peer.name}': it was not"
-                " restored from a backup, and its checkpoint is not reset. Tell its IT officer"
-                " that its audit history was rewritten"
+                f"{evidence.name} is of a file numbering of '{peer.name}' that files were"
+                " taken from before: it does not show a restore from a backup, and the"
+                " checkpoint is not reset. Tell its IT officer that its audit history was"
+                " rewritten"
             )
 
     def _resettable(self, conn: Any, name: str) -> PeerCheckpoint:

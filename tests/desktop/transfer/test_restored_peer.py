@@ -305,7 +305,7 @@ def test_a_reset_needs_a_file_that_shows_the_restore(
     code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(rewritten),
                          "--yes")
     assert code == 4
-    assert "goes on with the file numbering of 'south': it was not restored" in err
+    assert "that files were taken from before: it does not show a restore" in err
     assert err.count("\n") == 1
     code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south",
                          str(tmp_path / "missing.haven"), "--yes")
@@ -313,3 +313,45 @@ def test_a_reset_needs_a_file_that_shows_the_restore(
     assert "cannot read missing.haven" in err
     assert vault_digest(north) == before
     assert accepted_size(north, south) == accepted
+
+
+def test_a_file_from_the_machine_replaced_by_the_restore_does_not_reset_again(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north = world.north
+    old_data = world.south.data
+    south, first = refused_after_restore(world, tmp_path, capsys)
+    assert admin(north, capsys, "peer", "reset-checkpoint", "south", str(first), "--yes")[0] == 0
+    assert north.service.import_file(first).cases_new == 1
+    accepted = accepted_size(north, south)
+
+    # The machine the restore replaced is started again and writes North a file of its old
+    # numbering: refused, and it is no evidence of a restore.
+    old = HavenSite("south", old_data, Session.open(old_data, "admin", PASSWORD))
+    world.opened.append(old)
+    new_case(old, "Савчук Ігор")
+    stray = send(old, north, tmp_path)
+    assert_refused(north, stray, capsys, "carries no proof")  # no reset suggested
+    before = vault_digest(north)
+    code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(stray), "--yes")
+    assert code == 4
+    assert "does not show a restore from a backup" in err
+    assert vault_digest(north) == before
+    assert accepted_size(north, south) == accepted
+
+
+def test_a_file_from_another_peer_is_no_evidence(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    north, south, east = make_sites(tmp_path, ["north", "south", "east"])
+    try:
+        world = World(north, south, [north, south])
+        exchange(world, tmp_path)
+        new_case(east, "Олійник Роман")
+        from_east = send(east, north, tmp_path)  # a file North would take as it is
+        code, _, err = admin(north, capsys, "peer", "reset-checkpoint", "south", str(from_east),
+                             "--yes")
+        assert code == 4
+        assert f"{from_east.name} comes from another site, not from 'south'" in err
+    finally:
+        for site in (north, south, east):
+            site.close()
