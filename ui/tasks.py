@@ -82,10 +82,16 @@ class _Relay(QObject):
 
 
 def _owner_deleted(callback: Callable[..., None]) -> bool:
-    """Whether the callback is a method of a widget (or other QObject) already deleted: a
-    window closed while its task ran, whose answer has nowhere to go."""
-    owner = getattr(callback, "__self__", None)
-    return isinstance(owner, QObject) and not shiboken6.isValid(owner)
+    """Whether the callback belongs to a widget (or other QObject) already deleted: a window
+    closed while its task ran, whose answer has nowhere to go. The callback belongs to the
+    object of a bound method, and to the objects a closure (a lambda) captured."""
+    owners = [getattr(callback, "__self__", None)]
+    for cell in getattr(callback, "__closure__", None) or ():
+        try:
+            owners.append(cell.cell_contents)
+        except ValueError:  # a cell not filled yet
+            continue
+    return any(isinstance(owner, QObject) and not shiboken6.isValid(owner) for owner in owners)
 
 
 class TaskRunner(QObject):

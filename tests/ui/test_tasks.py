@@ -125,3 +125,15 @@ def test_a_window_deleted_while_its_task_ran_is_not_called_back(tasks: TaskRunne
     qtbot.waitUntil(tasks.idle)
     qtbot.wait(20)
     assert answers == []
+
+
+def test_a_callback_that_captured_a_deleted_window_is_not_called(tasks: TaskRunner, qtbot) -> None:  # type: ignore[no-untyped-def]
+    release = threading.Event()
+    window = _Window()
+    answers = window.answers
+    tasks.run(lambda: release.wait(10) and "late", lambda value: window.show_answer(value))
+    shiboken6.delete(window)
+    release.set()
+    qtbot.waitUntil(tasks.idle)
+    qtbot.wait(20)
+    assert answers == []
