@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTime, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -56,8 +56,15 @@ class TimeEdit(QDateTimeEdit):
     Page Down the day; F4 (or Alt+Down) opens the calendar, where the arrows move the day
     and Enter takes it."""
 
-    _calendar_watched = False
-    _before_calendar: QDateTime | None = None
+    def __init__(self, moment: QDateTime, parent: QWidget | None = None) -> None:
+        super().__init__(moment, parent)
+        self.setCalendarPopup(True)
+        self._before_calendar: QDateTime | None = None  # the day when the calendar opened
+        self._midnight_zeros = 0  # after 24, the minutes to type: 00 only
+        calendar = self.calendarWidget()
+        calendar.activated.connect(self._day_picked)
+        calendar.clicked.connect(self._day_picked)
+        calendar.window().installEventFilter(self)
 
     def focusNextPrevChild(self, next: bool) -> bool:
         return QWidget.focusNextPrevChild(self, next)
@@ -77,7 +84,7 @@ class TimeEdit(QDateTimeEdit):
         ):
             self.open_calendar()
             return
-        if self._past_the_hours(event.text()):
+        if self._past_the_hours(event.text()) or self._after_midnight(event.text()):
             return
         days = {Qt.Key.Key_PageUp: 1, Qt.Key.Key_PageDown: -1}.get(key)
         if days is None:
@@ -100,24 +107,31 @@ class TimeEdit(QDateTimeEdit):
         if typed != "4":
             QApplication.beep()
             return True
-        moment = self.dateTime()
-        self.setDateTime(QDateTime(moment.date().addDays(1), moment.time().addSecs(
-            -moment.time().hour() * 3600)))
+        self.setDateTime(QDateTime(self.date().addDays(1), QTime(0, 0)))
         self.setSelectedSection(QDateTimeEdit.Section.MinuteSection)
+        self._midnight_zeros = 2
         return True
+
+    def _after_midnight(self, typed: str) -> bool:
+        """After 24 only 00 may follow (24:30 is no time): another digit is refused with a
+        beep; anything but a digit ends the watch."""
+        if not self._midnight_zeros:
+            return False
+        if len(typed) != 1 or not typed.isdigit():
+            self._midnight_zeros = 0
+            return False
+        if typed != "0":
+            QApplication.beep()
+            return True
+        self._midnight_zeros -= 1
+        return False
 
     def open_calendar(self) -> None:
         """The calendar Qt opens on a click of the arrow, under the field, with the focus in
         it: the day picked (Enter, or a click) keeps the time typed; Esc puts back the day
-        there was."""
+        there was, however the calendar was opened."""
         calendar = self.calendarWidget()
         popup = calendar.window()
-        if not self._calendar_watched:
-            self._calendar_watched = True
-            calendar.activated.connect(self._day_picked)
-            calendar.clicked.connect(self._day_picked)
-            popup.installEventFilter(self)
-        self._before_calendar = self.dateTime()
         calendar.setSelectedDate(self.date())
         popup.adjustSize()
         place = self.mapToGlobal(self.rect().bottomLeft())
@@ -133,7 +147,9 @@ class TimeEdit(QDateTimeEdit):
         self._before_calendar = None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Hide:
+        if event.type() == QEvent.Type.Show:
+            self._before_calendar = self.dateTime()
+        elif event.type() == QEvent.Type.Hide:
             # Qt hides the calendar before it says which day was picked: look once it has.
             QTimer.singleShot(0, self._calendar_closed)
         return super().eventFilter(watched, event)
@@ -195,7 +211,6 @@ class TransitionForm(QWidget):
         if name in TIME_FIELDS:
             edit = TimeEdit(_next_hour(1 if name == "window_start" else 3))
             edit.setDisplayFormat(TIME_FORMAT)
-            edit.setCalendarPopup(True)
             return edit
         if name == "outcome":
             combo = QComboBox()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtCore import QDateTime, QPoint, Qt
 from PySide6.QtWidgets import QApplication, QDateTimeEdit
 
 from db.records import Status
@@ -141,6 +141,24 @@ def test_2400_is_midnight_at_the_end_of_the_day(qtbot) -> None:  # type: ignore[
     start.selectAll()
     type_text(start, "2359")
     assert (start.date(), start.time().hour(), start.time().minute()) == (day, 23, 59)
+
+    start.selectAll()
+    type_text(start, "2430")  # no such time: the 3 is refused, the minutes stay 00
+    assert (start.date(), start.time().hour(), start.time().minute()) == (day.addDays(1), 0, 0)
+
+
+def test_esc_puts_back_the_day_in_a_calendar_opened_by_a_click(qtbot) -> None:  # type: ignore[no-untyped-def]
+    _form_kept, start = _focused_start(qtbot)
+    day = start.date()
+    arrow = QPoint(start.width() - 4, start.height() // 2)
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton, pos=arrow)
+    calendar = start.calendarWidget()
+    qtbot.waitUntil(lambda: calendar.window().isVisible())
+    calendar.setFocus()
+    qtbot.keyClick(focused(), Qt.Key.Key_Right)
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not calendar.window().isVisible())
+    qtbot.waitUntil(lambda: start.date() == day)
 
 
 def test_the_room_of_a_mended_error_is_given_back(qtbot) -> None:  # type: ignore[no-untyped-def]
