@@ -50,7 +50,7 @@ TransferUsageError = UsageError
 
 
 def _passphrase(args: argparse.Namespace, *, confirm: bool, what: str = "Backup") -> str:
-    if args.passphrase_file:
+    if args.passphrase_file is not None:
         return read_first_line(args.passphrase_file, "passphrase")
     if not sys.stdin.isatty():
         raise TransferUsageError("no terminal to ask for the passphrase: use --passphrase-file")
@@ -96,6 +96,7 @@ def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
 def cmd_site_export_identity(session: Session, args: argparse.Namespace) -> int:
     if not args.age:
         raise TransferUsageError("say --age: the identity is written as an age identity file")
+    check_new_file(Path(args.output))  # before the passphrase is asked for
     protect = args.passphrase or args.passphrase_file is not None
     passphrase = _passphrase(args, confirm=True, what="Identity") if protect else None
     TransferService(session).export_identity(Path(args.output), passphrase)
@@ -294,6 +295,7 @@ def cmd_conflict_resolve(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(session: Session, args: argparse.Namespace) -> int:
+    check_new_file(Path(args.output))  # before the passphrase is asked for
     passphrase = _passphrase(args, confirm=True)
     info = TransferService(session).backup(Path(args.output), passphrase)
     out(f"Backup written to {args.output} ({info.size} bytes, schema {info.schema});"
@@ -354,10 +356,11 @@ def register(commands: Any, with_session: WithSession) -> Any:
     identity.add_argument("--age", action="store_true", required=True,
                           help="as an age identity file (AGE-SECRET-KEY-1…)")
     identity.add_argument("-o", "--output", required=True, metavar="FILE")
-    identity.add_argument("--passphrase", action="store_true",
-                          help="encrypt it with a passphrase, asked twice (age -d -i asks too)")
-    identity.add_argument("--passphrase-file", metavar="FILE",
-                          help="encrypt it with the passphrase on the first line ('-' = stdin)")
+    protection = identity.add_mutually_exclusive_group()
+    protection.add_argument("--passphrase", action="store_true",
+                            help="encrypt it with a passphrase, asked twice (age -d -i asks too)")
+    protection.add_argument("--passphrase-file", metavar="FILE",
+                            help="encrypt it with the passphrase on the first line ('-' = stdin)")
     identity.set_defaults(func=with_session(cmd_site_export_identity))
 
     peer = group("peer", "other sites")

@@ -436,7 +436,7 @@ class TransferService:
         """
         if self.session.role is not Role.ADMIN:
             raise PermissionDenied("only an admin may write out the site's secret key")
-        if passphrase is not None and len(passphrase) < 12:
+        if passphrase is not None and len(passphrase.strip()) < 12:
             raise InputRejected("an identity passphrase must be at least 12 characters long")
         data = identity.age_identity_file(
             self.session.site.site_id, self.session.site.name, self.vault.site_encryption_key()
@@ -462,7 +462,7 @@ class TransferService:
     ):
         """Write an encrypted backup of the whole vault, opened by ``passphrase``."""
         self._require(Action.BACKUP)
-        if len(passphrase) < 12:
+        if len(passphrase.strip()) < 12:
             raise InputRejected("a backup passphrase must be at least 12 characters long")
         check_new_file(destination)
         try:

@@ -168,15 +168,31 @@ def test_an_identity_exported_with_a_passphrase_opens_the_payload_in_age_after_a
     assert NAME in lines[1]
 
 
-def test_an_identity_passphrase_too_short_writes_nothing(
+def test_a_weak_or_doubled_identity_passphrase_writes_nothing(
     pair_of_sites: tuple[HavenSite, HavenSite], tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, south = pair_of_sites
     identity = tmp_path / "south.key.age"
-    assert export_identity(south, identity, "short") == 4
-    assert "at least 12 characters" in capsys.readouterr().err
-    assert not identity.exists()
+    for weak in ("short", " " * 12 + "x"):
+        assert export_identity(south, identity, weak) == 4
+        assert "at least 12 characters" in capsys.readouterr().err
+        assert not identity.exists()
+    # Asked for twice over (a prompt and a file): a usage error, before anything is asked.
+    password_file = tmp_path / "password.txt"
+    code = cli.main(["--data", str(south.data), "--user", "admin", "--password-file",
+                     str(password_file), "site", "export-identity", "--age", "-o",
+                     str(identity), "--passphrase", "--passphrase-file", str(password_file)])
+    assert code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    # A target that exists is refused before the passphrase is asked for (no terminal here).
+    identity.write_text("kept\n")
+    code = cli.main(["--data", str(south.data), "--user", "admin", "--password-file",
+                     str(password_file), "site", "export-identity", "--age", "-o",
+                     str(identity), "--passphrase"])
+    assert code == 4
+    assert "exists" in capsys.readouterr().err
+    assert identity.read_text() == "kept\n"
 
 
 @needs_tools
