@@ -71,8 +71,13 @@ class TimeEdit(QDateTimeEdit):
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
+        self._midnight_zeros = 0  # a time typed anew
         if event.reason() != Qt.FocusReason.MouseFocusReason:
             self.selectAll()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self._midnight_zeros = 0
+        super().focusOutEvent(event)
 
     def selectAll(self) -> None:
         self.setSelectedSection(QDateTimeEdit.Section.HourSection)
@@ -117,7 +122,8 @@ class TimeEdit(QDateTimeEdit):
         beep; anything but a digit ends the watch."""
         if not self._midnight_zeros:
             return False
-        if len(typed) != 1 or not typed.isdigit():
+        minutes = self.currentSection() == QDateTimeEdit.Section.MinuteSection
+        if len(typed) != 1 or not typed.isdigit() or not minutes:
             self._midnight_zeros = 0
             return False
         if typed != "0":

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -68,8 +69,10 @@ _GROWN_TO = "height_grown_for_errors"
 
 
 def _needed_height(window: QWidget) -> int | None:
+    """The height the window's layout needs at its width; None for a main window, which the
+    person sizes (a message in a case tab is not worth the whole screen), or one not shown."""
     layout = window.layout()
-    if layout is None or not window.isVisible():
+    if layout is None or not window.isVisible() or isinstance(window, QMainWindow):
         return None
     layout.activate()
     if layout.hasHeightForWidth():

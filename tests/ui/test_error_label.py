@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QFormLayout, QLineEdit
 
+from db.records import CaseKind, Channel, NewCase, Person
+from tests.conftest import Site
+from tests.ui.conftest import WAIT_MS
+from ui.main_window import MainWindow
+from ui.tasks import TaskRunner
 from ui.widgets import ErrorLabel
 
 
@@ -28,3 +33,19 @@ def test_a_short_message_in_a_form_takes_one_line(qtbot) -> None:  # type: ignor
     error.show_error("A longer message, which takes more than one line at this width: " * 3)
     qtbot.wait(20)
     assert error.height() == error.heightForWidth(error.width()) >= 2 * line  # all of it
+
+
+def test_a_message_in_a_case_tab_leaves_the_main_window_its_size(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    case_id = site.session.register_case(NewCase(
+        CaseKind.SURRENDER, Channel.PHONE, (Person(full_name="Бондар Іван"),))).case_id
+    view = desk.open_case(case_id)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.case is not None and runner.idle(), timeout=WAIT_MS)
+    desk.resize(1000, 560)
+    qtbot.wait(20)
+    view.start_contact()
+    view.contact_bar.save()  # nothing written: "Write what was said."
+    qtbot.waitUntil(lambda: view.contact_bar.error.isVisible())
+    assert desk.size().toTuple() == (1000, 560)

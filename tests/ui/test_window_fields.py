@@ -146,6 +146,15 @@ def test_2400_is_midnight_at_the_end_of_the_day(qtbot) -> None:  # type: ignore[
     type_text(start, "2430")  # no such time: the 3 is refused, the minutes stay 00
     assert (start.date(), start.time().hour(), start.time().minute()) == (day.addDays(1), 0, 0)
 
+    # 24 typed, then Tab away and back: the time is typed anew, any digits.
+    start.selectAll()
+    type_text(start, "24")
+    qtbot.keyClick(start, Qt.Key.Key_Tab)
+    qtbot.keyClick(focused(), Qt.Key.Key_Backtab)
+    assert focused() is start
+    type_text(start, "1530")
+    assert (start.time().hour(), start.time().minute()) == (15, 30)
+
 
 def test_esc_puts_back_the_day_in_a_calendar_opened_by_a_click(qtbot) -> None:  # type: ignore[no-untyped-def]
     _form_kept, start = _focused_start(qtbot)
