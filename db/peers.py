@@ -218,6 +218,14 @@ def newest_received(conn: Any, peer: str, epoch: str) -> int | None:
     return None if row[0] is None else int(row[0])
 
 
+def first_written(conn: Any, peer: str, epoch: str) -> str | None:
+    """When the earliest file of the peer's epoch imported here was written, if any."""
+    row = conn.execute(
+        "SELECT min(created_at) FROM received_files WHERE peer = ? AND epoch = ?", (peer, epoch)
+    ).fetchone()
+    return None if row[0] is None else str(row[0])
+
+
 def missing_before(
     conn: Any, peer: str, epoch: str, sequence: int, limit: int = 20
 ) -> tuple[list[int], int]:

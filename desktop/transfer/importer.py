@@ -161,7 +161,9 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
                 f"file #{sequence} from '{peer.name}' was imported before (a replay)"
             )
         missing, missing_count = peers.missing_before(conn, peer.site_id, manifest.epoch, sequence)
-        before_reset = peer.written_before_reset(manifest.epoch, manifest.created_at)
+        before_reset = peer.written_before_reset(
+            manifest.epoch, manifest.created_at
+        ) or _written_before_restore(conn, peer, manifest)
         if not before_reset:
             newest = peers.newest_received(conn, peer.site_id, manifest.epoch)
             after = newest if newest is not None and sequence > newest else None
@@ -175,6 +177,20 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
     return CheckedFile(
         peer, manifest, sequence, tuple(missing), missing_count, layout, before_reset
     )
+
+
+def _written_before_restore(conn: Any, peer: Peer, manifest: Manifest) -> bool:
+    """A file of a numbering the peer has left, written before the first file taken here of
+    the one it has now: it was on its way while the site was restored from a backup (which
+    starts a new numbering), and the new numbering's files came first, with no reset needed.
+    Like a file from before a reset, its cases are taken; its checkpoint and the sender's own
+    audit entries, of the log the restore lost, are not."""
+    if peer.their_epoch is None or manifest.epoch == peer.their_epoch:
+        return False
+    if peers.newest_received(conn, peer.site_id, manifest.epoch) is None:
+        return False  # a numbering not seen before: a restore's new one, not a left one
+    first = peers.first_written(conn, peer.site_id, peer.their_epoch)
+    return first is not None and manifest.created_at < first
 
 
 def _file_name(handle: BinaryIO) -> str:

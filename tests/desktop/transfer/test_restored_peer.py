@@ -355,3 +355,34 @@ def test_a_file_from_another_peer_is_no_evidence(tmp_path: Path,
     finally:
         for site in (north, south, east):
             site.close()
+
+
+def test_a_file_on_its_way_during_a_restore_brings_its_cases_after_the_new_numbering(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    north, south = world.north, world.south
+    exchange(world, tmp_path)
+    saved = tmp_path / "south.backup"
+    south.service.backup(saved, PASSPHRASE, FAST_WORK_FACTOR)
+    new_case(south, "Лисенко Максим")
+    stale = send(south, north, tmp_path)  # on its way while South is restored
+    south.close()
+    world.opened.remove(south)
+    data = tmp_path / "south-new-machine"
+    restore(saved, data, PASSPHRASE, "admin", PASSWORD)
+    restored = HavenSite("south", data, Session.open(data, "admin", PASSWORD))
+    world.opened.append(restored)
+    # The backup held all North had accepted: the new numbering's first file needs no reset.
+    new_case(restored, "Мельник Олена")
+    assert north.service.import_file(send(restored, north, tmp_path)).cases_new == 1
+    accepted = accepted_size(north, restored)
+
+    code, out, err = admin(north, capsys, "import", str(stale))
+    assert code == 0, err
+    assert "its cases are taken" in out
+    assert len(north.session.search("Лисенко")) == 1
+    # Its checkpoint is of the log the restore lost: not taken, so South's files still fit.
+    assert accepted_size(north, restored) == accepted
+    new_case(restored, "Ткаченко Євген")
+    assert north.service.import_file(send(restored, north, tmp_path)).cases_new == 1
+    assert north.session.verify_audit().ok
