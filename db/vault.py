@@ -49,6 +49,10 @@ class VaultError(Exception):
     """The vault cannot be created, opened or written."""
 
 
+class VaultPlaceError(VaultError):
+    """The data folder named holds no vault, or holds one already, or cannot hold one."""
+
+
 class VaultFull(VaultError):
     """The disk that holds the vault has no room for a change; none of the change was kept."""
 
@@ -161,13 +165,15 @@ class Vault:
         """Make a new vault with its first admin and the recovery slot."""
         kdf.check()
         if data_dir.exists() and not data_dir.is_dir():
-            raise VaultError(f"{data_dir} is a file, not a folder: name a folder for the vault")
+            raise VaultPlaceError(
+                f"{data_dir} is a file, not a folder: name a folder for the vault"
+            )
         try:
             data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise VaultError(f"cannot make the folder {data_dir}: {exc.strerror}") from None
+            raise VaultPlaceError(f"cannot make the folder {data_dir}: {exc.strerror}") from None
         if (data_dir / KEYSLOTS_NAME).exists() or (data_dir / DB_NAME).exists():
-            raise VaultError(f"a vault already exists in {data_dir}")
+            raise VaultPlaceError(f"a vault already exists in {data_dir}")
         vault_id = uuid.uuid4().hex
         db_key = secrets.token_bytes(keyslots.KEY_BYTES)
         recovery_raw = secrets.token_bytes(keyslots.KEY_BYTES)
@@ -260,7 +266,7 @@ class Vault:
     @staticmethod
     def _read_slots(data_dir: Path) -> KeyslotFile:
         if not (data_dir / DB_NAME).exists():
-            raise VaultError(f"no vault in {data_dir}: run 'haven-admin init' first")
+            raise VaultPlaceError(f"no vault in {data_dir}: run 'haven-admin init' first")
         return keyslots.read_keyslots(data_dir / KEYSLOTS_NAME)
 
     @classmethod

@@ -45,8 +45,8 @@ MAX_KDF_PASSES = 100
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        raise UsageError(message)
+        # One line, as every error is; the usage is one --help away.
+        raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
 def _whole_number(low: int, high: int) -> Callable[[str], int]:
@@ -106,18 +106,26 @@ def _kdf(args: argparse.Namespace) -> KdfParams | None:
     return params
 
 
-def _read_json_arg(source: str | None) -> Any:
+def _read_json_arg(source: str | None, *, empty: Any = None) -> Any:
+    """JSON from a file, or from stdin ('-' or no --json); ``empty``, if given, stands for a
+    stdin with nothing on it when no --json was given (a script with no fields to pass)."""
     if source is None or source == "-":
         where, raw = "standard input", sys.stdin.buffer.read()
+        if source is None and empty is not None and not raw.strip():
+            return empty
     else:
         try:
             where, raw = source, Path(source).read_bytes()
         except OSError as exc:
-            raise InputRejected(f"cannot read {source}: {exc.__class__.__name__}") from None
+            raise InputRejected(
+                f"cannot read {source}: {exc.strerror or exc.__class__.__name__}"
+            ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputRejected(f"cannot read {where}: it is not UTF-8 text") from None
+    if not text.strip():
+        raise InputRejected(f"no JSON in {where}: give it with --json FILE, or on stdin")
     return case_json.loads(text)
 
 
@@ -316,7 +324,9 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
 def cmd_case_advance(session: Session, args: argparse.Namespace) -> int:
     target = workflow.parse_status(args.to)
     case_id = session.resolve(args.ref)
-    fields = {} if args.json is None and sys.stdin.isatty() else _read_json_arg(args.json)
+    fields = {} if args.json is None and sys.stdin.isatty() else _read_json_arg(
+        args.json, empty={}
+    )
     if not isinstance(fields, dict):
         raise InputRejected("the transition fields must be a JSON object")
     case = session.advance(case_id, target, fields)
@@ -348,8 +358,9 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
         latest = check.latest_serial
         instead = (f"the case's latest sheet is {latest}" if latest and latest != claims.serial
                    else "print a new one")
-        out(f"OUT OF DATE: sheet {claims.serial} of site '{check.site_name}' is genuine, but the"
-            f" case changed after it was printed: do not hand over by it; {instead}")
+        # The verdict is the error line (stderr); what the token says follows on stdout.
+        warn(f"OUT OF DATE: sheet {claims.serial} of site '{check.site_name}' is genuine, but"
+             f" the case changed after it was printed: do not hand over by it; {instead}")
     else:
         out(f"valid handoff sheet token signed by site '{check.site_name}' ({claims.site_id})")
     out(f"  case {claims.reference} ({claims.case_id}), sheet {claims.serial}")

@@ -21,6 +21,12 @@ class PermissionDenied(HavenError):
     exit_code = 3
 
 
+class WrongPlace(HavenError):
+    """The data folder named holds no vault, holds one already, or cannot hold one."""
+
+    exit_code = 2  # a usage error: another folder was meant
+
+
 class InputRejected(HavenError):
     """Bad, tampered, replayed or foreign input; nothing was changed."""
 

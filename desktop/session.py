@@ -40,6 +40,7 @@ from db.vault import (
     VaultError,
     VaultFull,
     VaultInUse,
+    VaultPlaceError,
     now_utc,
 )
 from desktop import refcode, workflow
@@ -49,6 +50,7 @@ from desktop.errors import (
     InputRejected,
     NotFound,
     PermissionDenied,
+    WrongPlace,
 )
 from desktop.i18n import ngettext
 from desktop.permissions import Action, allowed, require
@@ -170,6 +172,8 @@ class Session:
             )
         except VaultFull:
             raise  # said as such by every front end
+        except VaultPlaceError as exc:
+            raise WrongPlace(str(exc)) from None
         except (VaultError, KeyslotError, OSError) as exc:
             raise HavenError(str(exc)) from None
         with created.vault.transaction() as conn:
@@ -186,6 +190,8 @@ class Session:
             vault = Vault.unlock(data_dir, user, password, decoy_kdf=decoy_kdf)
         except VaultFull:
             raise  # said as such by every front end
+        except VaultPlaceError as exc:
+            raise WrongPlace(str(exc)) from None
         except (WrongPassword, KeyslotError, VaultError, MigrationError) as exc:
             raise _open_failure(exc) from None
         try:

@@ -82,8 +82,8 @@ def test_init_twice_is_refused(cli_site: Path, run_cli) -> None:  # type: ignore
         data=cli_site,
         user=None,
     )
-    assert result.returncode == 1
-    assert "already exists" in result.stderr
+    assert result.returncode == 2  # another folder was meant
+    assert result.stderr == f"haven-admin: a vault already exists in {cli_site}\n"
 
 
 def test_case_add_list_show(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
@@ -191,8 +191,7 @@ def test_a_move_with_a_field_that_is_no_field_name_does_not_repeat_it(  # type: 
                      stdin=json.dumps({"reason": "called off", "Ґжеґож Grzegorzyk": "x"}))
     assert result.returncode == 4
     assert result.stderr == (
-        "haven-admin: fields not used by the move to 'withdrawn': 1 more that is not a field"
-        " name\n"
+        "haven-admin: fields not used by the move to 'withdrawn': 1 that is not a field name\n"
     )
 
 
@@ -221,6 +220,19 @@ def test_unknown_status_and_missing_fields_are_exit_4(cli_site: Path, run_cli) -
         "case", "advance", ref, "--to", "handed_off", "--json", "-", data=cli_site, stdin="{}"
     )
     assert result.returncode == 4
+    # No --json and nothing on stdin (a script): no fields, so the fields it needs are named.
+    result = run_cli("case", "advance", ref, "--to", "withdrawn", data=cli_site, stdin="")
+    assert result.returncode == 4
+    assert "reason" in result.stderr
+    assert "JSON" not in result.stderr
+    added = run_cli("case", "add", data=cli_site, stdin="")
+    assert (added.returncode, added.stderr) == (
+        4, "haven-admin: no JSON in standard input: give it with --json FILE, or on stdin\n"
+    )
+    missing = run_cli("case", "add", "--json", str(cli_site / "nope.json"), data=cli_site)
+    assert (missing.returncode, missing.stderr) == (
+        4, f"haven-admin: cannot read {cli_site / 'nope.json'}: No such file or directory\n"
+    )
     shown = json.loads(run_cli("case", "show", ref, "--json", data=cli_site).stdout)
     assert shown["status"] == "registered"
     assert len(shown["history"]) == 1
@@ -268,9 +280,20 @@ def test_roles_are_checked(cli_site: Path, run_cli, tmp_path: Path) -> None:  # 
     assert run_cli("case", "list", data=cli_site).returncode == 0
 
 
-def test_usage_errors_are_exit_2(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_usage_errors_are_exit_2_in_one_line(cli_site: Path, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert run_cli("case", data=cli_site).returncode == 2
     assert run_cli("frobnicate", data=cli_site).returncode == 2
+    wrong = run_cli("user", "add", "olena", "--role", "boss", data=cli_site)
+    assert wrong.returncode == 2
+    assert wrong.stderr.count("\n") == 1  # the usage is one --help away, not printed
+    assert wrong.stderr.endswith("(see: haven-admin user add --help)\n")
+    empty = tmp_path / "no-vault-here"
+    empty.mkdir()
+    nowhere = run_cli("case", "list", data=empty)
+    assert (nowhere.returncode, nowhere.stderr) == (
+        2, f"haven-admin: no vault in {empty}: run 'haven-admin init' first\n"
+    )
+
 
 def test_an_empty_data_folder_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     from desktop import cli
@@ -564,7 +587,8 @@ def test_numbers_out_of_range_on_the_command_line_are_exit_2(  # type: ignore[no
     data = tmp_path / "new" if args[0] == "init" else cli_site
     result = run_cli(*args, data=data)
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == f"haven-admin: {message}"
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"haven-admin: {message} (see: haven-admin {args[0]}")
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "new").exists()
 
