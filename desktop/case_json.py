@@ -148,7 +148,9 @@ def _case_shape(raw: Any) -> dict[str, Any]:
     if "channel" not in raw:
         raise CaseInputError("channel: required")
     persons = raw.get("persons")
-    if not isinstance(persons, list) or not persons:
+    if persons is not None and not isinstance(persons, list):
+        raise CaseInputError("persons: must be a list of persons")
+    if not persons:
         raise CaseInputError("persons: at least one person is required")
     if len(persons) > MAX_PERSONS:
         raise CaseInputError(f"persons: at most {MAX_PERSONS} in one case")
@@ -210,12 +212,25 @@ def _raise(error: CaseInputError) -> None:
     raise error
 
 
+class _KeyTwice(Exception):
+    """An object of the document names one key twice (which value was meant is unknown)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _KeyTwice
+    return document
+
+
 def loads(text: str | bytes) -> Any:
     """json.loads with a size limit and one clear error."""
     if len(text) > MAX_DOCUMENT:
         raise CaseInputError(f"the JSON is larger than {MAX_DOCUMENT} bytes")
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_unique_keys)
+    except _KeyTwice:
+        raise CaseInputError("invalid JSON: an object names one key twice") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CaseInputError(f"invalid JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
     except ValueError:  # an integer longer than Python reads (4,300 digits)

@@ -96,10 +96,11 @@ def cmd_site_key_card(session: Session, args: argparse.Namespace) -> int:
 def cmd_site_export_identity(session: Session, args: argparse.Namespace) -> int:
     if not args.age:
         raise TransferUsageError("say --age: the identity is written as an age identity file")
-    check_new_file(Path(args.output))  # before the passphrase is asked for
+    service = TransferService(session)
+    service.check_export_identity(Path(args.output))  # before the passphrase is asked for
     protect = args.passphrase or args.passphrase_file is not None
     passphrase = _passphrase(args, confirm=True, what="Identity") if protect else None
-    TransferService(session).export_identity(Path(args.output), passphrase)
+    service.export_identity(Path(args.output), passphrase)
     if passphrase is None:
         warn(
             f"WARNING: {args.output} holds this site's SECRET decryption key, unencrypted."
@@ -295,9 +296,10 @@ def cmd_conflict_resolve(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(session: Session, args: argparse.Namespace) -> int:
-    check_new_file(Path(args.output))  # before the passphrase is asked for
+    service = TransferService(session)
+    service.check_backup(Path(args.output))  # before the passphrase is asked for
     passphrase = _passphrase(args, confirm=True)
-    info = TransferService(session).backup(Path(args.output), passphrase)
+    info = service.backup(Path(args.output), passphrase)
     out(f"Backup written to {args.output} ({info.size} bytes, schema {info.schema});"
          " it opens with the passphrase only (age -d works too).")
     return 0

@@ -50,6 +50,6 @@ def field_names(names: Iterable[str]) -> str:
     shown = sorted(name for name in names if _FIELD_NAME.fullmatch(name))
     others = sum(1 for name in names if not _FIELD_NAME.fullmatch(name))
     if others:
-        verb = "is" if others == 1 else "are"
-        shown.append(f"{others} more that {verb} not a field name")
+        what = "is not a field name" if others == 1 else "are not field names"
+        shown.append(f"{others} {'more ' if shown else ''}that {what}")
     return ", ".join(shown)

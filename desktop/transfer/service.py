@@ -426,6 +426,13 @@ class TransferService:
 
     # --- keys and backups ----------------------------------------------------------------
 
+    def check_export_identity(self, destination: Path) -> None:
+        """Refuse what export_identity would refuse before any passphrase is asked for: a
+        user who is not an admin, a target that exists or a folder that does not."""
+        if self.session.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin may write out the site's secret key")
+        check_new_file(destination)
+
     def export_identity(
         self, destination: Path, passphrase: str | None = None, work_factor: int | None = None
     ) -> None:
@@ -434,8 +441,7 @@ class TransferService:
         With a passphrase the file is that identity encrypted to it (age's scrypt recipient,
         armored): ``age -d -i FILE`` asks for the passphrase, and a lost stick gives nothing.
         """
-        if self.session.role is not Role.ADMIN:
-            raise PermissionDenied("only an admin may write out the site's secret key")
+        self.check_export_identity(destination)
         if passphrase is not None and len(passphrase.strip()) < 12:
             raise InputRejected("an identity passphrase must be at least 12 characters long")
         data = identity.age_identity_file(
@@ -457,14 +463,19 @@ class TransferService:
         how = "plain" if passphrase is None else "encrypted with a passphrase"
         self._audit("site_identity_exported", f"{destination} ({how})")
 
+    def check_backup(self, destination: Path) -> None:
+        """Refuse what backup would refuse before the passphrase is asked for: a role that may
+        not, a target that exists or a folder that does not."""
+        self._require(Action.BACKUP)
+        check_new_file(destination)
+
     def backup(self, destination: Path, passphrase: str, work_factor: int | None = None) -> (
         backup.BackupInfo
     ):
         """Write an encrypted backup of the whole vault, opened by ``passphrase``."""
-        self._require(Action.BACKUP)
+        self.check_backup(destination)
         if len(passphrase.strip()) < 12:
             raise InputRejected("a backup passphrase must be at least 12 characters long")
-        check_new_file(destination)
         try:
             info = backup.write_backup(
                 self.vault, destination, passphrase,

@@ -57,3 +57,21 @@ def test_a_malformed_document_is_one_problem(raw: Any, message: str) -> None:
     problems = case_json.new_case_problems(raw)
     assert len(problems) == 1
     assert str(problems[0]).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"kind": "surrender", "kind": "other", "channel": "phone", "persons": []}',
+         "invalid JSON: an object names one key twice"),
+        ('{"kind": "surrender", "channel": "phone", "persons": {"full_name": "Петренко"}}',
+         "persons: must be a list of persons"),
+        ('{"kind": "surrender", "channel": "phone", "persons": [], "Петренко Іван": 1}',
+         "unknown field(s) 1 that is not a field name"),
+    ],
+    ids=["a key twice", "persons not a list", "an unknown key that may be a name"],
+)
+def test_what_a_script_gets_wrong_is_said_plainly(text: str, message: str) -> None:
+    with pytest.raises(CaseInputError) as raised:
+        case_json.parse_new_case(case_json.loads(text))
+    assert str(raised.value) == message

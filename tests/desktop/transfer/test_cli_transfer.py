@@ -167,6 +167,11 @@ def test_roles_and_usage(two_sites, run_cli, tmp_path: Path) -> None:  # type: i
                      user="it")
     assert secret.returncode == 3
     assert not (tmp_path / "k").exists()
+    # The role is checked before a passphrase is asked for (there is no terminal here).
+    for command in (["backup"], ["site", "export-identity", "--age", "--passphrase"]):
+        refused = run_cli(*command, "-o", str(tmp_path / "b.age"), data=north, user="operator")
+        assert refused.returncode == 3, refused.stderr
+        assert not (tmp_path / "b.age").exists()
     unknown = run_cli("export", "--to", "nobody", "-o", str(tmp_path / "y.haven"), data=north)
     assert unknown.returncode == 4
     assert "no peer named" in unknown.stderr
