@@ -238,6 +238,9 @@ def _final_status(rng: random.Random) -> Status:
     return Status.CLOSED
 
 
+_EVERY_STATUS = tuple(Status)
+
+
 def make_demo_cases(
     session: Session, count: int, seed: int, progress: Callable[[str], None] | None = None
 ) -> None:
@@ -261,9 +264,12 @@ def make_demo_cases(
         batch = min(BATCH, count - done)
         with session.vault.transaction() as conn:
             used: set[str] = set()
-            for _ in range(batch):
+            for index in range(done, done + batch):
+                # The first cases take every status once, so a small demo shows them all.
+                every = _EVERY_STATUS[index] if index < len(_EVERY_STATUS) else None
                 _insert_one(
-                    conn, rng, session.user.name, site.site_id, site.ref_prefix, pool, start, used
+                    conn, rng, session.user.name, site.site_id, site.ref_prefix, pool, start, used,
+                    every,
                 )
             audit.append(conn, session.user.name, "demo_cases_added", detail=str(batch))
         done += batch
@@ -280,9 +286,11 @@ def _insert_one(
     pool: list[tuple[bytes, bytes]],
     start: datetime,
     used: set[str],
+    status: Status | None = None,
 ) -> None:
-    consultation = rng.random() < 0.12
-    final = _final_status(rng)
+    """One synthetic case, in ``status`` if given, else in one drawn at random."""
+    consultation = status is None and rng.random() < 0.12
+    final = status or _final_status(rng)
     if consultation and final not in (Status.REGISTERED, Status.CLOSED):
         final = Status.CLOSED
     persons = tuple(_person(rng) for _ in range(1 if consultation else _group_size(rng)))
