@@ -630,9 +630,14 @@ class Session:
     ) -> Rekeyed:
         """Disable an account, remove its keyslot and re-key the vault (see rekey_vault)."""
         self._require(Action.MANAGE_USERS)
-        self._require_over(self._account(name).role)
+        account = self._account(name)
+        self._require_over(account.role)
         if name == self.user.name:
             raise InputRejected("you cannot disable your own account")
+        if account.disabled:
+            raise InputRejected(
+                f"{name!r} is disabled already; to re-key the vault, run 'haven-admin site rekey'"
+            )
         with self.vault.transaction() as conn:
             try:
                 users.set_disabled(conn, name, True)

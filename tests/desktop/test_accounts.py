@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from db.records import Role
-from desktop.errors import PermissionDenied
+from desktop.errors import InputRejected, PermissionDenied
 from desktop.session import Session
 from tests.conftest import FAST_KDF, PASSWORD, Site
 
@@ -45,6 +45,10 @@ def test_an_it_officer_still_manages_the_other_accounts(site: Site, it_officer: 
     admin = Session.open(site.data, "admin", PASSWORD)
     admin.add_user("second", Role.ADMIN, PASSWORD, FAST_KDF)
     admin.disable_user("second")
+    with pytest.raises(InputRejected, match="'second' is disabled already; to re-key the vault"):
+        admin.disable_user("second")  # not re-keyed nor audited again
+    actions = [entry.action for entry in admin.audit_entries()]
+    assert (actions.count("user_disabled"), actions.count("vault_rekeyed")) == (2, 2)
     admin.close()
 
 
