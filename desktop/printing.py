@@ -8,10 +8,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from db import audit, audit_tree, printing
+from db import audit, audit_tree, peers, printing
 from db.records import Case, Status
 from db.vault import now_utc
-from desktop.errors import InputRejected
+from desktop.errors import InputRejected, NotFound
 from desktop.files import parts_removed_on_failure, publish, stage_file
 from desktop.handoff import (
     HandoffSheet,
@@ -22,6 +22,7 @@ from desktop.handoff import (
 from desktop.permissions import Action, require
 from desktop.session import Session
 from desktop.sheet_token import SheetClaims, SheetTokenError, verify_sheet_token
+from desktop.transfer.sshsig import parse_public_key
 
 PRINTABLE = frozenset({Status.HANDOFF_ARRANGED, Status.HANDED_OFF})
 
@@ -150,25 +151,51 @@ class SheetCheck:
     latest_serial: str | None = None  # this site's newest sheet of the case, if any
 
 
+def _signers(session: Session) -> tuple[dict[str, Ed25519PublicKey], dict[str, str]]:
+    """The keys a sheet may be signed with, by site id: this site's and its unrevoked
+    peers' (a receiving unit may bring a sheet printed at another site); and their names."""
+    keys: dict[str, Ed25519PublicKey] = {
+        session.site.site_id: session.vault.site_signing_key().public_key()
+    }
+    names = {session.site.site_id: session.site.name}
+    with session.vault.reading() as conn:
+        for peer in peers.list_peers(conn):
+            if not peer.revoked:
+                keys[peer.site_id] = parse_public_key(peer.signing_key)
+                names[peer.site_id] = peer.name
+    return keys, names
+
+
 def check_sheet_token(session: Session, token: str) -> SheetCheck:
-    """Verify a scanned token against this site's key (and, later, known peers')."""
-    own_key: Ed25519PublicKey = session.vault.site_signing_key().public_key()
+    """Verify a scanned token against this site's key or an unrevoked peer's."""
+    keys, names = _signers(session)
     try:
-        claims = verify_sheet_token(token.strip(), {session.site.site_id: own_key})
+        claims = verify_sheet_token(token.strip(), keys)
     except SheetTokenError as exc:
         raise InputRejected(f"sheet token refused: {exc}") from None
+    ours = claims.site_id == session.site.site_id
     record = None
-    with session.vault.reading() as conn:
-        record = printing.find_print(conn, claims.case_id, claims.serial, session.site.ref_prefix)
-        printed = printing.prints_for(conn, claims.case_id)
+    printed: list[printing.PrintRecord] = []
+    if ours:  # only this site's sheets are in its print register
+        with session.vault.reading() as conn:
+            record = printing.find_print(
+                conn, claims.case_id, claims.serial, session.site.ref_prefix
+            )
+            printed = printing.prints_for(conn, claims.case_id)
     if record is not None and record.content_digest != claims.content_digest:
         raise InputRejected("sheet token refused: it does not match the sheet this site printed")
-    case = session.get_case(claims.case_id, audit_view=False)
+    try:
+        case = session.get_case(claims.case_id, audit_view=False)
+    except NotFound:
+        raise InputRejected(
+            f"the sheet token is genuine, signed by site '{names[claims.site_id]}', but its case"
+            " is not held here (no transfer file brought it yet): check the sheet there"
+        ) from None
     current = content_digest(claims.site_id, claims.serial, case) == claims.content_digest
     with session.vault.transaction() as conn:
         audit.append(conn, session.user.name, "sheet_verified", claims.case_id, claims.serial)
     latest = (
         format_serial(session.site.ref_prefix, printed[-1].serial_number) if printed else None
     )
-    return SheetCheck(claims=replace(claims), site_name=session.site.name, registered=record,
+    return SheetCheck(claims=replace(claims), site_name=names[claims.site_id], registered=record,
                       case=case, current=current, latest_serial=latest)

@@ -184,6 +184,54 @@ def test_a_token_from_another_site_is_foreign(arranged, run_cli, tmp_path: Path)
     assert "refused" in result.stderr
 
 
+def test_a_sheet_printed_at_a_peer_is_checked_here_until_the_peer_is_revoked(  # type: ignore[no-untyped-def]
+    arranged, run_cli, tmp_path: Path
+) -> None:
+    from desktop.handoff import content_digest
+    from desktop.printing import print_handoff_sheet
+    from desktop.transfer.service import TransferService
+
+    data, ref = arranged
+    east = Session.open(data, "admin", PASSWORD)
+    west, _ = Session.create_site(tmp_path / "west", "Захід", "admin", PASSWORD, FAST_KDF)
+    try:
+        east_service, west_service = TransferService(east), TransferService(west)
+        mine, theirs = east_service.site_identity(), west_service.site_identity()
+        east_service.add_peer("west", theirs.signing_key, theirs.age_recipient, theirs.fingerprint)
+        west_service.add_peer("Схід-пункт", mine.signing_key, mine.age_recipient,
+                              mine.fingerprint)
+        case_id = east.resolve(ref)
+        serial = print_handoff_sheet(east, case_id).serial
+        token = make_sheet_token(
+            site_id=east.site.site_id, case_id=case_id, reference=ref, serial=serial,
+            content_digest=content_digest(east.site.site_id, serial, east.get_case(case_id)),
+            signing_key=east.vault.site_signing_key(),
+        )
+        before_transfer = run_cli("sheet", "verify", token, data=tmp_path / "west")
+        assert before_transfer.returncode == 4
+        assert before_transfer.stderr == (
+            "haven-admin: the sheet token is genuine, signed by site 'Схід-пункт', but its case"
+            " is not held here (no transfer file brought it yet): check the sheet there\n"
+        )
+        carried = tmp_path / "east-west.haven"
+        east_service.export(["west"], carried, full=True)
+        west_service.import_file(carried)
+        checked = run_cli("sheet", "verify", token, data=tmp_path / "west")
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stdout.startswith(
+            f"valid handoff sheet token signed by site 'Схід-пункт' ({east.site.site_id})"
+        )
+        assert "the sheet vouches for the case as it stands" in checked.stdout
+        assert "printed" not in checked.stdout  # the print register is the peer's
+        west_service.revoke_peer("Схід-пункт")
+        revoked = run_cli("sheet", "verify", token, data=tmp_path / "west")
+        assert revoked.returncode == 4
+        assert "refused" in revoked.stderr
+    finally:
+        east.close()
+        west.close()
+
+
 @NEEDS_POPPLER
 def test_the_sheet_prints_the_root_of_the_whole_audit_log(arranged, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from db import audit, merkle
