@@ -20,6 +20,8 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
      N_("File #{sequence} from {peer} was imported before; a file is never imported twice.")),
     (re.compile(r"^the file is signed by a site that is not a known peer$"),
      N_("The file is signed by a site that is not one of this site's peers.")),
+    (re.compile(r"^the file was written by this site: carry it to the sites it is for$"),
+     N_("This site wrote the file: carry it to the sites it is for.")),
     (re.compile(r"^the file comes from '(?P<peer>.*)', whose keys were revoked$"),
      N_("The file comes from {peer}, whose keys were revoked.")),
     (re.compile(r"^the manifest was signed by '(?P<peer>.*)' but names another site as sender$"),

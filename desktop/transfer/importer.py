@@ -9,11 +9,14 @@ the transaction back, so what it reports is exactly what an import would do.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from db import audit, audit_union, hlc, oplog, peers, sync
 from db.audit_union import AuditMismatch, Entry
@@ -111,11 +114,16 @@ class ImportReport:
     ops_left_out: int = 0  # relayed changes that differ from the ones held here
 
 
-def _signer(conn: Any, layout: Layout) -> Peer:
+def _signer(conn: Any, layout: Layout, own_key: Ed25519PublicKey) -> Peer:
     try:
         signature = layout.signature.decode("ascii")
     except UnicodeDecodeError:
         raise SignatureRejected("the manifest's signature is malformed") from None
+    with contextlib.suppress(sshsig.SSHSigError):
+        sshsig.verify(layout.manifest, signature, own_key, sshsig.TRANSFER_NAMESPACE)
+        raise InputRejected(
+            "the file was written by this site: carry it to the sites it is for"
+        )
     for peer in peers.list_peers(conn):
         try:
             sshsig.verify(
@@ -141,7 +149,7 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
     layout = read_layout(handle)
     with vault.reading() as conn:
         site_id = peers.local_site(conn)
-        peer = _signer(conn, layout)
+        peer = _signer(conn, layout, vault.site_signing_key().public_key())
         if peer.revoked:
             raise SignatureRejected(f"the file comes from '{peer.name}', whose keys were revoked")
         manifest = parse_manifest(layout.manifest)

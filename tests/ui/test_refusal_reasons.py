@@ -159,10 +159,13 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
          "Справа з файлу стала б більшою, ніж може вмістити один файл передачі, і цей пункт не"
          " зміг би передати її далі. Весь файл відхилено; повідомте ІТ-фахівця"
          " пункту-відправника."),
+        ("the file was written by this site: carry it to the sites it is for",
+         "Цей файл записав цей пункт: віднесіть його до пунктів, для яких він призначений."),
     ],
     ids=["clock ahead", "invalid record", "rewritten audit log", "rewritten, not restored",
          "no proof yet", "cut short", "not for our key",
-         "reference used twice", "a case on two lines", "a case too large to pass on"],
+         "reference used twice", "a case on two lines", "a case too large to pass on",
+         "our own file"],
 )
 def test_refusals_read_in_ukrainian(qapp: QApplication, message: str, reason: str) -> None:
     try:

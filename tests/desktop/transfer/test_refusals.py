@@ -201,6 +201,14 @@ def test_unknown_signer(world: dict[str, HavenSite], tmp_path: Path,
     assert_refused(world["south"], path, capsys, "not a known peer")
 
 
+def test_a_sites_own_file_is_not_taken_for_a_strangers(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = export(world["north"], "south", tmp_path / "north.haven")
+    assert_refused(world["north"], path, capsys,
+                   "the file was written by this site: carry it to the sites it is for")
+
+
 def test_revoked_signer(world: dict[str, HavenSite], tmp_path: Path,
                         capsys: pytest.CaptureFixture[str]) -> None:
     path = export(world["north"], "south", tmp_path / "revoked.haven")
