@@ -266,6 +266,11 @@ class Vault:
     @staticmethod
     def _read_slots(data_dir: Path) -> KeyslotFile:
         if not (data_dir / DB_NAME).exists():
+            if (data_dir / KEYSLOTS_NAME).exists():
+                raise VaultError(
+                    f"the vault in {data_dir} is incomplete: its keyslot file is there but its"
+                    f" database ({DB_NAME}) is not; restore the latest backup"
+                )
             raise VaultPlaceError(f"no vault in {data_dir}: run 'haven-admin init' first")
         return keyslots.read_keyslots(data_dir / KEYSLOTS_NAME)
 

@@ -45,8 +45,10 @@ MAX_KDF_PASSES = 100
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        # One line, as every error is; the usage is one --help away.
-        raise UsageError(f"{message} (see: {self.prog} --help)")
+        # One line, as every error is; the usage is one --help away. Arguments left over are
+        # found by the top parser, whatever command they were given to.
+        where = "haven-admin COMMAND" if message.startswith("unrecognized") else self.prog
+        raise UsageError(f"{message} (see: {where} --help)")
 
 
 def _whole_number(low: int, high: int) -> Callable[[str], int]:

@@ -174,6 +174,18 @@ def check_sheet_token(session: Session, token: str) -> SheetCheck:
     except SheetTokenError as exc:
         raise InputRejected(f"sheet token refused: {exc}") from None
     ours = claims.site_id == session.site.site_id
+    try:
+        case = session.get_case(claims.case_id, audit_view=False)
+    except NotFound:
+        if ours:
+            raise InputRejected(
+                "the sheet token is genuine and was printed here, but its case is not in this"
+                " vault (restored from a backup older than the sheet?)"
+            ) from None
+        raise InputRejected(
+            f"the sheet token is genuine, signed by site '{names[claims.site_id]}', but its case"
+            " is not held here (no transfer file brought it yet): check the sheet there"
+        ) from None
     record = None
     printed: list[printing.PrintRecord] = []
     if ours:  # only this site's sheets are in its print register
@@ -184,13 +196,6 @@ def check_sheet_token(session: Session, token: str) -> SheetCheck:
             printed = printing.prints_for(conn, claims.case_id)
     if record is not None and record.content_digest != claims.content_digest:
         raise InputRejected("sheet token refused: it does not match the sheet this site printed")
-    try:
-        case = session.get_case(claims.case_id, audit_view=False)
-    except NotFound:
-        raise InputRejected(
-            f"the sheet token is genuine, signed by site '{names[claims.site_id]}', but its case"
-            " is not held here (no transfer file brought it yet): check the sheet there"
-        ) from None
     current = content_digest(claims.site_id, claims.serial, case) == claims.content_digest
     with session.vault.transaction() as conn:
         audit.append(conn, session.user.name, "sheet_verified", claims.case_id, claims.serial)

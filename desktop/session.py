@@ -560,6 +560,8 @@ class Session:
             raise AuthenticationFailed(str(exc)) from None
         except VaultFull:
             raise
+        except VaultPlaceError as exc:
+            raise WrongPlace(str(exc)) from None
         except (VaultError, MigrationError) as exc:
             raise _open_failure(exc) from None
 

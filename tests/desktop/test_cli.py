@@ -293,6 +293,20 @@ def test_usage_errors_are_exit_2_in_one_line(cli_site: Path, run_cli, tmp_path: 
     assert (nowhere.returncode, nowhere.stderr) == (
         2, f"haven-admin: no vault in {empty}: run 'haven-admin init' first\n"
     )
+    key_file = tmp_path / "recovery.txt"
+    key_file.write_text("ABCDE\n")
+    recovering = run_cli("recover", "admin", "--recovery-key-file", str(key_file),
+                         "--new-password-file", str(run_cli.password_file), data=empty, user=None)
+    assert (recovering.returncode, recovering.stderr) == (2, nowhere.stderr)
+    leftover = run_cli("user", "disable", "olena", "--yes", data=cli_site)
+    assert leftover.returncode == 2
+    assert leftover.stderr.endswith("(see: haven-admin COMMAND --help)\n")
+    # A keyslot file without its database is no place to init, but a vault to restore.
+    (empty / "keyslots.json").write_text((cli_site / "keyslots.json").read_text())
+    half = run_cli("case", "list", data=empty)
+    assert half.returncode == 1
+    assert "is incomplete" in half.stderr
+    assert "restore the latest backup" in half.stderr
 
 
 def test_an_empty_data_folder_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

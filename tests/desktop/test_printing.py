@@ -184,6 +184,26 @@ def test_a_token_from_another_site_is_foreign(arranged, run_cli, tmp_path: Path)
     assert "refused" in result.stderr
 
 
+
+def test_a_sheet_of_this_site_whose_case_is_not_in_the_vault_says_so(  # type: ignore[no-untyped-def]
+    arranged, run_cli
+) -> None:
+    data, _ = arranged
+    session = Session.open(data, "admin", PASSWORD)
+    try:  # as after a restore from a backup older than the sheet
+        token = make_sheet_token(
+            site_id=session.site.site_id, case_id="0" * 32, reference="XX-000-000-0",
+            serial="XX-000009", content_digest=b"\0" * 32,
+            signing_key=session.vault.site_signing_key(),
+        )
+    finally:
+        session.close()
+    result = run_cli("sheet", "verify", token, data=data)
+    assert (result.returncode, result.stderr) == (4, (
+        "haven-admin: the sheet token is genuine and was printed here, but its case is not in"
+        " this vault (restored from a backup older than the sheet?)\n"))
+
+
 def test_a_sheet_printed_at_a_peer_is_checked_here_until_the_peer_is_revoked(  # type: ignore[no-untyped-def]
     arranged, run_cli, tmp_path: Path
 ) -> None:
