@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Callable
@@ -185,31 +184,28 @@ def new_case_problems(raw: Any) -> list[CaseInputError]:
         fields = _case_fields(_case_shape(raw))
     except CaseInputError as error:
         return [error]
-    checks = list(fields.values())
-    persons = raw["persons"]
-    checks[2:3] = [
-        check
-        for i, person in enumerate(persons)
-        for check in _person_checks(f"persons[{i}]", person)
-    ]
     problems: list[CaseInputError] = []
-    for check in checks:
+
+    def check(field: Callable[[], Any]) -> None:
         try:
-            check()
+            field()
         except CaseInputError as error:
             problems.append(error)
+
+    for name, field in fields.items():
+        if name != "persons":
+            check(field)
+            continue
+        for i, person in enumerate(raw["persons"]):
+            path = f"persons[{i}]"
+            try:
+                person_fields = _person_fields(path, _person_shape(path, person))
+            except CaseInputError as error:
+                problems.append(error)
+                continue
+            for person_field in person_fields.values():
+                check(person_field)
     return problems
-
-
-def _person_checks(path: str, raw: Any) -> list[Callable[[], Any]]:
-    try:
-        return list(_person_fields(path, _person_shape(path, raw)).values())
-    except CaseInputError as error:
-        return [functools.partial(_raise, error)]
-
-
-def _raise(error: CaseInputError) -> None:
-    raise error
 
 
 class _KeyTwice(Exception):

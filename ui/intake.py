@@ -492,10 +492,3 @@ class IntakeDialog(QDialog):
         if self._saving or not self.confirm_discard():
             return
         super().reject()
-
-    def done(self, result: int) -> None:
-        """Closing forgets the duplicates check still running: its answer has nowhere to go."""
-        if self._duplicate_task is not None:
-            self._duplicate_task.cancel()
-            self._duplicate_task = None
-        super().done(result)

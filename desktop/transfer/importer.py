@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -114,16 +115,12 @@ class ImportReport:
     ops_left_out: int = 0  # relayed changes that differ from the ones held here
 
 
-def _signer(conn: Any, layout: Layout, own_key: Ed25519PublicKey) -> Peer:
+def _signer(conn: Any, layout: Layout, own_key: Callable[[], Ed25519PublicKey]) -> Peer:
+    """The peer whose key signed the manifest; ``own_key`` is asked for only when none did."""
     try:
         signature = layout.signature.decode("ascii")
     except UnicodeDecodeError:
         raise SignatureRejected("the manifest's signature is malformed") from None
-    with contextlib.suppress(sshsig.SSHSigError):
-        sshsig.verify(layout.manifest, signature, own_key, sshsig.TRANSFER_NAMESPACE)
-        raise InputRejected(
-            "the file was written by this site: carry it to the sites it is for"
-        )
     for peer in peers.list_peers(conn):
         try:
             sshsig.verify(
@@ -141,6 +138,9 @@ def _signer(conn: Any, layout: Layout, own_key: Ed25519PublicKey) -> Peer:
                 "the manifest's signature does not match it: the file was altered"
             ) from None
         return peer
+    with contextlib.suppress(sshsig.SSHSigError):
+        sshsig.verify(layout.manifest, signature, own_key(), sshsig.TRANSFER_NAMESPACE)
+        raise InputRejected("the file was written by this site: carry it to the sites it is for")
     raise SignatureRejected("the file is signed by a site that is not a known peer")
 
 
@@ -149,7 +149,7 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
     layout = read_layout(handle)
     with vault.reading() as conn:
         site_id = peers.local_site(conn)
-        peer = _signer(conn, layout, vault.site_signing_key().public_key())
+        peer = _signer(conn, layout, lambda: vault.site_signing_key().public_key())
         if peer.revoked:
             raise SignatureRejected(f"the file comes from '{peer.name}', whose keys were revoked")
         manifest = parse_manifest(layout.manifest)
@@ -169,11 +169,11 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
                 f"file #{sequence} from '{peer.name}' was imported before (a replay)"
             )
         missing, missing_count = peers.missing_before(conn, peer.site_id, manifest.epoch, sequence)
+        newest = peers.newest_received(conn, peer.site_id, manifest.epoch)
         before_reset = peer.written_before_reset(
             manifest.epoch, manifest.created_at
-        ) or _written_before_restore(conn, peer, manifest)
+        ) or _written_before_restore(conn, peer, manifest, newest)
         if not before_reset:
-            newest = peers.newest_received(conn, peer.site_id, manifest.epoch)
             after = newest if newest is not None and sequence > newest else None
             try:
                 check_checkpoint(
@@ -187,7 +187,9 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
     )
 
 
-def _written_before_restore(conn: Any, peer: Peer, manifest: Manifest) -> bool:
+def _written_before_restore(
+    conn: Any, peer: Peer, manifest: Manifest, newest: int | None
+) -> bool:
     """A file of a numbering the peer has left, written before the first file taken here of
     the one it has now: it was on its way while the site was restored from a backup (which
     starts a new numbering), and the new numbering's files came first, with no reset needed.
@@ -195,7 +197,7 @@ def _written_before_restore(conn: Any, peer: Peer, manifest: Manifest) -> bool:
     audit entries, of the log the restore lost, are not."""
     if peer.their_epoch is None or manifest.epoch == peer.their_epoch:
         return False
-    if peers.newest_received(conn, peer.site_id, manifest.epoch) is None:
+    if newest is None:  # the newest file of its numbering taken here
         return False  # a numbering not seen before: a restore's new one, not a left one
     first = peers.first_written(conn, peer.site_id, peer.their_epoch)
     return first is not None and manifest.created_at < first

@@ -243,9 +243,7 @@ class TransferService:
         from a site that was not restored, whose rewritten log is never taken. The audit
         entry keeps the size and root of the checkpoint forgotten.
         """
-        self._require(Action.TRANSFER)
-        with self.vault.reading() as conn:
-            self._check_restored(self._resettable(conn, name).peer, evidence)
+        self.accepted_checkpoint(name, evidence)  # refused here as it would be below
         with self.vault.transaction() as conn:
             held = self._resettable(conn, name)
             at = format_time(now_utc())
