@@ -601,8 +601,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(sys.argv[1:] if argv is None else list(argv))
 
 
+def _closed_streams() -> None:
+    """A closed stdin reads as empty and a closed stderr drops its messages; a closed stdout
+    stops the command before it does anything, since its answer (init's recovery key, the
+    reference of a case added) would be lost."""
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - likewise
+    if sys.stdout is None:
+        raise UsageError("standard output is closed; nothing was done")
+
+
 def _main(arguments: list[str]) -> int:
     try:
+        _closed_streams()
         if case_json.holds_lone_surrogate(arguments):
             # Bytes that are not UTF-8 reach Python as lone surrogates, which no vault,
             # log or terminal can hold.

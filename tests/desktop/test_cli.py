@@ -615,3 +615,30 @@ def test_an_unknown_reference_is_not_echoed(cli_site: Path, run_cli) -> None:  #
                         data=cli_site, stdin=json.dumps({"duplicate_of": "Zzyzxqk Petrov"}))
     assert (duplicate.returncode, duplicate.stderr) == (
         4, "haven-admin: no case with that reference\n")
+
+
+def _with_stdout_closed(run_cli, *args: str, data: Path, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    """haven-admin run as `haven-admin ARGS >&-` would be."""
+    command = [sys.executable, "-m", "desktop.cli", "--data", str(data), "--user", "admin",
+               "--password-file", str(run_cli.password_file), *args]
+    return subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *command], input=stdin,
+                          stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=REPO,
+                          timeout=120, check=False)
+
+
+def test_a_closed_stdout_stops_the_command_before_it_does_anything(
+    cli_site: Path, run_cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    added = _with_stdout_closed(run_cli, "case", "add", "--json", "-", data=cli_site,
+                                stdin=json.dumps(CASE))
+    assert added.returncode == 2
+    assert added.stderr == "haven-admin: standard output is closed; nothing was done\n"
+    assert _case_count(cli_site) == 0  # its reference would have been printed nowhere
+
+    # init would show the recovery key once, to nobody.
+    made = _with_stdout_closed(run_cli, "init", "--site-name", "X", "--admin", "admin",
+                               "--new-password-file", str(run_cli.password_file),
+                               data=tmp_path / "other")
+    assert made.returncode == 2
+    assert "standard output is closed" in made.stderr
+    assert not (tmp_path / "other").exists()
