@@ -21,7 +21,7 @@ from desktop.handoff import (
 )
 from desktop.permissions import Action, require
 from desktop.session import Session
-from desktop.sheet_token import SheetClaims, SheetTokenError, verify_sheet_token
+from desktop.sheet_token import SheetClaims, SheetTokenError, UnknownSigner, verify_sheet_token
 from desktop.transfer.sshsig import parse_public_key
 
 PRINTABLE = frozenset({Status.HANDOFF_ARRANGED, Status.HANDED_OFF})
@@ -151,26 +151,39 @@ class SheetCheck:
     latest_serial: str | None = None  # this site's newest sheet of the case, if any
 
 
-def _signers(session: Session) -> tuple[dict[str, Ed25519PublicKey], dict[str, str]]:
+def _signers(
+    session: Session,
+) -> tuple[dict[str, Ed25519PublicKey], dict[str, str], dict[str, str]]:
     """The keys a sheet may be signed with, by site id: this site's and its unrevoked
-    peers' (a receiving unit may bring a sheet printed at another site); and their names."""
+    peers' (a receiving unit may bring a sheet printed at another site); their names; and
+    the names of revoked peers."""
     keys: dict[str, Ed25519PublicKey] = {
         session.site.site_id: session.vault.site_signing_key().public_key()
     }
     names = {session.site.site_id: session.site.name}
+    revoked: dict[str, str] = {}
     with session.vault.reading() as conn:
         for peer in peers.list_peers(conn):
-            if not peer.revoked:
+            if peer.revoked:
+                revoked[peer.site_id] = peer.name
+            else:
                 keys[peer.site_id] = parse_public_key(peer.signing_key)
                 names[peer.site_id] = peer.name
-    return keys, names
+    return keys, names, revoked
 
 
 def check_sheet_token(session: Session, token: str) -> SheetCheck:
     """Verify a scanned token against this site's key or an unrevoked peer's."""
-    keys, names = _signers(session)
+    keys, names, revoked = _signers(session)
     try:
         claims = verify_sheet_token(token.strip(), keys)
+    except UnknownSigner as exc:
+        if exc.site_id in revoked:
+            raise InputRejected(
+                f"sheet token refused: it names site '{revoked[exc.site_id]}', whose keys were"
+                " revoked here, so whoever holds them could have made it"
+            ) from None
+        raise InputRejected(f"sheet token refused: {exc}") from None
     except SheetTokenError as exc:
         raise InputRejected(f"sheet token refused: {exc}") from None
     ours = claims.site_id == session.site.site_id

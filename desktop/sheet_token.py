@@ -57,6 +57,14 @@ class SheetTokenError(ValueError):
     """A sheet token that is malformed, altered, or from a site we do not trust."""
 
 
+class UnknownSigner(SheetTokenError):
+    """A well-formed token that names a site whose key is not among the trusted ones."""
+
+    def __init__(self, site_id: str) -> None:
+        super().__init__(f"sheet token comes from unknown site {site_id!r}: not a trusted peer")
+        self.site_id = site_id
+
+
 @dataclass(frozen=True, slots=True)
 class SheetClaims:
     """What a verified sheet token vouches for."""
@@ -102,9 +110,7 @@ def verify_sheet_token(token: str, trusted_keys: Mapping[str, Ed25519PublicKey])
     claims = _parse_payload(payload)
     public_key = trusted_keys.get(claims.site_id)
     if public_key is None:
-        raise SheetTokenError(
-            f"sheet token comes from unknown site {claims.site_id!r}: not a trusted peer"
-        )
+        raise UnknownSigner(claims.site_id)
     try:
         public_key.verify(signature, SIGNING_CONTEXT + payload)
     except InvalidSignature:
