@@ -752,7 +752,9 @@ class Session:
             held = audit_union.verify_held(conn, names)
         report = dataclasses.replace(report, problems=report.problems + tuple(held))
         with self.vault.transaction() as conn:
-            audit.append(conn, self.user.name, "audit_verified", detail=f"{report.entries} entries")
+            found = "intact" if report.ok else f"{len(report.problems)} problem(s) found"
+            audit.append(conn, self.user.name, "audit_verified",
+                         detail=f"{report.entries} entries, {found}")
         return report
 
     def audit_root_at(self, size: int) -> bytes:

@@ -46,7 +46,6 @@ class AuditDialog(QDialog):
         self._session = session
         self._runner = runner
         self.entries: list[ListedAuditEntry] = []
-        self._verdict = ""  # the last verification's outcome, shown with the next listing
         self.setWindowTitle(_("Audit log"))
         self.resize(1000, 560)
         self.case_edit = QLineEdit()
@@ -73,6 +72,13 @@ class AuditDialog(QDialog):
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        # The last verification's outcome stays until the next one, whatever is listed.
+        self.verdict = QLabel()
+        self.verdict.setObjectName("audit_verdict")
+        self.verdict.setWordWrap(True)
+        self.verdict.hide()
+        self.alarm = ErrorLabel()
+        self.alarm.setObjectName("audit_alarm")
         self.error = ErrorLabel()
         self.busy = BusyBar()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -84,6 +90,8 @@ class AuditDialog(QDialog):
         layout.addLayout(filter_row)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.summary)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.alarm)
         layout.addWidget(self.busy)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -124,26 +132,28 @@ class AuditDialog(QDialog):
         if total > len(entries):
             text = _("The newest {shown} of {total} entries; type a case reference to see"
                      " all of one case's.").format(shown=number(len(entries)), total=number(total))
-        self.summary.setText(f"{self._verdict} {text}".strip())
-        self._verdict = ""
+        self.summary.setText(text)
 
     def verify(self) -> None:
         """Recompute this site's hash chain and say where it was altered, if anywhere."""
         self.error.clear_error()
+        self.alarm.clear_error()
+        self.verdict.hide()
         self._set_working(True)
         self._runner.run(self._session.verify_audit, self._verified, self._failed)
 
     def _verified(self, report: AuditReport) -> None:
         self._set_working(False)
         if report.ok:
-            self._verdict = ngettext(
+            self.verdict.setText(ngettext(
                 "This site's audit log is intact: {count} entry.",
                 "This site's audit log is intact: {count} entries.",
-                report.entries).format(count=number(report.entries))
+                report.entries).format(count=number(report.entries)))
+            self.verdict.show()
         else:
-            self.error.show_error("\n".join(
+            self.alarm.show_error("\n".join(
                 [_("This site's audit log was altered:"), *report.problems]))
-        self.reload()
+        self.reload()  # the listing shows the verification's own entry
 
     def _set_working(self, working: bool) -> None:
         self.busy.setVisible(working)

@@ -52,15 +52,50 @@ def test_entries_of_both_sites_one_case_and_verification(  # type: ignore[no-unt
 
         dialog.case_edit.clear()
         qtbot.mouseClick(dialog.verify_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: runner.idle() and "intact" in dialog.summary.text(),
-                        timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: runner.idle() and dialog.verdict.isVisible(), timeout=WAIT_MS)
+        assert dialog.verdict.text().startswith("This site's audit log is intact: ")
         assert not dialog.error.isVisible()
+        assert not dialog.alarm.isVisible()
         assert column(dialog, 4)[-1] == "audit log verified"
+        assert column(dialog, 6)[-1].endswith(" entries, intact")
     finally:
         runner.cancel_all()
         runner.wait_for_done()
         north.close()
         south.close()
+
+
+def test_an_altered_log_stays_reported_whatever_is_listed(  # type: ignore[no-untyped-def]
+    qtbot, runner: TaskRunner, tmp_path: Path
+) -> None:
+    (north,) = make_sites(tmp_path, ["north"])
+    try:
+        new_case(north, "Шевченко Тарас")
+        with north.session.vault.transaction() as conn:
+            conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+        dialog = AuditDialog(north.session, runner)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() > 0, timeout=WAIT_MS)
+        dialog.case_edit.setText("KM-4TX-7PA-9")  # typed, not shown yet: no such case
+        qtbot.mouseClick(dialog.verify_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: runner.idle() and dialog.error.isVisible(), timeout=WAIT_MS)
+        assert dialog.error.text() == "No case has this reference."
+        assert dialog.alarm.isVisible()
+        assert dialog.alarm.text() == (
+            "This site's audit log was altered:\nentry 2 was altered after it was written")
+        assert not dialog.verdict.isVisible()
+
+        dialog.case_edit.clear()
+        qtbot.mouseClick(dialog.show_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() > 0, timeout=WAIT_MS)
+        assert dialog.alarm.isVisible()  # listing again does not hide it
+        verified = column(dialog, 4).index("audit log verified")
+        assert column(dialog, 6)[verified].endswith(" entries, 1 problem(s) found")
+    finally:
+        runner.cancel_all()
+        runner.wait_for_done()
+        north.close()
 
 
 def test_every_action_recorded_reads_in_ukrainian() -> None:
