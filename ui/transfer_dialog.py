@@ -30,7 +30,7 @@ from ui.language import number
 from ui.messages import describe_failure
 from ui.refusals import refusal_text
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, TaskProgress
+from ui.widgets import BusyBar, ErrorLabel, TaskProgress, TaskStopped, set_default_button
 
 # Asks the person for a file; returns None when she cancels. Tests pass their own.
 ChooseFile = Callable[[QWidget], Path | None]
@@ -59,7 +59,66 @@ def _path_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
     return row
 
 
-class ExportDialog(QDialog):
+class _TaskDialog(QDialog):
+    """A dialog whose task runs with a bar and can be stopped, by Stop, Esc or closing the
+    window: the task's next report of progress unwinds it, and with it everything it did.
+    The dialog stays open until then, to say so."""
+
+    def __init__(self, summary_name: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel()
+        self.summary.setObjectName(summary_name)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error = ErrorLabel()
+        self.busy = BusyBar()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.close_button = self.buttons.button(QDialogButtonBox.StandardButton.Close)
+        self.stop_button = self.buttons.addButton(
+            _("&Stop"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.hide()
+        self.buttons.rejected.connect(self.reject)
+        self._progress: TaskProgress | None = None
+
+    def working(self) -> bool:
+        return self._progress is not None
+
+    def _begin(self, doing: str) -> TaskProgress:
+        self._progress = self.busy.start()
+        self.error.clear_error()
+        self.summary.setText(doing)
+        self._enable_fields(False)
+        self.close_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.stop_button.show()
+        self.stop_button.setFocus()
+        return self._progress
+
+    def _end(self) -> None:
+        self._progress = None
+        self.busy.hide()
+        self.stop_button.hide()
+        self.close_button.setEnabled(True)
+        self._enable_fields(True)
+
+    def _enable_fields(self, enabled: bool) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._progress is not None and not self._progress.stopping:
+            self._progress.stop()
+            self.stop_button.setEnabled(False)
+            self.summary.setText(_("Stopping…"))
+
+    def reject(self) -> None:
+        if self.working():
+            self.stop()
+        else:
+            super().reject()
+
+
+class ExportDialog(_TaskDialog):
     """Peers to send to, full or incremental, and the file to write; emits `exported`."""
 
     exported = Signal(object)
@@ -68,7 +127,7 @@ class ExportDialog(QDialog):
         self, service: TransferService, runner: TaskRunner, parent: QWidget | None = None,
         choose_file: ChooseFile = ask_save_path,
     ) -> None:
-        super().__init__(parent)
+        super().__init__("export_summary", parent)
         self._service = service
         self._runner = runner
         self._choose_file = choose_file
@@ -76,26 +135,20 @@ class ExportDialog(QDialog):
         self.resize(560, 420)
         self.peer_list = QListWidget()
         self.peer_list.setObjectName("export_peers")
+        self.peer_list.itemChanged.connect(self._choice_changed)
         self.full_box = QCheckBox(_("Send e&verything, not only what the peers have not confirmed"))
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("export_path")
+        self.path_edit.textChanged.connect(self._choice_changed)
         self.browse_button = QPushButton(_("&Choose file…"))
         self.browse_button.clicked.connect(self.choose_path)
-        self.summary = QLabel()
-        self.summary.setObjectName("export_summary")
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error = ErrorLabel()
-        self.busy = BusyBar()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton(
             _("&Export"), QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.clicked.connect(self.start_export)
         self.export_button.setEnabled(False)
         # Enter in the file field writes the file typed there; the chooser is a click away.
         self.browse_button.setAutoDefault(False)
-        self.export_button.setDefault(True)
-        self.buttons.rejected.connect(self.reject)
+        set_default_button(self.buttons, self.export_button)
         layout = QVBoxLayout(self)
         peers_label = QLabel(_("&Peers to send to:"))
         peers_label.setBuddy(self.peer_list)
@@ -129,6 +182,13 @@ class ExportDialog(QDialog):
             self.error.show_error(_("This site has no peers yet."))
         self.export_button.setEnabled(True)
 
+    def _choice_changed(self) -> None:
+        """A peer ticked or a file typed: an error about the last choice is mended, and
+        Enter exports again (after an export, it closed the dialog)."""
+        if not self.working():
+            self.error.clear_error()
+            set_default_button(self.buttons, self.export_button)
+
     def chosen_peers(self) -> list[str]:
         items = (self.peer_list.item(i) for i in range(self.peer_list.count()))
         return [item.data(Qt.ItemDataRole.UserRole) for item in items
@@ -143,9 +203,7 @@ class ExportDialog(QDialog):
     def choose_path(self) -> None:
         path = self._choose_file(self)
         if path is not None:
-            if not path.suffix:
-                path = path.with_suffix(".haven")
-            self.path_edit.setText(str(path))
+            self.path_edit.setText(str(_with_suffix(path)))
 
     def start_export(self) -> None:
         self.error.clear_error()
@@ -160,23 +218,23 @@ class ExportDialog(QDialog):
         if not text:
             self.error.show_error(_("Choose the file to write."))
             return
-        path, full = Path(text), self.full_box.isChecked()
-        report = self._set_busy(True).report
+        path, full = _with_suffix(Path(text)), self.full_box.isChecked()
+        self.path_edit.setText(str(path))
+        report = self._begin(_("Writing the file…")).report
         self._runner.run(
             lambda: self._service.export(names, path, full=full, progress=report),
             self._done, self._failed,
         )
 
-    def _set_busy(self, busy: bool) -> TaskProgress:
-        progress = self.busy.start() if busy else self.busy.progress
-        self.busy.setVisible(busy)
+    def _enable_fields(self, enabled: bool) -> None:
         for widget in (self.export_button, self.browse_button, self.peer_list, self.full_box,
                        self.path_edit):
-            widget.setEnabled(not busy)
-        return progress
+            widget.setEnabled(enabled)
 
     def _done(self, result: ExportResult) -> None:
-        self._set_busy(False)
+        self._end()
+        set_default_button(self.buttons, self.close_button)  # done: Enter closes
+        self.close_button.setFocus()
         peers = ", ".join(_("{name} (file #{sequence})").format(name=name, sequence=seq)
                           for name, seq in result.recipients)
         self.summary.setText(ngettext(
@@ -187,12 +245,24 @@ class ExportDialog(QDialog):
         self.exported.emit(result)
 
     def _failed(self, error: BaseException) -> None:
-        self._set_busy(False)
-        self.error.show_error(describe_failure(error))
+        self._end()
+        set_default_button(self.buttons, self.export_button)
+        if isinstance(error, TaskStopped):
+            self.summary.setText(_("Stopped: no file was written, and no file number was"
+                                   " used."))
+        else:
+            self.summary.clear()
+            self.error.show_error(describe_failure(error))
         self.path_edit.setFocus()
 
 
-class ImportDialog(QDialog):
+def _with_suffix(path: Path) -> Path:
+    """A transfer file's name as typed, with .haven if it has no suffix: the import's
+    chooser lists only those."""
+    return path if path.suffix else path.with_suffix(".haven")
+
+
+class ImportDialog(_TaskDialog):
     """Choose a file, see what a dry run would do, then import it; emits `imported`."""
 
     imported = Signal(object)
@@ -201,7 +271,7 @@ class ImportDialog(QDialog):
         self, service: TransferService, runner: TaskRunner, parent: QWidget | None = None,
         choose_file: ChooseFile = ask_open_path,
     ) -> None:
-        super().__init__(parent)
+        super().__init__("import_summary", parent)
         self._service = service
         self._runner = runner
         self._choose_file = choose_file
@@ -213,13 +283,6 @@ class ImportDialog(QDialog):
         self.path_edit.textChanged.connect(self._path_changed)
         self.browse_button = QPushButton(_("&Choose file…"))
         self.browse_button.clicked.connect(self.choose_path)
-        self.summary = QLabel()
-        self.summary.setObjectName("import_summary")
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error = ErrorLabel()
-        self.busy = BusyBar()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.check_button = self.buttons.addButton(
             _("C&heck file"), QDialogButtonBox.ButtonRole.ActionRole)
         self.check_button.clicked.connect(self.start_dry_run)
@@ -229,8 +292,7 @@ class ImportDialog(QDialog):
         self.import_button.setEnabled(False)
         # Enter checks the file typed there; once checked, Enter imports it.
         self.browse_button.setAutoDefault(False)
-        self.check_button.setDefault(True)
-        self.buttons.rejected.connect(self.reject)
+        set_default_button(self.buttons, self.check_button)
         layout = QVBoxLayout(self)
         file_label = QLabel(_("&Transfer file:"))
         file_label.setBuddy(self.path_edit)
@@ -251,7 +313,7 @@ class ImportDialog(QDialog):
     def _path_changed(self) -> None:
         self._checked = None
         self.import_button.setEnabled(False)
-        self.check_button.setDefault(True)
+        set_default_button(self.buttons, self.check_button)
         self.summary.clear()
         self.error.clear_error()
 
@@ -268,40 +330,41 @@ class ImportDialog(QDialog):
             self._run(self._checked, dry_run=False)
 
     def _run(self, path: Path, *, dry_run: bool) -> None:
-        self.error.clear_error()
-        self.summary.clear()
-        progress = self._set_busy(True).report
+        doing = _("Checking the file…") if dry_run else _("Importing…")
+        progress = self._begin(doing).report
         self._runner.run(
             lambda: self._service.import_file(path, dry_run=dry_run, progress=progress),
             lambda report: self._done(path, report),
-            self._failed,
+            lambda error: self._failed(error, dry_run),
         )
 
-    def _set_busy(self, busy: bool) -> TaskProgress:
-        progress = self.busy.start() if busy else self.busy.progress
-        self.busy.setVisible(busy)
+    def _enable_fields(self, enabled: bool) -> None:
         for widget in (self.check_button, self.browse_button, self.path_edit):
-            widget.setEnabled(not busy)
-        self.import_button.setEnabled(not busy and self._checked is not None)
-        return progress
+            widget.setEnabled(enabled)
+        self.import_button.setEnabled(enabled and self._checked is not None)
 
     def _done(self, path: Path, report: ImportReport) -> None:
         self._checked = path if report.dry_run else None
-        self._set_busy(False)
+        self._end()
         self.summary.setText(import_summary(report))
         if report.dry_run:
-            self.import_button.setDefault(True)
+            set_default_button(self.buttons, self.import_button)
             self.import_button.setFocus()
         else:
-            self.check_button.setDefault(True)
-            self.buttons.button(QDialogButtonBox.StandardButton.Close).setFocus()
+            set_default_button(self.buttons, self.close_button)  # done: Enter closes
+            self.close_button.setFocus()
             self.imported.emit(report)
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, dry_run: bool) -> None:
         self._checked = None
-        self._set_busy(False)
-        self.error.show_error(refusal_text(error))
-        self.check_button.setDefault(True)
+        self._end()
+        if isinstance(error, TaskStopped):
+            self.summary.setText(_("Check stopped.") if dry_run
+                                 else _("Stopped: nothing was imported."))
+        else:
+            self.summary.clear()
+            self.error.show_error(refusal_text(error))
+        set_default_button(self.buttons, self.check_button)
         self.path_edit.setFocus()
 
 

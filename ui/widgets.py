@@ -218,18 +218,29 @@ def focus(widget: QWidget) -> None:
         widget.moveCursor(widget.textCursor().MoveOperation.End)
 
 
+class TaskStopped(Exception):
+    """Raised in a task, at its next report of progress, once the person asked it to stop."""
+
+
 class TaskProgress:
     """How far a task on a worker thread is, for a BusyBar on the GUI thread to read.
 
     A plain object, not a QObject: the worker only sets a number, so nothing it does can
-    touch a widget that was closed meanwhile.
+    touch a widget that was closed meanwhile. ``stop()`` makes the task's next report raise
+    TaskStopped, which a task that works in one transaction unwinds like any failure.
     """
 
     def __init__(self) -> None:
         self.steps = -1  # not told yet
+        self.stopping = False
+
+    def stop(self) -> None:
+        self.stopping = True
 
     def report(self, done: int, total: int) -> None:
         """Called on the worker thread with (done, total)."""
+        if self.stopping:
+            raise TaskStopped
         self.steps = BusyBar.STEPS * done // total if total > 0 else BusyBar.STEPS
 
 

@@ -52,8 +52,7 @@ def export_through_dialog(qtbot, site: HavenSite, runner: TaskRunner, peer: str,
     qtbot.waitUntil(lambda: dialog.peer_list.count() > 0 and runner.idle(), timeout=WAIT_MS)
     dialog.set_peer_checked(peer)
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: bool(dialog.summary.text()) or dialog.error.isVisible(),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.working(), timeout=WAIT_MS)
     return dialog
 
 

@@ -218,3 +218,32 @@ def test_a_killed_import_leaves_no_helper_and_the_vault_unchanged(
     assert not helper_runs(), "the helper outlived the import"
     assert vault_digest(south) == before
     assert south.service.import_file(path).cases_new == 12_000
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_an_import_stopped_halfway_changes_nothing_and_leaves_no_helper(
+    world: dict[str, HavenSite], tmp_path: Path  # noqa: F811 - the fixture imported above
+) -> None:
+    north, south = world["north"], world["south"]
+    for n in range(200):
+        new_case(north, f"Особа {n}", f"+38067{n:07d}")
+    path = tmp_path / "to-south.haven"
+    north.service.export(["south"], path, full=True)
+    before = vault_digest(south)
+    told: list[int] = []
+
+    def stop_halfway(done: int, total: int) -> None:  # what the desk's Stop button does
+        told.append(done)
+        if done >= total // 2:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        south.service.import_file(path, progress=stop_halfway)
+    assert 0 < told[-1] < path.stat().st_size  # it was stopped on the way
+    assert vault_digest(south) == before
+    assert helpers_running() == []
+    report = south.service.import_file(path)
+    assert report.cases_new == 202  # and the two the world began with
