@@ -39,6 +39,9 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
      N_("The file was written by a version of Haven that this one cannot read.")),
     (re.compile(r"^the transfer file changed while it was being imported$"),
      N_("The file changed while it was being imported. Copy it again and retry.")),
+    (re.compile(r"^the file is not a Haven transfer file"),
+     N_("This is not a Haven transfer file. Check that you chose the file the sending site"
+        " wrote (its name ends in .haven).")),
     (re.compile(r"^the transfer file is (?:damaged or )?truncated"),
      N_("The file is incomplete: it was cut short, perhaps while it was copied. Copy it"
         " again from the sending site's medium.")),

@@ -284,9 +284,11 @@ def read_layout(handle: BinaryIO) -> Layout:
         raise TransferFileError(
             f"the file is larger than transfer files may be ({MAX_FILE_SIZE // 1024**3} GiB)"
         )
+    if not _starts_like_ours(handle):
+        raise TransferFileError("the file is not a Haven transfer file (not a tar archive)")
     # Our writer pads to whole tar records, so any cut, even in the padding, shows.
     if size < tarfile.RECORDSIZE or size % tarfile.RECORDSIZE:
-        raise TransferFileError("the transfer file is truncated or not a tar archive")
+        raise TransferFileError("the transfer file is truncated")
     found: dict[str, tuple[int, int]] = {}
     small: dict[str, bytes] = {}
     offset = 0
@@ -321,6 +323,19 @@ def read_layout(handle: BinaryIO) -> Layout:
         raise TransferFileError("the transfer file is truncated (no end-of-archive marker)")
     payload_offset, payload_size = found[PAYLOAD]
     return Layout(small[MANIFEST], small[SIGNATURE], payload_offset, payload_size)
+
+
+def _starts_like_ours(handle: BinaryIO) -> bool:
+    """Whether the file begins as a transfer file does: with a tar header, or, cut inside
+    its first header, with the name of one of its members as far as it goes."""
+    handle.seek(0)
+    head = handle.read(_BLOCK)
+    if len(head) >= _BLOCK:
+        return head[257:262] == b"ustar"
+    name = head[:100]
+    return bool(name) and any(
+        member.encode("ascii").ljust(100, b"\0").startswith(name) for member in MEMBERS
+    )
 
 
 def _read_exactly(handle: BinaryIO, size: int) -> bytes:

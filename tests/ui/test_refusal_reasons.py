@@ -161,11 +161,17 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
          " пункту-відправника."),
         ("the file was written by this site: carry it to the sites it is for",
          "Цей файл записав цей пункт: віднесіть його до пунктів, для яких він призначений."),
+        ("the file is not a Haven transfer file (not a tar archive)",
+         "Це не файл передачі Haven. Перевірте, що ви вибрали файл, який записав"
+         " пункт-відправник (його назва закінчується на .haven)."),
+        ("the transfer file is truncated",
+         "Файл неповний: його обрізано, можливо, під час копіювання. Скопіюйте його ще раз з"
+         " носія пункту-відправника."),
     ],
     ids=["clock ahead", "invalid record", "rewritten audit log", "rewritten, not restored",
          "no proof yet", "cut short", "not for our key",
          "reference used twice", "a case on two lines", "a case too large to pass on",
-         "our own file"],
+         "our own file", "not a transfer file", "truncated"],
 )
 def test_refusals_read_in_ukrainian(qapp: QApplication, message: str, reason: str) -> None:
     try:
