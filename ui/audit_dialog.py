@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -67,9 +68,17 @@ class AuditDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
+        self.table.setTabKeyNavigation(False)  # Tab goes on to the buttons
+        self.table.itemSelectionChanged.connect(self._show_detail)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        # The chosen entry's detail whole, which its cell may cut short: to read or copy.
+        self.detail = QLabel()
+        self.detail.setObjectName("audit_detail")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         # The last verification's outcome stays until the next one, whatever is listed.
@@ -89,6 +98,7 @@ class AuditDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(filter_row)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.detail)
         layout.addWidget(self.summary)
         layout.addWidget(self.verdict)
         layout.addWidget(self.alarm)
@@ -133,6 +143,11 @@ class AuditDialog(QDialog):
             text = _("The newest {shown} of {total} entries; type a case reference to see"
                      " all of one case's.").format(shown=number(len(entries)), total=number(total))
         self.summary.setText(text)
+
+    def _show_detail(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        entry = self.entries[rows[0].row()] if len(rows) == 1 else None
+        self.detail.setText(entry.detail if entry is not None else "")
 
     def verify(self) -> None:
         """Recompute this site's hash chain and say where it was altered, if anywhere."""

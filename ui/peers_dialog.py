@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 from db.peers import Peer
+from db.vault import parse_time
 from desktop.files import write_private_file
 from desktop.i18n import _
 from desktop.transfer.identity import SiteIdentity
 from desktop.transfer.service import TransferService
+from ui import labels
 from ui.messages import describe_failure
 from ui.tasks import TaskRunner
 from ui.transfer_dialog import ChooseFile
@@ -48,7 +50,8 @@ def save_key_card(service: TransferService, path: Path) -> Path:
 
 def _selectable(text: str) -> QLabel:
     label = QLabel(text)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                  | Qt.TextInteractionFlag.TextSelectableByKeyboard)
     label.setWordWrap(True)
     return label
 
@@ -84,6 +87,7 @@ class PeersDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()
+        self.table.setTabKeyNavigation(False)  # Tab goes on to the buttons
         self.status = QLabel()
         self.status.setObjectName("key_card_status")
         self.status.setWordWrap(True)
@@ -96,7 +100,9 @@ class PeersDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(self.site_form)
-        layout.addWidget(QLabel(_("Peers:")))
+        peers_label = QLabel(_("&Peers:"))
+        peers_label.setBuddy(self.table)
+        layout.addWidget(peers_label)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.busy)
         layout.addWidget(self.status)
@@ -114,8 +120,8 @@ class PeersDialog(QDialog):
         self.recipient.setText(mine.age_recipient)
         self.table.setRowCount(len(peers))
         for row, peer in enumerate(peers):
-            state = (_("revoked {at}").format(at=peer.revoked_at) if peer.revoked
-                     else _("active"))
+            state = (_("revoked {at}").format(at=labels.moment(parse_time(peer.revoked_at)))
+                     if peer.revoked_at is not None else _("active"))
             for column, text in enumerate((peer.name, peer.site_id, peer.fingerprint, state)):
                 self.table.setItem(row, column, QTableWidgetItem(text))
 
