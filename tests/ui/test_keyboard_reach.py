@@ -3,37 +3,20 @@ a mouse-only label held can be reached and copied."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QLabel
 
 from db.vault import parse_time
-from tests.desktop.transfer.sites import HavenSite, make_sites, new_case
+from tests.desktop.transfer.sites import new_case
 from tests.ui.conftest import WAIT_MS
+from tests.ui.test_transfer_gui import pair  # noqa: F401 - the fixture: two sites, peers
 from ui import labels
 from ui.audit_dialog import AuditDialog
 from ui.peers_dialog import PeersDialog
-from ui.tasks import TaskRunner
 
 
-@pytest.fixture
-def sites(tmp_path: Path, qapp: QApplication) -> Iterator[tuple[HavenSite, HavenSite,
-                                                               TaskRunner]]:
-    a, b = make_sites(tmp_path, ["a", "b"])
-    tasks = TaskRunner()
-    yield a, b, tasks
-    tasks.cancel_all()
-    tasks.wait_for_done()
-    QApplication.processEvents()
-    a.close()
-    b.close()
-
-
-def test_peers_dialog_by_keyboard(qtbot, sites) -> None:  # type: ignore[no-untyped-def]
-    a, _b, runner = sites
+def test_peers_dialog_by_keyboard(qtbot, pair) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    a, _b, runner = pair
     a.service.revoke_peer("b")
     dialog = PeersDialog(a.service, runner)
     qtbot.addWidget(dialog)
@@ -54,8 +37,8 @@ def test_peers_dialog_by_keyboard(qtbot, sites) -> None:  # type: ignore[no-unty
     assert not dialog.table.hasFocus()  # on to the buttons, not the next cell
 
 
-def test_audit_dialog_shows_the_chosen_entry_whole(qtbot, sites) -> None:  # type: ignore[no-untyped-def]
-    a, _b, runner = sites
+def test_audit_dialog_shows_the_chosen_entry_whole(qtbot, pair) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    a, _b, runner = pair
     new_case(a, "Шевченко Тарас")
     a.service.export(["b"], a.data / ".." / "a-b.haven", full=False)
     dialog = AuditDialog(a.session, runner)
