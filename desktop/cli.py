@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from db.keyslots import MIN_ITERATIONS, MIN_MEMORY_KIB, KdfParams, KeyslotError
-from db.records import Role
+from db.records import Role, Status
 from db.vault import Rekeyed, VaultError
 from desktop import case_json, cli_transfer, config, workflow
 from desktop.cli_common import (
@@ -32,7 +32,7 @@ from desktop.cli_common import (
     read_first_line,
     warn,
 )
-from desktop.errors import HavenError, InputRejected, not_written
+from desktop.errors import HavenError, InputRejected, NotFound, not_written
 from desktop.files import check_new_file
 from desktop.permissions import Action
 from desktop.session import Session
@@ -352,17 +352,21 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
-    from desktop import printing
+    from desktop import handoff, printing
 
     check = printing.check_sheet_token(session, args.token)
-    claims = check.claims
-    if not check.current:
+    claims, case = check.claims, check.case
+    genuine = f"sheet {claims.serial} of site '{check.site_name}' is genuine, but"
+    spent = _spent(case, _reference(session, case.duplicate_of))
+    # The verdict is the error line (stderr); what the token says follows on stdout.
+    if spent is not None:
+        warn(f"{spent[0]}: {genuine} {spent[1]}: do not hand over by it")
+    elif not check.current:
         latest = check.latest_serial
         instead = (f"the case's latest sheet is {latest}" if latest and latest != claims.serial
                    else "print a new one")
-        # The verdict is the error line (stderr); what the token says follows on stdout.
-        warn(f"OUT OF DATE: sheet {claims.serial} of site '{check.site_name}' is genuine, but"
-             f" the case changed after it was printed: do not hand over by it; {instead}")
+        warn(f"OUT OF DATE: {genuine} the case changed after it was printed: do not hand over"
+             f" by it; {instead}")
     else:
         out(f"valid handoff sheet token signed by site '{check.site_name}' ({claims.site_id})")
     out(f"  case {claims.reference} ({claims.case_id}), sheet {claims.serial}")
@@ -371,20 +375,59 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
         record = check.registered
         copy = f"copy {record.copy_number}" if record.copy_number else "original"
         out(f"  printed {record.printed_at.isoformat()} by {record.printed_by} ({copy})")
-    case = check.case
-    if not check.current:
-        out("  what changed since is in the case's history (case show)")
+    if spent is not None or not check.current:
+        out("  what became of the case is in its history (case show)")
         return 4
+    if case.flagged:
+        warn(f"the caller of this case failed the codeword check {case.failed_codeword_attempts}"
+             " times: make sure of who hands over")
     out("  the sheet vouches for the case as it stands; the paper must show:")
     for number, person in enumerate(case.persons, 1):
         born = f", {person.birth_date}" if person.birth_date else ""
         out(f"    {number}. {person.full_name}{born}")
-    times = (case.window_start, case.window_end)
-    window = " – ".join(t.isoformat(timespec="minutes") for t in times if t)
-    for label, value in (("group size", case.group_size), ("meeting point", case.meeting_point),
-                         ("window", window), ("receiving unit", case.receiving_unit)):
+        serves = ", ".join(part for part in (person.rank, person.unit) if part)
+        if serves:
+            out(f"       {serves}")
+        if person.notes:  # distinguishing features
+            out(f"       features: {_shortened(person.notes)}")
+    window = handoff.window_text(case.window_start, case.window_end)  # as the paper prints it
+    for label, value in (("group size", case.group_size), ("condition", case.condition),
+                         ("meeting point", case.meeting_point), ("window", window),
+                         ("receiving unit", case.receiving_unit)):
         out(f"    {label}: {value if value not in (None, '') else '—'}")
     return 0
+
+
+def _reference(session: Session, case_id: str | None) -> str:
+    """The reference of a case named by its id, as people name cases; the id if not held."""
+    if case_id is None:
+        return "?"
+    try:
+        return session.get_case(case_id, audit_view=False).ref
+    except NotFound:
+        return case_id
+
+
+def _spent(case: Any, duplicate_of: str) -> tuple[str, str] | None:
+    """Why no sheet of this case may be handed over by any more, if none may: (verdict,
+    reason). A sheet leaves out the status, so it stays genuine when the case moves on."""
+    changed = case.status_changed_at
+    when = f" on {changed.astimezone():%Y-%m-%d %H:%M}" if changed is not None else ""
+    if case.status == Status.WITHDRAWN:
+        reason = f" ({case.reason})" if case.reason else ""
+        return "WITHDRAWN", f"the case was withdrawn{when}{reason}"
+    if case.status == Status.DUPLICATE:
+        return "DUPLICATE", f"the case was marked{when} a duplicate of {duplicate_of}"
+    if case.status == Status.HANDED_OFF:
+        return "ALREADY HANDED OFF", f"the group was handed off{when}: the paper is spent"
+    if case.status == Status.CLOSED:
+        return "CLOSED", f"the case was closed{when}"
+    return None
+
+
+def _shortened(text: str, limit: int = 120) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def cmd_demo(session: Session, args: argparse.Namespace) -> int:

@@ -455,7 +455,7 @@ def _facts_table(sheet: HandoffSheet, styles: _Styles) -> Flowable:
         ("Кількість осіб у групі / Group size", _text(group)),
         ("Стан / Condition", _text(case.condition)),
         ("Пункт зустрічі / Meeting point", _text(case.meeting_point)),
-        ("Час зустрічі / Meeting window", _text(_window_text(case.window_start, case.window_end))),
+        ("Час зустрічі / Meeting window", _text(window_text(case.window_start, case.window_end))),
         ("Приймаючий підрозділ / Receiving unit", _text(case.receiving_unit)),
         (
             "Зареєстрував / Registered by",
@@ -846,7 +846,7 @@ def _local_text(moment: datetime | None) -> str:
     return f"{local:%Y-%m-%d %H:%M} ({_offset_text(local)})"
 
 
-def _window_text(start: datetime | None, end: datetime | None) -> str:
+def window_text(start: datetime | None, end: datetime | None) -> str:
     if start is None and end is None:
         return "—"
     if start is None or end is None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from db.records import Role
+from desktop.handoff import window_text
 from desktop.session import Session
 from desktop.sheet_token import make_sheet_token
 from tests.conftest import FAST_KDF, PASSWORD
@@ -137,6 +139,10 @@ def test_the_printed_qr_verifies_and_an_altered_token_does_not(  # type: ignore[
     assert "1. Мельник Тарас Богданович, 1989-07-01" in good.stdout
     assert "meeting point: Пункт Б" in good.stdout
     assert "receiving unit: Група 2" in good.stdout
+    # The window as the paper prints it, in this workstation's time: not in UTC.
+    start, end = (datetime.fromisoformat(f"2026-12-02T{at}+02:00") for at in ("08:00", "10:00"))
+    assert f"window: {window_text(start, end)}" in good.stdout
+    assert window_text(start, end) in _text(pdf).replace("\n", " ")
     moved = run_cli("case", "advance", ref, "--to", "handoff_arranged", data=data, user="maria",
                     stdin=json.dumps({"meeting_point": "Пункт В", "receiving_unit": "Група 2",
                                       "window_start": "2026-12-03T08:00+02:00",
@@ -160,6 +166,69 @@ def test_the_printed_qr_verifies_and_an_altered_token_does_not(  # type: ignore[
     bad = run_cli("sheet", "verify", altered, data=data, user="oleh")
     assert bad.returncode == 4
     assert "refused" in bad.stderr
+
+
+def _printed_token(data: Path, ref: str) -> str:
+    """The token of a sheet printed now for the case, as its QR code holds it."""
+    from desktop.handoff import content_digest
+    from desktop.printing import print_handoff_sheet
+
+    session = Session.open(data, "admin", PASSWORD)
+    try:
+        case_id = session.resolve(ref)
+        serial = print_handoff_sheet(session, case_id).serial
+        return make_sheet_token(
+            site_id=session.site.site_id, case_id=case_id, reference=ref, serial=serial,
+            content_digest=content_digest(session.site.site_id, serial,
+                                          session.get_case(case_id, audit_view=False)),
+            signing_key=session.vault.site_signing_key(),
+        )
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize(
+    ("moves", "verdict"),
+    [
+        ([("withdrawn", {"reason": "підозра на провокацію"})],
+         "WITHDRAWN: sheet {serial} of site 'Схід' is genuine, but the case was withdrawn on"
+         " {when} (підозра на провокацію): do not hand over by it"),
+        ([("duplicate", {"duplicate_of": "{other}"})],
+         "DUPLICATE: sheet {serial} of site 'Схід' is genuine, but the case was marked on {when}"
+         " a duplicate of {other}: do not hand over by it"),
+        ([("handed_off", {"received_by": "капітан Петренко"})],
+         "ALREADY HANDED OFF: sheet {serial} of site 'Схід' is genuine, but the group was"
+         " handed off on {when}: the paper is spent: do not hand over by it"),
+        ([("handed_off", {"received_by": "капітан Петренко"}),
+          ("closed", {"outcome": "prisoner_exchange"})],
+         "CLOSED: sheet {serial} of site 'Схід' is genuine, but the case was closed on {when}:"
+         " do not hand over by it"),
+    ],
+    ids=["withdrawn", "duplicate", "handed off", "closed"],
+)
+def test_a_sheet_of_a_case_that_moved_on_is_not_to_hand_over_by(  # type: ignore[no-untyped-def]
+    arranged, run_cli, moves: list[tuple[str, dict[str, str]]], verdict: str
+) -> None:
+    data, ref = arranged
+    token = _printed_token(data, ref)
+    other = run_cli("case", "add", data=data, stdin=json.dumps(CASE)).stdout.strip()
+    for to, fields in moves:
+        given = {name: value.format(other=other) for name, value in fields.items()}
+        moved = run_cli("case", "advance", ref, "--to", to, data=data, stdin=json.dumps(given))
+        assert moved.returncode == 0, moved.stderr
+    session = Session.open(data, "admin", PASSWORD)
+    try:
+        changed = session.get_case(session.resolve(ref), audit_view=False).status_changed_at
+    finally:
+        session.close()
+    assert changed is not None
+    result = run_cli("sheet", "verify", token, data=data, user="oleh")
+    assert result.returncode == 4
+    serial = result.stdout.splitlines()[0].rsplit(" ", 1)[1]
+    when = f"{changed.astimezone():%Y-%m-%d %H:%M}"
+    expected = verdict.format(serial=serial, when=when, other=other)
+    assert result.stderr == "haven-admin: " + expected + "\n"
+    assert "Мельник" not in result.stdout  # nothing to compare a spent paper with
 
 
 def test_a_token_from_another_site_is_foreign(arranged, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
