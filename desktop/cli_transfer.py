@@ -7,7 +7,7 @@
     peer reset-checkpoint NAME FILE.haven [--yes]
     export --to PEER[,PEER…] [--full] -o FILE.haven · verify FILE.haven
     import FILE.haven [--dry-run]
-    conflict list [--json] · conflict resolve ID --keep local|incoming
+    conflict list [--json] · conflict resolve ID --keep local|incoming|VERSION
     backup -o FILE [--passphrase-file FILE] · restore FILE --data NEWDIR [--passphrase-file FILE]
 
 The peer's site id travels as the comment of its signing key (``haven:<site id>``), as
@@ -38,7 +38,7 @@ from desktop.cli_common import (
 from desktop.errors import InputRejected, not_written
 from desktop.files import check_new_file, write_private_file
 from desktop.session import Session
-from desktop.transfer.service import TransferService, restore
+from desktop.transfer.service import KEEP_SIDES, TransferService, keep_choice, restore
 
 SessionCommand = Callable[[Session, argparse.Namespace], int]
 WithSession = Callable[[SessionCommand], Callable[..., int]]
@@ -281,14 +281,25 @@ def cmd_conflict_list(session: Session, args: argparse.Namespace) -> int:
         for index, version in enumerate(view.versions):
             shown = " (shown now)" if index == 0 else ""
             values = json.dumps(version.values, ensure_ascii=False, sort_keys=True)
-            out(f"    {'local' if version.local else 'incoming':<8} {version.site}, {version.at}"
-                 f" by {version.by or '?'}{shown}: {values}")
+            # The version's id first: what resolve --keep takes to keep this one.
+            out(f"    {'local' if version.local else 'incoming':<8} {version.op_id}"
+                f"  {version.site}, {version.at} by {version.by or '?'}{shown}: {values}")
     return 0
+
+
+def _keep(text: str) -> str:
+    """An argparse type for --keep: a typo is a usage error, not a version that is missing."""
+    if keep_choice(text) is None:
+        raise argparse.ArgumentTypeError(
+            "say local, incoming or a version's id as 'conflict list' shows it")
+    return text
 
 
 def cmd_conflict_resolve(session: Session, args: argparse.Namespace) -> int:
     TransferService(session).resolve_conflict(args.id, args.keep)
-    out(f"Conflict {args.id} resolved: kept the {args.keep} version.")
+    keep = keep_choice(args.keep)
+    kept = f"the {keep} version" if keep in KEEP_SIDES else f"version {keep}"
+    out(f"Conflict {args.id} resolved: kept {kept}.")
     return 0
 
 
@@ -413,7 +424,9 @@ def register(commands: Any, with_session: WithSession) -> Any:
     conflicts.set_defaults(func=with_session(cmd_conflict_list))
     resolve = conflict.add_parser("resolve")
     resolve.add_argument("id")
-    resolve.add_argument("--keep", required=True, choices=["local", "incoming"])
+    resolve.add_argument("--keep", required=True, type=_keep, metavar="local|incoming|VERSION",
+                         help="the newest local or incoming version, or a version's id as"
+                         " 'conflict list' shows it; the others are discarded")
     resolve.set_defaults(func=with_session(cmd_conflict_resolve))
 
     backup = commands.add_parser("backup", help="an encrypted backup of the whole vault")

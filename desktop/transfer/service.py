@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from db import audit, audit_union, oplog, peers, sync, users
+from db import audit, audit_union, hlc, oplog, peers, sync, users
 from db.keyslots import RECOVERY_USER
 from db.oplog import Op
 from db.peers import AcceptedCheckpoint, Peer
@@ -84,6 +84,16 @@ class ConflictView:
     group: str
     versions: tuple[ConflictVersion, ...]  # newest first: the first is what the case shows
 
+
+# What resolve_conflict keeps besides a version named by its id: the newest of one side.
+KEEP_SIDES = ("local", "incoming")
+
+
+def keep_choice(text: str) -> str | None:
+    """What resolve_conflict may be asked to keep, as it compares it: a side or a version's id
+    (a clock stamp, as list_conflicts gives it); None for anything else."""
+    keep = text.strip().lower()
+    return keep if keep in KEEP_SIDES or hlc.is_stamp(keep) else None
 
 PEER_NAME_PUNCTUATION = "-_."
 
@@ -395,10 +405,13 @@ class TransferService:
         return ConflictView(conflict.id, conflict.case_id, ref, conflict.group, tuple(versions))
 
     def resolve_conflict(self, conflict_id: str, keep: str) -> Op:
-        """Keep the ``local`` (made here) or ``incoming`` (made elsewhere) version."""
+        """Keep one version: ``local`` (the newest made here), ``incoming`` (the newest made
+        elsewhere), or any version by its id (``ConflictVersion.op_id``)."""
         self._require(Action.MANAGE_HANDOFF)
-        if keep not in ("local", "incoming"):
-            raise InputRejected("--keep is 'local' or 'incoming'")
+        chosen_keep = keep_choice(keep)
+        if chosen_keep is None:
+            raise InputRejected("--keep is 'local', 'incoming' or the id of a version")
+        keep = chosen_keep
         mine = self.session.site.site_id
         with self.vault.transaction() as conn:
             conflict = sync.get_conflict(conn, conflict_id.strip().lower())
@@ -406,19 +419,29 @@ class TransferService:
                 raise NotFound(f"no open conflict {conflict_id.strip()!r}")
             held = {op.id: op for op in oplog.ops_for_case(conn, conflict.case_id)}
             heads = [held[i] for i in conflict.heads if i in held]
-            side = [op for op in heads if (op.origin == mine) == (keep == "local")]
-            if not side:
-                raise InputRejected(
-                    f"no version of conflict {conflict.id} was made "
-                    + ("at this site" if keep == "local" else "at another site")
-                )
-            chosen = max(side, key=lambda op: op.id)
+            if keep in KEEP_SIDES:
+                side = [op for op in heads if (op.origin == mine) == (keep == "local")]
+                if not side:
+                    raise InputRejected(
+                        f"no version of conflict {conflict.id} was made "
+                        + ("at this site" if keep == "local" else "at another site")
+                    )
+                chosen = max(side, key=lambda op: op.id)
+            else:
+                found = [op for op in heads if op.id == keep]
+                if not found:
+                    raise InputRejected(
+                        f"{keep} is not a version of conflict {conflict.id}"
+                        " ('conflict list' shows its versions)"
+                    )
+                chosen = found[0]
             op = sync.resolve_conflict(
                 conn, conflict, chosen, format_time(now_utc()), self.session.user.name
             )
+            kept = "local" if chosen.origin == mine else "incoming"
             audit.append(
                 conn, self.session.user.name, "conflict_resolved", conflict.case_id,
-                f"{conflict.id} {conflict.group}: kept {keep} ({chosen.id})",
+                f"{conflict.id} {conflict.group}: kept {kept} ({chosen.id})",
             )
         return op
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import count
 from pathlib import Path
 from typing import Any
 
-from db import audit, oplog
+from db import audit, cases, oplog
 from db.records import CaseKind, Channel, Mobilization, NewCase, Person
+from db.vault import now_utc
 from desktop.session import PreparedCodeword, Session
 from desktop.transfer.service import TransferService
 from tests.conftest import FAST_KDF, PASSWORD
@@ -75,6 +78,30 @@ def new_case(site: HavenSite, name: str = "Іваненко Петро", phone: 
         codeword(),
     )
     return result.case_id
+
+
+def edited_everywhere(sites: list[HavenSite], places: list[str], folder: Path) -> str:
+    """A case registered at the first site and copied to the others; then each site moves it
+    to its own place without seeing the others, and the first site imports every other's
+    edit: one conflict there with a version per site. Returns the case id."""
+    first, others = sites[0], sites[1:]
+    case_id = new_case(first, "Спірний Випадок")
+    numbers = count()
+
+    def carry(sender: HavenSite, recipient: HavenSite) -> None:
+        path = folder / f"{sender.name}-{recipient.name}-{next(numbers)}.haven"
+        sender.service.export([recipient.name], path, full=False)
+        recipient.service.import_file(path)
+
+    for other in others:
+        carry(first, other)
+    later = now_utc() + timedelta(seconds=1)
+    for site, place in zip(sites, places, strict=True):
+        with site.session.vault.transaction() as conn:
+            cases.update_fields(conn, case_id, {"location": place}, later, by="operator")
+    for other in others:
+        carry(other, first)
+    return case_id
 
 
 def rewrite_audit_entry(site: HavenSite, seq: int = 2) -> None:

@@ -150,6 +150,48 @@ def test_export_verify_import_end_to_end(two_sites, run_cli, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+def test_conflict_list_names_each_version_and_resolve_keeps_any_of_them(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path
+) -> None:
+    from tests.desktop.transfer.sites import edited_everywhere, make_sites
+
+    sites = make_sites(tmp_path / "sites", ["north", "south", "west"])
+    try:
+        case_id = edited_everywhere(sites, ["Пункт А", "Пункт Б", "Пункт В"], tmp_path)
+    finally:
+        for site in sites:
+            site.close()
+    north = sites[0].data
+    [listed] = json.loads(run_cli("conflict", "list", "--json", data=north).stdout)
+    assert listed["case_id"] == case_id
+    versions = {v["values"]["location"]: v for v in listed["versions"]}
+    assert sorted(versions) == ["Пункт А", "Пункт Б", "Пункт В"]
+    text = run_cli("conflict", "list", data=north).stdout.splitlines()
+    assert text[0].startswith(listed["id"])
+    for place, site in (("Пункт А", "this site"), ("Пункт Б", "south"), ("Пункт В", "west")):
+        [line] = [line for line in text if place in line]
+        side = "local" if site == "this site" else "incoming"
+        assert line.split()[:2] == [side, versions[place]["op"]]
+        assert f"  {site}, " in line
+
+    # The older incoming version is neither the local one nor the newest incoming one: only
+    # its id reaches it.
+    older = min((v for v in listed["versions"] if not v["local"]), key=lambda v: v["op"])
+    missing = older["op"][:-1] + "x"
+    refused = run_cli("conflict", "resolve", listed["id"], "--keep", missing, data=north)
+    assert refused.returncode == 4
+    assert refused.stderr == (f"haven-admin: {missing} is not a version of conflict"
+                              f" {listed['id']} ('conflict list' shows its versions)\n")
+    assert json.loads(run_cli("conflict", "list", "--json", data=north).stdout) == [listed]
+    kept = run_cli("conflict", "resolve", listed["id"], "--keep", older["op"], data=north)
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout == f"Conflict {listed['id']} resolved: kept version {older['op']}.\n"
+    assert run_cli("conflict", "list", data=north).stdout.strip() == "No open conflicts."
+    shown = json.loads(run_cli("case", "show", listed["ref"], "--json", data=north).stdout)
+    assert shown["location"] == older["values"]["location"]
+
+
+@pytest.mark.slow
 def test_roles_and_usage(two_sites, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     north, south = two_sites
     for role in ("operator", "it"):
@@ -175,7 +217,9 @@ def test_roles_and_usage(two_sites, run_cli, tmp_path: Path) -> None:  # type: i
     unknown = run_cli("export", "--to", "nobody", "-o", str(tmp_path / "y.haven"), data=north)
     assert unknown.returncode == 4
     assert "no peer named" in unknown.stderr
-    assert run_cli("conflict", "resolve", "abc", "--keep", "both", data=north).returncode == 2
+    typo = run_cli("conflict", "resolve", "abc", "--keep", "both", data=north)
+    assert typo.returncode == 2
+    assert "say local, incoming or a version's id" in typo.stderr
     signers = run_cli("peer", "allowed-signers", data=north).stdout.splitlines()
     assert len(signers) == 2
     assert all('namespaces="haven-transfer-v1@haven"' in s for s in signers)

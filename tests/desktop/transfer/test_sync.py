@@ -16,6 +16,7 @@ from desktop.transfer.importer import ReplayRejected
 from tests.desktop.transfer.sites import (
     HavenSite,
     canonical_dump,
+    edited_everywhere,
     make_sites,
     new_case,
     vault_digest,
@@ -167,6 +168,27 @@ def test_a_status_conflict_resolved_with_the_incoming_version(three: list[HavenS
                for h in north.session.status_history(case_id)]
     assert (Status.WITHDRAWN, None) in history
     assert (Status.DUPLICATE, conflict.id) in history
+
+
+def test_three_sites_edit_at_once_and_any_version_can_be_kept(three: list[HavenSite],
+                                                               tmp_path: Path) -> None:
+    north = three[0]
+    case_id = edited_everywhere(three, ["Пункт А", "Пункт Б", "Пункт В"], tmp_path)
+    [conflict] = north.service.list_conflicts()
+    places = {v.values["location"]: (v.site, v.local) for v in conflict.versions}
+    assert places == {"Пункт А": ("this site", True), "Пункт Б": ("south", False),
+                      "Пункт В": ("west", False)}
+    # "incoming" keeps the newer of the two incoming versions; the older is kept by its id.
+    other = min((v for v in conflict.versions if not v.local), key=lambda v: v.op_id)
+    before = vault_digest(north)
+    with pytest.raises(InputRejected, match="not a version of conflict"):
+        north.service.resolve_conflict(conflict.id, conflict.versions[0].op_id[:-1] + "x")
+    with pytest.raises(InputRejected, match="'local', 'incoming' or the id of a version"):
+        north.service.resolve_conflict(conflict.id, "both")
+    assert vault_digest(north) == before
+    north.service.resolve_conflict(conflict.id, " " + other.op_id + " ")
+    assert north.service.list_conflicts() == []
+    assert north.session.get_case(case_id, audit_view=False).location == other.values["location"]
 
 
 def test_resolving_needs_a_manager(three: list[HavenSite], tmp_path: Path) -> None:
