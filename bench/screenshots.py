@@ -290,6 +290,13 @@ def shoot_transfer(shooter: Shooter, session: Session, runner: TaskRunner, scrat
     show(conflicts)
     wait_until(lambda: conflicts.table.rowCount() > 0 and runner.idle())
     shooter.shoot(conflicts, "transfer_conflicts", lang)
+    conflicts.open_resolve()
+    step = conflicts.resolve_dialog
+    assert step is not None
+    show(step)
+    step.choose(len(step.view.versions) - 1)  # the oldest: what is kept and what goes
+    shooter.shoot(step, "transfer_conflict_resolve", lang)
+    step.reject()
     conflicts.close()
     peers = PeersDialog(mine, runner)
     show(peers)

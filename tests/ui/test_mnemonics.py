@@ -8,11 +8,11 @@ import re
 import pytest
 from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QMenuBar, QTabBar, QWidget
 
-from desktop.transfer.service import TransferService
+from desktop.transfer.service import ConflictVersion, ConflictView, TransferService
 from tests.conftest import Site
 from tests.ui.conftest import WAIT_MS
 from ui.audit_dialog import AuditDialog
-from ui.conflicts_dialog import ConflictsDialog
+from ui.conflicts_dialog import ConflictsDialog, ResolveConflictDialog
 from ui.language import apply_language
 from ui.main_window import MainWindow
 from ui.peers_dialog import PeersDialog
@@ -69,6 +69,16 @@ def test_the_desk_and_a_case_answer_each_letter_once(  # type: ignore[no-untyped
     window.close_without_asking()
 
 
+def _conflict() -> ConflictView:
+    """A conflict as list_conflicts gives it, for the resolve step's letters."""
+    versions = tuple(
+        ConflictVersion(f"op-{site}", site, site == "this site", "2026-11-20T08:30:00.000Z",
+                        "olena", {"location": place})
+        for site, place in (("this site", "КПП-3"), ("south", "КПП-4"), ("west", "КПП-5"))
+    )
+    return ConflictView("c0ffee", "case", "AB-CDE-FGH", "intake", versions)
+
+
 @pytest.mark.parametrize("language", ["en", "uk"])
 def test_the_dialogs_answer_each_letter_once(  # type: ignore[no-untyped-def]
     site: Site, runner: TaskRunner, qtbot, language: str
@@ -78,7 +88,7 @@ def test_the_dialogs_answer_each_letter_once(  # type: ignore[no-untyped-def]
     for dialog in (ExportDialog(service, runner), ImportDialog(service, runner),
                    SettingsDialog(UiSettings(site.data)), AuditDialog(site.session, runner),
                    PeersDialog(service, runner), ConflictsDialog(service, runner),
-                   PlacesDialog(site.session, runner)):
+                   PlacesDialog(site.session, runner), ResolveConflictDialog(_conflict())):
         qtbot.addWidget(dialog)
         dialog.show()
         qtbot.waitUntil(runner.idle, timeout=WAIT_MS)

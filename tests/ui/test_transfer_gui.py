@@ -5,22 +5,26 @@ from __future__ import annotations
 import stat
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from db import cases
 from db.records import Role
-from db.vault import now_utc, parse_time
+from db.vault import parse_time
 from desktop.session import Session
 from tests.conftest import FAST_KDF, Site, SmallDisk
-from tests.desktop.transfer.sites import HavenSite, make_sites, new_case, vault_digest
-from tests.ui.conftest import WAIT_MS
+from tests.desktop.transfer.sites import (
+    HavenSite,
+    edited_everywhere,
+    make_sites,
+    new_case,
+    vault_digest,
+)
+from tests.ui.conftest import WAIT_MS, focused
 from ui import labels
-from ui.conflicts_dialog import ConflictsDialog
+from ui.conflicts_dialog import ConflictsDialog, ResolveConflictDialog
 from ui.main_window import MainWindow
 from ui.peers_dialog import PeersDialog
 from ui.settings import UiSettings
@@ -31,17 +35,29 @@ from ui.widgets import BusyBar
 WORKER_PASSWORD = "another long password"
 
 
-@pytest.fixture
-def pair(tmp_path: Path, qapp: QApplication) -> Iterator[tuple[HavenSite, HavenSite, TaskRunner]]:
-    """Sites "a" and "b", peers of each other, and a runner that finishes before they close."""
-    a, b = make_sites(tmp_path, ["a", "b"])
+def _sites_with_runner(folder: Path, names: str) -> Iterator[tuple[list[HavenSite], TaskRunner]]:
+    """Sites, peers of each other, and a runner that finishes before they close."""
+    sites = make_sites(folder, names)
     tasks = TaskRunner()
-    yield a, b, tasks
+    yield sites, tasks
     tasks.cancel_all()
     tasks.wait_for_done()
     QApplication.processEvents()
-    a.close()
-    b.close()
+    for site in sites:
+        site.close()
+
+
+@pytest.fixture
+def pair(tmp_path: Path, qapp: QApplication) -> Iterator[tuple[HavenSite, HavenSite, TaskRunner]]:
+    """Sites "a" and "b", peers of each other, and a runner that finishes before they close."""
+    for (a, b), tasks in _sites_with_runner(tmp_path, "ab"):
+        yield a, b, tasks
+
+
+@pytest.fixture
+def trio(tmp_path: Path, qapp: QApplication) -> Iterator[tuple[list[HavenSite], TaskRunner]]:
+    """Sites "a", "b" and "c", each a peer of the others, and a runner."""
+    yield from _sites_with_runner(tmp_path, "abc")
 
 
 def export_through_dialog(qtbot, site: HavenSite, runner: TaskRunner, peer: str,  # type: ignore[no-untyped-def]
@@ -217,20 +233,34 @@ def test_peers_dialog_lists_peers_and_saves_the_key_card(qtbot, pair, tmp_path: 
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
 
 
-def test_conflicts_side_by_side_and_keep_incoming(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    a, b, runner = pair
-    case_id = new_case(a, "Спірний Випадок")
-    b.service.import_file(_send(a, "b", tmp_path / "1.haven"))
-    later = now_utc() + timedelta(seconds=1)
-    for site, place in ((a, "Пункт А"), (b, "Пункт Б")):
-        with site.session.vault.transaction() as conn:
-            cases.update_fields(conn, case_id, {"location": place}, later, by="operator")
-    a.service.import_file(_send(b, "a", tmp_path / "2.haven"))
-
-    dialog = ConflictsDialog(a.service, runner)
+def open_conflicts(qtbot, site: HavenSite, runner: TaskRunner) -> ConflictsDialog:  # type: ignore[no-untyped-def]
+    dialog = ConflictsDialog(site.service, runner)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and runner.idle(), timeout=WAIT_MS)
+    return dialog
+
+
+def resolve_step(qtbot, dialog: ConflictsDialog) -> ResolveConflictDialog:  # type: ignore[no-untyped-def]
+    """The resolve step the dialog opened, once it has the keyboard."""
+    step = dialog.resolve_dialog
+    assert step is not None, "no resolve step was opened"
+    qtbot.waitExposed(step)
+    step.activateWindow()  # the offscreen platform activates no window by itself
+    qtbot.waitUntil(step.isActiveWindow, timeout=WAIT_MS)
+    assert step.isAncestorOf(focused())  # the first version, not chosen yet
+    return step
+
+
+def version_headings(step: ResolveConflictDialog) -> list[str]:
+    return [button.text() for button in step.choices.buttons()]
+
+
+def test_conflicts_side_by_side_and_keep_incoming(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, runner = pair
+    case_id = edited_everywhere([a, b], ["Пункт А", "Пункт Б"], tmp_path)
+
+    dialog = open_conflicts(qtbot, a, runner)
     assert dialog.table.item(0, 1).text() == "Intake details"
     local, incoming = dialog.table.item(0, 2).text(), dialog.table.item(0, 3).text()
     assert local.splitlines()[0] == "Location: Пункт А"
@@ -238,11 +268,82 @@ def test_conflicts_side_by_side_and_keep_incoming(qtbot, pair, tmp_path: Path) -
     assert "Notes: —" in local.splitlines()  # an empty field, not JSON's null
     assert local.splitlines()[-1].startswith("(this site, ")
     assert incoming.splitlines()[-1].startswith("(b, ")
-    assert dialog.keep_incoming_button.isEnabled()
-    qtbot.mouseClick(dialog.keep_incoming_button, Qt.MouseButton.LeftButton)
+
+    qtbot.mouseClick(dialog.resolve_button, Qt.MouseButton.LeftButton)
+    step = resolve_step(qtbot, dialog)
+    headings = version_headings(step)
+    assert [h.split(" — ")[0] for h in sorted(headings)] == ["Incoming version", "Local version"]
+    assert not step.keep_button.isEnabled()  # nothing is chosen for the manager
+    assert step.summary.text() == "Choose the version to keep; the others will be discarded."
+    incoming_index = next(i for i, h in enumerate(headings) if h.startswith("Incoming"))
+    qtbot.mouseClick(step.choices.button(incoming_index), Qt.MouseButton.LeftButton)
+    assert [line.split(",")[0] for line in step.summary.text().splitlines()] == [
+        "Will be kept:", "  • b", "Will be discarded:", "  • this site"]
+    qtbot.mouseClick(step.keep_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 0 and runner.idle(), timeout=WAIT_MS)
     assert dialog.empty.isVisibleTo(dialog)
     assert a.session.get_case(case_id, audit_view=False).location == "Пункт Б"
+
+
+def test_a_third_sites_version_is_shown_and_can_be_kept(qtbot, trio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (a, b, c), runner = trio
+    case_id = edited_everywhere([a, b, c], ["Пункт А", "Пункт Б", "Пункт В"], tmp_path)
+
+    dialog = open_conflicts(qtbot, a, runner)
+    assert dialog.table.item(0, 2).text().splitlines()[0] == "Location: Пункт А"
+    incoming = dialog.table.item(0, 3).text().splitlines()
+    assert {"Location: Пункт Б", "Location: Пункт В"} <= set(incoming)
+    assert {line.split(",")[0] for line in incoming if line.startswith("(")} == {"(b", "(c"}
+
+    # By keyboard: Enter opens the step, an arrow moves to a version, Space chooses it.
+    dialog.table.setFocus()
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    step = resolve_step(qtbot, dialog)
+    headings = version_headings(step)
+    assert len(headings) == 3
+    assert headings[0].endswith("(shown in the case now)")
+    # The older of the two incoming versions: "Keep incoming" used to discard it unseen.
+    older = max(i for i, h in enumerate(headings) if h.startswith("Incoming version"))
+    place = "Пункт Б" if " — b, " in headings[older] else "Пункт В"
+    for _step in range(older):
+        qtbot.keyClick(focused(), Qt.Key.Key_Down)
+    qtbot.keyClick(focused(), Qt.Key.Key_Space)
+    assert step.chosen() is not None
+    assert step.chosen().values["location"] == place  # type: ignore[union-attr]
+    kept, other = ("b", "c") if place == "Пункт Б" else ("c", "b")
+    summary = [line.split(",")[0] for line in step.summary.text().splitlines()]
+    assert summary[:3] == ["Will be kept:", f"  • {kept}", "Will be discarded:"]
+    assert sorted(summary[3:]) == [f"  • {other}", "  • this site"]
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 0 and runner.idle(), timeout=WAIT_MS)
+    assert a.session.get_case(case_id, audit_view=False).location == place
+
+
+def test_enter_on_a_conflict_resolves_nothing_by_itself(qtbot, pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, runner = pair
+    case_id = edited_everywhere([a, b], ["Пункт А", "Пункт Б"], tmp_path)
+    dialog = open_conflicts(qtbot, a, runner)
+    shown = a.session.get_case(case_id, audit_view=False).location
+
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=WAIT_MS)
+    dialog.table.setFocus()
+    assert focused() is dialog.table
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Tab)
+    assert focused() is not dialog.table  # Tab leaves the table
+    dialog.table.setFocus()
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    step = resolve_step(qtbot, dialog)  # Enter opened the resolve step, and only that
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)  # a second Enter
+    QApplication.processEvents()
+    assert step.isVisible()
+    assert step.chosen() is None
+    assert not step.keep_button.isEnabled()
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: dialog.resolve_dialog is None and runner.idle(), timeout=WAIT_MS)
+    assert dialog.table.rowCount() == 1
+    assert len(a.service.list_conflicts()) == 1
+    assert a.session.get_case(case_id, audit_view=False).location == shown
 
 
 def test_a_conflict_version_reads_as_the_case_view_shows_it() -> None:
