@@ -67,6 +67,9 @@ CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 # The height a page's frame offers its flowables (SimpleDocTemplate pads it by 6 points).
 FRAME_HEIGHT = PAGE_HEIGHT - TOP_MARGIN - BOTTOM_MARGIN - 12
 SECTION_START = 30 * mm  # the least room a section's heading starts in
+_PADDING_X = 8.5  # a table cell's left and right padding together, in points
+_PADDING_Y = 5.5  # and its top and bottom
+_SLACK = 12  # points to spare in measuring whether rows fit on a page
 INK = colors.black
 MUTED = colors.HexColor("#555555")
 RULE = colors.HexColor("#888888")
@@ -493,6 +496,10 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
     ]
     data: list[list[Any]] = [[_header_cell(text, styles) for text in header]]
     commands: list[tuple[Any, ...]] = []
+    widths = [7 * mm, 57 * mm, 23 * mm, 24 * mm, 34 * mm]
+    widths.append(CONTENT_WIDTH - sum(widths))
+    # Room for a person's rows on a page under the repeated header.
+    room = FRAME_HEIGHT - _row_height(data[0], widths)
     for number, person in enumerate(persons, start=1):
         latin = transliterate_uk(person.full_name)
         name = f"<b>{_text(person.full_name)}</b>"
@@ -532,13 +539,27 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
                 ("SPAN", (1, row), (-1, row)),
                 ("LINEABOVE", (0, row), (-1, row), 0.25, SHADE),
             ]
+            # A person's two rows stay on one page when they fit on one: reportlab would
+            # look for a page that holds them for ever.
+            spanned = [data[row][0], data[row][1]]
+            pair = _row_height(data[row - 1], widths) + _row_height(
+                spanned, [widths[0], sum(widths[1:])])
+            if pair <= room - _SLACK:
+                commands.append(("NOSPLIT", (0, row - 1), (-1, row)))
         first_row = len(data) - (2 if person.notes else 1)
         commands.append(("LINEABOVE", (0, first_row), (-1, first_row), 0.5, RULE))
-    widths = [7 * mm, 57 * mm, 23 * mm, 24 * mm, 34 * mm]
-    widths.append(CONTENT_WIDTH - sum(widths))
     table = _RowsWhole(data, colWidths=widths, repeatRows=1)
     table.setStyle(_base_table_style(commands))
     return table
+
+
+def _row_height(cells: Sequence[Any], widths: Sequence[float]) -> float:
+    """The height a row of these cells takes in a table of _base_table_style."""
+    tallest = 0.0
+    for cell, width in zip(cells, widths, strict=True):
+        if isinstance(cell, Flowable):
+            tallest = max(tallest, cell.wrap(width - _PADDING_X, FRAME_HEIGHT * 100)[1])
+    return tallest + _PADDING_Y
 
 
 class _RowsWhole(Table):
@@ -558,6 +579,9 @@ class _RowsWhole(Table):
             parts = super().split(availWidth, availHeight)
         finally:
             self.splitInRow = 0
+        for part in parts:  # the rest of the table breaks between rows again
+            if isinstance(part, Table):
+                part.splitInRow = 0
         return parts
 
 
@@ -641,9 +665,9 @@ def _base_table_style(extra: Sequence[tuple[Any, ...]]) -> TableStyle:
             ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
             ("BOX", (0, 0), (-1, -1), 0.8, INK),
             ("LEFTPADDING", (0, 0), (-1, -1), 4),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 4.5),
+            ("RIGHTPADDING", (0, 0), (-1, -1), _PADDING_X - 4),
             ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), _PADDING_Y - 2.5),
             *extra,
         ]
     )

@@ -480,3 +480,32 @@ def test_a_heading_stays_with_its_table_and_features_keep_their_lines(
     assert heading == entry  # never a heading at the foot of a page, its rows on the next
     lines = [line.strip() for line in pages[0].splitlines()]
     assert "Кульгає" in lines  # the second line of the features, on a line of its own
+
+
+@needs("pdftotext", "pdfinfo")
+def test_a_person_and_his_features_share_a_page_when_they_fit_on_one(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    names = [f"Особа Номер {number}" for number in range(1, 36)]
+    lines = "\n".join(f"Прикмета {line} особи" for line in range(90))  # more than a page
+    persons = tuple(
+        dataclasses.replace(
+            person,
+            notes=lines if index == 20
+            else f"ознаки {index + 1} " + "шрам, татуювання " * (10 + 17 * (index % 6)),
+        )
+        for index, person in enumerate(make_case(names).persons)
+    )
+    path = write_pdf(render_handoff_sheet(make_sheet(names, persons=persons), site_key),
+                     tmp_path)
+    pages = [flat(pdf_text(path, page)) for page in range(1, page_count(path) + 1)]
+    for number in range(1, 36):
+        if number == 21:
+            continue
+        [features_page] = [i for i, text in enumerate(pages) if f"ознаки {number} " in text]
+        assert f"Особа Номер {number} " in pages[features_page] + " ", number
+    # Person 21's features are longer than a page: kept together they would fit nowhere,
+    # so they run on over pages, every line of them.
+    runs = [i for i, text in enumerate(pages) if "Прикмета" in text]
+    assert len(runs) >= 2
+    assert all(f"Прикмета {line} особи" in " ".join(pages) for line in range(90))
