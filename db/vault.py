@@ -387,41 +387,69 @@ class Vault:
         end. ``progress`` is told (bytes done, bytes in all) while the database is
         re-encrypted.
         """
-        with self.lock, _signals_held(), _held_alone(self.conn):
-            current = self.read_slots()
-            with _checked_pages():
-                rows = self.conn.execute("SELECT name FROM users WHERE disabled = 0")
-                enabled = {str(row[0]) for row in rows}
-            plan = _rekey_plan(current, enabled, self.user, self.slot_id)
-            new_key = secrets.token_bytes(keyslots.KEY_BYTES)
-            recovery_raw = None if plan.recovery else secrets.token_bytes(keyslots.KEY_BYTES)
-            keys = (new_key, self._db_key)
-            staged = [keyslots.rewrapped(self.vault_id, slot, keys) for slot in plan.sealed]
-            if recovery_raw is not None:
-                staged.append(
-                    keyslots.seal_recovery_slot(
-                        self.vault_id, recovery_raw, keys, slot_id=uuid.uuid4().hex
-                    )
-                )
-            sealed_ids = {id(slot) for slot in plan.sealed}
-            untouched = [slot for slot in current.slots if id(slot) not in sealed_ids]
-            self._write_slots(current, [*untouched, *staged])
-            recovery_key = (
-                None if recovery_raw is None else keyslots.format_recovery_key(recovery_raw)
-            )
-            if recovery_key is not None and new_recovery_key is not None:
-                new_recovery_key(recovery_key)
-            _rekey_database(self.conn, new_key, progress)
-            self._db_key = new_key
-            final = [keyslots.rewrapped(self.vault_id, slot, [new_key]) for slot in staged]
+        with self.lock, _signals_held():
+            # A new connection: one open since before may hold pages another process has
+            # changed since, which the re-keying would write back.
+            self._reconnect()
+            alone = _Alone()
             try:
-                self._write_slots(current, final)
-            except (VaultError, OSError) as exc:
-                raise RekeyUnfinished(
-                    "the vault is re-encrypted under its new key, but the keyslot file could"
-                    f" not be finished ({exc}); every remaining user still opens the vault:"
-                    " make room, then re-key it again"
-                ) from None
+                with _held_alone(self.conn, alone):
+                    return self._rekey_alone(alone, progress, new_recovery_key)
+            finally:
+                if not alone.usable:
+                    # A failed PRAGMA rekey leaves the connection with the new key, and
+                    # whatever it wrote would be under that key: it is closed (which rolls
+                    # the re-keying back from its journal) and opened anew with the old one.
+                    self._reconnect()
+
+    def _reconnect(self) -> None:
+        with contextlib.suppress(sqlcipher3.Error):
+            self.conn.close()
+        self.conn = _connect(self.data_dir / DB_NAME, self._db_key, create=False)
+
+    def _rekey_alone(
+        self,
+        alone: _Alone,
+        progress: Callable[[int, int], None] | None,
+        new_recovery_key: Callable[[str], None] | None,
+    ) -> Rekeyed:
+        room_for_rekey(self.data_dir)  # with the WAL's pages in the database now
+        current = self.read_slots()
+        with _checked_pages():
+            rows = self.conn.execute("SELECT name FROM users WHERE disabled = 0")
+            enabled = {str(row[0]) for row in rows}
+        plan = _rekey_plan(current, enabled, self.user, self.slot_id)
+        new_key = secrets.token_bytes(keyslots.KEY_BYTES)
+        recovery_raw = None if plan.recovery else secrets.token_bytes(keyslots.KEY_BYTES)
+        keys = (new_key, self._db_key)
+        staged = [keyslots.rewrapped(self.vault_id, slot, keys) for slot in plan.sealed]
+        if recovery_raw is not None:
+            staged.append(
+                keyslots.seal_recovery_slot(
+                    self.vault_id, recovery_raw, keys, slot_id=uuid.uuid4().hex
+                )
+            )
+        sealed_ids = {id(slot) for slot in plan.sealed}
+        untouched = [slot for slot in current.slots if id(slot) not in sealed_ids]
+        self._write_slots(current, [*untouched, *staged])
+        recovery_key = (
+            None if recovery_raw is None else keyslots.format_recovery_key(recovery_raw)
+        )
+        if recovery_key is not None and new_recovery_key is not None:
+            new_recovery_key(recovery_key)
+        alone.usable = False
+        _rekey_database(self.conn, new_key, progress)
+        alone.usable = True
+        self._db_key = new_key
+        final = [keyslots.rewrapped(self.vault_id, slot, [new_key]) for slot in staged]
+        try:
+            self._write_slots(current, final)
+        except (VaultError, OSError) as exc:
+            raise RekeyUnfinished(
+                "the vault is re-encrypted under its new key, but the keyslot file could"
+                f" not be finished ({exc}); every remaining user still opens the vault:"
+                " make room, then re-key it again"
+            ) from None
         return Rekeyed(
             sealed=tuple(sorted(s.user for s in plan.sealed if s is not plan.recovery)),
             dropped=plan.dropped,
@@ -498,12 +526,20 @@ _IN_USE = (
 )
 
 
+class _Alone:
+    """Whether the connection held alone may still be written through: not after a PRAGMA
+    rekey that did not finish."""
+
+    usable = True
+
+
 @contextlib.contextmanager
-def _held_alone(conn: Any) -> Iterator[None]:
+def _held_alone(conn: Any, alone: _Alone) -> Iterator[None]:
     """The vault held by this connection alone, in rollback-journal mode, for a re-keying.
 
     Leaving WAL mode fails while another connection has the vault open (VaultInUse); the
-    exclusive transaction then keeps any other from opening it until the end.
+    exclusive transaction then keeps any other from opening it until the end. Once the
+    connection is not ``alone.usable``, nothing more is written through it.
     """
     try:
         mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()
@@ -522,13 +558,14 @@ def _held_alone(conn: Any) -> Iterator[None]:
                 raise VaultInUse(_IN_USE)
             yield
         except BaseException:
-            if conn.in_transaction:
+            if alone.usable and conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
         if conn.in_transaction:
             conn.execute("COMMIT")
     finally:
-        conn.execute("PRAGMA journal_mode = WAL")
+        if alone.usable:
+            conn.execute("PRAGMA journal_mode = WAL")
 
 
 @contextlib.contextmanager
@@ -554,12 +591,30 @@ def _rekey_database(
         with _checked_pages(), _journal_watched(Path(_database_file(conn)), progress):
             conn.execute(f"PRAGMA rekey = {_hex_key(new_key)}")
     except sqlcipher3.Error as exc:
-        if _disk_full(exc):
-            raise VaultFull(
-                "the disk that holds the vault is full: re-encrypting it needs as much free"
-                " space as the vault takes; nothing was changed"
-            ) from None
+        # SQLCipher reports a rekey that ran out of room as a failed PRAGMA, not as a
+        # full disk: the room left tells.
+        path = Path(_database_file(conn))
+        if _disk_full(exc) or shutil.disk_usage(path.parent).free < _rekey_room(path):
+            raise VaultFull(_NO_ROOM_TO_REKEY) from None
         raise
+
+
+_NO_ROOM_TO_REKEY = (
+    "the disk that holds the vault is full: re-encrypting it needs as much free space as"
+    " the vault takes; nothing was changed"
+)
+
+
+def _rekey_room(database: Path) -> int:
+    """The free space a re-keying needs: its journal holds every page of the database."""
+    return database.stat().st_size + _ROOM_TO_OPEN
+
+
+def room_for_rekey(data_dir: Path) -> None:
+    """VaultFull unless the vault's disk has room to re-key it."""
+    database = data_dir / DB_NAME
+    if shutil.disk_usage(data_dir).free < _rekey_room(database):
+        raise VaultFull(_NO_ROOM_TO_REKEY)
 
 
 @dataclass(frozen=True, slots=True)

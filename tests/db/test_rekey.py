@@ -115,6 +115,28 @@ def test_re_keying_waits_for_the_vault_to_be_closed_elsewhere(
     Session.open(site.data, "admin", PASSWORD).close()
 
 
+def test_a_re_keying_keeps_what_another_process_wrote_just_before(site: Site, run_cli) -> None:  # type: ignore[no-untyped-def]
+    from desktop import demo
+
+    # Pages with room to spare, as in a vault in use: a small write then grows nothing.
+    demo.make_demo_cases(site.session, 300, seed=3)
+    site.session.close()
+    session = Session.open(site.data, "admin", PASSWORD)
+    # This session has read the accounts (its connection caches those pages) ...
+    assert [user.name for user in session.list_users()] == ["admin"]
+    # ... when another process adds one, a small write in the WAL, and closes.
+    added = run_cli("user", "add", "olena", "--role", "operator", "--new-password-file",
+                    str(run_cli.password_file), "--kdf-memory", "19", "--kdf-passes", "2",
+                    data=site.data)
+    assert added.returncode == 0, added.stderr
+
+    rekeyed = session.rekey_vault()
+    assert "olena" in rekeyed.sealed  # the re-keying read the accounts as they are
+    assert [user.name for user in session.list_users()] == ["admin", "olena"]
+    session.close()
+    Session.open(site.data, "olena", PASSWORD).close()
+
+
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_a_re_keying_killed_either_side_of_the_database_leaves_a_vault_that_opens(
     with_boris: tuple[Site, Path, str], when: str

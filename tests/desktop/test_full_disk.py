@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from db import vault as vault_module
 from db.records import Role
 from db.vault import Vault, VaultFull
 from desktop.errors import AuthenticationFailed
@@ -282,3 +283,45 @@ def test_a_password_changed_on_a_full_disk_stays_the_old_one(small_disk: SmallDi
     Session.open(site.data, "admin", "a new long password").close()
     with pytest.raises(AuthenticationFailed):
         Session.open(site.data, "admin", PASSWORD)
+
+
+def _leave_free(disk: SmallDisk, room: int) -> Path:
+    """Fill the disk but for ``room`` bytes; returns the filler."""
+    filler = disk.fill()
+    free = os.statvfs(disk.path).f_bavail * os.statvfs(disk.path).f_frsize
+    with filler.open("r+b") as handle:
+        handle.truncate(max(0, filler.stat().st_size - (room - free)))
+    return filler
+
+
+@pytest.mark.parametrize("room", [64 * 1024, 160 * 1024])
+@pytest.mark.parametrize("found", ["before", "while re-keying"])
+def test_a_rekey_without_room_changes_nothing_and_every_key_still_opens(
+    small_disk: SmallDisk, room: int, found: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(small_disk.path, "north")
+    session = site.session
+    for index in range(60):
+        new_case(site, f"Мельник {index}")
+        if index % 10 == 9:  # the WAL would take the small disk
+            with session.vault.reading() as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    session.add_user("olena", Role.OPERATOR, PASSWORD, FAST_KDF)
+    before = vault_digest(site)
+    database = site.data / "haven.db"
+    with session.vault.reading() as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert database.stat().st_size > room  # less room than a re-keying's journal takes
+    filler = _leave_free(small_disk, room)
+    if found == "while re-keying":  # as if the room went while it ran: SQLCipher's own failure
+        monkeypatch.setattr(vault_module, "room_for_rekey", lambda _data_dir: None)
+
+    with pytest.raises(VaultFull, match="needs as much free space as the vault takes"):
+        session.rekey_vault()
+    assert vault_digest(site) == before  # this session goes on with the vault as it was
+    site.close()
+    filler.unlink()
+    for user in ("admin", "olena"):  # and every account opens it, as before
+        Session.open(site.data, user, PASSWORD).close()
+    assert _integrity(site.data) == []
+    assert _digest(site.data) == before
