@@ -34,6 +34,7 @@ from desktop.cli_common import (
 )
 from desktop.errors import HavenError, InputRejected, NotFound, not_written
 from desktop.files import check_new_file
+from desktop.memory import no_core_dumps
 from desktop.permissions import Action
 from desktop.session import Session
 
@@ -640,6 +641,8 @@ def _stopping_like_ctrl_c() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    if argv is None:  # a process of its own, not a call from another program
+        no_core_dumps()
     with _stopping_like_ctrl_c():
         return _main(sys.argv[1:] if argv is None else list(argv))
 

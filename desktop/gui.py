@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from desktop import config
+from desktop.memory import no_core_dumps
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="haven", description="Haven intake desk")
     parser.add_argument("--data", help="data folder (else $HAVEN_DATA, else the user data dir)")
     args = parser.parse_args(argv)
+    no_core_dumps()
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Haven")
     return run_app(app, config.data_dir(args.data))

@@ -17,7 +17,6 @@ import fcntl
 import gc
 import marshal
 import os
-import resource
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from db.audit_union import Entry
 from db.oplog import Op
 from db.sync import MergeRefused, Prepared
 from desktop.errors import HavenError
+from desktop.memory import no_core_dumps
 from desktop.transfer import age
 from desktop.transfer.payload import MAX_LINE, CaseLine, Header, PayloadRejected, Records
 from desktop.transfer.transfer_file import (
@@ -234,7 +234,7 @@ class _Frames:
 
 def helper_main() -> None:
     """The helper process: the job on stdin, frames on stdout."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file holding plaintext
+    no_core_dumps()  # no core file holding plaintext
     job = marshal.load(sys.stdin.buffer)  # noqa: S302 - written by the Haven that started us
     path, offset, size, file_key, manifest, latest_ms = job
     frames = _Frames(sys.stdout.buffer)
