@@ -301,7 +301,8 @@ class Vault:
         if not opened.slot.can_be_rewrapped:
             upgraded = keyslots.upgraded(slots.vault_id, opened)
             # It opens as it is; on a full or read-only disk the next login tries again.
-            with contextlib.suppress(OSError, VaultFull):
+            # In a write transaction, so that no other process rewrites the file meanwhile.
+            with contextlib.suppress(OSError, VaultError, sqlcipher3.Error), vault.transaction():
                 current = vault.read_slots()
                 vault._write_slots(
                     current, [upgraded if s == opened.slot else s for s in current.slots]

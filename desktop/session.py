@@ -647,7 +647,9 @@ class Session:
                 raise NotFound(str(exc)) from None
             audit.append(conn, self.user.name, "user_disabled", detail=name)
             users.set_rekey_owed(conn, True)
-        self.vault.remove_slots(name)
+            # Inside the write transaction, like every other change of the keyslot file: one
+            # written meanwhile by another process (a user added) is not overwritten.
+            self.vault.remove_slots(name)
         done = f"{name!r} is disabled and their keyslot removed"
         try:
             return self.rekey_vault(progress, new_recovery_key)
