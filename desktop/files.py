@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -125,3 +126,12 @@ def write_whole(target: Path, write: Callable[[BinaryIO], object]) -> None:
     with parts_removed_on_failure() as staged:
         staged.append(stage_file(target, write))
         publish(staged[0], target)
+
+
+def remove_left_folders(data_dir: Path, purpose: str = "backup") -> None:
+    """Remove the staging folders (".PURPOSE-PID-…") of killed backups or restores from
+    ``data_dir``: a backup's holds a snapshot of the vault under the key of its day."""
+    for entry in data_dir.glob(f".{purpose}-*-*"):
+        pid = entry.name.split("-")[1]
+        if pid.isdigit() and process_gone(int(pid)) and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)

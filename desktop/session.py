@@ -52,6 +52,7 @@ from desktop.errors import (
     PermissionDenied,
     WrongPlace,
 )
+from desktop.files import remove_left_folders
 from desktop.i18n import ngettext
 from desktop.permissions import Action, allowed, require
 from desktop.text_rules import HIDDEN_CHARACTERS, holds_hidden_characters
@@ -673,6 +674,8 @@ class Session:
         """Re-encrypt the vault under a new database key (see Vault.rekey), audited."""
         self._require(Action.MANAGE_USERS)
         rekeyed = self.vault.rekey(progress, new_recovery_key)
+        # A killed backup's snapshot would go on opening with the key just retired.
+        remove_left_folders(self.vault.data_dir)
         detail = "; ".join(
             [
                 "sealed to " + ", ".join(rekeyed.sealed),

@@ -27,7 +27,7 @@ from db.migrate import schema_version
 from db.snapshot import write_encrypted_copy
 from db.vault import DB_NAME, JOURNAL_NAME, KEYSLOTS_NAME, Vault, format_time, now_utc
 from desktop.errors import HavenError, InputRejected
-from desktop.files import process_gone, write_whole
+from desktop.files import remove_left_folders, write_whole
 from desktop.transfer import age
 from desktop.transfer.streams import ChunkReader
 from desktop.transfer.transfer_file import TransferFileError, parse_ustar_header
@@ -229,10 +229,7 @@ VAULT_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", KEYSLOTS_NAME, JOURN
 def _staging_folder(data_dir: Path, purpose: str) -> Path:
     """A new private folder in ``data_dir`` for a backup's snapshot or a restore's files,
     named after this process; those that killed runs left there are removed first."""
-    for entry in data_dir.glob(f".{purpose}-*-*"):
-        pid = entry.name.split("-")[1]
-        if pid.isdigit() and process_gone(int(pid)) and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
+    remove_left_folders(data_dir, purpose)
     return Path(tempfile.mkdtemp(dir=data_dir, prefix=f".{purpose}-{os.getpid()}-"))
 
 

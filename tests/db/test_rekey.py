@@ -4,6 +4,7 @@ remaining user and the recovery key open it as before, whatever step a crash sto
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -311,3 +312,19 @@ def test_a_re_keying_by_a_user_whose_own_slot_has_no_key_pair_is_refused(tmp_pat
     assert (data / "keyslots.json").read_bytes() == first_format  # nothing was changed
     admin.close()
     Session.open(data, "admin", FIXTURE_PASSWORD).close()
+
+
+def test_a_re_keying_removes_the_snapshot_a_killed_backup_left(site: Site) -> None:
+    import subprocess
+    import sys
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    left = site.data / f".backup-{finished.pid}-x1y2z3"  # by a backup killed before its end
+    left.mkdir()
+    shutil.copy(site.data / vault.DB_NAME, left / vault.DB_NAME)  # under the old key
+    running = site.data / f".backup-{os.getpid()}-a1b2c3"  # a backup still at work
+    running.mkdir()
+    site.session.rekey_vault()
+    assert not left.exists()
+    assert running.is_dir()
