@@ -52,6 +52,8 @@ class KeyslotError(Exception):
     """The keyslot file or a slot in it cannot be used."""
 
 
+
+
 class WrongPassword(KeyslotError):
     """No slot of this user opens with the password given."""
 
@@ -124,6 +126,7 @@ class KeyslotFile:
     slots: tuple[Slot, ...]
     journal_key: bytes  # X25519 public key that failed-login records are sealed to
     broken: tuple[str, ...] = ()  # descriptions of slots that could not be parsed
+    broken_users: frozenset[str] = frozenset()  # the users those slots name
 
     def slots_for(self, user: str) -> list[Slot]:
         return [slot for slot in self.slots if slot.user == user]
@@ -302,6 +305,11 @@ def open_password_slot(
 ) -> Opened:
     """The database keys of the user's slot, or WrongPassword after the full KDF cost."""
     candidates = [slot for slot in slots.slots_for(user) if slot.kind == "password"]
+    if not candidates and user in slots.broken_users:
+        raise KeyslotError(
+            f"the keyslot of {user!r} is damaged, so no password opens it: have an admin give"
+            f" {user!r} a new password (haven-admin user passwd {user})"
+        )
     if not candidates:
         # Cost the same as a real slot of this vault, so timing does not reveal user names.
         decoy = next((s.kdf for s in slots.slots if s.kdf is not None), default_kdf)
@@ -421,9 +429,12 @@ def read_keyslots(path: Path) -> KeyslotFile:
         raw = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise KeyslotError(f"no vault here: {path} is missing") from None
-    except (OSError, ValueError) as exc:  # ValueError: bad UTF-8, JSON or a number too long
+    except OSError as exc:
+        raise KeyslotError(f"cannot read the keyslot file {path.name}: {exc.strerror}") from None
+    except ValueError:  # bad UTF-8, JSON or a number too long
         raise KeyslotError(
-            f"the keyslot file {path.name} is damaged ({exc.__class__.__name__})"
+            f"the keyslot file {path.name} is damaged (it is not readable JSON): restore the"
+            " latest backup into a new folder"
         ) from None
     if (
         not isinstance(raw, dict)
@@ -433,6 +444,7 @@ def read_keyslots(path: Path) -> KeyslotFile:
         raise KeyslotError(f"the keyslot file {path.name} is not a Haven keyslot file")
     slots: list[Slot] = []
     broken: list[str] = []
+    broken_users: set[str] = set()
     raw_slots = raw.get("slots")
     if not isinstance(raw_slots, list):
         raise KeyslotError(f"the keyslot file {path.name} has no slot list")
@@ -442,6 +454,8 @@ def read_keyslots(path: Path) -> KeyslotFile:
         except (KeyError, ValueError, TypeError, binascii.Error, KeyslotError):
             user = raw_slot.get("user") if isinstance(raw_slot, dict) else None
             broken.append(f"slot {index} ({user or 'unknown user'})")
+            if isinstance(user, str):
+                broken_users.add(user)
     try:
         journal_key = _unb64(raw.get("journal_key"))
     except (ValueError, binascii.Error):
@@ -451,6 +465,7 @@ def read_keyslots(path: Path) -> KeyslotFile:
         slots=tuple(slots),
         journal_key=journal_key,
         broken=tuple(broken),
+        broken_users=frozenset(broken_users),
     )
 
 

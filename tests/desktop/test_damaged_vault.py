@@ -28,3 +28,42 @@ def test_a_damaged_page_is_one_clear_line_from_the_cli(site: Site, run_cli) -> N
     )
     assert hashlib.sha256((site.data / "haven.db").read_bytes()).hexdigest() == digest
 
+
+
+def test_a_damaged_keyslot_file_says_so_and_what_to_do(site: Site, run_cli) -> None:  # type: ignore[no-untyped-def]
+    site.session.close()
+    path = site.data / "keyslots.json"
+    path.write_bytes(path.read_bytes()[:200])  # cut short
+    result = run_cli("case", "list", data=site.data)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "haven-admin: the keyslot file keyslots.json is damaged (it is not readable JSON):"
+        " restore the latest backup into a new folder\n"
+    )
+
+
+def test_a_damaged_keyslot_is_not_called_a_wrong_password(site: Site, run_cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from db.records import Role
+    from tests.conftest import FAST_KDF, PASSWORD
+
+    site.session.add_user("olena", Role.OPERATOR, PASSWORD, FAST_KDF)
+    site.session.close()
+    path = site.data / "keyslots.json"
+    document = json.loads(path.read_text())
+    [slot] = [slot for slot in document["slots"] if slot["user"] == "olena"]
+    slot["salt"] = "not base64!"
+    path.write_text(json.dumps(document))
+
+    result = run_cli("case", "list", data=site.data, user="olena")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "haven-admin: the keyslot of 'olena' is damaged, so no password opens it: have an"
+        " admin give 'olena' a new password (haven-admin user passwd olena)\n"
+    )
+    given = run_cli("user", "passwd", "olena", "--new-password-file",
+                    str(run_cli.password_file), "--kdf-memory", "19", "--kdf-passes", "2",
+                    data=site.data)
+    assert given.returncode == 0, given.stderr
+    assert run_cli("case", "list", data=site.data, user="olena").returncode == 0
