@@ -726,7 +726,8 @@ def _unreadable(path: Path, exc: Exception) -> VaultError:
             " a moment"
         )
     return WrongKey(
-        "the database does not open with this key: it is damaged or belongs to another vault"
+        "the database does not open with this key: it is damaged or belongs to another vault;"
+        " if it is this vault's, damaged, restore the latest backup into a new folder"
     )
 
 

@@ -62,6 +62,14 @@ _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
      N_("Wrong user name or password.")),
     (re.compile(r"^wrong password$"), "password", N_("Wrong password.")),
     (re.compile(r"^the account .* is disabled$"), "user", N_("This account is disabled.")),
+    (re.compile(r"^the keyslot of '(?P<user>.+)' is damaged"), "user",
+     N_("The key of {user} in this vault's keyslot file is damaged, so no password opens it."
+        " An IT officer can give {user} a new password.")),
+    (re.compile(r"^the keyslot file \S+ is damaged"), None,
+     N_("The vault's keyslot file is damaged. Restore the latest backup into a new folder.")),
+    (re.compile(r"^the database does not open with this key"), None,
+     N_("The vault's database does not open with its key: it is damaged, or belongs to"
+        " another vault. If it is damaged, restore the latest backup into a new folder.")),
     (re.compile(r"^there is no account .*; add it again$"), "user",
      N_("There is no such account: adding it did not finish. An IT officer can add it again.")),
     (re.compile(r"^user names"), "user",

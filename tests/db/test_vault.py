@@ -11,7 +11,7 @@ import pytest
 from db.keyslots import KdfParams
 from db.records import CaseKind, Channel, NewCase, Person
 from db.vault import Vault, VaultError
-from desktop.errors import AuthenticationFailed
+from desktop.errors import AuthenticationFailed, HavenError
 from desktop.session import Session
 
 NAME = "Коваленко Марʼяна Петрівна"
@@ -110,7 +110,7 @@ def test_a_corrupted_slot_leaves_other_users_able_to_open(site, fast_kdf: KdfPar
         if slot["user"] == "admin":
             slot["nonce"] = "@@@"
     path.write_text(json.dumps(document))
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(HavenError, match="the keyslot of 'admin' is damaged"):
         Session.open(site.data, "admin", site.password)
     Session.open(site.data, "olena", "olena password").close()
     recovered = Vault.unlock_with_recovery_key(site.data, site.recovery_key)
@@ -223,5 +223,5 @@ def test_a_slot_edited_to_cost_more_than_the_ceiling_is_set_aside(site) -> None:
     slot = next(s for s in document["slots"] if s["user"] == "admin")
     slot["kdf"]["iterations"] = 2_000_000_000  # would hang every login for hours
     path.write_text(json.dumps(document))
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(HavenError, match="the keyslot of 'admin' is damaged"):
         Session.open(site.data, "admin", site.password)

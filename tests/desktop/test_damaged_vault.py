@@ -67,3 +67,18 @@ def test_a_damaged_keyslot_is_not_called_a_wrong_password(site: Site, run_cli) -
                     data=site.data)
     assert given.returncode == 0, given.stderr
     assert run_cli("case", "list", data=site.data, user="olena").returncode == 0
+
+
+def test_a_damaged_first_page_points_to_the_backup(site: Site, run_cli) -> None:  # type: ignore[no-untyped-def]
+    site.session.close()
+    path = site.data / "haven.db"
+    raw = bytearray(path.read_bytes())
+    raw[100:107] = b"garbage"  # inside page 1, where SQLCipher checks the key
+    path.write_bytes(bytes(raw))
+    result = run_cli("case", "list", data=site.data)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "haven-admin: the database does not open with this key: it is damaged or belongs to"
+        " another vault; if it is this vault's, damaged, restore the latest backup into a new"
+        " folder\n"
+    )

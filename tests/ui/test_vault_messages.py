@@ -55,3 +55,27 @@ def test_a_name_the_sheet_cannot_print_is_explained(qapp) -> None:  # type: igno
     problem = explain(refused.value)
     assert problem.field == "persons[0].full_name"
     assert problem.text.startswith("Акт приймання-передачі не може надрукувати")
+
+
+def test_a_damaged_keyslot_reads_plainly_at_the_desk(site: Site) -> None:
+    import json
+
+    from desktop.errors import HavenError
+    from desktop.session import Session
+    from ui.messages import explain
+
+    site.session.close()
+    path = site.data / "keyslots.json"
+    document = json.loads(path.read_text())
+    for slot in document["slots"]:
+        if slot["user"] == "admin":
+            slot["nonce"] = "@@@"
+    path.write_text(json.dumps(document))
+    with pytest.raises(HavenError) as refused:
+        Session.open(site.data, "admin", site.password)
+    apply_language("uk")  # the autouse fixture restores English
+    problem = explain(refused.value)
+    assert problem.field == "user"
+    assert problem.text == (
+        "Ключ admin у файлі ключів цього сховища пошкоджено, тож жоден пароль його не"
+        " відкриє. ІТ-фахівець може дати admin новий пароль.")
