@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -65,6 +66,16 @@ def site(tmp_path: Path) -> Iterator[Site]:
     yield Site(data, session, recovery)
     with contextlib.suppress(Exception):  # a test may have closed it already
         session.close()
+
+
+def spoil_slot(data: Path, user: str, **fields: object) -> None:
+    """Overwrite fields of the user's keyslot in the vault's keyslot file, as damage would."""
+    path = data / "keyslots.json"
+    document = json.loads(path.read_text())
+    for slot in document["slots"]:
+        if slot["user"] == user:
+            slot.update(fields)
+    path.write_text(json.dumps(document))
 
 
 def cli_env(**extra: str) -> dict[str, str]:

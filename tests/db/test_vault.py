@@ -13,6 +13,7 @@ from db.records import CaseKind, Channel, NewCase, Person
 from db.vault import Vault, VaultError
 from desktop.errors import AuthenticationFailed, HavenError
 from desktop.session import Session
+from tests.conftest import spoil_slot
 
 NAME = "Коваленко Марʼяна Петрівна"
 PHONE = "+380671234567"
@@ -104,12 +105,7 @@ def test_a_corrupted_slot_leaves_other_users_able_to_open(site, fast_kdf: KdfPar
         "olena", __import__("db.records").records.Role.OPERATOR, "olena password", fast_kdf
     )
     site.session.close()
-    path = site.data / "keyslots.json"
-    document = json.loads(path.read_text())
-    for slot in document["slots"]:
-        if slot["user"] == "admin":
-            slot["nonce"] = "@@@"
-    path.write_text(json.dumps(document))
+    spoil_slot(site.data, "admin", nonce="@@@")
     with pytest.raises(HavenError, match="the keyslot of 'admin' is damaged"):
         Session.open(site.data, "admin", site.password)
     Session.open(site.data, "olena", "olena password").close()

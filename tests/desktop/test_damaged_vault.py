@@ -43,18 +43,12 @@ def test_a_damaged_keyslot_file_says_so_and_what_to_do(site: Site, run_cli) -> N
 
 
 def test_a_damaged_keyslot_is_not_called_a_wrong_password(site: Site, run_cli) -> None:  # type: ignore[no-untyped-def]
-    import json
-
     from db.records import Role
-    from tests.conftest import FAST_KDF, PASSWORD
+    from tests.conftest import FAST_KDF, PASSWORD, spoil_slot
 
     site.session.add_user("olena", Role.OPERATOR, PASSWORD, FAST_KDF)
     site.session.close()
-    path = site.data / "keyslots.json"
-    document = json.loads(path.read_text())
-    [slot] = [slot for slot in document["slots"] if slot["user"] == "olena"]
-    slot["salt"] = "not base64!"
-    path.write_text(json.dumps(document))
+    spoil_slot(site.data, "olena", salt="not base64!")
 
     result = run_cli("case", "list", data=site.data, user="olena")
     assert result.returncode == 1

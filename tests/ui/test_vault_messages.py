@@ -58,19 +58,13 @@ def test_a_name_the_sheet_cannot_print_is_explained(qapp) -> None:  # type: igno
 
 
 def test_a_damaged_keyslot_reads_plainly_at_the_desk(site: Site) -> None:
-    import json
-
     from desktop.errors import HavenError
     from desktop.session import Session
+    from tests.conftest import spoil_slot
     from ui.messages import explain
 
     site.session.close()
-    path = site.data / "keyslots.json"
-    document = json.loads(path.read_text())
-    for slot in document["slots"]:
-        if slot["user"] == "admin":
-            slot["nonce"] = "@@@"
-    path.write_text(json.dumps(document))
+    spoil_slot(site.data, "admin", nonce="@@@")
     with pytest.raises(HavenError) as refused:
         Session.open(site.data, "admin", site.password)
     apply_language("uk")  # the autouse fixture restores English
