@@ -134,6 +134,10 @@ class ResolveConflictDialog(QDialog):
         scroll.setWidget(versions)
         scroll.setWidgetResizable(True)
         scroll.setMinimumHeight(min(versions.sizeHint().height() + 4, 520))
+        # As wide as the longest heading (a site's long name), within reason: no scrolling
+        # sideways to read whose version it is.
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(min(versions.sizeHint().width() + bar + 4, 1100))
         versions_label = QLabel(_("&Versions, newest first:"))
         versions_label.setBuddy(self.choices.buttons()[0])
         self.summary = QLabel()
