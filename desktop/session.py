@@ -55,13 +55,14 @@ from desktop.errors import (
 from desktop.files import remove_left_folders
 from desktop.i18n import ngettext
 from desktop.permissions import Action, allowed, require
-from desktop.text_rules import HIDDEN_CHARACTERS, holds_hidden_characters
+from desktop.text_rules import HIDDEN_CHARACTERS, UNPRINTABLE, holds_hidden_characters
 
 # After this many wrong codewords in a row the case is flagged as a possible impostor.
 CODEWORD_FLAG_AFTER = 3
 JUST_VERIFIED_WINDOW = timedelta(minutes=15)
 MAX_USER_NAME = 64
 MAX_SITE_NAME = 100
+MAX_PLACE_NAME = 200  # a meeting point or receiving unit on the site's lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +156,15 @@ class Session:
         validate_new_password(password)
         if not site_name.strip():
             raise InputRejected("the site needs a name")
+        from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
+
         if len(site_name.strip()) > MAX_SITE_NAME or holds_hidden_characters(site_name.strip()):
             raise InputRejected(
                 f"the site's name is at most {MAX_SITE_NAME} characters, with no control or"
                 " invisible character"
             )
+        if not printable(site_name):  # on every handoff sheet and key card
+            raise InputRejected(f"the site's name {UNPRINTABLE}")
         site_id = uuid.uuid4().hex
         try:
             created = Vault.create(
@@ -542,9 +547,15 @@ class Session:
 
     def set_site_places(self, kind: str, names: Sequence[str]) -> None:
         self._require(Action.MANAGE_SITE_LISTS)
+        from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
+
         cleaned = sorted({name.strip() for name in names if name.strip()})
         if any(holds_hidden_characters(name) for name in cleaned):
             raise InputRejected(f"a name on the list {HIDDEN_CHARACTERS}")
+        if any(len(name) > MAX_PLACE_NAME for name in cleaned):
+            raise InputRejected(f"a name on the list is longer than {MAX_PLACE_NAME} characters")
+        if not all(printable(name) for name in cleaned):
+            raise InputRejected(f"a name on the list {UNPRINTABLE}")
         with self.vault.transaction() as conn:
             users.set_site_places(conn, kind, cleaned)
             audit.append(conn, self.user.name, "site_list_changed", detail=kind)

@@ -16,13 +16,19 @@ from typing import Any
 from db.records import OPEN_STATUSES, Case, CaseKind, Outcome, Status
 from desktop.errors import InputRejected
 from desktop.permissions import Action
-from desktop.text_rules import HIDDEN_CHARACTERS, field_names, holds_hidden_characters
+from desktop.text_rules import (
+    HIDDEN_CHARACTERS,
+    UNPRINTABLE,
+    field_names,
+    holds_hidden_characters,
+)
 
 MAX_TEXT = 2000
 
 
 # Fields typed in a box of several lines; the others are one line.
 _MULTILINE = frozenset({"notes", "condition", "reason", "outcome_notes"})
+_PRINTED = frozenset({"condition", "meeting_point", "receiving_unit"})  # on the handoff sheet
 
 
 class TransitionRejected(InputRejected):
@@ -36,6 +42,11 @@ def _text(name: str, value: Any) -> str:
         raise TransitionRejected(f"'{name}' is longer than {MAX_TEXT} characters")
     if holds_hidden_characters(value.strip(), lines=name in _MULTILINE):
         raise TransitionRejected(f"'{name}' {HIDDEN_CHARACTERS}")
+    if name in _PRINTED:
+        from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
+
+        if not printable(value):
+            raise TransitionRejected(f"'{name}' {UNPRINTABLE}")
     return value.strip()
 
 

@@ -27,6 +27,8 @@ class Problem:
 
 # Text refused for a character not shown as itself (desktop.text_rules), in any field.
 _HIDDEN = N_("Remove the control or invisible character (it may have come with pasted text).")
+_UNPRINTABLE = N_("The handoff sheet cannot print a character of this (an emoji, or a script"
+                  " such as Chinese); write it in Cyrillic or Latin letters.")
 
 _PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^required$"), N_("Required.")),
@@ -41,9 +43,7 @@ _PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^must be one of"), N_("Choose one of the listed values.")),
     (re.compile(r"^at least one person is required$"), N_("Add at least one person.")),
     (re.compile(r"^holds a control or invisible character$"), _HIDDEN),
-    (re.compile(r"^holds a character the handoff sheet cannot print$"),
-     N_("The handoff sheet cannot print a character of this (an emoji, or a script such as"
-        " Chinese); write it in Cyrillic or Latin letters.")),
+    (re.compile(r"^holds a character the handoff sheet cannot print$"), _UNPRINTABLE),
 ]
 
 _QUOTED_MESSAGES: list[tuple[re.Pattern[str], str]] = [
@@ -55,6 +55,7 @@ _QUOTED_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"is not on the site's list"), N_("Not on the site's list; choose from the list.")),
     (re.compile(r"must be one of"), N_("Choose one of the listed values.")),
     (re.compile(r"holds a control or invisible character$"), _HIDDEN),
+    (re.compile(r"holds a character the handoff sheet cannot print$"), _UNPRINTABLE),
 ]
 
 _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
@@ -83,6 +84,12 @@ _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
     (re.compile(r"^the summary holds a control or invisible character$"), "summary", _HIDDEN),
     (re.compile(r"^a name on the list holds a control or invisible character$"), None,
      _HIDDEN),
+    (re.compile(r"^a name on the list holds a character the handoff sheet cannot print$"),
+     None, _UNPRINTABLE),
+    (re.compile(r"^a name on the list is longer than (?P<limit>\d+) characters$"), None,
+     N_("A name on the list is longer than {limit} characters.")),
+    (re.compile(r"^the site's name holds a character the handoff sheet cannot print$"),
+     "site_name", _UNPRINTABLE),
     (re.compile(r"^a contact entry needs a summary$"), "summary", N_("Write what was said.")),
     (re.compile(r"^the codeword does not match.*flagged"), "codeword",
      N_("The codeword does not match. The case is flagged as a possible impostor.")),

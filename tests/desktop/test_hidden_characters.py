@@ -105,3 +105,25 @@ def test_a_name_from_an_older_vault_reaches_the_terminal_without_its_escape(
     assert "Петренко \ufffd[2J\ufffd[31mІван" in listed.stdout
     as_json = run_cli("case", "list", "--json", data=site.data)
     assert json.loads(as_json.stdout)[0]["persons"][0]["full_name"] == ESCAPE  # data as held
+
+
+def test_what_the_sheet_prints_besides_persons_must_print_too(site: Site, tmp_path: Path) -> None:
+    """An emoji or a Chinese character would be an empty box on the handoff sheet (and on the
+    key card, for the site's name): refused where it is typed, like in a person's name."""
+    session = site.session
+    with pytest.raises(InputRejected, match=r"^a name on the list holds a character the handoff"):
+        session.set_site_places("meeting_point", ["Пункт А", "Точка 🏕"])
+    with pytest.raises(InputRejected, match=r"^a name on the list holds a character the handoff"):
+        session.set_site_places("receiving_unit", ["第七组"])
+    with pytest.raises(InputRejected, match=r"^a name on the list is longer than 200 characters"):
+        session.set_site_places("meeting_point", ["П" * 201])
+    assert session.site_places("meeting_point") == []
+    case_id = session.register_case(case_json.parse_new_case(_case())).case_id
+    with pytest.raises(workflow.TransitionRejected,
+                       match=r"^'condition' holds a character the handoff sheet cannot print$"):
+        session.advance(case_id, Status.CONFIRMED,
+                        {"codeword": "x", "location": "Суми", "group_size": 1,
+                         "condition": "стабільний 👍"})
+    with pytest.raises(InputRejected, match=r"^the site's name holds a character the handoff"):
+        Session.create_site(tmp_path / "s", "Пункт 🌙", "admin", PASSWORD, FAST_KDF)
+    assert not (tmp_path / "s" / "keyslots.json").exists()
