@@ -19,14 +19,6 @@ class PrintRecord:
     content_digest: bytes
 
 
-def prints_of_case(conn: Any, case_id: str) -> int:
-    return int(
-        conn.execute(
-            "SELECT count(*) FROM print_register WHERE case_rowid = ?", (case_rowid(conn, case_id),)
-        ).fetchone()[0]
-    )
-
-
 def register_print(
     conn: Any, case_id: str, copy_number: int, printed_at: datetime, by: str, digest: bytes
 ) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -63,6 +64,19 @@ def _sheet_of(session: Session, case_id: str) -> HandoffSheet:
     )
 
 
+def _copy_number(conn: Any, session: Session, case: Case) -> int:
+    """0 for a sheet showing the case as no sheet printed here before showed it (an
+    original), else n for the nth copy of what it shows: a sheet printed before the case
+    changed is no original of this one."""
+    site = session.site
+    return sum(
+        1
+        for record in printing.prints_for(conn, case.id)
+        if record.content_digest
+        == content_digest(site.site_id, format_serial(site.ref_prefix, record.serial_number), case)
+    )
+
+
 def preview_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
     """The sheet as printing it now would make it, marked as a preview; nothing recorded.
 
@@ -71,7 +85,7 @@ def preview_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
     """
     draft = _sheet_of(session, case_id)
     with session.vault.reading() as conn:
-        copy_number = printing.prints_of_case(conn, case_id)
+        copy_number = _copy_number(conn, session, draft.case)
     sheet = replace(draft, copy_number=copy_number)
     return PrintedSheet(pdf=render_handoff_sheet(sheet, None), serial="", copy_number=copy_number)
 
@@ -87,7 +101,7 @@ def print_handoff_sheet(
     draft = _sheet_of(session, case_id)
     signing_key = session.vault.site_signing_key()
     with session.vault.transaction() as conn:
-        copy_number = printing.prints_of_case(conn, case_id)
+        copy_number = _copy_number(conn, session, draft.case)
         printed_at = now_utc()
         number = printing.register_print(
             conn, case_id, copy_number, printed_at, session.user.name, b""

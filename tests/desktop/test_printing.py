@@ -85,6 +85,18 @@ def test_manager_prints_and_reprint_is_marked_copy(arranged, run_cli, tmp_path: 
     assert second.returncode == 0
     assert "copy 1" in second.stdout
     assert "КОПІЯ 1" in _text(tmp_path / "b.pdf")
+    # Once the case changed, a sheet of it is no copy of those before: a new original.
+    moved = run_cli("case", "advance", ref, "--to", "handoff_arranged", data=data, user="maria",
+                    stdin=json.dumps({"meeting_point": "Пункт В", "receiving_unit": "Група 2",
+                                      "window_start": "2026-12-03T08:00+02:00",
+                                      "window_end": "2026-12-03T10:00+02:00"}))
+    assert moved.returncode == 0, moved.stderr
+    third = run_cli("handoff", ref, "-o", str(tmp_path / "c.pdf"), data=data, user="maria")
+    assert third.returncode == 0, third.stderr
+    assert "copy" not in third.stdout
+    assert "КОПІЯ" not in _text(tmp_path / "c.pdf")
+    fourth = run_cli("handoff", ref, "-o", str(tmp_path / "d.pdf"), data=data, user="maria")
+    assert "copy 1" in fourth.stdout  # of the third, the one that shows the case as it is
     session = Session.open(data, "admin", PASSWORD)
     try:
         actions = [
@@ -93,7 +105,8 @@ def test_manager_prints_and_reprint_is_marked_copy(arranged, run_cli, tmp_path: 
                 "SELECT action FROM audit_log WHERE action LIKE 'handoff_%' ORDER BY seq"
             )
         ]
-        assert actions == ["handoff_printed", "handoff_reprinted"]
+        assert actions == ["handoff_printed", "handoff_reprinted", "handoff_printed",
+                           "handoff_reprinted"]
     finally:
         session.close()
 
