@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -50,7 +51,9 @@ def _optional_text(
         return None
     if not isinstance(value, str):
         raise CaseInputError(f"{path}: must be text")
-    value = value.strip()
+    # One form for a letter and its accent: as two characters (pasted from some sources)
+    # the sheet's fonts would print the accent beside the letter, and Й would read as И.
+    value = unicodedata.normalize("NFC", value.strip())
     if len(value) > limit:
         raise CaseInputError(f"{path}: longer than {limit} characters")
     if holds_hidden_characters(value, lines=lines):

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import io
 import json
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -822,7 +823,7 @@ def _text(value: object) -> str:
     """Escape a value for Paragraph markup; a missing value shows as a dash."""
     if value is None or value == "":
         return "—"
-    return escape(str(value))
+    return escape(unicodedata.normalize("NFC", str(value)))  # see case_json._optional_text
 
 
 def _bilingual(labels: tuple[str, str], style: ParagraphStyle, muted: ParagraphStyle) -> Flowable:

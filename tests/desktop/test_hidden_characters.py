@@ -127,3 +127,12 @@ def test_what_the_sheet_prints_besides_persons_must_print_too(site: Site, tmp_pa
     with pytest.raises(InputRejected, match=r"^the site's name holds a character the handoff"):
         Session.create_site(tmp_path / "s", "Пункт 🌙", "admin", PASSWORD, FAST_KDF)
     assert not (tmp_path / "s" / "keyslots.json").exists()
+
+
+def test_a_letter_typed_as_letter_and_accent_is_stored_as_one() -> None:
+    import unicodedata
+
+    typed = unicodedata.normalize("NFD", "Йосип Їжак Nguyễn")  # as pasted from some sources
+    assert len(typed) > len("Йосип Їжак Nguyễn")
+    person = case_json.parse_new_case(_case(full_name=typed)).persons[0]
+    assert person.full_name == "Йосип Їжак Nguyễn"  # the sheet prints Й, not И and a mark
