@@ -544,3 +544,29 @@ def test_the_audit_root_on_a_sheet_is_checked_against_the_log(  # type: ignore[n
     assert "holds" in beyond.stderr
     for wrong in ("0", "-5", "1_0", "٣"):
         assert run_cli("audit", "verify", "--root-at", wrong, data=data).returncode == 2
+
+
+def test_a_sheet_of_a_flagged_case_verifies_with_a_warning(arranged, run_cli) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC
+
+    from db import cases
+    from db.records import CodewordAttempt
+
+    data, ref = arranged
+    token = _printed_token(data, ref)
+    session = Session.open(data, "admin", PASSWORD)
+    try:
+        case_id = session.resolve(ref)
+        with session.vault.transaction() as conn:
+            for _ in range(3):  # someone calling in the caller's name failed the check
+                cases.record_codeword_attempt(
+                    conn, CodewordAttempt(case_id, datetime.now(UTC), "oleh", False), 3)
+        assert session.get_case(case_id, audit_view=False).flagged
+    finally:
+        session.close()
+    result = run_cli("sheet", "verify", token, data=data, user="oleh")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        "haven-admin: the caller of this case failed the codeword check 3 times: make sure of"
+        " who hands over\n")
+    assert "the sheet vouches for the case as it stands" in result.stdout
