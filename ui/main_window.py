@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -51,6 +53,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.locked = False
         self._hidden_dialogs: list[QWidget] = []
+        self._focus_before: QWidget | None = None  # where the focus was when it locked
         self._force_close = False
         self.intakes: list[IntakeDialog] = []
         self._title = _("Haven — {site}").format(site=session.site.name)
@@ -121,11 +124,13 @@ class MainWindow(QMainWindow):
             _("&Back to the open intake"), "Ctrl+I", self.back_to_intake,
             can(Action.REGISTER_CASE),
         )
-        self.find_action = self._action(_("&Find"), "Ctrl+F", self._find)
+        # Finding cases and closing their tabs are for those who see cases.
+        self.find_action = self._action(_("&Find"), "Ctrl+F", self._find, can(Action.VIEW_CASES))
         self.contact_action = self._action(
             _("Add &contact"), "Ctrl+K", self._add_contact, can(Action.WORK_CASE)
         )
-        self.close_tab_action = self._action(_("Close &tab"), "Ctrl+W", self._close_current)
+        self.close_tab_action = self._action(_("Close &tab"), "Ctrl+W", self._close_current,
+                                             can(Action.VIEW_CASES))
         self.lock_action = self._action(_("&Lock"), "Ctrl+L", self.lock)
         # Locking works from any Haven window, the intake dialog included.
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -325,6 +330,8 @@ class MainWindow(QMainWindow):
         if self.locked:
             return
         self.locked = True
+        focused = QApplication.focusWidget()
+        self._focus_before = focused if focused is not None and self.isAncestorOf(focused) else None
         self.idle.pause()
         self.queue.clear()
         self._hidden_dialogs = [
@@ -350,7 +357,9 @@ class MainWindow(QMainWindow):
                    self.back_to_intake_action: can(Action.REGISTER_CASE),
                    self.contact_action: can(Action.WORK_CASE),
                    self.places_action: can(Action.MANAGE_SITE_LISTS),
-                   self.audit_action: can(Action.VERIFY_AUDIT)}
+                   self.audit_action: can(Action.VERIFY_AUDIT),
+                   self.find_action: can(Action.VIEW_CASES),
+                   self.close_tab_action: can(Action.VIEW_CASES)}
         allowed |= {action: action.isVisible() for action in (
             self.export_action, self.import_action, self.peers_action, self.conflicts_action)}
         for action in self._data_actions:
@@ -364,6 +373,10 @@ class MainWindow(QMainWindow):
         for widget in self._hidden_dialogs:
             widget.show()
         self._hidden_dialogs = []
+        # The focus goes back where it was (the search box, a case's field), if that is there.
+        focus, self._focus_before = self._focus_before, None
+        if focus is not None and shiboken6.isValid(focus) and focus.isVisible():
+            focus.setFocus()
         self.idle.resume()
 
     # --- closing -------------------------------------------------------------------------------

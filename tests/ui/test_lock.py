@@ -80,3 +80,19 @@ def test_idle_time_locks_the_window(desk: MainWindow, qtbot) -> None:  # type: i
     desk.idle.set_interval_ms(50)
     qtbot.waitUntil(lambda: desk.locked, timeout=WAIT_MS)
     assert desk.stack.currentIndex() == LOCK_PAGE
+
+
+def test_the_focus_comes_back_where_it_was_after_unlocking(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    desk.tabs.setCurrentWidget(desk.queue)
+    desk.activateWindow()
+    qtbot.waitUntil(desk.isActiveWindow)
+    desk.queue.search_edit.setFocus()
+    qtbot.waitUntil(lambda: focused() is desk.queue.search_edit)
+    qtbot.keyClick(focused(), Qt.Key.Key_L, CTRL)
+    assert desk.locked
+    type_text(desk.lock_screen.password_edit, site.password)
+    qtbot.keyClick(desk.lock_screen.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not desk.locked and runner.idle(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: focused() is desk.queue.search_edit, timeout=WAIT_MS)

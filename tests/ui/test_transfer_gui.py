@@ -395,6 +395,9 @@ def test_the_transfer_and_audit_menus_follow_the_role(  # type: ignore[no-untype
         assert window.peers_action.isVisible() is transfer
         assert window.conflicts_action.isVisible() is conflicts
         assert window.audit_action.isVisible() is audit
+        # An IT officer sees no case: no Find or Close tab that would do nothing.
+        for case_action in (window.find_action, window.close_tab_action):
+            assert case_action.isVisible() is (role != Role.IT)
         qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
         window.close_without_asking()
     finally:
