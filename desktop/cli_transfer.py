@@ -123,11 +123,39 @@ def cmd_site_export_identity(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_peer_add(session: Session, args: argparse.Namespace) -> int:
+    signing_key, recipient, site_id = args.signing_key, args.recipient, args.site_id
+    if args.card is not None:
+        if signing_key or recipient or site_id:
+            raise UsageError("give the keys by --card or by --signing-key and --recipient,"
+                             " not both")
+        signing_key, recipient, site_id = _key_card_keys(args.card)
+    elif not (signing_key and recipient):
+        raise UsageError("give the peer's keys: --signing-key and --recipient, or --card")
+    # The fingerprint is always typed as read off the card or aloud, never taken from the
+    # QR code: it is what confirms that the keys are the peer's.
     peer = TransferService(session).add_peer(
-        args.name, args.signing_key, args.recipient, args.fingerprint, args.site_id
+        args.name, signing_key, recipient, args.fingerprint, site_id
     )
     out(f"Peer '{peer.name}' added (site id {peer.site_id}, fingerprint {peer.fingerprint}).")
     return 0
+
+
+def _key_card_keys(source: str) -> tuple[str, str, str]:
+    """(signing key, age recipient, site id) from the text of a key card's QR code, given
+    as it is or as '-' for standard input (a scanner's, or `zbarimg --raw card.png`)."""
+    from desktop.keycard import KEY_CARD_FORMAT  # reportlab, only when a card is read
+
+    text = sys.stdin.read() if source == "-" else source
+    try:
+        card = json.loads(text)
+    except ValueError:
+        card = None
+    keys = card if isinstance(card, dict) else {}
+    wanted = [keys.get(name) for name in ("signing_key", "recipient", "site_id")]
+    found = [value for value in wanted if isinstance(value, str)]
+    if keys.get("format") != KEY_CARD_FORMAT or len(found) != len(wanted):
+        raise InputRejected("--card: this is not the text of a Haven key card's QR code")
+    return found[0], found[1], found[2]
 
 
 def cmd_peer_list(session: Session, args: argparse.Namespace) -> int:
@@ -379,9 +407,12 @@ def register(commands: Any, with_session: WithSession) -> Any:
     peer = group("peer", "other sites")
     add = peer.add_parser("add", help="trust another site once its fingerprint is confirmed")
     add.add_argument("name")
-    add.add_argument("--signing-key", required=True, metavar="'ssh-ed25519 AAAA… haven:ID'")
-    add.add_argument("--recipient", required=True, metavar="AGE1")
-    add.add_argument("--fingerprint", required=True, metavar="FP")
+    add.add_argument("--signing-key", metavar="'ssh-ed25519 AAAA… haven:ID'")
+    add.add_argument("--recipient", metavar="AGE1")
+    add.add_argument("--card", metavar="QR_TEXT|-",
+                     help="the keys as the key card's QR code holds them ('-': standard input)")
+    add.add_argument("--fingerprint", required=True, metavar="FP",
+                     help="as read off the key card or aloud: it confirms the keys")
     add.add_argument("--site-id", help="the peer's site id, if the key has no haven: comment")
     add.set_defaults(func=with_session(cmd_peer_add))
     listing = peer.add_parser("list")

@@ -239,3 +239,41 @@ def test_key_card(two_sites, run_cli, tmp_path: Path) -> None:  # type: ignore[n
     for group in info["fingerprint"].split():
         assert group in text
     assert PASSWORD not in text
+
+
+@pytest.mark.skipif(shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None,
+                    reason="zbarimg (zbar-tools) or pdftoppm (poppler-utils) is not installed")
+def test_peer_add_takes_the_keys_from_the_key_cards_qr_code(  # type: ignore[no-untyped-def]
+    two_sites, run_cli, tmp_path: Path
+) -> None:
+    north, south = two_sites
+    card = tmp_path / "south-card.pdf"
+    assert run_cli("site", "key-card", "-o", str(card), data=south).returncode == 0
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(card), str(tmp_path / "card")],
+                   check=True)
+    scanned = subprocess.run(["zbarimg", "--raw", "-q", *map(str, tmp_path.glob("card*.png"))],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    theirs = show(run_cli, south)
+
+    no_fingerprint = run_cli("peer", "add", "south", "--card", "-", data=north, stdin=scanned)
+    assert no_fingerprint.returncode == 2  # the fingerprint, read off the card, confirms it
+    wrong = theirs["fingerprint"][:-1] + ("0" if theirs["fingerprint"][-1] != "0" else "1")
+    refused = run_cli("peer", "add", "south", "--card", "-", "--fingerprint", wrong,
+                      data=north, stdin=scanned)
+    assert refused.returncode == 4
+    assert "fingerprint does not match" in refused.stderr
+    not_a_card = run_cli("peer", "add", "south", "--card", '{"site_id": "x"}', "--fingerprint",
+                         theirs["fingerprint"], data=north)
+    assert (not_a_card.returncode, not_a_card.stderr) == (
+        4, "haven-admin: --card: this is not the text of a Haven key card's QR code\n")
+    no_keys = run_cli("peer", "add", "south", "--fingerprint", theirs["fingerprint"],
+                      data=north)
+    assert no_keys.returncode == 2
+    assert "give the peer's keys" in no_keys.stderr
+
+    added = run_cli("peer", "add", "south", "--card", "-", "--fingerprint",
+                    theirs["fingerprint"], data=north, stdin=scanned)
+    assert added.returncode == 0, added.stderr
+    [listed] = json.loads(run_cli("peer", "list", "--json", data=north).stdout)
+    assert (listed["site_id"], listed["signing_key"].split()[:2], listed["recipient"]) == (
+        theirs["site_id"], theirs["signing_key"].split()[:2], theirs["age_recipient"])
