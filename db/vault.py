@@ -392,21 +392,30 @@ class Vault:
             # A new connection: one open since before may hold pages another process has
             # changed since, which the re-keying would write back.
             self._reconnect()
+            room_for_rekey(self.data_dir)
             alone = _Alone()
             try:
                 with _held_alone(self.conn, alone):
                     return self._rekey_alone(alone, progress, new_recovery_key)
-            finally:
+            except BaseException:
                 if not alone.usable:
                     # A failed PRAGMA rekey leaves the connection with the new key, and
                     # whatever it wrote would be under that key: it is closed (which rolls
                     # the re-keying back from its journal) and opened anew with the old one.
-                    self._reconnect()
+                    # If that fails too, the first error is the one to tell.
+                    with contextlib.suppress(sqlcipher3.Error):
+                        self.conn.close()
+                    with contextlib.suppress(VaultError, sqlcipher3.Error):
+                        self._reconnect()
+                raise
 
     def _reconnect(self) -> None:
+        """A new connection in place of this one, which is closed once the new one opened:
+        if it cannot be opened, the session keeps the one it has."""
+        fresh = _connect(self.data_dir / DB_NAME, self._db_key, create=False)
         with contextlib.suppress(sqlcipher3.Error):
             self.conn.close()
-        self.conn = _connect(self.data_dir / DB_NAME, self._db_key, create=False)
+        self.conn = fresh
 
     def _rekey_alone(
         self,
@@ -438,9 +447,7 @@ class Vault:
         )
         if recovery_key is not None and new_recovery_key is not None:
             new_recovery_key(recovery_key)
-        alone.usable = False
-        _rekey_database(self.conn, new_key, progress)
-        alone.usable = True
+        _rekey_database(self.conn, new_key, progress, alone)
         self._db_key = new_key
         final = [keyslots.rewrapped(self.vault_id, slot, [new_key]) for slot in staged]
         try:
@@ -544,7 +551,9 @@ def _held_alone(conn: Any, alone: _Alone) -> Iterator[None]:
     """
     try:
         mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()
-    except sqlcipher3.OperationalError:
+    except sqlcipher3.OperationalError as exc:
+        if _disk_full(exc):  # the WAL's pages did not fit into the database
+            raise VaultFull(_NO_ROOM_TO_REKEY) from None
         mode = None
     try:
         if not mode or str(mode[0]).lower() != "delete":
@@ -585,12 +594,15 @@ def _signals_held() -> Iterator[None]:
 
 
 def _rekey_database(
-    conn: Any, new_key: bytes, progress: Callable[[int, int], None] | None = None
+    conn: Any, new_key: bytes, progress: Callable[[int, int], None] | None, alone: _Alone
 ) -> None:
-    """PRAGMA rekey, inside _held_alone; a crash leaves a journal that rolls it back."""
+    """PRAGMA rekey, inside _held_alone; a crash leaves a journal that rolls it back. While
+    it runs, and if it fails, nothing more may be written through the connection."""
     try:
         with _checked_pages(), _journal_watched(Path(_database_file(conn)), progress):
+            alone.usable = False
             conn.execute(f"PRAGMA rekey = {_hex_key(new_key)}")
+            alone.usable = True
     except sqlcipher3.Error as exc:
         # SQLCipher reports a rekey that ran out of room as a failed PRAGMA, not as a
         # full disk: the room left tells.
@@ -607,8 +619,11 @@ _NO_ROOM_TO_REKEY = (
 
 
 def _rekey_room(database: Path) -> int:
-    """The free space a re-keying needs: its journal holds every page of the database."""
-    return database.stat().st_size + _ROOM_TO_OPEN
+    """The free space a re-keying needs: its journal holds every page of the database, and
+    the database first takes in what its WAL holds."""
+    wal = database.with_name(database.name + "-wal")
+    held = wal.stat().st_size if wal.exists() else 0
+    return database.stat().st_size + held + _ROOM_TO_OPEN
 
 
 def room_for_rekey(data_dir: Path) -> None:
@@ -694,7 +709,8 @@ def _journal_watched(
     finally:
         done.set()
         watcher.join()
-    progress(total, total)
+    with contextlib.suppress(OSError):  # a terminal gone away does not undo the work done
+        progress(total, total)
 
 
 def _primary_code(exc: BaseException) -> int:

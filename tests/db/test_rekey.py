@@ -328,3 +328,22 @@ def test_a_re_keying_removes_the_snapshot_a_killed_backup_left(site: Site) -> No
     site.session.rekey_vault()
     assert not left.exists()
     assert running.is_dir()
+
+
+def test_a_re_keying_is_done_when_its_last_progress_line_cannot_be_written(
+    with_boris: tuple[Site, Path, str],
+) -> None:
+    import errno
+
+    site, copy, ref = with_boris
+
+    def terminal_gone(done: int, total: int) -> None:  # SIGHUP waits; the tty writes fail
+        if done == total:
+            raise OSError(errno.EIO, "Input/output error")
+
+    site.session.rekey_vault(progress=terminal_gone)
+    assert not site.session.rekey_unfinished
+    assert site.session.get_case(site.session.resolve(ref)).ref == ref
+    assert not _opens(site.data, _old_key_of(copy, "boris", BORIS))
+    site.session.close()
+    Session.open(site.data, "boris", BORIS).close()
