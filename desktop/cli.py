@@ -137,16 +137,37 @@ def _read_json_arg(source: str | None, *, empty: Any = None) -> Any:
 
 def cmd_init(args: argparse.Namespace) -> int:
     password = _new_password(args, args.admin)
+    data_dir = config.data_dir(args.data)
+    made_folder = not data_dir.exists()
     session, recovery = Session.create_site(
-        config.data_dir(args.data), args.site_name, args.admin, password, _kdf(args) or KdfParams()
+        data_dir, args.site_name, args.admin, password, _kdf(args) or KdfParams()
     )
     try:
         out(f"Site '{session.site.name}' created (site id {session.site.site_id}).")
         out("Recovery key (shown once, never again: print it and keep it in a safe):")
         out(f"  {recovery}")
-    finally:
+        sys.stdout.flush()
+    except OSError as exc:
+        # The recovery key is shown once: a site whose key went nowhere is taken back.
         session.close()
+        _take_back_site(data_dir, made_folder)
+        raise HavenError(
+            f"the recovery key could not be written to standard output ({exc.strerror}); the"
+            " site was not created: run init again with an output that takes it"
+        ) from None
+    session.close()
     return 0
+
+
+def _take_back_site(data_dir: Path, made_folder: bool) -> None:
+    from desktop.transfer.backup import VAULT_FILES
+
+    for name in VAULT_FILES:
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / name).unlink()
+    if made_folder:
+        with contextlib.suppress(OSError):
+            data_dir.rmdir()
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
@@ -379,9 +400,9 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
     if spent is not None or not check.current:
         out("  what became of the case is in its history (case show)")
         return 4
-    if case.flagged:
-        warn(f"the caller of this case failed the codeword check {case.failed_codeword_attempts}"
-             " times: make sure of who hands over")
+    if case.flagged:  # it stays flagged when the true caller passes the check later
+        warn("this case is flagged: someone failed its codeword check in the caller's name;"
+             " make sure of who hands over")
     out("  the sheet vouches for the case as it stands; the paper must show:")
     for number, person in enumerate(case.persons, 1):
         born = f", {person.birth_date}" if person.birth_date else ""

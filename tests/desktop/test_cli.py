@@ -642,3 +642,20 @@ def test_a_closed_stdout_stops_the_command_before_it_does_anything(
     assert made.returncode == 2
     assert "standard output is closed" in made.stderr
     assert not (tmp_path / "other").exists()
+
+
+def test_init_whose_recovery_key_cannot_be_written_creates_no_site(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path
+) -> None:
+    target = tmp_path / "site"
+    command = [sys.executable, "-m", "desktop.cli", "--data", str(target), "init",
+               "--site-name", "X", "--admin", "admin", "--new-password-file",
+               str(run_cli.password_file), "--kdf-memory", "19", "--kdf-passes", "2"]
+    with open("/dev/full", "w") as full:  # a full medium the output was sent to
+        made = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True,
+                              env=cli_env(), cwd=REPO, timeout=120, check=False)
+    assert made.returncode == 1
+    assert made.stderr == (
+        "haven-admin: the recovery key could not be written to standard output (No space left"
+        " on device); the site was not created: run init again with an output that takes it\n")
+    assert not target.exists()  # so init can run again

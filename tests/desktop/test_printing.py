@@ -567,6 +567,6 @@ def test_a_sheet_of_a_flagged_case_verifies_with_a_warning(arranged, run_cli) ->
     result = run_cli("sheet", "verify", token, data=data, user="oleh")
     assert result.returncode == 0, result.stderr
     assert result.stderr == (
-        "haven-admin: the caller of this case failed the codeword check 3 times: make sure of"
-        " who hands over\n")
+        "haven-admin: this case is flagged: someone failed its codeword check in the caller's"
+        " name; make sure of who hands over\n")
     assert "the sheet vouches for the case as it stands" in result.stdout
