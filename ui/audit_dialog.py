@@ -137,6 +137,7 @@ class AuditDialog(QDialog):
                 self.table.setItem(row, column, item)
         if entries:
             self.table.scrollToBottom()
+        self._show_detail()  # of the entry now chosen, not of one listed before
         text = ngettext("{count} entry.", "{count} entries.", len(entries)).format(
             count=number(len(entries)))
         if total > len(entries):

@@ -54,3 +54,11 @@ def test_audit_dialog_shows_the_chosen_entry_whole(qtbot, pair) -> None:  # type
     qtbot.keyClick(dialog.table, Qt.Key.Key_Tab)
     assert not dialog.table.hasFocus()
     assert isinstance(dialog.focusWidget(), QLabel | type(dialog.verify_button))
+
+    dialog.table.selectRow(0)  # a row that the next listing has too
+    dialog.case_edit.setText(a.session.search("Шевченко")[0].ref)  # one case's entries now
+    qtbot.mouseClick(dialog.show_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() == 1, timeout=WAIT_MS)
+    chosen = dialog.table.selectionModel().selectedRows()
+    shown = dialog.entries[chosen[0].row()].detail if chosen else ""
+    assert dialog.detail.text() == shown  # not the detail of the transfer listed before
