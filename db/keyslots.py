@@ -22,6 +22,7 @@ import binascii
 import json
 import os
 import secrets
+import shlex
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -307,8 +308,8 @@ def open_password_slot(
     candidates = [slot for slot in slots.slots_for(user) if slot.kind == "password"]
     if not candidates and user in slots.broken_users:
         raise KeyslotError(
-            f"the keyslot of {user!r} is damaged, so no password opens it: have an admin give"
-            f" {user!r} a new password (haven-admin user passwd {user})"
+            f"the keyslot of '{user}' is damaged, so no password opens it: have an admin give"
+            f" '{user}' a new password (haven-admin user passwd {shlex.quote(user)})"
         )
     if not candidates:
         # Cost the same as a real slot of this vault, so timing does not reveal user names.

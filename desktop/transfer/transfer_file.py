@@ -284,6 +284,9 @@ def read_layout(handle: BinaryIO) -> Layout:
         raise TransferFileError(
             f"the file is larger than transfer files may be ({MAX_FILE_SIZE // 1024**3} GiB)"
         )
+    handle.seek(0)
+    if not handle.read(_BLOCK).strip(b"\0"):  # what a copy cut short or never written leaves
+        raise TransferFileError("the transfer file is truncated (it holds nothing but zeros)")
     if not _starts_like_ours(handle):
         raise TransferFileError("the file is not a Haven transfer file (not a tar archive)")
     # Our writer pads to whole tar records, so any cut, even in the padding, shows.
