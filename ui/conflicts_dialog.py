@@ -120,7 +120,7 @@ class ResolveConflictDialog(QDialog):
             heading = f"{kind} — {origin(version)}"
             if index == 0:  # list_conflicts gives the newest first: what the case shows
                 heading = _("{version} (shown in the case now)").format(version=heading)
-            button = QRadioButton(heading)
+            button = QRadioButton(heading.replace("&", "&&"))  # a user name's & is no mnemonic
             self.choices.addButton(button, index)
             details = QLabel("\n".join(field_lines(view.group, version)))
             details.setWordWrap(True)
