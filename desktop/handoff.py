@@ -172,6 +172,23 @@ def sheet_content_digest(sheet: HandoffSheet) -> bytes:
 
 def content_digest(site_id: str, serial: str, case: Case) -> bytes:
     """The digest a sheet with this serial would carry for the case as it is given."""
+    return content_digests(site_id, [serial], case)[0]
+
+
+_SERIAL_SLOT = "\x00serial\x00"  # no serial holds it; JSON writes it as \u0000serial\u0000
+
+
+def content_digests(site_id: str, serials: Sequence[str], case: Case) -> list[bytes]:
+    """content_digest for each of these serials: the case is written out once."""
+    canonical = _canonical_content(site_id, _SERIAL_SLOT, case)
+    slot = json.dumps(_SERIAL_SLOT)
+    return [
+        hashlib.sha256(canonical.replace(slot, json.dumps(serial), 1).encode("utf-8")).digest()
+        for serial in serials
+    ]
+
+
+def _canonical_content(site_id: str, serial: str, case: Case) -> str:
     content = {
         "format": CONTENT_FORMAT,
         "site_id": site_id,
@@ -186,8 +203,7 @@ def content_digest(site_id: str, serial: str, case: Case) -> bytes:
         "window_end": _utc_text(case.window_end),
         "receiving_unit": case.receiving_unit,
     }
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).digest()
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def handoff_sheet_token(sheet: HandoffSheet, signing_key: Ed25519PrivateKey) -> str:

@@ -17,6 +17,7 @@ from desktop.files import parts_removed_on_failure, publish, stage_file
 from desktop.handoff import (
     HandoffSheet,
     content_digest,
+    content_digests,
     render_handoff_sheet,
     sheet_content_digest,
 )
@@ -69,12 +70,11 @@ def _copy_number(conn: Any, session: Session, case: Case) -> int:
     original), else n for the nth copy of what it shows: a sheet printed before the case
     changed is no original of this one."""
     site = session.site
-    return sum(
-        1
-        for record in printing.prints_for(conn, case.id)
-        if record.content_digest
-        == content_digest(site.site_id, format_serial(site.ref_prefix, record.serial_number), case)
-    )
+    records = printing.prints_for(conn, case.id)
+    serials = [format_serial(site.ref_prefix, record.serial_number) for record in records]
+    digests = content_digests(site.site_id, serials, case)
+    return sum(record.content_digest == digest for record, digest in zip(records, digests,
+                                                                          strict=True))
 
 
 def preview_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:

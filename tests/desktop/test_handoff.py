@@ -509,3 +509,16 @@ def test_a_person_and_his_features_share_a_page_when_they_fit_on_one(
     runs = [i for i, text in enumerate(pages) if "Прикмета" in text]
     assert len(runs) >= 2
     assert all(f"Прикмета {line} особи" in " ".join(pages) for line in range(90))
+
+
+def test_the_digests_of_many_serials_are_those_of_each_sheet() -> None:
+    import hashlib
+
+    from desktop.handoff import _canonical_content, content_digests
+
+    case = make_case(NAMES[:3])
+    serials = ["K7-000001", "K7-000002", "K7-123456"]
+    written = [hashlib.sha256(_canonical_content("site-1", serial, case).encode()).digest()
+               for serial in serials]
+    assert content_digests("site-1", serials, case) == written
+    assert len(set(written)) == 3  # the serial is part of what a sheet vouches for
