@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -20,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.audit import AuditReport
-from desktop.i18n import _, ngettext
+from desktop.i18n import N_, _, ngettext
 from desktop.session import ListedAuditEntry, Session
 from ui import labels
 from ui.language import number
@@ -36,6 +38,26 @@ SET_ASIDE = QColor("#777777")
 def shown_time(at: str) -> str:
     """2026-11-27T13:20:10.232Z as 2026-11-27 13:20:10 UTC."""
     return at[:19].replace("T", " ") + " UTC"
+
+
+# How db.audit.verify words what it finds, as the desk says it.
+_PROBLEMS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^entry (?P<seq>\d+) was altered after it was written$"),
+     N_("entry {seq} was altered after it was written")),
+    (re.compile(r"^entry (?P<seq>\d+) is missing \(next entry is (?P<next>\d+)\)$"),
+     N_("entry {seq} is missing (the next one is {next})")),
+    (re.compile(r"^entry (?P<seq>\d+) does not follow entry (?P<before>\d+)"),
+     N_("entry {seq} does not follow entry {before} (one was removed or they were reordered)")),
+]
+
+
+def problem_text(problem: str) -> str:
+    """One problem the verification found, in the person's language when it is a known one."""
+    for pattern, template in _PROBLEMS:
+        match = pattern.match(problem)
+        if match is not None:
+            return _(template).format(**match.groupdict())
+    return problem
 
 
 class AuditDialog(QDialog):
@@ -148,7 +170,8 @@ class AuditDialog(QDialog):
     def _show_detail(self) -> None:
         rows = self.table.selectionModel().selectedRows()
         entry = self.entries[rows[0].row()] if len(rows) == 1 else None
-        self.detail.setText(entry.detail if entry is not None else "")
+        shown = entry is not None and bool(entry.detail)
+        self.detail.setText(_("Detail: {text}").format(text=entry.detail) if shown else "")
 
     def verify(self) -> None:
         """Recompute this site's hash chain and say where it was altered, if anywhere."""
@@ -168,7 +191,7 @@ class AuditDialog(QDialog):
             self.verdict.show()
         else:
             self.alarm.show_error("\n".join(
-                [_("This site's audit log was altered:"), *report.problems]))
+                [_("This site's audit log was altered:"), *map(problem_text, report.problems)]))
         self.reload()  # the listing shows the verification's own entry
 
     def _set_working(self, working: bool) -> None:

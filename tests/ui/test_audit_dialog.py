@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from tests.desktop.transfer.sites import make_sites, new_case
 from tests.ui.conftest import WAIT_MS
 from ui.audit_dialog import AuditDialog
+from ui.language import apply_language
 from ui.tasks import TaskRunner
 
 
@@ -85,6 +86,13 @@ def test_an_altered_log_stays_reported_whatever_is_listed(  # type: ignore[no-un
         assert dialog.alarm.text() == (
             "This site's audit log was altered:\nentry 2 was altered after it was written")
         assert not dialog.verdict.isVisible()
+        apply_language("uk")  # the autouse fixture restores English
+        from ui.audit_dialog import problem_text
+        assert problem_text("entry 2 was altered after it was written") == (
+            "запис 2 змінено після того, як його записали")
+        assert problem_text("entry 7 is missing (next entry is 9)") == (
+            "запису 7 бракує (наступний — 9)")
+        apply_language("en")
 
         dialog.case_edit.clear()
         qtbot.mouseClick(dialog.show_button, Qt.MouseButton.LeftButton)

@@ -49,7 +49,8 @@ def test_audit_dialog_shows_the_chosen_entry_whole(qtbot, pair) -> None:  # type
     row = actions.index("transfer file exported")
     dialog.table.setFocus()
     dialog.table.selectRow(row)
-    assert dialog.detail.text() == dialog.entries[row].detail == "b #1"
+    assert dialog.entries[row].detail == "b #1"
+    assert dialog.detail.text() == "Detail: b #1"
     assert dialog.detail.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByKeyboard
     qtbot.keyClick(dialog.table, Qt.Key.Key_Tab)
     assert not dialog.table.hasFocus()
@@ -61,4 +62,4 @@ def test_audit_dialog_shows_the_chosen_entry_whole(qtbot, pair) -> None:  # type
     qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() == 1, timeout=WAIT_MS)
     chosen = dialog.table.selectionModel().selectedRows()
     shown = dialog.entries[chosen[0].row()].detail if chosen else ""
-    assert dialog.detail.text() == shown  # not the detail of the transfer listed before
+    assert dialog.detail.text() == (f"Detail: {shown}" if shown else "")  # not the one before
