@@ -26,7 +26,7 @@ from desktop.i18n import N_, _, ngettext
 from desktop.session import ListedAuditEntry, Session
 from ui import labels
 from ui.language import number
-from ui.messages import describe_failure
+from ui.messages import describe_failure, first_translation
 from ui.tasks import TaskRunner
 from ui.widgets import BusyBar, ErrorLabel
 
@@ -53,11 +53,7 @@ _PROBLEMS: list[tuple[re.Pattern[str], str]] = [
 
 def problem_text(problem: str) -> str:
     """One problem the verification found, in the person's language when it is a known one."""
-    for pattern, template in _PROBLEMS:
-        match = pattern.match(problem)
-        if match is not None:
-            return _(template).format(**match.groupdict())
-    return problem
+    return first_translation(_PROBLEMS, problem, default=problem)
 
 
 class AuditDialog(QDialog):

@@ -162,14 +162,15 @@ def explain(error: BaseException) -> Problem:
         return Problem(needs["fields"].split(",")[0].strip(), _("Required."))
     quoted = _QUOTED_FIELD.match(text)
     if quoted:
-        return Problem(quoted["field"], _first(_QUOTED_MESSAGES, text, default=text))
+        return Problem(quoted["field"], first_translation(_QUOTED_MESSAGES, text, default=text))
     path, sep, rest = text.partition(": ")
     if sep and re.fullmatch(r"[a-z_]+(\[\d+\])?(\.[a-z_]+)?", path):
-        return Problem(path, _first(_PATH_MESSAGES, rest, default=rest))
+        return Problem(path, first_translation(_PATH_MESSAGES, rest, default=rest))
     return Problem(None, text)
 
 
-def _first(table: list[tuple[re.Pattern[str], str]], text: str, default: str) -> str:
+def first_translation(table: list[tuple[re.Pattern[str], str]], text: str, default: str) -> str:
+    """The template of the first pattern found in ``text``, translated and filled from it."""
     for pattern, template in table:
         match = pattern.search(text)
         if match:
