@@ -88,7 +88,13 @@ def cli_env(**extra: str) -> dict[str, str]:
 @pytest.fixture
 def run_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Run haven-admin in a subprocess, as an IT officer's script would."""
-    password_file = tmp_path / "password.txt"
+    return cli_runner(tmp_path)
+
+
+def cli_runner(folder: Path):  # type: ignore[no-untyped-def]
+    """What the run_cli fixture gives, with its password file in ``folder``: for fixtures
+    that outlive one test."""
+    password_file = folder / "password.txt"
     password_file.write_text(PASSWORD + "\n")
 
     def run(

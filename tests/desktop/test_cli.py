@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from db.vault import Vault
-from tests.conftest import PASSWORD, REPO, cli_env
+from tests.conftest import PASSWORD, REPO, cli_env, cli_runner
 
 CASE = {
     "kind": "surrender",
@@ -32,9 +33,12 @@ CASE = {
 }
 
 
-@pytest.fixture
-def cli_site(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
-    data = tmp_path / "site"
+@pytest.fixture(scope="module")
+def cli_site_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site made by haven-admin init, once for the module; each test takes a copy."""
+    folder = tmp_path_factory.mktemp("cli-site")
+    run_cli = cli_runner(folder)
+    data = folder / "site"
     result = run_cli(
         "init",
         "--site-name",
@@ -52,6 +56,13 @@ def cli_site(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
     )
     assert result.returncode == 0, result.stderr
     assert "Recovery key" in result.stdout
+    return data
+
+
+@pytest.fixture
+def cli_site(cli_site_once: Path, tmp_path: Path) -> Path:
+    data = tmp_path / "site"
+    shutil.copytree(cli_site_once, data)
     return data
 
 

@@ -24,7 +24,7 @@ def test_sigkill_during_demo_loses_nothing_acknowledged(tmp_path: Path) -> None:
     password_file.write_text(PASSWORD + "\n")
     rng = random.Random(20261127)
     acknowledged = 0
-    for round_number in range(20):
+    for round_number in range(12):
         process = subprocess.Popen(
             [
                 sys.executable,

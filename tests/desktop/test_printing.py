@@ -14,7 +14,7 @@ from db.records import Role
 from desktop.handoff import window_text
 from desktop.session import Session
 from desktop.sheet_token import make_sheet_token
-from tests.conftest import FAST_KDF, PASSWORD
+from tests.conftest import FAST_KDF, PASSWORD, cli_runner
 
 NEEDS_POPPLER = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
@@ -35,10 +35,13 @@ CASE = {
 }
 
 
-@pytest.fixture
-def arranged(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
-    """A site with a manager, an operator and one case whose handoff is arranged."""
-    data = tmp_path / "site"
+@pytest.fixture(scope="module")
+def arranged_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A site with a manager, an operator and one case whose handoff is arranged, made once
+    for the module (through haven-admin, a dozen seconds); each test takes a copy."""
+    folder = tmp_path_factory.mktemp("arranged")
+    run_cli = cli_runner(folder)
+    data = folder / "site"
     session, _ = Session.create_site(data, "Схід", "admin", PASSWORD, FAST_KDF)
     session.add_user("maria", Role.MANAGER, PASSWORD, FAST_KDF)
     session.add_user("oleh", Role.OPERATOR, PASSWORD, FAST_KDF)
@@ -60,6 +63,15 @@ def arranged(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
     ):
         result = run_cli("case", "advance", ref, "--to", to, data=data, stdin=json.dumps(fields))
         assert result.returncode == 0, result.stderr
+    return data, ref
+
+
+@pytest.fixture
+def arranged(arranged_once: tuple[Path, str], tmp_path: Path) -> tuple[Path, str]:
+    """A copy of the arranged site of the module, for one test to change."""
+    made, ref = arranged_once
+    data = tmp_path / "site"
+    shutil.copytree(made, data)
     return data, ref
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, cli_runner
 
 
 def init(run_cli, data: Path, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -33,12 +33,23 @@ def add_peer(run_cli, data: Path, name: str, keys: dict[str, str],  # type: igno
                    "--fingerprint", fingerprint or keys["fingerprint"], data=data)
 
 
-@pytest.fixture
-def two_sites(tmp_path: Path, run_cli):  # type: ignore[no-untyped-def]
-    north, south = tmp_path / "north", tmp_path / "south"
+@pytest.fixture(scope="module")
+def two_sites_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two sites made by haven-admin init, once for the module; each test takes copies."""
+    folder = tmp_path_factory.mktemp("two-sites")
+    run_cli = cli_runner(folder)
+    north, south = folder / "north", folder / "south"
     init(run_cli, north, "Північ")
     init(run_cli, south, "Південь")
     return north, south
+
+
+@pytest.fixture
+def two_sites(two_sites_once: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    copies = tmp_path / "north", tmp_path / "south"
+    for made, copy in zip(two_sites_once, copies, strict=True):
+        shutil.copytree(made, copy)
+    return copies
 
 
 @pytest.mark.slow
