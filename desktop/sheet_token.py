@@ -103,7 +103,8 @@ def verify_sheet_token(token: str, trusted_keys: Mapping[str, Ed25519PublicKey])
     Raises SheetTokenError when the token is malformed, altered, or names a site
     that is not in ``trusted_keys``.
     """
-    raw = _decode_text(token.strip())
+    # A scanner set to lower case (or with Caps Lock on) types the same base32 letters.
+    raw = _decode_text(token.strip().upper())
     if len(raw) < 1 + SIGNATURE_SIZE:
         raise SheetTokenError("sheet token is too short")
     payload, signature = raw[:-SIGNATURE_SIZE], raw[-SIGNATURE_SIZE:]

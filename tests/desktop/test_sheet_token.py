@@ -131,6 +131,14 @@ def test_surrounding_whitespace_from_a_scanner_is_tolerated(site_key: Ed25519Pri
     )
 
 
+def test_a_token_typed_in_lower_case_by_a_scanner_is_the_same(
+    site_key: Ed25519PrivateKey,
+) -> None:
+    token = _token(site_key)
+    trusted = {SITE_ID: site_key.public_key()}
+    assert verify_sheet_token(token.lower(), trusted) == verify_sheet_token(token, trusted)
+
+
 def test_making_a_token_rejects_a_wrong_digest_or_oversized_field(
     site_key: Ed25519PrivateKey,
 ) -> None:
