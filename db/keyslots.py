@@ -53,8 +53,6 @@ class KeyslotError(Exception):
     """The keyslot file or a slot in it cannot be used."""
 
 
-
-
 class WrongPassword(KeyslotError):
     """No slot of this user opens with the password given."""
 

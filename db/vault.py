@@ -406,7 +406,7 @@ class Vault:
                     with contextlib.suppress(sqlcipher3.Error):
                         self.conn.close()
                     with contextlib.suppress(VaultError, sqlcipher3.Error):
-                        self._reconnect()
+                        self.conn = _connect(self.data_dir / DB_NAME, self._db_key, create=False)
                 raise
 
     def _reconnect(self) -> None:
@@ -423,7 +423,6 @@ class Vault:
         progress: Callable[[int, int], None] | None,
         new_recovery_key: Callable[[str], None] | None,
     ) -> Rekeyed:
-        room_for_rekey(self.data_dir)  # with the WAL's pages in the database now
         current = self.read_slots()
         with _checked_pages():
             rows = self.conn.execute("SELECT name FROM users WHERE disabled = 0")
