@@ -284,7 +284,7 @@ def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_case_list(session: Session, args: argparse.Namespace) -> int:
-    statuses = None if args.status is None else [workflow.parse_status(args.status)]
+    statuses = None if args.status is None else [Status(args.status)]
     if args.search:
         found = session.search(args.search, limit=args.limit)
         summaries = [s for s in found if statuses is None or s.status in statuses]
@@ -578,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     case_add.set_defaults(func=_with_session(cmd_case_add))
     case_list = case.add_parser("list")
     case_list.add_argument("--json", action="store_true")
-    case_list.add_argument("--status")
+    case_list.add_argument("--status", choices=[status.value for status in Status])
     case_list.add_argument("--search")
     case_list.add_argument("--limit", type=_whole_number(1, MAX_LIST), default=1000)
     case_list.set_defaults(func=_with_session(cmd_case_list))
