@@ -8,6 +8,7 @@ numbers are found through the persons table's phone index instead (see phone_pre
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +61,17 @@ class SearchQuery:
         return not (self.name_tokens or self.phone_digits or self.ref_key)
 
 
+def _without_format_characters(text: str) -> str:
+    """What was typed or pasted, less the invisible marks (zero-width spaces, soft hyphens,
+    direction marks) that a copy from a messenger brings along, and that split a word."""
+    if text.isascii():
+        return text
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
 def parse_query(text: str, ref_key: str | None = None) -> SearchQuery:
     """Readings of a query; the caller decides whether it can be a reference code."""
+    text = _without_format_characters(text)
     tokens = names.query_tokens(text)
     digits = phones.query_phone_digits(text)
     typed_digits = "".join(tokens)

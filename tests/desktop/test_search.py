@@ -45,6 +45,10 @@ def _found(site, text: str) -> set[str]:  # type: ignore[no-untyped-def]
         ("671234", {"kovalenko"}),
         ("+7 916", {"ivanov_ru"}),
         ("89161234567", {"ivanov_ru"}),
+        # Pasted from a messenger: a zero-width space, direction isolates, a soft hyphen.
+        ("Кова\u200bленко", {"kovalenko"}),
+        ("\u2068Шевчук\u2069 Мар\u00adʼяна", {"maryana"}),
+        ("067\u200b123", {"kovalenko"}),
     ],
 )
 def test_search_finds_by_name_and_phone(site, refs, text: str, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
