@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShowEvent
@@ -43,7 +43,7 @@ from ui.places import load_places
 from ui.style import heading_font, mono_font
 from ui.tasks import TaskRunner
 from ui.transition_form import TransitionDialog
-from ui.widgets import BusyBar, ErrorLabel
+from ui.widgets import BusyBar, ErrorLabel, set_role
 
 PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
 _DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "meeting_point",
@@ -70,6 +70,15 @@ def _history_value(name: str, value: str) -> str:
         except ValueError:
             return value
     return value
+
+
+def _window_passed(case: Case) -> bool:
+    """Whether an arranged meeting's window has ended with no handoff recorded."""
+    return (
+        case.status == Status.HANDOFF_ARRANGED
+        and case.window_end is not None
+        and case.window_end < datetime.now(UTC)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +296,10 @@ class CaseView(QWidget):
             value = received if name == "received_by" else getattr(case, name)
             if name in ("window_start", "window_end"):
                 text = labels.moment(value) if value else ""
+                late = name == "window_end" and _window_passed(case)
+                if late:
+                    text = _("{end} — passed: arrange the handoff again").format(end=text)
+                set_role(value_label, "warning" if late else None)
             elif name == "outcome":
                 text = labels.label(value) if value else ""
             else:

@@ -111,6 +111,13 @@ def _shrink_back(window: QWidget) -> None:
         window.setProperty(_HEIGHT_BEFORE, None)
 
 
+def set_role(widget: QWidget, role: str | None) -> None:
+    """Give a widget a style role of ui.style (such as "warning"), or take it away."""
+    if widget.property("role") != role:
+        widget.setProperty("role", role)
+        _repolish(widget)
+
+
 def _repolish(widget: QWidget) -> None:
     widget.style().unpolish(widget)
     widget.style().polish(widget)
