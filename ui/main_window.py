@@ -334,12 +334,14 @@ class MainWindow(QMainWindow):
         self._focus_before = focused if focused is not None and self.isAncestorOf(focused) else None
         self.idle.pause()
         self.queue.clear()
-        self._hidden_dialogs = [
+        shown = [
             widget for widget in self.findChildren(QWidget)
             if widget.isWindow() and widget is not self and widget.isVisible()
         ]
-        for widget in self._hidden_dialogs:
+        for widget in shown:
             widget.hide()
+        # A question (Discard? Remove?) ends when hidden, answered as cancelled, and is gone.
+        self._hidden_dialogs = [w for w in shown if not isinstance(w, QMessageBox)]
         for action in self._data_actions:
             action.setEnabled(False)
         self.stack.setCurrentIndex(LOCK_PAGE)
@@ -352,32 +354,35 @@ class MainWindow(QMainWindow):
         if not self.locked:
             return
         self.locked = False
-        can = self.session.can
-        allowed = {self.new_intake_action: can(Action.REGISTER_CASE),
-                   self.back_to_intake_action: can(Action.REGISTER_CASE),
-                   self.contact_action: can(Action.WORK_CASE),
-                   self.places_action: can(Action.MANAGE_SITE_LISTS),
-                   self.audit_action: can(Action.VERIFY_AUDIT),
-                   self.find_action: can(Action.VIEW_CASES),
-                   self.close_tab_action: can(Action.VIEW_CASES)}
-        allowed |= {action: action.isVisible() for action in (
-            self.export_action, self.import_action, self.peers_action, self.conflicts_action)}
-        for action in self._data_actions:
-            action.setEnabled(allowed.get(action, True))
-        self.tabs.show()
-        self.stack.setCurrentIndex(DESK_PAGE)
-        self.setWindowTitle(self._title)
-        self.queue.reload()
-        for view in self.case_views():
-            view.load()
-        for widget in self._hidden_dialogs:
-            widget.show()
-        self._hidden_dialogs = []
-        # The focus goes back where it was (the search box, a case's field), if that is there.
-        focus, self._focus_before = self._focus_before, None
-        if focus is not None and shiboken6.isValid(focus) and focus.isVisible():
-            focus.setFocus()
-        self.idle.resume()
+        try:
+            can = self.session.can
+            allowed = {self.new_intake_action: can(Action.REGISTER_CASE),
+                       self.back_to_intake_action: can(Action.REGISTER_CASE),
+                       self.contact_action: can(Action.WORK_CASE),
+                       self.places_action: can(Action.MANAGE_SITE_LISTS),
+                       self.audit_action: can(Action.VERIFY_AUDIT),
+                       self.find_action: can(Action.VIEW_CASES),
+                       self.close_tab_action: can(Action.VIEW_CASES)}
+            allowed |= {action: action.isVisible() for action in (
+                self.export_action, self.import_action, self.peers_action, self.conflicts_action)}
+            for action in self._data_actions:
+                action.setEnabled(allowed.get(action, True))
+            self.tabs.show()
+            self.stack.setCurrentIndex(DESK_PAGE)
+            self.setWindowTitle(self._title)
+            self.queue.reload()
+            for view in self.case_views():
+                view.load()
+            for widget in self._hidden_dialogs:
+                if shiboken6.isValid(widget):
+                    widget.show()
+            self._hidden_dialogs = []
+            # The focus goes back where it was (the search box, a case's field), if that is there.
+            focus, self._focus_before = self._focus_before, None
+            if focus is not None and shiboken6.isValid(focus) and focus.isVisible():
+                focus.setFocus()
+        finally:
+            self.idle.resume()  # whatever failed above, idle time locks again
 
     # --- closing -------------------------------------------------------------------------------
 

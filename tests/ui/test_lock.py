@@ -96,3 +96,21 @@ def test_the_focus_comes_back_where_it_was_after_unlocking(
     qtbot.keyClick(desk.lock_screen.password_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not desk.locked and runner.idle(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: focused() is desk.queue.search_edit, timeout=WAIT_MS)
+
+
+def test_locking_over_a_question_cancels_it_and_the_desk_locks_again_later(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["full_name"], "Мельник Тарас")
+    desk.idle.set_interval_ms(300)
+    # Esc asks "Discard the intake?"; nobody answers, and the idle lock comes over it.
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    assert desk.locked
+    assert not intake.isVisible()
+    type_text(desk.lock_screen.password_edit, site.password)
+    qtbot.keyClick(desk.lock_screen.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not desk.locked and runner.idle(), timeout=WAIT_MS)
+    assert intake.isVisible()  # the question counted as "keep it"
+    assert intake.persons[0].edits["full_name"].text() == "Мельник Тарас"
+    qtbot.waitUntil(lambda: desk.locked, timeout=WAIT_MS)  # idle time locks it again
