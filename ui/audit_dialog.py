@@ -28,7 +28,7 @@ from ui import labels
 from ui.language import number
 from ui.messages import describe_failure, first_translation
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel
+from ui.widgets import BusyBar, ErrorLabel, plain_label
 
 # A table of more rows than this gets slow to build; a case filter finds older entries.
 NEWEST = 2000
@@ -92,15 +92,15 @@ class AuditDialog(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         # The chosen entry's detail whole, which its cell may cut short: to read or copy.
-        self.detail = QLabel()
+        self.detail = plain_label()
         self.detail.setObjectName("audit_detail")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-        self.summary = QLabel()
+        self.summary = plain_label()
         self.summary.setWordWrap(True)
         # The last verification's outcome stays until the next one, whatever is listed.
-        self.verdict = QLabel()
+        self.verdict = plain_label()
         self.verdict.setObjectName("audit_verdict")
         self.verdict.setWordWrap(True)
         self.verdict.hide()

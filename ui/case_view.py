@@ -43,7 +43,7 @@ from ui.places import load_places
 from ui.style import heading_font, mono_font
 from ui.tasks import TaskRunner
 from ui.transition_form import TransitionDialog
-from ui.widgets import BusyBar, ErrorLabel, set_role
+from ui.widgets import BusyBar, ErrorLabel, plain_label, set_role
 
 PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
 _DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "meeting_point",
@@ -121,14 +121,14 @@ class CaseView(QWidget):
         self._rendering = False
         self._after_step = False  # the next load follows a step: focus what comes next
 
-        self.ref_label = QLabel("…")
+        self.ref_label = plain_label("…")
         self.ref_label.setObjectName("case_ref")
         self.ref_label.setFont(mono_font(20, bold=True))
         self.ref_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status_label = QLabel()
+        self.status_label = plain_label()
         self.status_label.setObjectName("case_status")
         self.status_label.setFont(heading_font(13))
-        self.flag_label = QLabel()
+        self.flag_label = plain_label()
         self.flag_label.setObjectName("case_flag")
         self.flag_label.setProperty("role", "warning")
         self.flag_label.setWordWrap(True)
@@ -151,7 +151,7 @@ class CaseView(QWidget):
         self.details = QFormLayout()
         self.detail_labels: dict[str, QLabel] = {}
         for name in _DETAIL_FIELDS:
-            value = QLabel()
+            value = plain_label()
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.detail_labels[name] = value

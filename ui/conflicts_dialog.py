@@ -34,7 +34,7 @@ from ui import labels
 from ui.messages import describe_failure
 from ui.style import heading_font
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, set_default_button
+from ui.widgets import BusyBar, ErrorLabel, plain_label, set_default_button
 
 # The field groups of db.oplog, as a manager reads them.
 _GROUP_LABELS: dict[str, str] = {
@@ -108,7 +108,7 @@ class ResolveConflictDialog(QDialog):
         self.view = view
         self.setWindowTitle(_("Resolve conflict"))
         self.setMinimumWidth(620)
-        title = QLabel(_("Case {ref}: {fields}").format(ref=view.ref,
+        title = plain_label(_("Case {ref}: {fields}").format(ref=view.ref,
                                                          fields=group_label(view.group)))
         title.setFont(heading_font(14))
         title.setWordWrap(True)
@@ -122,7 +122,7 @@ class ResolveConflictDialog(QDialog):
                 heading = _("{version} (shown in the case now)").format(version=heading)
             button = QRadioButton(heading.replace("&", "&&"))  # a user name's & is no mnemonic
             self.choices.addButton(button, index)
-            details = QLabel("\n".join(field_lines(view.group, version)))
+            details = plain_label("\n".join(field_lines(view.group, version)))
             details.setWordWrap(True)
             details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             details.setContentsMargins(24, 0, 0, 10)  # under the button's text, apart
@@ -140,7 +140,7 @@ class ResolveConflictDialog(QDialog):
         scroll.setMinimumWidth(min(versions.sizeHint().width() + bar + 4, 1100))
         versions_label = QLabel(_("&Versions, newest first:"))
         versions_label.setBuddy(self.choices.buttons()[0])
-        self.summary = QLabel()
+        self.summary = plain_label()
         self.summary.setObjectName("resolve_summary")
         self.summary.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

@@ -37,7 +37,7 @@ from desktop.printing import PrintedSheet, Register, write_registered
 from ui.messages import describe_failure
 from ui.style import heading_font, mono_font
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, set_default_button
+from ui.widgets import BusyBar, ErrorLabel, plain_label, set_default_button
 
 # Sharp enough for the QR code and the small print; at the printer's own 1200 dpi one A4
 # page would be a 0.5 GB image.
@@ -173,7 +173,7 @@ class HandoffPreviewDialog(QDialog):
         title = QLabel(_("Handoff sheet"))
         title.setFont(heading_font(14))
         serial_caption = QLabel(_("Serial:"))
-        self.serial_label = QLabel()
+        self.serial_label = plain_label()
         self.serial_label.setObjectName("sheet_serial")
         self.serial_label.setFont(mono_font(14, bold=True))
         self.pages_label = QLabel()
@@ -185,14 +185,14 @@ class HandoffPreviewDialog(QDialog):
         self.draft_label.setObjectName("sheet_draft")
         self.draft_label.setProperty("role", "hint")
         self.draft_label.setWordWrap(True)
-        self.copy_label = QLabel()
+        self.copy_label = plain_label()
         self.copy_label.setObjectName("sheet_copy")
         self.copy_label.setProperty("role", "warning")
         self.copy_label.setWordWrap(True)
 
         self.view = self._new_view(self.document)
 
-        self.note = QLabel()
+        self.note = plain_label()
         self.note.setObjectName("sheet_note")
         self.note.setProperty("role", "hint")
         self.note.setWordWrap(True)

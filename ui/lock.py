@@ -21,7 +21,7 @@ from ui.labels import label
 from ui.messages import explain
 from ui.style import heading_font
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, focus
+from ui.widgets import BusyBar, ErrorLabel, focus, plain_label
 
 _ACTIVITY = frozenset({
     QEvent.Type.KeyPress,
@@ -114,7 +114,7 @@ class LockScreen(QWidget):
         self._busy = False
         title = QLabel(_("Haven is locked"))
         title.setFont(heading_font(18))
-        who = QLabel(
+        who = plain_label(
             _("Signed in as {user} ({role}). Enter the password to continue.").format(
                 user=session.user.name, role=label(session.role)
             )

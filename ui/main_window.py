@@ -32,7 +32,7 @@ from ui.queue_panel import QueuePanel
 from ui.settings import SettingsDialog, UiSettings
 from ui.tasks import TaskRunner
 from ui.transfer_dialog import ExportDialog, ImportDialog
-from ui.widgets import BusyBar
+from ui.widgets import BusyBar, plain_label
 
 DESK_PAGE, LOCK_PAGE = 0, 1
 AGE_REFRESH_MS = 60_000
@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumWidth(120)
         runner.busy_changed.connect(self.busy.setVisible)
         runner.task_failed.connect(self._report_failure)
-        self.who = QLabel(
+        self.who = plain_label(
             _("{user} ({role}) · {site}").format(
                 user=session.user.name, role=labels.label(session.role), site=session.site.name
             )

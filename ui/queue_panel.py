@@ -27,6 +27,7 @@ from ui.language import number
 from ui.messages import describe_failure
 from ui.queue_model import QueueModel, SummaryTableModel
 from ui.tasks import Task, TaskRunner
+from ui.widgets import plain_label
 
 SEARCH_DELAY_MS = 150
 SEARCH_LIMIT = 200
@@ -91,7 +92,7 @@ class QueuePanel(QWidget):
         self.search_edit.setPlaceholderText(
             _("Find by reference, phone or name (any script) — Ctrl+F")
         )
-        self.count_label = QLabel()
+        self.count_label = plain_label()
         self.count_label.setProperty("role", "hint")
 
         self.queue_model = QueueModel(session, runner, OPEN_STATUSES, parent=self)

@@ -30,7 +30,14 @@ from ui.language import number
 from ui.messages import describe_failure
 from ui.refusals import refusal_text
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, TaskProgress, TaskStopped, set_default_button
+from ui.widgets import (
+    BusyBar,
+    ErrorLabel,
+    TaskProgress,
+    TaskStopped,
+    plain_label,
+    set_default_button,
+)
 
 # Asks the person for a file; returns None when she cancels. Tests pass their own.
 ChooseFile = Callable[[QWidget], Path | None]
@@ -66,7 +73,7 @@ class _TaskDialog(QDialog):
 
     def __init__(self, summary_name: str, parent: QWidget | None) -> None:
         super().__init__(parent)
-        self.summary = QLabel()
+        self.summary = plain_label()
         self.summary.setObjectName(summary_name)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

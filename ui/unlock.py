@@ -20,7 +20,7 @@ from desktop.session import Session
 from ui.messages import explain
 from ui.style import heading_font
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, set_default_button
+from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, plain_label, set_default_button
 
 
 def parse_demo_login(value: str | None) -> tuple[str, str] | None:
@@ -56,7 +56,7 @@ class UnlockDialog(QDialog):
 
         title = QLabel(_("Haven"))
         title.setFont(heading_font(18))
-        place = QLabel(site_label)
+        place = plain_label(site_label)
         place.setProperty("role", "hint")
         place.setWordWrap(True)
 
@@ -79,7 +79,7 @@ class UnlockDialog(QDialog):
         form.addRow("", self.password_error)
 
         self.busy = BusyBar()
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setProperty("role", "hint")
         self.status.setWordWrap(True)
         self._slow = QTimer(self)

@@ -22,11 +22,20 @@ from PySide6.QtWidgets import (
 )
 
 
+def plain_label(text: str = "") -> QLabel:
+    """A label for what was typed here or came from another site: shown as the characters
+    it holds, never read as HTML (QLabel's default would render "<h1>…" as a heading)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
 class ErrorLabel(QLabel):
     """A red line under a field; takes no space while there is nothing to say."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file names and values
         self.setProperty("role", "error")
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
