@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -36,7 +37,7 @@ from ui.messages import explain
 from ui.person_form import PersonForm
 from ui.style import heading_font, mono_font
 from ui.tasks import Task, TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus
+from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, plain_label
 
 DUPLICATE_DELAY_MS = 300
 
@@ -215,9 +216,9 @@ class IntakeDialog(QDialog):
         title = QLabel(_("Case registered. Read both to the caller:"))
         title.setFont(heading_font(15))
         title.setWordWrap(True)
-        self.ref_label = QLabel()
+        self.ref_label = plain_label()
         self.ref_label.setObjectName("result_ref")
-        self.codeword_label = QLabel()
+        self.codeword_label = plain_label()
         self.codeword_label.setObjectName("result_codeword")
         grid = QGridLayout()
         for row, (caption_text, value) in enumerate(
@@ -237,11 +238,17 @@ class IntakeDialog(QDialog):
         )
         reminder.setWordWrap(True)
         reminder.setProperty("role", "warning")
+        # The codeword cannot be shown again: the page stays until the operator says it was
+        # read out, so a stray Enter or Esc after saving does not take it away.
+        self.read_check = QCheckBox(_("I have &read both to the caller"))
+        self.read_check.toggled.connect(self._read_out)
         self.open_button = QPushButton(_("&Open the case"))
         self.open_button.clicked.connect(self._open_registered)
         self.close_button = QPushButton(_("&Close"))
-        self.close_button.setDefault(True)
         self.close_button.clicked.connect(self.accept)
+        for button in (self.open_button, self.close_button):
+            button.setAutoDefault(False)
+            button.setEnabled(False)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.open_button)
@@ -250,6 +257,7 @@ class IntakeDialog(QDialog):
         layout.addWidget(title)
         layout.addLayout(grid)
         layout.addWidget(reminder)
+        layout.addWidget(self.read_check)
         layout.addStretch(1)
         layout.addLayout(buttons)
         return page
@@ -312,8 +320,10 @@ class IntakeDialog(QDialog):
         self._dirty = True
 
     def has_unsaved_input(self) -> bool:
-        """Typed but not saved: closing would lose it."""
-        if self.result_value is not None or self.pages.currentIndex() != 0:
+        """Typed but not saved, or a codeword not yet read out: closing would lose it."""
+        if self.result_value is not None:
+            return not self.read_check.isChecked()
+        if self.pages.currentIndex() != 0:
             return False
         typed = any(not form.is_empty() for form in self.persons) or any(
             text.strip() for text in (self.location_edit.text(), self.callback_edit.text(),
@@ -389,7 +399,7 @@ class IntakeDialog(QDialog):
         self.codeword_label.setText(result.codeword)
         self.pages.setCurrentIndex(1)
         self.setWindowTitle(_("Haven — case {ref} registered").format(ref=result.ref))
-        self.close_button.setFocus()
+        self.read_check.setFocus()
         self.registered.emit(result)
 
     def _save_failed(self, error: BaseException) -> None:
@@ -470,6 +480,11 @@ class IntakeDialog(QDialog):
 
     # --- leaving -------------------------------------------------------------------------------
 
+    def _read_out(self, read: bool) -> None:
+        for button in (self.open_button, self.close_button):
+            button.setEnabled(read)
+        self.close_button.setDefault(read)
+
     def _open_registered(self) -> None:
         if self.result_value is not None:
             self.open_case.emit(self.result_value.case_id)
@@ -489,6 +504,9 @@ class IntakeDialog(QDialog):
         return answer == QMessageBox.StandardButton.Discard
 
     def reject(self) -> None:
+        if self.result_value is not None and not self.read_check.isChecked():
+            self.read_check.setFocus()
+            return
         if self._saving or not self.confirm_discard():
             return
         super().reject()

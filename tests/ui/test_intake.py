@@ -244,3 +244,27 @@ def test_the_duplicates_list_is_left_by_keyboard_back_to_the_field(
     qtbot.waitUntil(lambda: intake.pages.currentIndex() == 1 and runner.idle(), timeout=WAIT_MS)
     qtbot.keyClick(focused(), Qt.Key.Key_D, CTRL)
     assert focused() is not intake.duplicates_list
+
+
+def test_the_codeword_page_stays_until_the_operator_says_it_was_read_out(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["full_name"], "Мельник Тарас")
+    with qtbot.waitSignal(intake.registered, timeout=WAIT_MS) as registered:
+        qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    codeword = registered.args[0].codeword
+    assert focused() is intake.read_check
+    # A tired Enter, Esc or Alt+C right after saving leaves the codeword on the screen.
+    for key, modifier in ((Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
+                          (Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+                          (Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)):
+        qtbot.keyClick(focused(), key, modifier)
+        assert intake.isVisible()
+        assert intake.codeword_label.text() == codeword
+    assert desk.has_unsaved_input()  # quitting Haven would ask first
+    qtbot.keyClick(focused(), Qt.Key.Key_Space)  # "I have read both to the caller"
+    assert intake.read_check.isChecked()
+    assert not desk.has_unsaved_input()
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not desk.intakes, timeout=WAIT_MS)
