@@ -395,6 +395,7 @@ class CaseView(QWidget):
             arrange_only=transition.target == Status.HANDOFF_ARRANGED, parent=self,
         )
         dialog.case_changed.connect(self._advanced)
+        dialog.attempted.connect(self._codeword_checked)
         self._open_dialog(dialog)
 
     def _open_dialog(self, dialog: ConfirmDialog | TransitionDialog) -> None:
@@ -476,6 +477,11 @@ class CaseView(QWidget):
     def dialog(self) -> ConfirmDialog | TransitionDialog | None:
         """The step dialog open over this case, if any."""
         return self._dialog
+
+    def _codeword_checked(self) -> None:
+        """A failed attempt can flag the case: the tab and the queue show it at once."""
+        self.load()
+        self.changed.emit(self.case_id)
 
     def _advanced(self, case: Case) -> None:
         self.case = case

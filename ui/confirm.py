@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -45,6 +46,7 @@ class ConfirmDialog(QDialog):
     """Confirmation and arrangement of one case; emits `case_changed(case)` after each save."""
 
     case_changed = Signal(object)
+    attempted = Signal()  # a codeword was checked: the case's attempts (and flag) changed
 
     def __init__(
         self,
@@ -62,6 +64,7 @@ class ConfirmDialog(QDialog):
         self._places = dict(places)
         self._busy = False
         self._verified_codeword: str | None = None
+        self._flagged = case.flagged
         self.setWindowTitle(_("Haven — confirm case {ref}").format(ref=case.ref))
         self.setMinimumWidth(560)
         self.busy = BusyBar()
@@ -121,6 +124,13 @@ class ConfirmDialog(QDialog):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(self._header(_("Codeword correct. Record where the group is now.")))
+        self.details_flag = QLabel(_("This case is flagged as a possible impostor: earlier "
+                                     "codeword attempts failed. Tell the site manager before "
+                                     "a meeting is arranged."))
+        self.details_flag.setProperty("role", "warning")
+        self.details_flag.setWordWrap(True)
+        self.details_flag.hide()
+        layout.addWidget(self.details_flag)
         transition = _transition(self._session, self.case, Status.CONFIRMED)
         self.details_form: TransitionForm | None = None
         if transition is not None:
@@ -243,9 +253,12 @@ class ConfirmDialog(QDialog):
 
     def _checked(self, spoken: str, result: CodewordResult) -> None:
         self._set_busy(False)
+        self._flagged = self._flagged or result.flagged
+        self.attempted.emit()
         if result.matched:
             self._verified_codeword = spoken
             self.codeword_error.clear_error()
+            self.details_flag.setVisible(self._flagged)
             self.show_page(DETAILS_PAGE)
             return
         text = ngettext(
@@ -334,3 +347,30 @@ class ConfirmDialog(QDialog):
 
     def has_unsaved_input(self) -> bool:
         return self.isVisible() and self.pages.currentIndex() != CODEWORD_PAGE
+
+    def reject(self) -> None:
+        """Esc, Cancel or closing: after a correct codeword, or with an arrangement typed,
+        ask first; what was typed would be lost, and the codeword checked once more."""
+        if self._busy:
+            return
+        page = self.pages.currentIndex()
+        if page == DETAILS_PAGE:
+            question = _("The case is not confirmed yet. Close and lose what was typed? The "
+                         "codeword will have to be checked again.")
+        elif page == ARRANGE_PAGE and self._arrangement_typed():
+            question = _("The handoff is not arranged yet. Close and lose what was typed?")
+        else:
+            super().reject()
+            return
+        answer = QMessageBox.question(
+            self, _("Close without saving?"), question,
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Discard:
+            super().reject()
+
+    def _arrangement_typed(self) -> bool:
+        form = self.arrange_form
+        return form is not None and any(
+            name not in ("window_start", "window_end") for name in form.values())

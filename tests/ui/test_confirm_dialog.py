@@ -1,0 +1,91 @@
+"""The confirmation dialog: failed codewords show on the case at once, and what was typed
+after a correct one is not thrown away by one key."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from db.records import CaseKind, Channel, NewCase, Person, Status
+from tests.conftest import Site
+from tests.ui.conftest import WAIT_MS, focused, type_text
+from ui.case_view import CaseView
+from ui.confirm import DETAILS_PAGE, ConfirmDialog
+from ui.main_window import MainWindow
+from ui.tasks import TaskRunner
+
+
+def _open_confirm(site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+                  ) -> tuple[str, str, CaseView, ConfirmDialog]:
+    result = site.session.register_case(NewCase(
+        CaseKind.SURRENDER, Channel.PHONE, (Person(full_name="О'Нілл Іван"),)))
+    desk.queue.reload()
+    view = desk.open_case(result.case_id)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.case is not None and runner.idle(), timeout=WAIT_MS)
+    view.transition_buttons[Status.CONFIRMED].click()
+    qtbot.waitUntil(lambda: isinstance(view.dialog, ConfirmDialog), timeout=WAIT_MS)
+    dialog = view.dialog
+    assert isinstance(dialog, ConfirmDialog)
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    return result.case_id, result.codeword, view, dialog
+
+
+def _say(qtbot, dialog: ConfirmDialog, runner: TaskRunner, words: str) -> None:  # type: ignore[no-untyped-def]
+    dialog.codeword_edit.selectAll()
+    type_text(dialog.codeword_edit, words)
+    qtbot.keyClick(dialog.codeword_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: runner.idle() and not dialog.busy.isVisible(), timeout=WAIT_MS)
+
+
+def test_a_flag_from_failed_codewords_shows_on_the_case_while_the_dialog_is_open(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    case_id, codeword, view, dialog = _open_confirm(site, desk, runner, qtbot)
+    for _ in range(3):
+        _say(qtbot, dialog, runner, "вовк слон 12")
+    assert site.session.get_case(case_id, audit_view=False).flagged
+    qtbot.waitUntil(lambda: view.flag_label.isVisibleTo(view) and runner.idle(),
+                    timeout=WAIT_MS)
+    model = desk.queue.queue_model
+    qtbot.waitUntil(lambda: any(
+        (row := model.summary(n)) is not None and row.flagged
+        for n in range(model.rowCount())), timeout=WAIT_MS)
+    # The right codeword after that leads on, with the flag in sight.
+    _say(qtbot, dialog, runner, codeword)
+    assert dialog.pages.currentIndex() == DETAILS_PAGE
+    assert dialog.details_flag.isVisibleTo(dialog)
+
+
+def _answer_later(button: QMessageBox.StandardButton, seen: list[str]) -> None:
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(box.text())
+        box.button(button).click()
+    QTimer.singleShot(20, answer)
+
+
+def test_esc_after_a_correct_codeword_asks_before_the_details_are_lost(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    case_id, codeword, view, dialog = _open_confirm(site, desk, runner, qtbot)
+    _say(qtbot, dialog, runner, codeword)
+    assert dialog.pages.currentIndex() == DETAILS_PAGE
+    type_text(focused(), "Оріхів")
+    asked: list[str] = []
+    _answer_later(QMessageBox.StandardButton.Cancel, asked)
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    assert len(asked) == 1
+    assert "not confirmed yet" in asked[0]
+    assert dialog.isVisible()
+    assert dialog.details_form is not None
+    assert dialog.details_form.values()["location"] == "Оріхів"
+    _answer_later(QMessageBox.StandardButton.Discard, asked)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: view.dialog is None, timeout=WAIT_MS)
+    assert site.session.get_case(case_id, audit_view=False).status == Status.REGISTERED
