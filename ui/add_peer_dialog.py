@@ -183,9 +183,12 @@ class AddPeerDialog(QDialog):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.busy.setVisible(busy)
-        for widget in (self.name_edit, self.card_edit, self.signing_key_edit,
-                       self.recipient_edit, self.fingerprint_edit, self.add_button):
-            widget.setEnabled(not busy)
+        # Read-only, not disabled: a disabled field hands the focus on to the next one,
+        # which then selects its whole text and shows a long key from its end.
+        for edit in (self.name_edit, self.card_edit, self.signing_key_edit,
+                     self.recipient_edit, self.fingerprint_edit):
+            edit.setReadOnly(busy)
+        self.add_button.setEnabled(not busy)
 
     def _added(self, peer: Peer) -> None:
         self._set_busy(False)
