@@ -78,7 +78,7 @@ class PeersDialog(QDialog):
         self.revoke_question: QMessageBox | None = None
         self._revoking: Peer | None = None  # the peer the question is about
         self.setWindowTitle(_("Peers and keys"))
-        self.resize(820, 480)
+        self.resize(980, 520)  # a revoked peer's date, and Ukrainian headers, in full
         self.site_form = QFormLayout()
         self.fingerprint = _selectable("")
         self.fingerprint.setObjectName("own_fingerprint")
