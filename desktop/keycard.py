@@ -1,8 +1,8 @@
 """The site key card: a printable page for exchanging public keys between sites.
 
 The IT officers of two sites swap cards (or read them over a phone line) and
-confirm the fingerprint aloud before `haven-admin peer add`. Everything on the
-card is public; it holds no secret.
+confirm the fingerprint aloud before `haven-admin peer add` or the desk's Add peer….
+Everything on the card is public; it holds no secret.
 """
 
 from __future__ import annotations
