@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from bench.qtloop import settle, wait_until
 from db import cases
@@ -24,6 +24,7 @@ from db.records import Status
 from db.vault import now_utc
 from desktop.demo import make_demo_cases
 from desktop.i18n import _
+from desktop.keycard import key_card_payload
 from desktop.printing import print_handoff_sheet
 from desktop.session import IntakeResult, Session
 from desktop.transfer.service import TransferService
@@ -306,6 +307,47 @@ def shoot_transfer(shooter: Shooter, session: Session, runner: TaskRunner, scrat
     peer_session.close()
 
 
+def shoot_peers(shooter: Shooter, mine: TransferService, runner: TaskRunner, scratch: Path,
+                lang: str) -> None:
+    """Adding a peer from its key card (a wrong fingerprint first), then revoking it."""
+    name = "west" if lang == "en" else "Захід"
+    site_name = "West" if lang == "en" else "Пункт «Захід»"
+    their_session, _recovery = Session.create_site(
+        scratch / f"west-{lang}", site_name, USER, PASSWORD, DEMO_KDF
+    )
+    theirs = TransferService(their_session).site_identity()
+    their_session.close()
+    peers = PeersDialog(mine, runner)
+    show(peers)
+    wait_until(runner.idle)
+    step = peers.open_add_peer()
+    assert step is not None
+    show(step)
+    shooter.shoot(step, "transfer_peer_add", lang)
+    type_text(step.name_edit, name)
+    step.card_edit.setPlainText(key_card_payload(
+        theirs.site_id, theirs.signing_key, theirs.age_recipient, theirs.fingerprint))
+    misheard = theirs.fingerprint[:-1] + ("0" if theirs.fingerprint[-1] != "0" else "1")
+    type_text(step.fingerprint_edit, misheard)
+    step.try_add()
+    wait_until(lambda: runner.idle() and step.general_error.isHidden()
+               and bool(step.errors.label("fingerprint").text()))  # type: ignore[union-attr]
+    shooter.shoot(step, "transfer_peer_add_mismatch", lang)
+    step.fingerprint_edit.setText(theirs.fingerprint)
+    step.try_add()
+    wait_until(lambda: peers.add_dialog is None and runner.idle())
+    shooter.shoot(peers, "transfer_peer_added", lang)
+    peers.ask_to_revoke()
+    question = peers.revoke_question
+    assert question is not None
+    show(question)
+    shooter.shoot(question, "transfer_peer_revoke", lang)
+    question.button(QMessageBox.StandardButton.Yes).click()
+    wait_until(lambda: peers.revoke_question is None and runner.idle())
+    shooter.shoot(peers, "transfer_peer_revoked", lang)
+    peers.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "screenshots").resolve()
@@ -327,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                 shoot_start(shooter, data, runner, lang)
                 shoot_desk(shooter, session, runner, settings, lang)
                 shoot_transfer(shooter, session, runner, Path(scratch), lang)
+                shoot_peers(shooter, TransferService(session), runner, Path(scratch), lang)
         finally:
             runner.cancel_all()
             runner.wait_for_done()

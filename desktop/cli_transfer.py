@@ -37,6 +37,7 @@ from desktop.cli_common import (
 )
 from desktop.errors import InputRejected, not_written
 from desktop.files import check_new_file, write_private_file
+from desktop.keycard import read_key_card
 from desktop.session import Session
 from desktop.transfer.service import KEEP_SIDES, TransferService, keep_choice, restore
 
@@ -143,19 +144,12 @@ def cmd_peer_add(session: Session, args: argparse.Namespace) -> int:
 def _key_card_keys(source: str) -> tuple[str, str, str]:
     """(signing key, age recipient, site id) from the text of a key card's QR code, given
     as it is or as '-' for standard input (a scanner's, or `zbarimg --raw card.png`)."""
-    from desktop.keycard import KEY_CARD_FORMAT  # reportlab, only when a card is read
-
     text = sys.stdin.read() if source == "-" else source
     try:
-        card = json.loads(text)
-    except ValueError:
-        card = None
-    keys = card if isinstance(card, dict) else {}
-    wanted = [keys.get(name) for name in ("signing_key", "recipient", "site_id")]
-    found = [value for value in wanted if isinstance(value, str)]
-    if keys.get("format") != KEY_CARD_FORMAT or len(found) != len(wanted):
-        raise InputRejected("--card: this is not the text of a Haven key card's QR code")
-    return found[0], found[1], found[2]
+        card = read_key_card(text)
+    except InputRejected as exc:
+        raise InputRejected(f"--card: {exc}") from None
+    return card.signing_key, card.recipient, card.site_id
 
 
 def cmd_peer_list(session: Session, args: argparse.Namespace) -> int:

@@ -1,8 +1,8 @@
 """The site key card: a printable page for exchanging public keys between sites.
 
 The IT officers of two sites swap cards (or read them over a phone line) and
-confirm the fingerprint aloud before `haven-admin peer add`. Everything on the
-card is public; it holds no secret.
+confirm the fingerprint aloud before `haven-admin peer add` or the desk's Add peer….
+Everything on the card is public; it holds no secret.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from reportlab.lib.enums import TA_CENTER
@@ -20,6 +21,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from desktop.errors import InputRejected
 from desktop.handoff import (
     MONO,
     MUTED,
@@ -59,6 +61,33 @@ def key_card_payload(
         },
         separators=(",", ":"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CardKeys:
+    """The keys a key card's QR code holds, as ``peer add`` takes them."""
+
+    signing_key: str
+    recipient: str
+    site_id: str
+
+
+def read_key_card(text: str) -> CardKeys:
+    """The keys from the text of a key card's QR code (as a scanner types it).
+
+    The card's fingerprint is left out on purpose: the one typed as read off the card or
+    aloud is what confirms that the keys are the peer's.
+    """
+    try:
+        card = json.loads(text)
+    except ValueError:
+        card = None
+    fields = card if isinstance(card, dict) else {}
+    wanted = [fields.get(name) for name in ("signing_key", "recipient", "site_id")]
+    found = [value for value in wanted if isinstance(value, str)]
+    if fields.get("format") != KEY_CARD_FORMAT or len(found) != len(wanted):
+        raise InputRejected("this is not the text of a Haven key card's QR code")
+    return CardKeys(signing_key=found[0], recipient=found[1], site_id=found[2])
 
 
 def group_fingerprint(fingerprint: str) -> list[str]:

@@ -105,6 +105,38 @@ _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
      N_("No case has this reference.")),
     (re.compile(r"^a \w+ case cannot go from"), None,
      N_("This step is not possible from the case's current status; reopen the case.")),
+    # Adding and revoking peers (desktop.transfer.service, desktop.keycard).
+    (re.compile(r"^a peer name is 1-(?P<limit>\d+) letters"), "peer_name",
+     N_("A peer's name is 1 to {limit} letters, digits, '-', '_' or '.': no spaces or"
+        " commas.")),
+    (re.compile(r"^a peer with this name or site id is already known \((?P<peer>.*)\)$"),
+     "peer_name", N_("The peer '{peer}' has this name or these keys already; the peer was"
+                     " not added.")),
+    (re.compile(r"^the signing key has no 'haven:<site id>' comment"), "signing_key",
+     N_("The signing key lacks its ending 'haven:…', which names the site: copy the whole"
+        " line as the other site's Haven shows it, or scan its key card.")),
+    (re.compile(r"^the signing key is not usable"), "signing_key",
+     N_("This is not a usable signing key. It is one line, 'ssh-ed25519 AAAA… haven:…'.")),
+    (re.compile(r"^the recipient is not usable"), "recipient",
+     N_("This is not a usable encryption key. It is one word starting with 'age1'.")),
+    (re.compile(r"^a site id is 32 lower-case hexadecimal characters$"), "signing_key",
+     N_("The site id after 'haven:' is damaged: copy the whole line again, or scan the key"
+        " card.")),
+    (re.compile(r"^--site-id differs from the site id in the signing key's comment$"), "card",
+     N_("The key card names another site than its signing key does: it is not a card"
+        " Haven printed.")),
+    (re.compile(r"^these are this site's own keys$"), "signing_key",
+     N_("These are this site's own keys, not another site's.")),
+    (re.compile(r"^the fingerprint does not match these keys"), "fingerprint",
+     N_("The fingerprint does not match: these keys are not the ones on the other site's"
+        " card. The peer was not added. Check the keys, and read the fingerprint again"
+        " with the other site.")),
+    (re.compile(r"this is not the text of a Haven key card's QR code$"), "card",
+     N_("This is not the text of a Haven key card's QR code.")),
+    (re.compile(r"^no peer named '(?P<peer>.*)'$"), None,
+     N_("There is no peer '{peer}' any more.")),
+    (re.compile(r"^peer '(?P<peer>.+)' is revoked already$"), None,
+     N_("The peer '{peer}' is revoked already.")),
     (re.compile(r"^(?P<path>.+) exists; choose a new file name$"), None,
      N_("{path} exists already; choose a new file name.")),
     (re.compile(r"^the folder (?P<path>.+) does not exist$"), None,

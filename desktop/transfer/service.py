@@ -153,6 +153,10 @@ class TransferService:
         self._audit("key_card_printed", mine.fingerprint)
         return pdf
 
+    def may_change_peers(self) -> bool:
+        """Whether this user may add and revoke peers: what add_peer and revoke_peer require."""
+        return self.session.can(Action.TRANSFER)
+
     def add_peer(
         self,
         name: str,

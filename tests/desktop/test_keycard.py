@@ -12,7 +12,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from desktop.keycard import group_fingerprint, key_card_payload, render_key_card
+from desktop.errors import InputRejected
+from desktop.keycard import (
+    CardKeys,
+    group_fingerprint,
+    key_card_payload,
+    read_key_card,
+    render_key_card,
+)
 from tests.desktop.test_handoff import needs, page_count, pdf_fonts, pdf_text, qr_codes_per_page
 
 SITE_NAME = "Пункт «Хочу жити» — Київ"
@@ -129,3 +136,22 @@ def test_a_manager_is_told_what_the_key_card_needs(site, tmp_path: Path) -> None
     assert str(refused.value) == (
         "a user with role 'manager' may not exchange transfer files or keys with other sites"
     )
+
+
+def test_the_qr_text_gives_back_the_keys_but_not_the_fingerprint(
+    identity: tuple[str, str],
+) -> None:
+    openssh, fingerprint = identity
+    text = key_card_payload(SITE_ID, openssh, AGE_RECIPIENT, fingerprint)
+    assert read_key_card(text) == CardKeys(openssh, AGE_RECIPIENT, SITE_ID)
+    assert read_key_card(f"  {text}\n") == CardKeys(openssh, AGE_RECIPIENT, SITE_ID)
+
+
+@pytest.mark.parametrize("text", [
+    "", "not json", "[]", '{"site_id": "x"}',
+    '{"format": "haven-site-keys-v0", "site_id": "x", "signing_key": "k", "recipient": "r"}',
+    '{"format": "haven-site-keys-v1", "site_id": "x", "signing_key": 1, "recipient": "r"}',
+])
+def test_other_text_is_no_key_card(text: str) -> None:
+    with pytest.raises(InputRejected, match=r"^this is not the text of a Haven key card"):
+        read_key_card(text)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QMenuBar, QTab
 from desktop.transfer.service import ConflictVersion, ConflictView, TransferService
 from tests.conftest import Site
 from tests.ui.conftest import WAIT_MS
+from ui.add_peer_dialog import AddPeerDialog
 from ui.audit_dialog import AuditDialog
 from ui.conflicts_dialog import ConflictsDialog, ResolveConflictDialog
 from ui.language import apply_language
@@ -88,7 +89,8 @@ def test_the_dialogs_answer_each_letter_once(  # type: ignore[no-untyped-def]
     for dialog in (ExportDialog(service, runner), ImportDialog(service, runner),
                    SettingsDialog(UiSettings(site.data)), AuditDialog(site.session, runner),
                    PeersDialog(service, runner), ConflictsDialog(service, runner),
-                   PlacesDialog(site.session, runner), ResolveConflictDialog(_conflict())):
+                   PlacesDialog(site.session, runner), ResolveConflictDialog(_conflict()),
+                   AddPeerDialog(service, runner)):
         qtbot.addWidget(dialog)
         dialog.show()
         qtbot.waitUntil(runner.idle, timeout=WAIT_MS)
