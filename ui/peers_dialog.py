@@ -32,7 +32,7 @@ from ui.add_peer_dialog import AddPeerDialog
 from ui.messages import describe_failure
 from ui.tasks import TaskRunner
 from ui.transfer_dialog import ChooseFile
-from ui.widgets import BusyBar, ErrorLabel
+from ui.widgets import BusyBar, ErrorLabel, plain_label
 
 
 def ask_key_card_path(parent: QWidget) -> Path | None:
@@ -52,7 +52,7 @@ def save_key_card(service: TransferService, path: Path) -> Path:
 
 
 def _selectable(text: str) -> QLabel:
-    label = QLabel(text)
+    label = plain_label(text)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                   | Qt.TextInteractionFlag.TextSelectableByKeyboard)
     label.setWordWrap(True)
@@ -100,7 +100,7 @@ class PeersDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)  # Tab goes on to the buttons
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.status = QLabel()
+        self.status = plain_label()  # names a peer and a file
         self.status.setObjectName("key_card_status")
         self.status.setWordWrap(True)
         self.error = ErrorLabel()
