@@ -463,7 +463,9 @@ class Session:
             raise InputRejected("a contact entry needs a summary")
         if holds_hidden_characters(text, lines=True):
             raise InputRejected(f"the summary {HIDDEN_CHARACTERS}")
-        entry = ContactEntry(case_id, now_utc(), channel, self.user.name, stage, text[:2000])
+        if len(text) > workflow.MAX_TEXT:
+            raise InputRejected(f"the summary is longer than {workflow.MAX_TEXT} characters")
+        entry = ContactEntry(case_id, now_utc(), channel, self.user.name, stage, text)
         with self.vault.transaction() as conn:
             cases.add_contact(conn, entry)
             audit.append(conn, self.user.name, "contact_added", case_id, stage.value)

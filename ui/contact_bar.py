@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 
@@ -67,14 +67,29 @@ class ContactBar(QWidget):
         layout.addLayout(row)
         self.summary_edit.returnPressed.connect(self.save)
         self.summary_edit.escaped.connect(self.hide)
+        for combo in (self.stage_combo, self.channel_combo):
+            combo.installEventFilter(self)
         self.hide()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter saves and Esc hides from the stage and channel too, as from the text."""
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.save()
+                return True
+            if event.key() == Qt.Key.Key_Escape:
+                self.hide()
+                return True
+        return super().eventFilter(watched, event)
+
     def start(self, case_id: str, status: Status, channel: Channel) -> None:
-        """Show the bar for a case with the likely stage and the case's channel chosen."""
+        """Show the bar for a case with the likely stage and the case's channel chosen; a
+        summary left from before keeps the stage and channel chosen with it."""
+        if not (self.has_unsaved_input() and case_id == self._case_id):
+            stage = DEFAULT_STAGE.get(status, ContactStage.FOLLOW_UP)
+            self.stage_combo.setCurrentIndex(self.stage_combo.findData(stage.value))
+            self.channel_combo.setCurrentIndex(self.channel_combo.findData(channel.value))
         self._case_id = case_id
-        stage = DEFAULT_STAGE.get(status, ContactStage.FOLLOW_UP)
-        self.stage_combo.setCurrentIndex(self.stage_combo.findData(stage.value))
-        self.channel_combo.setCurrentIndex(self.channel_combo.findData(channel.value))
         self.show()
         focus(self.summary_edit)
 

@@ -91,6 +91,8 @@ _WHOLE_MESSAGES: list[tuple[re.Pattern[str], str | None, str]] = [
     (re.compile(r"^the site's name holds a character the handoff sheet cannot print$"),
      "site_name", _UNPRINTABLE),
     (re.compile(r"^a contact entry needs a summary$"), "summary", N_("Write what was said.")),
+    (re.compile(r"^the summary is longer than (?P<limit>\d+) characters$"), "summary",
+     N_("At most {limit} characters: shorten the summary, or save it as two entries.")),
     (re.compile(r"^the codeword does not match.*flagged"), "codeword",
      N_("The codeword does not match. The case is flagged as a possible impostor.")),
     (re.compile(r"^the codeword does not match"), "codeword",
