@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -116,6 +116,7 @@ class QueuePanel(QWidget):
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.fontMetrics().height() + 10)
 
+        self._then: Callable[[], None] | None = None  # what waits for the search running
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setTimerType(Qt.TimerType.PreciseTimer)
@@ -209,6 +210,8 @@ class QueuePanel(QWidget):
     # --- searching -----------------------------------------------------------------------------
 
     def _to_results(self) -> None:
+        if self._when_searched(self._to_results):
+            return  # the results shown are of what was typed before
         model = self.table.model()
         if model is None or model.rowCount() == 0:
             return
@@ -228,6 +231,7 @@ class QueuePanel(QWidget):
             self._debounce.start()
             return
         self._debounce.stop()
+        self._then = None
         if self._search_task is not None:
             self._search_task.cancel()
             self._search_task = None
@@ -260,25 +264,31 @@ class QueuePanel(QWidget):
             if rows else _("Nothing found for “{text}”.").format(text=text)
         )
         self.search_finished.emit(text)
+        then, self._then = self._then, None
+        if then is not None:
+            then()
 
     def _search_failed(self, error: BaseException) -> None:
         self._search_task = None
+        self._then = None
         self.count_label.setText(describe_failure(error))
+
+    def _when_searched(self, then: Callable[[], None]) -> bool:
+        """If a search of the text typed is waiting or running, run it now and call `then`
+        once its results are shown (True); False when the results shown are up to date."""
+        if not (self._debounce.isActive() or self._search_task is not None):
+            return False
+        self._debounce.stop()
+        self._then = then
+        if self._search_task is None:
+            self._run_search()
+        return True
 
     # --- opening -------------------------------------------------------------------------------
 
     def _open_first(self) -> None:
-        if self._debounce.isActive() or self._search_task is not None:
-            # Enter pressed before the results came: search now, then open the first hit.
-            self._debounce.stop()
-            self.search_finished.connect(self._open_after_search)
-            if self._search_task is None:
-                self._run_search()
-            return
-        self._open_index(self.table.currentIndex())
-
-    def _open_after_search(self, _text: str) -> None:
-        self.search_finished.disconnect(self._open_after_search)
+        if self._when_searched(self._open_first):
+            return  # Enter pressed before the results came: the first hit opens after them
         self._open_index(self.table.currentIndex())
 
     def _open_index(self, index: QModelIndex) -> None:

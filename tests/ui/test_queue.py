@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from db.records import OPEN_STATUSES, Status
+from db.records import OPEN_STATUSES, CaseKind, Channel, NewCase, Person, Status
 from desktop.demo import make_demo_cases
 from tests.conftest import Site
-from tests.ui.conftest import WAIT_MS, type_text
+from tests.ui.conftest import WAIT_MS, focused, type_text
 from ui.main_window import MainWindow
 from ui.queue_model import PAGE_SIZE, SUMMARY_ROLE
 from ui.tasks import TaskRunner
@@ -108,3 +108,27 @@ def test_the_keyboard_goes_from_the_search_to_the_results_and_back(
     qtbot.keyClick(queue.search_edit, Qt.Key.Key_Escape)  # empties the box: the queue again
     assert queue.search_edit.text() == ""
     assert queue.table.model() is queue.queue_model
+
+
+def test_down_right_after_typing_goes_to_the_new_results_not_the_last_ones(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    for name in ("Ткачук Ігор", "Бондар Олег"):
+        site.session.register_case(
+            NewCase(CaseKind.SURRENDER, Channel.PHONE, (Person(full_name=name),)))
+    queue = desk.queue
+    desk.activateWindow()
+    qtbot.waitUntil(desk.isActiveWindow)
+    type_text(queue.search_edit, "Ткачук")
+    qtbot.waitUntil(lambda: runner.idle() and queue.search_model.rowCount() == 1,
+                    timeout=WAIT_MS)
+    qtbot.keyClick(desk, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    type_text(focused(), "Бондар")
+    qtbot.keyClick(focused(), Qt.Key.Key_Down)  # before the search of "Бондар" has run
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: (view := desk.current_case()) is not None
+                    and view.case is not None, timeout=WAIT_MS)
+    view = desk.current_case()
+    assert view is not None
+    assert view.case is not None
+    assert view.case.persons[0].full_name == "Бондар Олег"
