@@ -15,6 +15,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResu
 from phonenumbers.phonemetadata import PhoneMetadata
 
 MIN_QUERY_DIGITS = 5
+_UKRAINE = 380
 
 _PHONE_QUERY = re.compile(r"[\d\s+\-()]+")
 _NON_DIGITS = re.compile(r"\D+")
@@ -39,6 +40,10 @@ def normalize_phone(raw: str, default_region: str = "UA") -> str | None:
     if number is None and default_region == "UA" and _LEGACY_UA_TRUNK.match(raw):
         number = _parse_possible(raw.replace("8", "", 1), default_region)
     if number is None:
+        return None
+    # Ukraine's numbering plan is known to the digit: a number with a digit missing or one
+    # too many can still be "possible" by length, but is not a number anyone answers.
+    if number.country_code == _UKRAINE and not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 

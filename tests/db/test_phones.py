@@ -52,6 +52,11 @@ def test_other_numbers(raw: str, region: str, expected: str) -> None:
         "044 123 45 67 89 01 23",
         "+999 123 456 789",
         "8 912 345 67 89",  # a Russian national number is not Ukrainian
+        # A Ukrainian number with a digit missing or one too many, as typed at 4 a.m.
+        "067 555 12 3",
+        "8 067 555 12 3",
+        "067 555 12 345",
+        "+380 67 555 12 345",
     ],
 )
 def test_not_a_possible_number(raw: str) -> None:
