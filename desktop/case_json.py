@@ -65,7 +65,8 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _birth_date(path: str, value: Any) -> str | None:
-    text = _optional_text(path, value, 10)
+    # Longer than a date, still read as one: a date written another way is told its form.
+    text = _optional_text(path, value, 40)
     if text is None:
         return None
     # fromisoformat also takes 20000101 and week dates (2000-W01-1).

@@ -22,7 +22,9 @@ from desktop.i18n import _
 from ui import labels
 from ui.widgets import ErrorLabel, FieldErrors
 
-_DOTTED_DATE = re.compile(r"^\s*(\d{1,2})[./](\d{1,2})[./](\d{4})\s*$")
+# "12.05.1990", also with the year's abbreviation after it as written by hand ("1990 р.").
+_DOTTED_DATE = re.compile(
+    r"^\s*(\d{1,2})[./](\d{1,2})[./](\d{4})\s*(?:(?:р|г|року|года)\.?)?\s*$", re.IGNORECASE)
 # Field order on screen and in the tab chain.
 FIELDS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
 

@@ -268,3 +268,28 @@ def test_the_codeword_page_stays_until_the_operator_says_it_was_read_out(
     assert not desk.has_unsaved_input()
     qtbot.keyClick(focused(), Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not desk.intakes, timeout=WAIT_MS)
+
+
+def test_a_birth_date_written_with_the_year_abbreviated_after_it_is_read(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    person = intake.persons[0]
+    type_text(person.edits["full_name"], "Шевчук Олег")
+    type_text(person.edits["birth_date"], "12.05.1990р.")
+    with qtbot.waitSignal(intake.registered, timeout=WAIT_MS) as registered:
+        qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    case = site.session.get_case(registered.args[0].case_id, audit_view=False)
+    assert case.persons[0].birth_date == "1990-05-12"
+
+
+def test_a_birth_date_in_words_is_told_the_form_not_a_length(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["full_name"], "Шевчук Олег")
+    type_text(intake.persons[0].edits["birth_date"], "12 травня 1990")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    error = intake.errors.label("persons[0].birth_date")
+    assert error is not None
+    assert error.text() == "Enter the date as DD.MM.YYYY or YYYY-MM-DD."
