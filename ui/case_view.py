@@ -262,7 +262,7 @@ class CaseView(QWidget):
         self._show_print_action(case)
         if self._after_step:
             self._after_step = False
-            self._focus_next_action()
+            self.focus_next_action()
         self.title_changed.emit(case.ref)
         self.loaded.emit(case)
 
@@ -347,7 +347,7 @@ class CaseView(QWidget):
                 button.show()  # at once, so its Alt+letter works right away
             self.transition_buttons[transition.target] = button
 
-    def _focus_next_action(self) -> None:
+    def focus_next_action(self) -> None:
         """After a step, the keyboard is where the work goes on: printing the sheet once the
         handoff is arranged, else the case's next step forward, else its history."""
         arranged = self.case is not None and self.case.status == Status.HANDOFF_ARRANGED

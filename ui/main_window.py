@@ -263,6 +263,12 @@ class MainWindow(QMainWindow):
             return
         self.tabs.removeTab(index)
         view.deleteLater()
+        # The keyboard goes on in the tab now shown, not on the tab bar.
+        shown = self.tabs.currentWidget()
+        if shown is self.queue:
+            self.queue.focus_search()
+        elif isinstance(shown, CaseView):
+            shown.focus_next_action()
 
     def _close_current(self) -> None:
         self.close_tab(self.tabs.currentIndex())

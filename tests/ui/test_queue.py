@@ -132,3 +132,18 @@ def test_down_right_after_typing_goes_to_the_new_results_not_the_last_ones(
     assert view is not None
     assert view.case is not None
     assert view.case.persons[0].full_name == "Бондар Олег"
+
+
+def test_closing_a_case_tab_puts_the_keyboard_back_in_the_search(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    case_id = site.session.register_case(
+        NewCase(CaseKind.SURRENDER, Channel.PHONE, (Person(full_name="Ткачук Ігор"),))).case_id
+    view = desk.open_case(case_id)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.case is not None and runner.idle(), timeout=WAIT_MS)
+    desk.activateWindow()
+    qtbot.waitUntil(desk.isActiveWindow)
+    qtbot.keyClick(desk, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: desk.current_case() is None)
+    assert focused() is desk.queue.search_edit
