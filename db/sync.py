@@ -2,7 +2,8 @@
 
 The rules, each a function of the set of ops alone (never of the order they arrived in):
 
-- A case exists once its ``create`` op is present.
+- A case exists once its ``create`` op is present; ops with two are refused (the
+  later would replace the case's reference code, persons and codeword).
 - Each field group (and the status) shows the values of its newest op by clock stamp,
   counting the ``create`` op as the first version of every group (last writer wins).
 - Ops of a group that no other op of that group names as a parent are its *heads*. One
@@ -55,6 +56,9 @@ _RANK_OF_STATUS = {status.value: rank for status, rank in QUEUE_RANK.items()}
 
 class MergeRefused(Exception):
     """Incoming ops clash with what the vault holds (such as a reused reference code)."""
+
+
+CREATED_TWICE = "the file creates a case twice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,8 @@ def derive(ops: Iterable[Op]) -> DerivedCase | None:
             else:
                 group_ops.append(op)
         elif kind == CREATE:
+            if create is not None:  # else the later one would take the case over
+                raise MergeRefused(CREATED_TWICE)
             create = op
         elif kind == CONTACT:
             contacts.append(op)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -336,7 +336,14 @@ class _Applier:
                 fresh.append(op)
             elif mine.to_json() != op.to_json():
                 # Ops are signed only by the file that carries them: a relayed copy is the
-                # relaying site's word, an op in its own site's file is that site's.
+                # relaying site's word, an op in its own site's file is that site's. Its
+                # word corrects what an op says, never what it is: a contact turned into
+                # the case's creation would hand the case to whoever sent it.
+                if op.kind != mine.kind or op.group != mine.group:
+                    raise MergeRefused(
+                        "the file holds a change that differs from the one held here in kind"
+                        f" or field group (case {_ref(held.values())})"
+                    )
                 if op.origin == self.sender:
                     corrected.append(op)
                 else:
@@ -389,6 +396,12 @@ class _Applier:
         self.cases_new += 1
         self.conflicts_new += len(derived.conflicts)
         self.waiting.discard(derived.case_id)
+
+
+def _ref(ops: Iterable[Op]) -> str:
+    """The reference code a case's ops give it (not personal data: safe in a message)."""
+    create = next((op for op in ops if op.kind == oplog.CREATE), None)
+    return "not created yet" if create is None else str(create.values["ref"])
 
 
 def _ops(case: CheckedCase) -> list[Op]:
