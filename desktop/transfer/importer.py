@@ -14,6 +14,7 @@ import hmac
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +33,7 @@ from desktop.transfer.checking import (
     Checker,
     HelperChecker,
     LineFeed,
+    case_of,
     collector_paused,
 )
 from desktop.transfer.checkpoints import (
@@ -113,6 +115,7 @@ class ImportReport:
     ops_corrected: int = 0
     audit_corrected: int = 0
     ops_left_out: int = 0  # relayed changes that differ from the ones held here
+    ops_not_ours: int = 0  # changes in this site's name that it did not make, left out
 
 
 def _signer(conn: Any, layout: Layout, own_key: Callable[[], Ed25519PublicKey]) -> Peer:
@@ -250,9 +253,13 @@ class _Applier:
         self.cases_new = self.cases_updated = self.conflicts_new = 0
         self.audit_new = self.audit_left_out = 0
         self.ops_corrected = self.ops_left_out = self.audit_corrected = 0
+        self.ops_not_ours = 0  # changes in this site's name that it did not make
         self.delivered: list[tuple[int, int]] = []  # runs of the sender's own log it sent
         self.relayed: dict[str, list[int]] = {}  # numbers of third sites' entries it brought
         self.waiting: set[str] = set()
+        # How this site's own stamps end in an op array (a stamp's last field is its site).
+        self.own_mark = f':{site_id}"'.encode("ascii")
+        self._restored_at: str | None = None  # read when first needed
 
     def take(self, record: CheckedCase | list[Entry] | None) -> None:
         """A case or audit entries from the payload; None (the header, the end) is skipped."""
@@ -311,7 +318,30 @@ class _Applier:
         self.next_lseq += 1
         return self.next_lseq - 1
 
-    def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, bytes]:
+    def _lost_here(self, op: Op) -> bool:
+        """Whether an op in this site's name that it does not hold is one it made before
+        it was restored from a backup, which lost it: the one way such an op comes back.
+        Any other is forged, by the sender or a site before it: left out, so that no
+        desk shows it as made here, and counted, rather than the file refused (a site
+        that relays it in good faith would have every later file refused)."""
+        if self._restored_at is None:
+            row = self.conn.execute(
+                "SELECT max(at) FROM audit_log WHERE action = 'restored_from_backup'"
+            ).fetchone()
+            self._restored_at = row[0] or ""
+        if _stamp_time(op.id) < self._restored_at:
+            return True
+        self.ops_not_ours += 1
+        return False
+
+    def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, bytes] | None:
+        if self.own_mark in case.ops:  # seldom: a byte search spares parsing the rest
+            ops = _ops(case)
+            kept = [op for op in ops if not op.id.endswith(self.site_id) or self._lost_here(op)]
+            if not kept:
+                return None
+            if len(kept) < len(ops):
+                case = case_of(case.case_id, kept, oplog.ops_json(kept).encode("utf-8"))
         self.ops_new += case.op_count
         if case.rows is None:
             self.waiting.add(case.case_id)
@@ -330,10 +360,12 @@ class _Applier:
         fresh: list[Op] = []
         corrected: list[Op] = []
         incoming = _ops(case)
+        not_ours = self.ops_not_ours
         for op in incoming:
             mine = held.get(op.id)
             if mine is None:
-                fresh.append(op)
+                if not op.id.endswith(self.site_id) or self._lost_here(op):
+                    fresh.append(op)
             elif mine.to_json() != op.to_json():
                 # Ops are signed only by the file that carries them: a relayed copy is the
                 # relaying site's word, an op in its own site's file is that site's. Its
@@ -348,7 +380,8 @@ class _Applier:
                     corrected.append(op)
                 else:
                     self.ops_left_out += 1
-        self.ops_known += len(incoming) - len(fresh) - len(corrected)
+        not_ours = self.ops_not_ours - not_ours
+        self.ops_known += len(incoming) - len(fresh) - len(corrected) - not_ours
         new_create = next((op for op in fresh if op.kind == oplog.CREATE), None)
         old_create = next((op for op in held.values() if op.kind == oplog.CREATE), None)
         if new_create is not None and old_create is not None:
@@ -396,6 +429,11 @@ class _Applier:
         self.cases_new += 1
         self.conflicts_new += len(derived.conflicts)
         self.waiting.discard(derived.case_id)
+
+
+def _stamp_time(stamp: str) -> str:
+    """The wall time of a clock stamp, as times are stored."""
+    return format_time(datetime.fromtimestamp(int(stamp[:13]) / 1000, UTC))
 
 
 def _ref(ops: Iterable[Op]) -> str:
@@ -505,6 +543,7 @@ def _apply(
             ops_corrected=applier.ops_corrected,
             audit_corrected=applier.audit_corrected,
             ops_left_out=applier.ops_left_out,
+            ops_not_ours=applier.ops_not_ours,
         )
         audit.append(
             conn,
@@ -531,6 +570,8 @@ def _corrections(report: ImportReport) -> str:
             (report.audit_corrected, "relayed audit entries set aside (their own site's"
              " file shows its log otherwise)"),
             (report.ops_left_out, "relayed changes that differ from those held left out"),
+            (report.ops_not_ours, "changes in this site's name that it did not make left"
+             " out"),
         )
         if count
     ]

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from db import cases, hlc
+from db import cases, hlc, oplog
 from db.records import Channel, ContactEntry, ContactStage
 from db.vault import now_utc
+from desktop.transfer.transfer_file import parse_manifest, read_layout
 from tests.desktop.transfer.sites import (
     HavenSite,
     forge,
@@ -27,6 +28,7 @@ from tests.desktop.transfer.sites import (
     plain_payload,
 )
 from tests.desktop.transfer.test_refusals import assert_refused, run_import
+from tests.desktop.transfer.test_restored_peer import World, admin, exchange, restored_south
 
 
 @pytest.fixture
@@ -57,15 +59,18 @@ def case_record(path: Path, recipient: HavenSite, case_id: str) -> dict[str, Any
 
 
 def forged(sender: HavenSite, recipient: HavenSite, folder: Path, sequence: int,
-           records: list[dict[str, Any]], audit: list[bytes] | None = None) -> Path:
-    """File #``sequence`` from ``sender``, signed with its key, carrying these records."""
-    changes = None if audit is None else {"format": "haven-payload-v2", "audit_held": {}}
-    text = header_line(sender, [recipient], sequence, changes)
+           records: list[dict[str, Any]], like: Path | None = None) -> Path:
+    """File #``sequence`` from ``sender``, signed with its key, carrying these records
+    (and the audit checkpoint of the genuine file ``like``, with its proof)."""
+    text = header_line(sender, [recipient], sequence)
     text += b"".join(json.dumps(record).encode() + b"\n" for record in records)
-    text += b"".join(audit or [])
     text += json.dumps({"cases": len(records), "type": "end"}).encode() + b"\n"
     path = folder / f"forged-{sender.name}-{sequence}.haven"
-    forge(path, sender, [recipient], text, sequence=sequence)
+    changes = None
+    if like is not None:
+        with like.open("rb") as handle:
+            changes = {"checkpoint": parse_manifest(read_layout(handle).manifest).checkpoint}
+    forge(path, sender, [recipient], text, sequence=sequence, manifest_changes=changes)
     return path
 
 
@@ -116,7 +121,8 @@ def test_a_correction_may_not_turn_a_contact_into_the_cases_creation(
     genuine = carry(b, a, tmp_path)  # A takes B's contact
     record = case_record(genuine, a, case_id)
     create = next(op for op in record["ops"] if op["kind"] == "create")
-    contact = next(op for op in record["ops"] if op["kind"] == "contact")
+    contact = next(op for op in record["ops"]
+                   if op["kind"] == "contact" and op["op"].endswith(b.site_id))
     record["ops"] = [hijacking_create(create, contact["op"]) if op is contact else op
                      for op in record["ops"] if op is not create or line == "the whole case"]
     ref = a.session.get_case(case_id, audit_view=False).ref
@@ -148,3 +154,95 @@ def test_a_case_is_never_created_twice(
     record = line_of_new_case(b, a, tmp_path)
     record["ops"].append(hijacking_create(record["ops"][0], stamp(b)))
     assert_refused(a, forged(b, a, tmp_path, 5, [record]), capsys, "creates a case twice")
+
+
+# --- changes and audit entries in the receiving site's own name ----------------------------
+#
+# Such a change can only be forged: by the sender, or by a site before it whose file the
+# sender took in good faith. It is left out and counted, so no desk shows it as made here;
+# refusing the file would instead cut off an honest sender for good, as it cannot drop it.
+
+
+def held_by_b(a: HavenSite, b: HavenSite, folder: Path) -> tuple[str, dict[str, Any]]:
+    """A case A registered and B took: its id, and its line as B would send it back."""
+    case_id = new_case(a, "Коваленко Андрій")
+    return case_id, case_record(carry(a, b, folder), b, case_id)
+
+
+def ops_held(site: HavenSite, case_id: str) -> list[str]:
+    with site.session.vault.reading() as conn:
+        return [op.id for op in oplog.ops_for_case(conn, case_id)]
+
+
+def test_a_change_in_this_sites_name_is_left_out_and_reported(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = world["a"], world["b"]
+    case_id, record = held_by_b(a, b, tmp_path)
+    with a.session.vault.transaction() as conn:
+        cases.update_fields(conn, case_id, {"location": "Миколаїв"}, now_utc(), by="admin")
+    # B edits A's case in A's name, beside A's own edit: A's desk would list a conflict
+    # of two versions "made at this site", and `--keep local` would pick B's.
+    planted = intake_change(stamp(a, counter=9), record["ops"][0]["op"], "Одеса")
+    record["ops"].append(planted)
+    code, out, err = admin(a, capsys, "import", str(forged(b, a, tmp_path, 5, [record])))
+    assert code == 0, err
+    assert "1 changes in this site's name that it did not make were left out" in out
+    assert planted["op"] not in ops_held(a, case_id)
+    assert a.session.get_case(case_id, audit_view=False).location == "Миколаїв"
+    assert a.service.list_conflicts() == []
+    assert "1 changes in this site's name that it did not make left out" in (
+        a.session.audit_entries()[-1].detail)
+
+
+def test_a_new_case_with_a_change_in_this_sites_name_comes_without_it(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    a, b = world["a"], world["b"]
+    record = line_of_new_case(b, a, tmp_path)
+    planted = intake_change(stamp(a), record["ops"][0]["op"], "Одеса")
+    record["ops"].append(planted)
+    report = a.service.import_file(forged(b, a, tmp_path, 5, [record]))
+    assert (report.cases_new, report.ops_new, report.ops_not_ours) == (
+        1, len(record["ops"]) - 1, 1)
+    assert planted["op"] not in ops_held(a, record["case"])
+    assert a.session.get_case(record["case"], audit_view=False).location == "Херсонська обл."
+
+
+def test_a_case_created_in_this_sites_name_is_not_taken(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    a, b = world["a"], world["b"]
+    record = line_of_new_case(b, a, tmp_path)
+    record["case"] = "f" * 32
+    record["ops"] = [hijacking_create(record["ops"][0], stamp(a))]
+    report = a.service.import_file(forged(b, a, tmp_path, 5, [record]))
+    assert (report.cases_new, report.ops_new, report.ops_not_ours) == (0, 0, 1)
+    assert a.session.count_cases() == 0
+
+
+def test_after_a_restore_only_changes_from_before_it_come_back_in_this_sites_name(
+    tmp_path: Path
+) -> None:
+    north, south = make_sites(tmp_path, ["north", "south"])
+    world = World(north, south, [north, south])
+    try:
+        exchange(world, tmp_path)
+        south = restored_south(world, tmp_path)  # "Бондаренко Юрій" lost, North has it
+        case_id = south.session.search("Коваленко")[0].id
+        genuine = tmp_path / "north-full.haven"
+        north.service.export([south.name], genuine, full=True)
+        record = case_record(genuine, south, case_id)
+        # After the restore, a change in South's name can only be one South holds.
+        planted = intake_change(stamp(south), record["ops"][0]["op"], "Одеса")
+        record["ops"].append(planted)
+        path = forged(north, south, tmp_path, 50, [record], like=genuine)
+        assert south.service.import_file(path).ops_not_ours == 1
+        assert planted["op"] not in ops_held(south, case_id)
+        # What South made before the restore and lost with it comes back from North.
+        report = south.service.import_file(genuine)
+        assert (report.cases_new, report.ops_not_ours) == (1, 0)
+        assert len(south.session.search("Бондаренко")) == 1
+    finally:
+        for site in world.opened:
+            site.close()
