@@ -288,11 +288,7 @@ class _Applier:
         if entries[0].origin not in (self.sender, self.site_id):
             self.relayed.setdefault(entries[0].origin, []).extend(stored.numbers)
         if entries[0].origin == self.sender:
-            first, last = entries[0].seq, entries[-1].seq
-            if last - first + 1 == len(entries):
-                self.delivered.append((first, last))
-            else:
-                self.delivered += [(entry.seq, entry.seq) for entry in entries]
+            self.delivered += audit_union.runs(entries)
 
     def flush(self) -> None:
         if not self.pending:
