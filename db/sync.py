@@ -246,6 +246,18 @@ def derive(ops: Iterable[Op]) -> DerivedCase | None:
     )
 
 
+def refuse_wide_conflicts(case: DerivedCase) -> None:
+    """Refuse a case with a group in conflict among more versions than a resolution could
+    replace: the resolution would be a change no site can send on."""
+    for conflict in case.conflicts:
+        if len(conflict.heads) > oplog.MAX_PARENTS:
+            raise MergeRefused(
+                f"a case in the file would hold {len(conflict.heads)} versions of its"
+                f" {conflict.group} fields in conflict, more than one change can replace"
+                f" ({oplog.MAX_PARENTS}) (case {case.create.values['ref']})"
+            )
+
+
 def persons_of(create: Op) -> list[Person]:
     """The persons a case's create op carries."""
     return [

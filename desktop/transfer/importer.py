@@ -406,6 +406,7 @@ class _Applier:
         if derived is None:
             self.waiting.add(case.case_id)
             return (case.case_id, self._lseq(), newest, "{}", row_ops)
+        sync.refuse_wide_conflicts(derived)
         rowid = self.materializer.case_rowid(case.case_id)
         if rowid is None:
             self._insert(derived)

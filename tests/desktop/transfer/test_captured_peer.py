@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from db import cases, hlc, oplog
+from db import cases, hlc, oplog, sync
 from db.records import Channel, ContactEntry, ContactStage
 from db.vault import now_utc
+from desktop.errors import InputRejected
 from desktop.transfer.transfer_file import parse_manifest, read_layout
 from tests.desktop.transfer.sites import (
     HavenSite,
@@ -246,3 +247,77 @@ def test_after_a_restore_only_changes_from_before_it_come_back_in_this_sites_nam
     finally:
         for site in world.opened:
             site.close()
+
+
+# --- conflicts wider than a resolution can name ---------------------------------------------
+
+
+def concurrent_edits(record: dict[str, Any], sender: HavenSite, count: int) -> None:
+    """``count`` edits of the intake group, each replacing only the case's creation."""
+    create = record["ops"][0]["op"]
+    record["ops"] += [intake_change(stamp(sender, counter=n), create, f"Місце {n}")
+                      for n in range(count)]
+
+
+def test_a_conflict_wider_than_a_resolution_can_name_is_refused(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = world["a"], world["b"]
+    _, record = held_by_b(a, b, tmp_path)
+    concurrent_edits(record, b, 40)
+    ref = record["ops"][0]["values"]["ref"]
+    assert_refused(a, forged(b, a, tmp_path, 5, [record]), capsys,
+                   f"40 versions of its intake fields in conflict, more than one change can"
+                   f" replace ({oplog.MAX_PARENTS}) (case {ref})")
+    assert a.service.list_conflicts() == []
+    # The same as a case new here.
+    record = line_of_new_case(b, a, tmp_path)
+    concurrent_edits(record, b, oplog.MAX_PARENTS + 1)
+    assert_refused(a, forged(b, a, tmp_path, 6, [record]), capsys,
+                   f"{oplog.MAX_PARENTS + 1} versions of its intake fields in conflict")
+
+
+def test_the_widest_conflict_a_file_may_bring_is_resolved_and_passed_on(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    a, b = world["a"], world["b"]
+    _, record = held_by_b(a, b, tmp_path)
+    concurrent_edits(record, b, oplog.MAX_PARENTS)
+    assert a.service.import_file(forged(b, a, tmp_path, 5, [record])).conflicts_new == 1
+    [conflict] = a.service.list_conflicts()
+    assert len(conflict.versions) == oplog.MAX_PARENTS
+    resolution = a.service.resolve_conflict(conflict.id, "incoming")
+    assert len(resolution.parents) == oplog.MAX_PARENTS
+    path = tmp_path / "resolved.haven"
+    a.service.export([b.name], path, full=True)
+    assert b.service.import_file(path).ops_new >= 1
+
+
+def test_a_change_never_replaces_more_versions_than_the_format_carries(
+    world: dict[str, HavenSite]
+) -> None:
+    a = world["a"]
+    case_id = new_case(a, "Коваленко Андрій")
+    with a.session.vault.reading() as conn:
+        before = oplog.ops_for_case(conn, case_id)
+        create = before[0].id
+    # Versions of the intake fields held from before imports refused such a conflict.
+    wide = [oplog.Op(f"{int(create[:13]) + 1:013d}:{n:04d}:{'b' * 32}", case_id, oplog.SET,
+                     before[0].at, "admin", {"location": f"Місце {n}", "callback": None,
+                                            "notes": None}, "intake", (create,))
+            for n in range(oplog.MAX_PARENTS + 1)]
+    with a.session.vault.transaction() as conn:
+        ops = [*before, *wide]
+        oplog.store_merged(conn, [(case_id, oplog.last_lseq(conn) + 1, wide[-1].id, "{}",
+                                   oplog.pack_ops(oplog.ops_json(ops).encode()))])
+        sync.resettle_case(conn, case_id)
+    [conflict] = a.service.list_conflicts()
+    widest = f"more than one change can replace \\({oplog.MAX_PARENTS}\\)"
+    with pytest.raises(InputRejected, match=widest):
+        a.service.resolve_conflict(conflict.id, "incoming")
+    with pytest.raises(ValueError, match="may replace at most 32 versions, not 33"), \
+            a.session.vault.transaction() as conn:
+        oplog.record(conn, case_id, oplog.SET, before[0].at, "admin", wide[0].values,
+                     "intake", replaces=[op.id for op in wide])
+    with a.session.vault.reading() as conn:
+        assert len(oplog.ops_for_case(conn, case_id)) == len(before) + len(wide)
