@@ -312,7 +312,13 @@ _INSERT_CASE = (
     f"INSERT INTO cases (rowid, {_CREATED_COLUMNS}, {_MUTABLE_COLUMNS})"  # noqa: S608
     f" VALUES ({','.join('?' * 32)})"
 )
-_REF_TAKEN = "a case in the file has the reference code of another case here"
+
+
+def _ref_taken(ref: str) -> MergeRefused:
+    # A reference code is no personal data: the IT officer can look the case up by it.
+    return MergeRefused(
+        f"a case in the file has the reference code of another case here (case {ref})"
+    )
 
 
 class Prepared(NamedTuple):
@@ -431,7 +437,7 @@ class Materializer:
                 [*rows.case, rowid],
             )
         except sqlcipher3.IntegrityError:
-            raise MergeRefused(_REF_TAKEN) from None
+            raise _ref_taken(rows.case[1]) from None
         for (person_id,) in self.conn.execute(
             "SELECT id FROM persons WHERE case_rowid = ?", (rowid,)
         ).fetchall():
@@ -440,6 +446,19 @@ class Materializer:
         self.conn.execute("DELETE FROM conflicts WHERE case_id = ?", (case.case_id,))
         self._queue_rows(rowid, rows)
 
+    def _taken_ref(self) -> str:
+        """The reference code that made the queued cases' insert fail: used twice among
+        them, or by another case held (asked only once the insert has failed)."""
+        seen: set[str] = set()
+        for row in self._cases:
+            case_id, ref = row[1], row[2]
+            if ref in seen or self.conn.execute(
+                "SELECT 1 FROM cases WHERE ref = ? AND id != ?", (ref, case_id)
+            ).fetchone():
+                return str(ref)
+            seen.add(ref)
+        return "?"
+
     def flush(self) -> None:
         """Write everything queued."""
         conn = self.conn
@@ -447,7 +466,7 @@ class Materializer:
             try:
                 conn.executemany(_INSERT_CASE, self._cases)
             except sqlcipher3.IntegrityError:
-                raise MergeRefused(_REF_TAKEN) from None
+                raise _ref_taken(self._taken_ref()) from None
         if self._persons:
             conn.executemany(
                 "INSERT INTO persons (id, case_rowid, position, full_name, birth_date, phone,"

@@ -382,7 +382,10 @@ class _Applier:
         old_create = next((op for op in held.values() if op.kind == oplog.CREATE), None)
         if new_create is not None and old_create is not None:
             if not (old_create.origin == new_create.origin == self.sender):
-                raise MergeRefused("the file creates a case that already exists here")
+                raise MergeRefused(
+                    "the file creates a case that already exists here"
+                    f" (case {old_create.values['ref']})"
+                )
             # Its own site's creation of the case, in place of one relayed in its name.
             del held[old_create.id]
             corrected.append(new_create)

@@ -155,6 +155,12 @@ def test_a_case_is_never_created_twice(
     record = line_of_new_case(b, a, tmp_path)
     record["ops"].append(hijacking_create(record["ops"][0], stamp(b)))
     assert_refused(a, forged(b, a, tmp_path, 5, [record]), capsys, "creates a case twice")
+    # A second creation of a case held here, alone on its line, names the case.
+    _, record = held_by_b(a, b, tmp_path)
+    ref = record["ops"][0]["values"]["ref"]
+    record["ops"] = [hijacking_create(record["ops"][0], stamp(b))]
+    assert_refused(a, forged(b, a, tmp_path, 6, [record]), capsys,
+                   f"the file creates a case that already exists here (case {ref})")
 
 
 # --- changes and audit entries in the receiving site's own name ----------------------------
@@ -321,3 +327,17 @@ def test_a_change_never_replaces_more_versions_than_the_format_carries(
                      "intake", replaces=[op.id for op in wide])
     with a.session.vault.reading() as conn:
         assert len(oplog.ops_for_case(conn, case_id)) == len(before) + len(wide)
+
+
+# --- refusals name the case, by its reference code (no personal data) ------------------------
+
+
+def test_a_reference_code_taken_here_names_the_case(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = world["a"], world["b"]
+    ref = a.session.get_case(new_case(a, "Коваленко Андрій"), audit_view=False).ref
+    record = line_of_new_case(b, a, tmp_path)
+    record["ops"][0]["values"]["ref"] = ref
+    assert_refused(a, forged(b, a, tmp_path, 5, [record]), capsys,
+                   f"a case in the file has the reference code of another case here (case {ref})")
