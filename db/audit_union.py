@@ -12,6 +12,7 @@ in the log; the copy is set aside (kept and listed, never sent on, never in a tr
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -171,14 +172,51 @@ def vouched_size(conn: Any, origin: str) -> int:
     return size if found is not None and found.root().hex() == signed else 0
 
 
+def runs(entries: Sequence[Entry]) -> list[tuple[int, int]]:
+    """The numbers of entries of one log, in increasing order, as (first, last) runs."""
+    first, last = entries[0].seq, entries[-1].seq
+    if last - first + 1 == len(entries):
+        return [(first, last)]  # nearly always: a file sends a log in order
+    found: list[tuple[int, int]] = []
+    previous = first
+    for number in (entry.seq for entry in entries[1:]):
+        if number != previous + 1:
+            found.append((first, previous))
+            first = number
+        previous = number
+    found.append((first, previous))
+    return found
+
+
+def _merged(runs: Sequence[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """Runs of numbers in any order, sorted and joined where they meet: (firsts, lasts)."""
+    firsts: list[int] = []
+    lasts: list[int] = []
+    for first, last in sorted(runs):
+        if lasts and first <= lasts[-1] + 1:
+            lasts[-1] = max(lasts[-1], last)
+        else:
+            firsts.append(first)
+            lasts.append(last)
+    return firsts, lasts
+
+
 def drop_unvouched(
     conn: Any, origin: str, size: int, delivered: Sequence[tuple[int, int]], at: str
 ) -> int:
     """Set aside those of a peer's first ``size`` entries held here that neither its
     accepted checkpoint vouches for nor its own file delivered (``delivered``: runs of
-    numbers); how many. They came by relay; the peer sends its own once it hears they are
-    missing, and those of them it sends unchanged are taken back into the log."""
+    numbers, in any order); how many. They came by relay; the peer sends its own once it
+    hears they are missing, and those of them it sends unchanged are taken back into the log."""
     vouched = vouched_size(conn, origin)
+    # Sorted and joined, the runs are looked up by bisection: a file may send a log's
+    # numbers in any order, and one run per number would make the lookups quadratic.
+    firsts, lasts = _merged(delivered)
+
+    def was_delivered(seq: int) -> bool:
+        index = bisect.bisect_right(firsts, seq) - 1
+        return index >= 0 and seq <= lasts[index]
+
     numbers = [
         int(seq)
         for (seq,) in conn.execute(
@@ -186,7 +224,7 @@ def drop_unvouched(
             " AND seq > ? AND seq <= ?",
             (origin, vouched, size),
         )
-        if not any(low <= int(seq) <= high for low, high in delivered)
+        if not was_delivered(int(seq))
     ]
     _drop(conn, origin, numbers, at)
     return len(numbers)

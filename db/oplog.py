@@ -48,6 +48,9 @@ FIELD_GROUPS: Mapping[str, tuple[str, ...]] = {
     "exit": ("duplicate_of", "reason"),
 }
 GROUPS = (*FIELD_GROUPS, STATUS_GROUP)
+# The most versions one ``set`` may replace: the transfer format's limit on its parents,
+# and so on the versions of a group in conflict (resolving it replaces all of them).
+MAX_PARENTS = 32
 GROUP_OF_FIELD: Mapping[str, str] = {
     name: group for group, names in FIELD_GROUPS.items() for name in names
 }
@@ -237,6 +240,10 @@ def record(
     if kind == SET:
         if replaces is not None:
             parents = tuple(sorted(replaces))
+            if len(parents) > MAX_PARENTS:  # no site could take it: every file refused
+                raise ValueError(
+                    f"a change may replace at most {MAX_PARENTS} versions, not {len(parents)}"
+                )
         elif current is not None:
             parents = (current,)
     op = Op(stamp, case_id, kind, at, by, values, group, parents)

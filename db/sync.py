@@ -2,7 +2,8 @@
 
 The rules, each a function of the set of ops alone (never of the order they arrived in):
 
-- A case exists once its ``create`` op is present.
+- A case exists once its ``create`` op is present; ops with two are refused (the
+  later would replace the case's reference code, persons and codeword).
 - Each field group (and the status) shows the values of its newest op by clock stamp,
   counting the ``create`` op as the first version of every group (last writer wins).
 - Ops of a group that no other op of that group names as a parent are its *heads*. One
@@ -55,6 +56,9 @@ _RANK_OF_STATUS = {status.value: rank for status, rank in QUEUE_RANK.items()}
 
 class MergeRefused(Exception):
     """Incoming ops clash with what the vault holds (such as a reused reference code)."""
+
+
+CREATED_TWICE = "the file creates a case twice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,8 @@ def derive(ops: Iterable[Op]) -> DerivedCase | None:
             else:
                 group_ops.append(op)
         elif kind == CREATE:
+            if create is not None:  # else the later one would take the case over
+                raise MergeRefused(CREATED_TWICE)
             create = op
         elif kind == CONTACT:
             contacts.append(op)
@@ -240,6 +246,18 @@ def derive(ops: Iterable[Op]) -> DerivedCase | None:
     )
 
 
+def refuse_wide_conflicts(case: DerivedCase) -> None:
+    """Refuse a case with a group in conflict among more versions than a resolution could
+    replace: the resolution would be a change no site can send on."""
+    for conflict in case.conflicts:
+        if len(conflict.heads) > oplog.MAX_PARENTS:
+            raise MergeRefused(
+                f"a case in the file would hold {len(conflict.heads)} versions of its"
+                f" {conflict.group} fields in conflict, more than one change can replace"
+                f" ({oplog.MAX_PARENTS}) (case {case.create.values['ref']})"
+            )
+
+
 def persons_of(create: Op) -> list[Person]:
     """The persons a case's create op carries."""
     return [
@@ -294,7 +312,13 @@ _INSERT_CASE = (
     f"INSERT INTO cases (rowid, {_CREATED_COLUMNS}, {_MUTABLE_COLUMNS})"  # noqa: S608
     f" VALUES ({','.join('?' * 32)})"
 )
-_REF_TAKEN = "a case in the file has the reference code of another case here"
+
+
+def _ref_taken(ref: str) -> MergeRefused:
+    # A reference code is no personal data: the IT officer can look the case up by it.
+    return MergeRefused(
+        f"a case in the file has the reference code of another case here (case {ref})"
+    )
 
 
 class Prepared(NamedTuple):
@@ -413,7 +437,7 @@ class Materializer:
                 [*rows.case, rowid],
             )
         except sqlcipher3.IntegrityError:
-            raise MergeRefused(_REF_TAKEN) from None
+            raise _ref_taken(rows.case[1]) from None
         for (person_id,) in self.conn.execute(
             "SELECT id FROM persons WHERE case_rowid = ?", (rowid,)
         ).fetchall():
@@ -422,6 +446,19 @@ class Materializer:
         self.conn.execute("DELETE FROM conflicts WHERE case_id = ?", (case.case_id,))
         self._queue_rows(rowid, rows)
 
+    def _taken_ref(self) -> str:
+        """The reference code that made the queued cases' insert fail: used twice among
+        them, or by another case held (asked only once the insert has failed)."""
+        seen: set[str] = set()
+        for row in self._cases:
+            case_id, ref = row[1], row[2]
+            if ref in seen or self.conn.execute(
+                "SELECT 1 FROM cases WHERE ref = ? AND id != ?", (ref, case_id)
+            ).fetchone():
+                return str(ref)
+            seen.add(ref)
+        return "?"
+
     def flush(self) -> None:
         """Write everything queued."""
         conn = self.conn
@@ -429,7 +466,7 @@ class Materializer:
             try:
                 conn.executemany(_INSERT_CASE, self._cases)
             except sqlcipher3.IntegrityError:
-                raise MergeRefused(_REF_TAKEN) from None
+                raise _ref_taken(self._taken_ref()) from None
         if self._persons:
             conn.executemany(
                 "INSERT INTO persons (id, case_rowid, position, full_name, birth_date, phone,"

@@ -68,10 +68,25 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
                 r"|^entry \d+ of the sender's audit log differs"),
      N_("The sending site's audit log does not continue the one it showed before: its"
         " history was rewritten.")),
-    (re.compile(r"^a case in the file has the reference code of another case here$"),
-     N_("A case in the file has the reference code of another case here.")),
-    (re.compile(r"^the file (?:creates a case that already exists here|holds a change that"
-                r" differs|holds two different changes)"),
+    # A reference code is no personal data: the IT officer looks the case up by it.
+    (re.compile(r"^a case in the file has the reference code of another case here"
+                r" \(case (?P<ref>[A-Za-z0-9-]+)\)$"),
+     N_("A case in the file has the reference code {ref} of another case here.")),
+    (re.compile(r"^the file creates a case that already exists here"
+                r" \(case (?P<ref>[A-Za-z0-9-]+)\)$"),
+     N_("The file creates case {ref} again, which already exists here.")),
+    (re.compile(r"^the file creates a case twice$"),
+     N_("A case in the file is created twice.")),
+    (re.compile(r"^the file holds a change that differs from the one held here in kind or field"
+                r" group \(case (?P<ref>[^)]+)\)$"),
+     N_("The file turns a change of case {ref} held here into another kind of change, or"
+        " moves it to other fields.")),
+    (re.compile(r"^a case in the file would hold \d+ versions of its \w+ fields in conflict,"
+                r" more than one change can replace \((?P<limit>\d+)\) \(case (?P<ref>[^)]+)\)$"),
+     N_("Case {ref} would hold more versions of the same fields in conflict than one"
+        " resolution can replace ({limit}). The whole file is refused; tell the sending"
+        " site's IT officer.")),
+    (re.compile(r"^the file holds two different changes"),
      N_("The file holds a change that clashes with one held here (one change, two"
         " contents).")),
     (re.compile(r"^a case would grow beyond what one transfer file can carry"),

@@ -427,6 +427,14 @@ def import_summary(report: ImportReport) -> str:
             "{count} relayed changes differ from the ones held here and were left out.",
             report.ops_left_out,
         ).format(count=number(report.ops_left_out)))
+    if report.ops_not_ours:
+        lines.append(ngettext(
+            "{count} change in this site's name that it did not make was left out: forged by"
+            " the sending site, or by a site whose file it took.",
+            "{count} changes in this site's name that it did not make were left out: forged by"
+            " the sending site, or by a site whose file it took.",
+            report.ops_not_ours,
+        ).format(count=number(report.ops_not_ours)))
     if report.ops_waiting:
         lines.append(ngettext(
             "{count} change waits for a file that creates its case.",

@@ -76,6 +76,7 @@ def case_of(case_id: str, ops: list[Op], array: bytes) -> CheckedCase:
     newest = ops[-1].id
     if derived is None:
         return CheckedCase(case_id, array, len(ops), newest, "{}", None)
+    sync.refuse_wide_conflicts(derived)
     return CheckedCase(
         case_id,
         array,

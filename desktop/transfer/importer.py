@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import hmac
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +33,7 @@ from desktop.transfer.checking import (
     Checker,
     HelperChecker,
     LineFeed,
+    case_of,
     collector_paused,
 )
 from desktop.transfer.checkpoints import (
@@ -113,6 +115,7 @@ class ImportReport:
     ops_corrected: int = 0
     audit_corrected: int = 0
     ops_left_out: int = 0  # relayed changes that differ from the ones held here
+    ops_not_ours: int = 0  # changes in this site's name that it did not make, left out
 
 
 def _signer(conn: Any, layout: Layout, own_key: Callable[[], Ed25519PublicKey]) -> Peer:
@@ -250,9 +253,13 @@ class _Applier:
         self.cases_new = self.cases_updated = self.conflicts_new = 0
         self.audit_new = self.audit_left_out = 0
         self.ops_corrected = self.ops_left_out = self.audit_corrected = 0
+        self.ops_not_ours = 0  # changes in this site's name that it did not make
         self.delivered: list[tuple[int, int]] = []  # runs of the sender's own log it sent
         self.relayed: dict[str, list[int]] = {}  # numbers of third sites' entries it brought
         self.waiting: set[str] = set()
+        # How this site's own stamps end in an op array (a stamp's last field is its site).
+        self.own_mark = f':{site_id}"'.encode("ascii")
+        self._restored_at: str | None = None  # read when first needed
 
     def take(self, record: CheckedCase | list[Entry] | None) -> None:
         """A case or audit entries from the payload; None (the header, the end) is skipped."""
@@ -281,11 +288,7 @@ class _Applier:
         if entries[0].origin not in (self.sender, self.site_id):
             self.relayed.setdefault(entries[0].origin, []).extend(stored.numbers)
         if entries[0].origin == self.sender:
-            first, last = entries[0].seq, entries[-1].seq
-            if last - first + 1 == len(entries):
-                self.delivered.append((first, last))
-            else:
-                self.delivered += [(entry.seq, entry.seq) for entry in entries]
+            self.delivered += audit_union.runs(entries)
 
     def flush(self) -> None:
         if not self.pending:
@@ -311,7 +314,30 @@ class _Applier:
         self.next_lseq += 1
         return self.next_lseq - 1
 
-    def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, bytes]:
+    def _lost_here(self, op: Op) -> bool:
+        """Whether an op in this site's name that it does not hold is one it made before
+        it was restored from a backup, which lost it: the one way such an op comes back.
+        Any other is forged, by the sender or a site before it: left out, so that no
+        desk shows it as made here, and counted, rather than the file refused (a site
+        that relays it in good faith would have every later file refused)."""
+        if self._restored_at is None:
+            row = self.conn.execute(
+                "SELECT max(at) FROM audit_log WHERE action = 'restored_from_backup'"
+            ).fetchone()
+            self._restored_at = row[0] or ""
+        if _stamp_time(op.id) < self._restored_at:
+            return True
+        self.ops_not_ours += 1
+        return False
+
+    def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, bytes] | None:
+        if self.own_mark in case.ops:  # seldom: a byte search spares parsing the rest
+            ops = _ops(case)
+            kept = [op for op in ops if not op.id.endswith(self.site_id) or self._lost_here(op)]
+            if not kept:
+                return None
+            if len(kept) < len(ops):
+                case = case_of(case.case_id, kept, oplog.ops_json(kept).encode("utf-8"))
         self.ops_new += case.op_count
         if case.rows is None:
             self.waiting.add(case.case_id)
@@ -330,23 +356,36 @@ class _Applier:
         fresh: list[Op] = []
         corrected: list[Op] = []
         incoming = _ops(case)
+        not_ours = self.ops_not_ours
         for op in incoming:
             mine = held.get(op.id)
             if mine is None:
-                fresh.append(op)
+                if not op.id.endswith(self.site_id) or self._lost_here(op):
+                    fresh.append(op)
             elif mine.to_json() != op.to_json():
                 # Ops are signed only by the file that carries them: a relayed copy is the
-                # relaying site's word, an op in its own site's file is that site's.
+                # relaying site's word, an op in its own site's file is that site's. Its
+                # word corrects what an op says, never what it is: a contact turned into
+                # the case's creation would hand the case to whoever sent it.
+                if op.kind != mine.kind or op.group != mine.group:
+                    raise MergeRefused(
+                        "the file holds a change that differs from the one held here in kind"
+                        f" or field group (case {_ref(held.values())})"
+                    )
                 if op.origin == self.sender:
                     corrected.append(op)
                 else:
                     self.ops_left_out += 1
-        self.ops_known += len(incoming) - len(fresh) - len(corrected)
+        not_ours = self.ops_not_ours - not_ours
+        self.ops_known += len(incoming) - len(fresh) - len(corrected) - not_ours
         new_create = next((op for op in fresh if op.kind == oplog.CREATE), None)
         old_create = next((op for op in held.values() if op.kind == oplog.CREATE), None)
         if new_create is not None and old_create is not None:
             if not (old_create.origin == new_create.origin == self.sender):
-                raise MergeRefused("the file creates a case that already exists here")
+                raise MergeRefused(
+                    "the file creates a case that already exists here"
+                    f" (case {old_create.values['ref']})"
+                )
             # Its own site's creation of the case, in place of one relayed in its name.
             del held[old_create.id]
             corrected.append(new_create)
@@ -370,6 +409,7 @@ class _Applier:
         if derived is None:
             self.waiting.add(case.case_id)
             return (case.case_id, self._lseq(), newest, "{}", row_ops)
+        sync.refuse_wide_conflicts(derived)
         rowid = self.materializer.case_rowid(case.case_id)
         if rowid is None:
             self._insert(derived)
@@ -389,6 +429,17 @@ class _Applier:
         self.cases_new += 1
         self.conflicts_new += len(derived.conflicts)
         self.waiting.discard(derived.case_id)
+
+
+def _stamp_time(stamp: str) -> str:
+    """The wall time of a clock stamp, as times are stored."""
+    return format_time(datetime.fromtimestamp(int(stamp[:13]) / 1000, UTC))
+
+
+def _ref(ops: Iterable[Op]) -> str:
+    """The reference code a case's ops give it (not personal data: safe in a message)."""
+    create = next((op for op in ops if op.kind == oplog.CREATE), None)
+    return "not created yet" if create is None else str(create.values["ref"])
 
 
 def _ops(case: CheckedCase) -> list[Op]:
@@ -492,6 +543,7 @@ def _apply(
             ops_corrected=applier.ops_corrected,
             audit_corrected=applier.audit_corrected,
             ops_left_out=applier.ops_left_out,
+            ops_not_ours=applier.ops_not_ours,
         )
         audit.append(
             conn,
@@ -518,6 +570,8 @@ def _corrections(report: ImportReport) -> str:
             (report.audit_corrected, "relayed audit entries set aside (their own site's"
              " file shows its log otherwise)"),
             (report.ops_left_out, "relayed changes that differ from those held left out"),
+            (report.ops_not_ours, "changes in this site's name that it did not make left"
+             " out"),
         )
         if count
     ]

@@ -37,7 +37,7 @@ MAX_PERSONS = 200
 MAX_NAME = 300
 MAX_TEXT = 2000
 MAX_USER = 64
-MAX_PARENTS = 32
+MAX_PARENTS = oplog.MAX_PARENTS
 MAX_HISTORY_FIELDS = 20
 # A stamp further ahead of our clock than this is a broken clock, not a real edit.
 MAX_CLOCK_AHEAD_MS = 24 * 3600 * 1000

@@ -439,6 +439,11 @@ class TransferService:
                         " ('conflict list' shows its versions)"
                     )
                 chosen = found[0]
+            if len(conflict.heads) > oplog.MAX_PARENTS:  # only from before imports refused it
+                raise InputRejected(
+                    f"conflict {conflict.id} has {len(conflict.heads)} versions, more than one"
+                    f" change can replace ({oplog.MAX_PARENTS}): it cannot be resolved here"
+                )
             op = sync.resolve_conflict(
                 conn, conflict, chosen, format_time(now_utc()), self.session.user.name
             )

@@ -150,8 +150,22 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
          " точку."),
         ("the payload is not encrypted to this site's key",
          "Файл зашифровано не для ключа цього пункту."),
-        ("a case in the file has the reference code of another case here",
-         "Справа у файлі має реєстраційний номер іншої справи цього пункту."),
+        ("a case in the file has the reference code of another case here (case 7K-M3P-Q9R-X)",
+         "Справа у файлі має реєстраційний номер 7K-M3P-Q9R-X іншої справи цього пункту."),
+        ("the file creates a case that already exists here (case 7K-M3P-Q9R-X)",
+         "Файл знову створює справу 7K-M3P-Q9R-X, яка вже є на цьому пункті."),
+        ("the file creates a case twice", "Справу у файлі створено двічі."),
+        ("the file holds a change that differs from the one held here in kind or field group"
+         " (case 7K-M3P-Q9R-X)",
+         "Файл перетворює збережену тут зміну справи 7K-M3P-Q9R-X на зміну іншого виду або"
+         " переносить її до інших полів."),
+        ("a case in the file would hold 40 versions of its intake fields in conflict, more than"
+         " one change can replace (32) (case 7K-M3P-Q9R-X)",
+         "Справа 7K-M3P-Q9R-X мала б у конфлікті більше версій тих самих полів, ніж може замінити"
+         " одне розв’язання (32). Весь файл відхилено; повідомте ІТ-фахівця"
+         " пункту-відправника."),
+        ("the file holds two different changes with one id",
+         "Файл містить зміну, що суперечить збереженій тут (одна зміна, різний вміст)."),
         ("the file holds one case on two lines",
          "Те, що пункт-відправник записав у файл, порушує формат Haven (недійсний запис або"
          " заголовок), тому весь файл відхилено. Повідомте ІТ-фахівця того пункту."),
@@ -170,7 +184,9 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
     ],
     ids=["clock ahead", "invalid record", "rewritten audit log", "rewritten, not restored",
          "no proof yet", "cut short", "not for our key",
-         "reference used twice", "a case on two lines", "a case too large to pass on",
+         "reference used twice", "a case created again", "a case created twice",
+         "a change of another kind", "a conflict too wide", "one change, two contents",
+         "a case on two lines", "a case too large to pass on",
          "our own file", "not a transfer file", "truncated"],
 )
 def test_refusals_read_in_ukrainian(qapp: QApplication, message: str, reason: str) -> None:

@@ -280,3 +280,37 @@ def test_audit_verify_checks_the_entries_held_of_other_sites(tmp_path: Path) -> 
     finally:
         north.close()
         south.close()
+
+
+@pytest.mark.parametrize("order", ["in order", "odd numbers first", "last line first"])
+def test_what_a_site_delivers_counts_in_whatever_order_its_lines_come(
+    world: dict[str, HavenSite], tmp_path: Path, order: str
+) -> None:
+    """West relays a false copy of North's first entries; North's own file then brings the
+    rest of its log, one number a line or in runs, in any order. What North delivered is
+    kept; only the false copies, which its checkpoint disproves, are set aside."""
+    north, south, west = world["north"], world["south"], world["west"]
+    for name in ("Коваленко Андрій", "Бондар Ганна", "Шевченко Тарас"):
+        new_case(north, name)
+    log = own_log(north)
+    false = [dataclasses.replace(entry, detail="forged by west") for entry in log[:2]]
+    payload = header_line(west, [south], 1, {
+        "format": "haven-payload-v2", "audit_held": {north.site_id: len(false)}})
+    forge(tmp_path / "west.haven", west, [south],
+          payload + audit_line(false) + b'{"cases":0,"type":"end"}\n', sequence=1)
+    south.service.import_file(tmp_path / "west.haven")
+
+    rest = log[2:]
+    if order == "in order":
+        lines = [rest]
+    elif order == "odd numbers first":
+        lines = [[e for e in rest if e.seq % 2], [e for e in rest if not e.seq % 2]]
+    else:
+        lines = [[entry] for entry in reversed(rest)]
+    payload = header_line(north, [south], 1, {
+        "format": "haven-payload-v2", "audit_held": {north.site_id: len(log)}})
+    payload += b"".join(audit_line(line) for line in lines) + b'{"cases":0,"type":"end"}\n'
+    forge(tmp_path / "north.haven", north, [south], payload, sequence=1)
+    report = south.service.import_file(tmp_path / "north.haven")
+    assert (report.audit_new, report.audit_corrected) == (len(rest), len(false))
+    assert held_of(south, north) == rest
