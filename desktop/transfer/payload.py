@@ -26,6 +26,7 @@ from db import oplog
 from db.audit_union import Entry
 from db.oplog import Op
 from db.records import CaseKind, Channel, ContactStage, Mobilization, Outcome, Status
+from desktop import workflow
 from desktop.errors import InputRejected
 from desktop.transfer.identity import SITE_ID
 from desktop.transfer.transfer_file import Manifest
@@ -378,18 +379,83 @@ def _set_ok(op: _SetOp) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """What a status op of one workflow transition records in ``fields``."""
+
+    required: frozenset[str]
+    allowed: frozenset[str]
+    kinds: frozenset[CaseKind] | None  # None: any kind of case
+
+
+# Every (from, to) the workflow allows, as desktop.session.advance records it: the
+# transition's fields, but the codeword, which is checked there and never kept.
+_MOVES: dict[tuple[str, str], _Move] = {
+    (source.value, transition.target.value): _Move(
+        frozenset(transition.required) - {"codeword"},
+        frozenset(transition.required).union(transition.optional) - {"codeword"},
+        transition.kinds,
+    )
+    for transition in workflow.TRANSITIONS
+    for source in transition.source
+}
+_RESOLVED = re.compile(r"[0-9a-f]{16}")  # see db.sync.conflict_id
+
+
+def _check_moves(record: _CaseRecord, status_ops: list[tuple[int, _SetOp]]) -> None:
+    """Each status op is a move the workflow allows, from the status of the version it
+    replaces, with the fields its target requires (see db.sync.resolve_conflict for the
+    other kind: a manager keeping one of a conflict's versions)."""
+    create = next((op for op in record.ops if type(op) is _CreateOp), None)
+    statuses = {op.op: op.values["status"] for _, op in status_ops}
+    if create is not None:
+        statuses[create.op] = Status.REGISTERED.value
+    for index, op in status_ops:
+        values: dict[str, Any] = op.values  # its shape checked by _set_ok
+        fields: dict[str, str] = values["fields"]
+        # A case travels whole: the versions an op replaced travel with it. Without its
+        # create op the line is not the whole case, and the replaced versions may be
+        # missing; the move itself is still checked.
+        replaced = [statuses.get(parent) for parent in op.parents]
+        if create is not None and None in replaced:
+            raise _reject(f"at ops[{index}].parents: a status it replaces is not in the case")
+        if fields.keys() == {"resolved"}:
+            if not (
+                len(op.parents) >= 2
+                and _RESOLVED.fullmatch(fields["resolved"])
+                and (None in replaced or values["status"] in replaced)
+            ):
+                raise _reject(f"at ops[{index}].values: not a resolved conflict")
+            continue
+        move = _MOVES.get((values["from"], values["status"]))
+        if move is None or (
+            create is not None and move.kinds is not None and create.values.kind not in move.kinds
+        ):
+            raise _reject(f"at ops[{index}].values: a status change the workflow does not allow")
+        if len(op.parents) != 1 or replaced[0] not in (None, values["from"]):
+            raise _reject(f"at ops[{index}].values.from: not the status it replaces")
+        if not (
+            move.required <= fields.keys() <= move.allowed
+            and all(fields[name].strip() for name in move.required)
+        ):
+            raise _reject(f"at ops[{index}].values.fields: not the fields of its status change")
+
+
 def _check_patterns(record: _CaseRecord, latest_ms: int) -> None:
     """What the schema cannot check: the formats of stamps, times, codes and set ops."""
     stamps: list[str] = []
     times: list[str] = []
     dates: list[str] = []
-    for op in record.ops:
+    status_ops: list[tuple[int, _SetOp]] = []
+    for index, op in enumerate(record.ops):
         stamps.append(op.op)
         times.append(op.at)
         if type(op) is _SetOp:
             stamps += op.parents
             if not _set_ok(op):
                 raise _reject(f"the fields of a {op.group} change")
+            if op.group == oplog.STATUS_GROUP:
+                status_ops.append((index, op))
         elif type(op) is _CreateOp:
             values = op.values
             if not (
@@ -410,6 +476,8 @@ def _check_patterns(record: _CaseRecord, latest_ms: int) -> None:
             "the transfer file holds changes stamped more than a day ahead of this"
             " computer's clock; check the clocks of both sites"
         )
+    if status_ops:
+        _check_moves(record, status_ops)
 
 
 def _schema_error(error: msgspec.MsgspecError) -> PayloadRejected:

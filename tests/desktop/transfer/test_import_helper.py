@@ -93,7 +93,7 @@ def test_the_helper_and_this_process_import_the_same(
         for n, case_id in enumerate(ids[:20]):
             cases.set_status(conn, case_id, StatusChange(
                 case_id, Status.REGISTERED, Status.CONFIRMED, _moment(n), "operator",
-                {"group_size": "2"}))
+                {"location": "Херсон", "group_size": "2"}))
             cases.add_contact(conn, ContactEntry(case_id, _moment(n), Channel.PHONE, "operator",
                                                  ContactStage.FOLLOW_UP, f"дзвінок {n}"))
             cases.record_codeword_attempt(
