@@ -13,7 +13,6 @@ import functools
 import hashlib
 import io
 import json
-import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -147,28 +146,30 @@ def _register_fonts_once() -> None:
     rl_config.useA85 = 0
 
 
-def printable(text: str) -> bool:
-    """Whether the sheet's fonts have a glyph for every character of ``text`` (line breaks
-    aside): else the paper would show empty boxes where a name should be."""
-    return _uncovered().search(text) is None
+def sheet_coverage() -> str:
+    """What text_rules.printable reads (resources/fonts/sheet-coverage.txt): the ranges of
+    characters both faces of the sheet's font have a glyph for.
 
-
-@functools.cache
-def _uncovered() -> re.Pattern[str]:
-    """A character the fonts lack, as one character class: an import checks every name of a
-    payload with it, so it runs in re's C loop rather than a Python loop per character."""
+    Kept as a file so that checking a name needs neither reportlab nor the fonts parsed
+    (a tenth of a second or more, in every process that checks text); a test compares it
+    with the fonts."""
     register_bundled_fonts()
     regular, bold = (pdfmetrics.getFont(name).face.charToGlyph for name in (SANS, SANS_BOLD))
-    covered = sorted(frozenset(regular) & frozenset(bold) | {ord("\n"), ord("\t")})
-    ranges: list[tuple[int, int]] = []
-    for point in covered:
+    ranges: list[list[int]] = []
+    for point in sorted(frozenset(regular) & frozenset(bold)):
         if ranges and ranges[-1][1] == point - 1:
-            ranges[-1] = (ranges[-1][0], point)
+            ranges[-1][1] = point
         else:
-            ranges.append((point, point))
-    return re.compile(
-        "[^" + "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last in ranges) + "]"
-    )
+            ranges.append([point, point])
+    lines = [f"{first:04x}-{last:04x}" for first, last in ranges]
+    return "\n".join([*COVERAGE_HEADER, *lines]) + "\n"
+
+
+COVERAGE_HEADER = (
+    "# Characters the handoff sheet's font (DejaVu Sans, regular and bold) prints: code point",
+    "# ranges in hex. Written by desktop.handoff.sheet_coverage; tests/desktop/test_handoff.py",
+    "# says when the fonts and this file differ.",
+)
 
 
 def sheet_content_digest(sheet: HandoffSheet) -> bytes:

@@ -29,7 +29,12 @@ from db.oplog import Op
 from db.records import CaseKind, Channel, ContactStage, Mobilization, Outcome, Status
 from desktop import workflow
 from desktop.errors import InputRejected
-from desktop.text_rules import HIDDEN_CHARACTERS, UNPRINTABLE, holds_hidden_characters
+from desktop.text_rules import (
+    HIDDEN_CHARACTERS,
+    UNPRINTABLE,
+    holds_hidden_characters,
+    printable,
+)
 from desktop.transfer.identity import SITE_ID
 from desktop.transfer.transfer_file import Manifest
 
@@ -561,8 +566,6 @@ _PERSON_TEXTS = operator.attrgetter(*_PERSON_TEXT)
 
 def _check_texts(record: _CaseRecord, joined: str) -> None:
     """Every text of the case keeps the rules of its field; ``joined`` is all of them."""
-    from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
-
     # Nearly always every character is printable, and printed by the sheet's fonts: two
     # scans in C over all the texts at once; then no field needs its own rule.
     if joined.isprintable() and printable(joined):
