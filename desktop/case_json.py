@@ -19,6 +19,7 @@ from desktop.text_rules import (
     UNPRINTABLE,
     field_names,
     holds_hidden_characters,
+    printable,
 )
 
 MAX_PERSONS = 200
@@ -131,8 +132,6 @@ def _printed_text(
     path: str, value: Any, limit: int = MAX_FIELD, *, lines: bool = False
 ) -> str | None:
     """A field of a person, which the handoff sheet prints: every character must print."""
-    from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
-
     text = _optional_text(path, value, limit, lines=lines)
     if text is not None and not printable(text):
         raise CaseInputError(f"{path}: {UNPRINTABLE}")

@@ -260,6 +260,7 @@ def make_demo_cases(
             users.set_site_places(conn, "receiving_unit", list(RECEIVING_UNITS))
     done = 0
     start = now_utc() - timedelta(days=60)
+    original: str | None = None  # the case a duplicate names: the last one that is none
     while done < count:
         batch = min(BATCH, count - done)
         with session.vault.transaction() as conn:
@@ -267,9 +268,9 @@ def make_demo_cases(
             for index in range(done, done + batch):
                 # The first cases take every status once, so a small demo shows them all.
                 every = _EVERY_STATUS[index] if index < len(_EVERY_STATUS) else None
-                _insert_one(
+                original = _insert_one(
                     conn, rng, session.user.name, site.site_id, site.ref_prefix, pool, start, used,
-                    every,
+                    every, original,
                 )
             audit.append(conn, session.user.name, "demo_cases_added", detail=str(batch))
         done += batch
@@ -287,12 +288,16 @@ def _insert_one(
     start: datetime,
     used: set[str],
     status: Status | None = None,
-) -> None:
-    """One synthetic case, in ``status`` if given, else in one drawn at random."""
+    original: str | None = None,
+) -> str | None:
+    """One synthetic case, in ``status`` if given, else in one drawn at random; a duplicate
+    names ``original`` (else it is withdrawn). Returns the case a later duplicate names."""
     consultation = status is None and rng.random() < 0.12
     final = status or _final_status(rng)
     if consultation and final not in (Status.REGISTERED, Status.CLOSED):
         final = Status.CLOSED
+    if final == Status.DUPLICATE and original is None:
+        final = Status.WITHDRAWN
     persons = tuple(_person(rng) for _ in range(1 if consultation else _group_size(rng)))
     created = start + timedelta(seconds=rng.randint(0, 60 * 86400))
     while True:
@@ -339,15 +344,10 @@ def _insert_one(
     if consultation:
         if final == Status.CLOSED:
             steps.append((Status.CLOSED, {"outcome_notes": "надано консультацію"}))
-    elif final in (Status.WITHDRAWN, Status.DUPLICATE):
-        steps.append(
-            (
-                final,
-                {"reason": "абонент відмовився"}
-                if final == Status.WITHDRAWN
-                else {"reason": "повторне звернення"},
-            )
-        )
+    elif final == Status.WITHDRAWN:
+        steps.append((final, {"reason": "абонент відмовився"}))
+    elif final == Status.DUPLICATE:
+        steps.append((final, {"duplicate_of": original, "reason": "повторне звернення"}))
     else:
         for status in _PATH[1 : _PATH.index(final) + 1]:
             steps.append((status, _fields_for(status, rng, moment, len(persons))))
@@ -358,7 +358,9 @@ def _insert_one(
             cases.add_contact(
                 conn, ContactEntry(case_id, moment, channel, operator, stage, "повторний контакт")
             )
-        cases.update_fields(conn, case_id, fields, moment, by=operator)
+        # As a transition at the desk records it: received_by goes into the history only.
+        case_fields = {k: v for k, v in fields.items() if k != "received_by"}
+        cases.update_fields(conn, case_id, case_fields, moment, by=operator)
         cases.set_status(
             conn,
             case_id,
@@ -367,6 +369,7 @@ def _insert_one(
             ),
         )
         previous = status
+    return None if final == Status.DUPLICATE else case_id
 
 
 def _fields_for(status: Status, rng: random.Random, moment: datetime, size: int) -> dict[str, Any]:
@@ -384,6 +387,9 @@ def _fields_for(status: Status, rng: random.Random, moment: datetime, size: int)
             "window_start": begin,
             "window_end": begin + timedelta(hours=2),
         }
+    if status == Status.HANDED_OFF:
+        # Who signed for them; no draw from rng, so the cases after it stay as they were.
+        return {"received_by": RECEIVING_UNITS[size % len(RECEIVING_UNITS)]}
     if status == Status.CLOSED:
         return {"outcome": rng.choice(tuple(Outcome))}
     return {}

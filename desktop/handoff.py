@@ -146,17 +146,30 @@ def _register_fonts_once() -> None:
     rl_config.useA85 = 0
 
 
-def printable(text: str) -> bool:
-    """Whether the sheet's fonts have a glyph for every character of ``text`` (line breaks
-    aside): else the paper would show empty boxes where a name should be."""
-    return all(ord(ch) in _covered() or ch in "\n\t" for ch in text)
+def sheet_coverage() -> str:
+    """What text_rules.printable reads (resources/fonts/sheet-coverage.txt): the ranges of
+    characters both faces of the sheet's font have a glyph for.
 
-
-@functools.cache
-def _covered() -> frozenset[int]:
+    Kept as a file so that checking a name needs neither reportlab nor the fonts parsed
+    (a tenth of a second or more, in every process that checks text); a test compares it
+    with the fonts."""
     register_bundled_fonts()
     regular, bold = (pdfmetrics.getFont(name).face.charToGlyph for name in (SANS, SANS_BOLD))
-    return frozenset(regular) & frozenset(bold)
+    ranges: list[list[int]] = []
+    for point in sorted(frozenset(regular) & frozenset(bold)):
+        if ranges and ranges[-1][1] == point - 1:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    lines = [f"{first:04x}-{last:04x}" for first, last in ranges]
+    return "\n".join([*COVERAGE_HEADER, *lines]) + "\n"
+
+
+COVERAGE_HEADER = (
+    "# Characters the handoff sheet's font (DejaVu Sans, regular and bold) prints: code point",
+    "# ranges in hex. Written by desktop.handoff.sheet_coverage; tests/desktop/test_handoff.py",
+    "# says when the fonts and this file differ.",
+)
 
 
 def sheet_content_digest(sheet: HandoffSheet) -> bytes:

@@ -55,7 +55,12 @@ from desktop.errors import (
 from desktop.files import remove_left_folders
 from desktop.i18n import ngettext
 from desktop.permissions import Action, allowed, require
-from desktop.text_rules import HIDDEN_CHARACTERS, UNPRINTABLE, holds_hidden_characters
+from desktop.text_rules import (
+    HIDDEN_CHARACTERS,
+    UNPRINTABLE,
+    holds_hidden_characters,
+    printable,
+)
 
 # After this many wrong codewords in a row the case is flagged as a possible impostor.
 CODEWORD_FLAG_AFTER = 3
@@ -156,8 +161,6 @@ class Session:
         validate_new_password(password)
         if not site_name.strip():
             raise InputRejected("the site needs a name")
-        from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
-
         if len(site_name.strip()) > MAX_SITE_NAME or holds_hidden_characters(site_name.strip()):
             raise InputRejected(
                 f"the site's name is at most {MAX_SITE_NAME} characters, with no control or"
@@ -549,8 +552,6 @@ class Session:
 
     def set_site_places(self, kind: str, names: Sequence[str]) -> None:
         self._require(Action.MANAGE_SITE_LISTS)
-        from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
-
         cleaned = sorted({name.strip() for name in names if name.strip()})
         if any(holds_hidden_characters(name) for name in cleaned):
             raise InputRejected(f"a name on the list {HIDDEN_CHARACTERS}")

@@ -8,9 +8,11 @@ enters Haven, with a message that says so.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
+from importlib import resources
 
 # Controls, format characters (zero-width, direction overrides), surrogates, private
 # use, unassigned code points, and line or paragraph separators other than the newline.
@@ -26,6 +28,22 @@ def holds_hidden_characters(text: str, *, lines: bool = False) -> bool:
         return False
     allowed = "\n\t" if lines else ""
     return any(unicodedata.category(ch) in _HIDDEN and ch not in allowed for ch in text)
+
+
+def printable(text: str) -> bool:
+    """Whether the handoff sheet's font has a glyph for every character of ``text`` (line
+    breaks aside): else the paper would show empty boxes where a name should be."""
+    return _uncovered().search(text) is None
+
+
+@functools.cache
+def _uncovered() -> re.Pattern[str]:
+    """A character the font lacks, as one character class: an import checks every printed
+    field of a payload with it, so it runs in re's C loop, not a Python loop per character."""
+    listing = resources.files("resources").joinpath("fonts", "sheet-coverage.txt").read_text()
+    ranges = [line.split("-") for line in listing.splitlines() if not line.startswith("#")]
+    covered = "".join(f"\\U{int(first, 16):08x}-\\U{int(last, 16):08x}" for first, last in ranges)
+    return re.compile(f"[^\\n\\t{covered}]")
 
 
 def visible(text: str) -> str:

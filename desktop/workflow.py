@@ -21,6 +21,7 @@ from desktop.text_rules import (
     UNPRINTABLE,
     field_names,
     holds_hidden_characters,
+    printable,
 )
 
 MAX_TEXT = 2000
@@ -42,11 +43,8 @@ def _text(name: str, value: Any) -> str:
         raise TransitionRejected(f"'{name}' is longer than {MAX_TEXT} characters")
     if holds_hidden_characters(value.strip(), lines=name in _MULTILINE):
         raise TransitionRejected(f"'{name}' {HIDDEN_CHARACTERS}")
-    if name in _PRINTED:
-        from desktop.handoff import printable  # reportlab's fonts, loaded once on first use
-
-        if not printable(value):
-            raise TransitionRejected(f"'{name}' {UNPRINTABLE}")
+    if name in _PRINTED and not printable(value):
+        raise TransitionRejected(f"'{name}' {UNPRINTABLE}")
     return value.strip()
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -26,7 +27,14 @@ from db import oplog
 from db.audit_union import Entry
 from db.oplog import Op
 from db.records import CaseKind, Channel, ContactStage, Mobilization, Outcome, Status
+from desktop import workflow
 from desktop.errors import InputRejected
+from desktop.text_rules import (
+    HIDDEN_CHARACTERS,
+    UNPRINTABLE,
+    holds_hidden_characters,
+    printable,
+)
 from desktop.transfer.identity import SITE_ID
 from desktop.transfer.transfer_file import Manifest
 
@@ -378,20 +386,95 @@ def _set_ok(op: _SetOp) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """What a status op of one workflow transition records in ``fields``."""
+
+    required: frozenset[str]
+    allowed: frozenset[str]
+    kinds: frozenset[CaseKind] | None  # None: any kind of case
+
+
+# Every (from, to) the workflow allows, as desktop.session.advance records it: the
+# transition's fields, but the codeword, which is checked there and never kept.
+_MOVES: dict[tuple[str, str], _Move] = {
+    (source.value, transition.target.value): _Move(
+        frozenset(transition.required) - {"codeword"},
+        frozenset(transition.required).union(transition.optional) - {"codeword"},
+        transition.kinds,
+    )
+    for transition in workflow.TRANSITIONS
+    for source in transition.source
+}
+_RESOLVED = re.compile(r"[0-9a-f]{16}")  # see db.sync.conflict_id
+_REGISTERED = Status.REGISTERED.value  # what the create op makes a case
+
+
+def _check_moves(create: _CreateOp | None, status_ops: list[tuple[int, _SetOp]]) -> None:
+    """Each status op is a move the workflow allows, from the status of the version it
+    replaces, with the fields its target requires (see db.sync.resolve_conflict for the
+    other kind: a manager keeping one of a conflict's versions)."""
+    statuses = {op.op: op.values["status"] for _, op in status_ops}
+    if create is not None:
+        statuses[create.op] = _REGISTERED
+    for index, op in status_ops:
+        values: dict[str, Any] = op.values  # its shape checked by _set_ok
+        fields: dict[str, str] = values["fields"]
+        # A case travels whole: the versions an op replaced travel with it. Without its
+        # create op the line is not the whole case, and the replaced versions may be
+        # missing; the move itself is still checked.
+        replaced = [statuses.get(parent) for parent in op.parents]
+        if create is not None and None in replaced:
+            raise _reject(f"at ops[{index}].parents: a status it replaces is not in the case")
+        if "resolved" in fields:  # no transition has such a field
+            if not (
+                len(fields) == 1
+                and len(op.parents) >= 2
+                and _RESOLVED.fullmatch(fields["resolved"])
+                and (None in replaced or values["status"] in replaced)
+            ):
+                raise _reject(f"at ops[{index}].values: not a resolved conflict")
+            continue
+        move = _MOVES.get((values["from"], values["status"]))
+        if move is None or (
+            create is not None and move.kinds is not None and create.values.kind not in move.kinds
+        ):
+            raise _reject(f"at ops[{index}].values: a status change the workflow does not allow")
+        if len(op.parents) != 1 or replaced[0] not in (None, values["from"]):
+            raise _reject(f"at ops[{index}].values.from: not the status it replaces")
+        if not (
+            move.required <= fields.keys() <= move.allowed
+            and all(fields[name].strip() for name in move.required)
+        ):
+            raise _reject(f"at ops[{index}].values.fields: not the fields of its status change")
+
+
 def _check_patterns(record: _CaseRecord, latest_ms: int) -> None:
-    """What the schema cannot check: the formats of stamps, times, codes and set ops."""
+    """What the schema cannot check: the formats of stamps, times, codes, set ops and text,
+    and the moves of the status."""
     stamps: list[str] = []
     times: list[str] = []
     dates: list[str] = []
-    for op in record.ops:
+    texts: list[str] = []
+    status_ops: list[tuple[int, _SetOp]] = []
+    create: _CreateOp | None = None
+    for index, op in enumerate(record.ops):
         stamps.append(op.op)
         times.append(op.at)
+        if op.by is not None:
+            texts.append(op.by)
         if type(op) is _SetOp:
             stamps += op.parents
             if not _set_ok(op):
                 raise _reject(f"the fields of a {op.group} change")
+            if op.group == oplog.STATUS_GROUP:
+                status_ops.append((index, op))
+                fields: Any = op.values["fields"]  # a dict of text, said _set_ok
+                texts += fields.values()
+            else:
+                texts += [value for value in op.values.values() if type(value) is str]
         elif type(op) is _CreateOp:
-            values = op.values
+            create, values = op, op.values
             if not (
                 _REF.fullmatch(values.ref)
                 and _HEX.fullmatch(values.codeword_salt)
@@ -400,7 +483,13 @@ def _check_patterns(record: _CaseRecord, latest_ms: int) -> None:
             ):
                 raise _reject("the fields of a create change")
             times += [t for t in (values.window_start, values.window_end) if t is not None]
-            dates += [p.birth_date for p in values.persons if p.birth_date is not None]
+            texts += filter(None, _CASE_TEXTS(values))
+            for person in values.persons:
+                if person.birth_date is not None:
+                    dates.append(person.birth_date)
+                texts += filter(None, _PERSON_TEXTS(person))
+        elif type(op) is _ContactOp:
+            texts.append(op.values.summary)
     if not (SITE_ID.fullmatch(record.case) and _STAMPS.fullmatch(" ".join(stamps))):
         raise _reject("a case or change id")
     if not (_TIMES.fullmatch(" ".join(times)) and _DATES.fullmatch(" ".join(dates))):
@@ -410,6 +499,82 @@ def _check_patterns(record: _CaseRecord, latest_ms: int) -> None:
             "the transfer file holds changes stamped more than a day ahead of this"
             " computer's clock; check the clocks of both sites"
         )
+    if status_ops:
+        _check_moves(create, status_ops)
+    _check_texts(record, "".join(texts))
+
+
+# --- text ---------------------------------------------------------------------------------
+#
+# Text from another site keeps the rules of text entered here (desktop.case_json,
+# desktop.workflow, desktop.session): no control or invisible character, line breaks and
+# tabs only in a box of several lines, and no character the sheet's fonts lack in what the
+# handoff sheet prints. (line breaks allowed, printed) for each field:
+_ONE_LINE = (False, False)
+_CASE_TEXT = {
+    "location": _ONE_LINE,
+    "callback": _ONE_LINE,
+    "notes": (True, False),
+    "condition": (True, True),
+    "meeting_point": (False, True),
+    "receiving_unit": (False, True),
+    "outcome_notes": (True, False),
+    "reason": (True, False),
+}
+_PERSON_TEXT = {
+    "full_name": (False, True),
+    "phone": _ONE_LINE,
+    "rank": (False, True),
+    "unit": (False, True),
+    "notes": (True, True),
+}
+# C0 and C1 controls: what an audit entry may not hold (its detail is no form's text).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _texts(record: _CaseRecord) -> Iterator[tuple[str, str, bool, bool]]:
+    """(place, text, line breaks allowed, printed) of every text of a case line."""
+    for index, op in enumerate(record.ops):
+        where = f"ops[{index}]"
+        if op.by is not None:
+            yield f"{where}.by", op.by, False, False
+        if type(op) is _CreateOp:
+            values = op.values
+            for name, (lines, printed) in _CASE_TEXT.items():
+                text = getattr(values, name)
+                if text is not None:
+                    yield f"{where}.values.{name}", text, lines, printed
+            for number, person in enumerate(values.persons):
+                for name, (lines, printed) in _PERSON_TEXT.items():
+                    text = getattr(person, name)
+                    if text is not None:
+                        yield f"{where}.values.persons[{number}].{name}", text, lines, printed
+        elif type(op) is _SetOp:
+            for name, value in op.values.items():
+                if type(value) is str:
+                    yield f"{where}.values.{name}", value, *_CASE_TEXT.get(name, _ONE_LINE)
+                elif type(value) is dict:  # a status change's fields, by now known names
+                    for key, text in value.items():
+                        yield f"{where}.values.{name}.{key}", text, *_CASE_TEXT.get(key, _ONE_LINE)
+        elif type(op) is _ContactOp:
+            yield f"{where}.values.summary", op.values.summary, True, False
+
+
+_CASE_TEXTS = operator.attrgetter(*_CASE_TEXT)
+_PERSON_TEXTS = operator.attrgetter(*_PERSON_TEXT)
+
+
+def _check_texts(record: _CaseRecord, joined: str) -> None:
+    """Every text of the case keeps the rules of its field; ``joined`` is all of them."""
+    # Nearly always every character is printable, and printed by the sheet's fonts: two
+    # scans in C over all the texts at once; then no field needs its own rule.
+    if joined.isprintable() and printable(joined):
+        return
+    for place, text, lines, printed in _texts(record):
+        if holds_hidden_characters(text, lines=lines):
+            raise _reject(f"at {place}: {HIDDEN_CHARACTERS}")
+        if printed and not printable(text):
+            raise _reject(f"at {place}: {UNPRINTABLE}")
 
 
 def _schema_error(error: msgspec.MsgspecError) -> PayloadRejected:
@@ -479,6 +644,11 @@ def _audit_entries(line: bytes) -> list[Entry] | None:
         a.seq < b.seq for a, b in itertools.pairwise(record.entries)
     ):
         raise _reject("an audit entry")
+    if _CONTROL.search("".join([e.actor + e.detail for e in record.entries])):
+        for index, entry in enumerate(record.entries):
+            for name in ("actor", "detail"):
+                if _CONTROL.search(getattr(entry, name)):
+                    raise _reject(f"at entries[{index}].{name}: holds a control character")
     return [
         Entry(record.origin, e.seq, e.at, e.actor, e.action, e.case, e.detail)
         for e in record.entries

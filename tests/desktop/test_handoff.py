@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from db.records import (
     Person,
     Status,
 )
+from desktop import handoff, text_rules
 from desktop.handoff import (
     WATERMARK_GREY,
     HandoffSheet,
@@ -522,3 +524,13 @@ def test_the_digests_of_many_serials_are_those_of_each_sheet() -> None:
                for serial in serials]
     assert content_digests("site-1", serials, case) == written
     assert len(set(written)) == 3  # the serial is part of what a sheet vouches for
+
+
+def test_the_coverage_file_is_what_the_fonts_print() -> None:
+    """text_rules.printable reads the listing; it must be the fonts' own (regenerate it with
+    desktop.handoff.sheet_coverage when the fonts change)."""
+    listing = resources.files("resources").joinpath("fonts", "sheet-coverage.txt").read_text()
+    assert listing == handoff.sheet_coverage()
+    assert text_rules.printable("Петренко Ґанна Її, Ü ß «Б»\nрядовий\t№ 5")
+    assert not text_rules.printable("Петренко 🏕")
+    assert not text_rules.printable("\x1b")

@@ -10,9 +10,12 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from db import audit, cases, oplog
 from db.records import CaseKind, Channel, Mobilization, NewCase, Person
 from db.vault import now_utc
+from desktop import cli
 from desktop.session import PreparedCodeword, Session
 from desktop.transfer.service import TransferService
 from tests.conftest import FAST_KDF, PASSWORD
@@ -133,6 +136,32 @@ def vault_digest(site: HavenSite) -> str:
             for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1'):  # noqa: S608
                 digest.update(repr(tuple(row)).encode())
     return digest.hexdigest()
+
+
+def run_import(
+    site: HavenSite, path: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str]:
+    """``haven-admin import`` of ``path`` at ``site``, as the IT officer runs it: (exit, stderr)."""
+    password_file = site.data.parent / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    capsys.readouterr()
+    code = cli.main(["--data", str(site.data), "--user", "admin", "--password-file",
+                     str(password_file), "import", str(path), *extra])
+    return code, capsys.readouterr().err
+
+
+def assert_refused(
+    site: HavenSite, path: Path, capsys: pytest.CaptureFixture[str], message: str
+) -> str:
+    """The import is refused (exit 4, one line saying ``message``) and changes nothing; the line."""
+    before = vault_digest(site)
+    code, err = run_import(site, path, capsys)
+    assert code == 4, err
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert vault_digest(site) == before
+    return err
 
 
 def canonical_dump(site: HavenSite) -> dict[str, Any]:

@@ -16,13 +16,14 @@ from desktop.transfer.payload import audit_line
 from tests.conftest import FAST_KDF, PASSWORD
 from tests.desktop.transfer.sites import (
     HavenSite,
+    assert_refused,
     forge,
     header_line,
     make_sites,
     new_case,
     plain_payload,
+    run_import,
 )
-from tests.desktop.transfer.test_refusals import assert_refused, run_import
 
 
 @pytest.fixture

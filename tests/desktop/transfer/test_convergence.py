@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from db import audit_union, cases, oplog, sync
-from db.records import Channel, CodewordAttempt, ContactEntry, ContactStage, Status, StatusChange
+from db.records import Channel, CodewordAttempt, ContactEntry, ContactStage, StatusChange
 from db.vault import now_utc
+from desktop import workflow
 from desktop.errors import InputRejected
 from desktop.transfer.importer import ReplayRejected
 from tests.desktop.transfer.sites import HavenSite, canonical_dump, make_sites, new_case
@@ -38,13 +39,21 @@ GROUP_VALUES: dict[str, Any] = {
     "outcome": st.fixed_dictionaries({"outcome": st.sampled_from(["detention", "emigration"])}),
     "exit": st.fixed_dictionaries({"reason": SMALL_TEXT}),
 }
+# What a status change records for each field its move requires (as text, as the desk does).
+MOVE_FIELDS = {
+    "location": "Пункт А", "group_size": "2", "meeting_point": "Пункт Б",
+    "receiving_unit": "Група 1", "window_start": "2026-12-01 12:00:00+00:00",
+    "window_end": "2026-12-01 14:00:00+00:00", "received_by": "Петренко",
+    "outcome": "detention", "outcome_notes": "консультація", "reason": "відмовився",
+    "duplicate_of": "0" * 32,
+}
 EDIT = st.one_of(
     st.tuples(st.just("new"), st.integers(0, 3)),
     st.tuples(st.just("field"), st.integers(0, 3), st.integers(0, 9),
               st.sampled_from(sorted(GROUP_VALUES)).flatmap(
                   lambda g: st.tuples(st.just(g), GROUP_VALUES[g]))),
-    st.tuples(st.just("status"), st.integers(0, 3), st.integers(0, 9),
-              st.sampled_from([s for s in Status if s != Status.REGISTERED])),
+    # One of the moves the workflow allows from the case's status there, by number.
+    st.tuples(st.just("status"), st.integers(0, 3), st.integers(0, 9), st.integers(0, 6)),
     st.tuples(st.just("contact"), st.integers(0, 3), st.integers(0, 9)),
     st.tuples(st.just("codeword"), st.integers(0, 3), st.integers(0, 9), st.booleans()),
     st.tuples(st.just("resolve"), st.integers(0, 3), st.sampled_from(["local", "incoming"])),
@@ -111,9 +120,16 @@ def apply_edit(world: World, edit: tuple[Any, ...]) -> None:
         if kind == "field":
             cases.update_fields(conn, case_id, edit[3][1], world.moment(), by="operator")
         elif kind == "status":
-            current = cases.get_case(conn, case_id).status
+            case = cases.get_case(conn, case_id)
+            moves = workflow.transitions_from(case)
+            if not moves:
+                return  # closed, withdrawn or a duplicate: no way on
+            move = moves[edit[3] % len(moves)]
+            fields = {name: MOVE_FIELDS[name] for name in move.required if name != "codeword"}
+            if "notes" in move.optional:
+                fields["notes"] = site.name
             cases.set_status(conn, case_id, StatusChange(
-                case_id, current, edit[3], world.moment(), "operator", {"note": site.name}))
+                case_id, case.status, move.target, world.moment(), "operator", fields))
         elif kind == "contact":
             cases.add_contact(conn, ContactEntry(case_id, world.moment(), Channel.PHONE,
                                                  "operator", ContactStage.FOLLOW_UP, site.name))

@@ -33,6 +33,13 @@ from tests.desktop.transfer.sites import (
     new_case,
     vault_digest,
 )
+from tests.desktop.transfer.test_peer_status_moves import (  # noqa: F401 - again, with the helper
+    test_a_status_jump_is_refused_naming_the_field,
+)
+from tests.desktop.transfer.test_peer_text import (  # noqa: F401 - again, with the helper
+    test_a_case_with_hidden_or_unprintable_text_is_refused_naming_the_field,
+    test_an_audit_entry_with_a_control_character_is_refused_naming_the_field,
+)
 from tests.desktop.transfer.test_refusals import (  # noqa: F401 - collected again, with the helper
     _case_record,
     _copies,
@@ -93,7 +100,7 @@ def test_the_helper_and_this_process_import_the_same(
         for n, case_id in enumerate(ids[:20]):
             cases.set_status(conn, case_id, StatusChange(
                 case_id, Status.REGISTERED, Status.CONFIRMED, _moment(n), "operator",
-                {"group_size": "2"}))
+                {"location": "Херсон", "group_size": "2"}))
             cases.add_contact(conn, ContactEntry(case_id, _moment(n), Channel.PHONE, "operator",
                                                  ContactStage.FOLLOW_UP, f"дзвінок {n}"))
             cases.record_codeword_attempt(

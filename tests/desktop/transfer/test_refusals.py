@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop import cli
 from desktop.transfer import payload, sshsig, transfer_file
-from tests.conftest import PASSWORD
 from tests.desktop.transfer.sites import (
     HavenSite,
+    assert_refused,
     forge,
     header_line,
     make_site,
@@ -22,6 +21,7 @@ from tests.desktop.transfer.sites import (
     new_case,
     plain_payload,
     rewrite_audit_entry,
+    run_import,
     vault_digest,
 )
 
@@ -49,29 +49,6 @@ def pair_one_way(sender: HavenSite, recipient: HavenSite) -> None:
 def export(sender: HavenSite, recipient: str, path: Path, full: bool = False) -> Path:
     sender.service.export([recipient], path, full=full)
     return path
-
-
-def run_import(
-    site: HavenSite, path: Path, capsys: pytest.CaptureFixture[str], *extra: str
-) -> tuple[int, str]:
-    password_file = site.data.parent / "password.txt"
-    password_file.write_text(PASSWORD + "\n")
-    capsys.readouterr()
-    code = cli.main(["--data", str(site.data), "--user", "admin", "--password-file",
-                     str(password_file), "import", str(path), *extra])
-    return code, capsys.readouterr().err
-
-
-def assert_refused(
-    site: HavenSite, path: Path, capsys: pytest.CaptureFixture[str], message: str
-) -> None:
-    before = vault_digest(site)
-    code, err = run_import(site, path, capsys)
-    assert code == 4, err
-    assert message in err
-    assert err.count("\n") == 1
-    assert "Traceback" not in err
-    assert vault_digest(site) == before
 
 
 def rewrite(path: Path, change: Callable[[bytearray], None]) -> Path:

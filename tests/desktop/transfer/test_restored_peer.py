@@ -17,6 +17,7 @@ from desktop.transfer.service import restore
 from tests.conftest import FAST_KDF, PASSWORD
 from tests.desktop.transfer.sites import (
     HavenSite,
+    assert_refused,
     canonical_dump,
     make_sites,
     new_case,
@@ -25,7 +26,6 @@ from tests.desktop.transfer.sites import (
 )
 from tests.desktop.transfer.test_audit_union import held_of, own_log
 from tests.desktop.transfer.test_backup import FAST_WORK_FACTOR, PASSPHRASE
-from tests.desktop.transfer.test_refusals import assert_refused
 from tests.desktop.transfer.test_sync import send
 
 

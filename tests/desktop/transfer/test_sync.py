@@ -154,10 +154,13 @@ def test_a_status_conflict_resolved_with_the_incoming_version(three: list[HavenS
     north, south, _ = three
     case_id = new_case(north, "Два Статуси")
     south.service.import_file(send(north, south, tmp_path))
-    for site, target in ((north, Status.WITHDRAWN), (south, Status.DUPLICATE)):
+    original = new_case(north, "Перший Випадок")
+    moves = ((north, Status.WITHDRAWN, {"reason": "north"}),
+             (south, Status.DUPLICATE, {"duplicate_of": original, "reason": "south"}))
+    for site, target, fields in moves:
         with site.session.vault.transaction() as conn:
             cases.set_status(conn, case_id, StatusChange(
-                case_id, Status.REGISTERED, target, now_utc(), "operator", {"reason": site.name}))
+                case_id, Status.REGISTERED, target, now_utc(), "operator", fields))
     north.service.import_file(send(south, north, tmp_path))
     [conflict] = north.service.list_conflicts()
     assert conflict.group == "status"

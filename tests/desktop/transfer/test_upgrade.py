@@ -34,7 +34,8 @@ def test_an_upgraded_vault_exports_its_old_cases_exactly(tmp_path: Path) -> None
             from db import cases
 
             cases.set_status(conn, case_id, StatusChange(
-                case_id, Status.REGISTERED, Status.WITHDRAWN, now_utc(), "admin", {}))
+                case_id, Status.REGISTERED, Status.WITHDRAWN, now_utc(), "admin",
+                {"reason": "відмовився"}))
             ops = oplog.ops_for_case(conn, case_id)
         assert ops[-1].id > max(op.id for op in ops[:-1])
         assert ops[-1].parents == (ops[0].id,)
