@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,9 @@ from db.records import AuditEntry
 from db.vault import format_time, now_utc, parse_time
 
 GENESIS = b"\x00" * 32
+# C0 and C1 controls never enter an entry: peers refuse a log that holds them, and the log
+# cannot be mended afterwards. A file name with a tab or a line break is written with U+FFFD.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def canonical_entry(
@@ -38,6 +42,7 @@ def leaf_hash(entry_bytes: bytes) -> bytes:
 
 def append(conn: Any, actor: str, action: str, case_id: str | None = None, detail: str = "") -> int:
     """Add one entry inside the caller's transaction; returns its sequence number."""
+    actor, detail = _CONTROL.sub("\ufffd", actor), _CONTROL.sub("\ufffd", detail)
     last = conn.execute(
         "SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1"
     ).fetchone()

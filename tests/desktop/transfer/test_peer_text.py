@@ -4,6 +4,7 @@ value, and the vault stays as it was."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -145,9 +146,25 @@ def test_an_audit_entry_with_a_control_character_is_refused_naming_the_field(
     actor: str, detail: str, place: str,
 ) -> None:
     north, south = north_and_south
-    with north.session.vault.transaction() as conn:
-        audit.append(conn, actor, "login", None, detail)
+    with pytest.MonkeyPatch.context() as patch:
+        # A captured site runs code of its own: this one keeps control characters.
+        patch.setattr(audit, "_CONTROL", re.compile("(?!)"))
+        with north.session.vault.transaction() as conn:
+            audit.append(conn, actor, "login", None, detail)
     err = assert_refused(south, send(north, south, tmp_path), capsys,
                          f"].{place}: holds a control character")
     assert "at entries[" in err
     assert "\x1b" not in err
+
+
+def test_a_file_name_with_a_line_break_does_not_spoil_the_log_for_peers(
+    north_and_south: Sites, tmp_path: Path
+) -> None:
+    north, south = north_and_south
+    north.service.backup(tmp_path / "vault\nbackup.age", "a long enough passphrase", 2)
+    with north.session.vault.reading() as conn:
+        detail = conn.execute(
+            "SELECT detail FROM audit_log WHERE action = 'backup_made'").fetchone()[0]
+    assert detail == "vault\ufffdbackup.age"
+    report = south.service.import_file(send(north, south, tmp_path))
+    assert report.audit_new > 0
