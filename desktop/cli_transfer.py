@@ -271,8 +271,9 @@ def cmd_import(session: Session, args: argparse.Namespace) -> int:
         out(f"{report.ops_left_out} relayed changes differ from the ones held here and were"
              " left out.")
     if report.ops_not_ours:
-        out(f"{report.ops_not_ours} changes in this site's name that it did not make were left"
-             " out: forged by the sending site, or by a site whose file it took.")
+        out(f"{report.ops_not_ours} changes in this site's name that it did not make (and"
+             " changes built on them) were left out: forged by the sending site, or by a site"
+             " whose file it took.")
     if report.ops_waiting:
         out(f"{report.ops_waiting} case(s) wait for a file that creates them.")
     if report.conflicts_new:

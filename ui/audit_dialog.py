@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from db.audit import AuditReport
 from desktop.i18n import N_, _, ngettext
 from desktop.session import ListedAuditEntry, Session
+from desktop.text_rules import visible
 from ui import labels
 from ui.language import number
 from ui.messages import describe_failure, first_translation
@@ -142,8 +143,9 @@ class AuditDialog(QDialog):
         self.entries = entries
         self.table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
-            cells = (shown_time(entry.at), entry.site, str(entry.seq), entry.actor,
-                     labels.audit_action(entry.action), entry.ref or "", entry.detail)
+            # Another site's entries are shown as they are, hidden characters made visible.
+            cells = (shown_time(entry.at), entry.site, str(entry.seq), visible(entry.actor),
+                     labels.audit_action(entry.action), entry.ref or "", visible(entry.detail))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
@@ -167,7 +169,8 @@ class AuditDialog(QDialog):
         rows = self.table.selectionModel().selectedRows()
         entry = self.entries[rows[0].row()] if len(rows) == 1 else None
         shown = entry is not None and bool(entry.detail)
-        self.detail.setText(_("Detail: {text}").format(text=entry.detail) if shown else "")
+        self.detail.setText(
+            _("Detail: {text}").format(text=visible(entry.detail)) if shown else "")
 
     def verify(self) -> None:
         """Recompute this site's hash chain and say where it was altered, if anywhere."""

@@ -483,6 +483,7 @@ class IntakeDialog(QDialog):
     def _read_out(self, read: bool) -> None:
         for button in (self.open_button, self.close_button):
             button.setEnabled(read)
+            button.setAutoDefault(read)  # Enter presses the button that has the focus
         self.close_button.setDefault(read)
 
     def _open_registered(self) -> None:

@@ -429,10 +429,10 @@ def import_summary(report: ImportReport) -> str:
         ).format(count=number(report.ops_left_out)))
     if report.ops_not_ours:
         lines.append(ngettext(
-            "{count} change in this site's name that it did not make was left out: forged by"
-            " the sending site, or by a site whose file it took.",
-            "{count} changes in this site's name that it did not make were left out: forged by"
-            " the sending site, or by a site whose file it took.",
+            "{count} change in this site's name that it did not make, or built on one, was"
+            " left out: forged by the sending site, or by a site whose file it took.",
+            "{count} changes in this site's name that it did not make, or built on one, were"
+            " left out: forged by the sending site, or by a site whose file it took.",
             report.ops_not_ours,
         ).format(count=number(report.ops_not_ours)))
     if report.ops_waiting:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,7 +115,8 @@ class ImportReport:
     ops_corrected: int = 0
     audit_corrected: int = 0
     ops_left_out: int = 0  # relayed changes that differ from the ones held here
-    ops_not_ours: int = 0  # changes in this site's name that it did not make, left out
+    ops_not_ours: int = 0  # changes in this site's name that it did not make, left out,
+    # with those built on them
 
 
 def _signer(conn: Any, layout: Layout, own_key: Callable[[], Ed25519PublicKey]) -> Peer:
@@ -330,10 +331,24 @@ class _Applier:
         self.ops_not_ours += 1
         return False
 
+    def _without_forged(self, ops: list[Op], held: Mapping[str, Op]) -> list[Op]:
+        """The ops less those in this site's name that it does not hold and did not make
+        (see _lost_here), and less every op that builds on one of them, however indirectly:
+        kept, such an op would name a parent this site lacks, and no peer would take the
+        case from it again. Each op left out is counted with the forged ones."""
+        left_out = {op.id for op in ops if op.id not in held
+                    and op.id.endswith(self.site_id) and not self._lost_here(op)}
+        kept = [op for op in ops if op.id not in left_out]
+        while left_out:
+            left_out = {op.id for op in kept if not left_out.isdisjoint(op.parents)}
+            kept = [op for op in kept if op.id not in left_out]
+            self.ops_not_ours += len(left_out)
+        return kept
+
     def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, bytes] | None:
         if self.own_mark in case.ops:  # seldom: a byte search spares parsing the rest
             ops = _ops(case)
-            kept = [op for op in ops if not op.id.endswith(self.site_id) or self._lost_here(op)]
+            kept = self._without_forged(ops, {})
             if not kept:
                 return None
             if len(kept) < len(ops):
@@ -356,12 +371,12 @@ class _Applier:
         fresh: list[Op] = []
         corrected: list[Op] = []
         incoming = _ops(case)
-        not_ours = self.ops_not_ours
+        if self.own_mark in case.ops:
+            incoming = self._without_forged(incoming, held)
         for op in incoming:
             mine = held.get(op.id)
             if mine is None:
-                if not op.id.endswith(self.site_id) or self._lost_here(op):
-                    fresh.append(op)
+                fresh.append(op)
             elif mine.to_json() != op.to_json():
                 # Ops are signed only by the file that carries them: a relayed copy is the
                 # relaying site's word, an op in its own site's file is that site's. Its
@@ -376,8 +391,7 @@ class _Applier:
                     corrected.append(op)
                 else:
                     self.ops_left_out += 1
-        not_ours = self.ops_not_ours - not_ours
-        self.ops_known += len(incoming) - len(fresh) - len(corrected) - not_ours
+        self.ops_known += len(incoming) - len(fresh) - len(corrected)
         new_create = next((op for op in fresh if op.kind == oplog.CREATE), None)
         old_create = next((op for op in held.values() if op.kind == oplog.CREATE), None)
         if new_create is not None and old_create is not None:
@@ -570,8 +584,8 @@ def _corrections(report: ImportReport) -> str:
             (report.audit_corrected, "relayed audit entries set aside (their own site's"
              " file shows its log otherwise)"),
             (report.ops_left_out, "relayed changes that differ from those held left out"),
-            (report.ops_not_ours, "changes in this site's name that it did not make left"
-             " out"),
+            (report.ops_not_ours, "changes in this site's name that it did not make (and"
+             " changes built on them) left out"),
         )
         if count
     ]

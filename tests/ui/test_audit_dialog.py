@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from db import audit
 from tests.desktop.transfer.sites import make_sites, new_case
 from tests.ui.conftest import WAIT_MS
 from ui.audit_dialog import AuditDialog
@@ -122,3 +124,26 @@ def test_every_action_recorded_reads_in_ukrainian() -> None:
     assert untranslated == set()
     assert labels.audit_action("case_registered") == "справу зареєстровано"
     assert labels.audit_action("a_newer_sites_action") == "a_newer_sites_action"
+
+
+def test_hidden_characters_in_another_sites_entry_are_shown_visible(  # type: ignore[no-untyped-def]
+    qtbot, runner: TaskRunner, tmp_path: Path, monkeypatch
+) -> None:
+    north, south = make_sites(tmp_path, ["north", "south"])
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(audit, "_CONTROL", re.compile("(?!)"))  # as an older desk wrote it
+            with north.session.vault.transaction() as conn:
+                audit.append(conn, "admin", "transfer_refused", None, "in\x1b[2Jbox \u202eevah")
+        north.service.export(["south"], tmp_path / "n.haven", full=False)
+        south.service.import_file(tmp_path / "n.haven")
+        dialog = AuditDialog(south.session, runner)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitUntil(lambda: runner.idle() and dialog.table.rowCount() > 0, timeout=WAIT_MS)
+        assert "in\ufffd[2Jbox \ufffdevah" in column(dialog, 6)
+    finally:
+        runner.cancel_all()
+        runner.wait_for_done()
+        north.close()
+        south.close()

@@ -270,6 +270,21 @@ def test_the_codeword_page_stays_until_the_operator_says_it_was_read_out(
     qtbot.waitUntil(lambda: not desk.intakes, timeout=WAIT_MS)
 
 
+def test_enter_on_open_the_case_opens_it(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["full_name"], "Мельник Тарас")
+    with qtbot.waitSignal(intake.registered, timeout=WAIT_MS) as registered:
+        qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    qtbot.keyClick(focused(), Qt.Key.Key_Space)
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is intake.open_button
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: (view := desk.current_case()) is not None
+                    and view.case_id == registered.args[0].case_id, timeout=WAIT_MS)
+
+
 def test_a_birth_date_written_with_the_year_abbreviated_after_it_is_read(
     site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
 ) -> None:

@@ -157,7 +157,7 @@ def assert_refused(
     before = vault_digest(site)
     code, err = run_import(site, path, capsys)
     assert code == 4, err
-    assert message in err
+    assert message in err, err
     assert err.count("\n") == 1
     assert "Traceback" not in err
     assert vault_digest(site) == before

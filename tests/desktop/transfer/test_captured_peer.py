@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from db import cases, hlc, oplog, sync
-from db.records import Channel, ContactEntry, ContactStage
+from db.records import Channel, ContactEntry, ContactStage, Status
 from db.vault import now_utc
 from desktop.errors import InputRejected
 from desktop.transfer.transfer_file import parse_manifest, read_layout
@@ -24,8 +24,10 @@ from tests.desktop.transfer.sites import (
     HavenSite,
     forge,
     header_line,
+    make_site,
     make_sites,
     new_case,
+    pair,
     plain_payload,
 )
 from tests.desktop.transfer.test_refusals import assert_refused, run_import
@@ -194,12 +196,44 @@ def test_a_change_in_this_sites_name_is_left_out_and_reported(
     record["ops"].append(planted)
     code, out, err = admin(a, capsys, "import", str(forged(b, a, tmp_path, 5, [record])))
     assert code == 0, err
-    assert "1 changes in this site's name that it did not make were left out" in out
+    assert ("1 changes in this site's name that it did not make (and changes built on them)"
+            " were left out") in out
     assert planted["op"] not in ops_held(a, case_id)
     assert a.session.get_case(case_id, audit_view=False).location == "Миколаїв"
     assert a.service.list_conflicts() == []
-    assert "1 changes in this site's name that it did not make left out" in (
-        a.session.audit_entries()[-1].detail)
+    assert ("1 changes in this site's name that it did not make (and changes built on"
+            " them) left out") in a.session.audit_entries()[-1].detail
+
+
+def status_move(op_id: str, parent: str, before: str, after: str,
+                fields: dict[str, str]) -> dict[str, Any]:
+    return {"op": op_id, "kind": "set", "at": "2026-01-02T10:00:00.000Z", "by": "admin",
+            "group": "status", "parents": [parent],
+            "values": {"status": after, "from": before, "fields": fields}}
+
+
+def test_a_change_built_on_one_in_this_sites_name_is_left_out_with_it(tmp_path: Path) -> None:
+    """B confirms A's case in A's name and arranges it in its own: were the arrangement
+    kept, A's case would be arranged with no codeword checked, and would name a parent A
+    lacks, so that every peer refused A's files from then on."""
+    a, b, c = make_sites(tmp_path, ["a", "b", "c"])
+    case_id, record = held_by_b(a, b, tmp_path)
+    confirmed = status_move(stamp(a, counter=1), record["ops"][0]["op"], "registered",
+                            "confirmed", {"location": "Херсон", "group_size": "1"})
+    arranged = status_move(stamp(b, counter=2), confirmed["op"], "confirmed",
+                           "handoff_arranged", {
+                               "meeting_point": "Пункт А", "receiving_unit": "Група 1",
+                               "window_start": "2026-12-01 12:00:00+00:00",
+                               "window_end": "2026-12-01 14:00:00+00:00"})
+    record["ops"] += [confirmed, arranged]
+    report = a.service.import_file(forged(b, a, tmp_path, 5, [record]))
+    assert report.ops_not_ours == 2
+    assert {confirmed["op"], arranged["op"]}.isdisjoint(ops_held(a, case_id))
+    assert a.session.get_case(case_id, audit_view=False).status == Status.REGISTERED
+    carry(a, c, tmp_path)  # A's files still travel: C takes this one
+    assert c.session.get_case(case_id, audit_view=False).status == Status.REGISTERED
+    for site in (a, b, c):
+        site.close()
 
 
 def test_a_new_case_with_a_change_in_this_sites_name_comes_without_it(
@@ -294,9 +328,13 @@ def test_the_widest_conflict_a_file_may_bring_is_resolved_and_passed_on(
     assert len(conflict.versions) == oplog.MAX_PARENTS
     resolution = a.service.resolve_conflict(conflict.id, "incoming")
     assert len(resolution.parents) == oplog.MAX_PARENTS
+    c = make_site(tmp_path, "c")  # a third site: B would hold its own edits already
+    pair(a, c)
     path = tmp_path / "resolved.haven"
-    a.service.export([b.name], path, full=True)
-    assert b.service.import_file(path).ops_new >= 1
+    a.service.export([c.name], path, full=True)
+    assert c.service.import_file(path).ops_new == len(record["ops"]) + 1  # and the resolution
+    assert c.service.list_conflicts() == []
+    c.close()
 
 
 def test_a_change_never_replaces_more_versions_than_the_format_carries(

@@ -4,6 +4,8 @@ it refused at the import, naming the field, and the vault stays as it was."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from db import cases
 from db.records import Status, StatusChange
 from db.vault import now_utc
+from desktop.transfer import export
 from tests.desktop.transfer.sites import (
     HavenSite,
     assert_refused,
@@ -129,3 +132,32 @@ def test_concurrent_status_changes_and_their_resolution_import(
     code, err = run_import(north, send(south, north, tmp_path), capsys)
     assert code == 0, err
     assert north.session.get_case(case_id, audit_view=False).status == Status.WITHDRAWN
+
+
+def test_a_case_line_without_its_creation_is_refused(
+    north_and_south: Sites, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the status change, for a case South holds: no version it replaces in the line
+    to check its 'from' against, so the whole case must come, as every site sends it."""
+    north, south = north_and_south
+    case_id = held_registered(north, south, tmp_path, capsys)
+    status_op(north, case_id, Status.HANDOFF_ARRANGED, Status.HANDED_OFF,
+              {"received_by": "Група приймання 1"})
+    whole = export._payload_chunks
+
+    def without_creation(*args: Any, **kwargs: Any) -> Iterator[bytes]:
+        for chunk in whole(*args, **kwargs):
+            lines = []
+            for raw in chunk.splitlines(keepends=True):
+                if raw.startswith(b'{"case"'):
+                    line = json.loads(raw)
+                    line["ops"] = [op for op in line["ops"] if op["kind"] != "create"]
+                    raw = json.dumps(line, ensure_ascii=False).encode() + b"\n"
+                lines.append(raw)
+            yield b"".join(lines)
+
+    monkeypatch.setattr(export, "_payload_chunks", without_creation)  # a captured site's code
+    assert_refused(south, send(north, south, tmp_path), capsys, "the case's creation is missing")
+    case = south.session.get_case(case_id, audit_view=False)
+    assert case.status == Status.REGISTERED
