@@ -336,14 +336,21 @@ class _Applier:
         (see _lost_here), and less every op that builds on one of them, however indirectly:
         kept, such an op would name a parent this site lacks, and no peer would take the
         case from it again. Each op left out is counted with the forged ones."""
-        left_out = {op.id for op in ops if op.id not in held
-                    and op.id.endswith(self.site_id) and not self._lost_here(op)}
-        kept = [op for op in ops if op.id not in left_out]
-        while left_out:
-            left_out = {op.id for op in kept if not left_out.isdisjoint(op.parents)}
-            kept = [op for op in kept if op.id not in left_out]
-            self.ops_not_ours += len(left_out)
-        return kept
+        forged = [op.id for op in ops if op.id not in held
+                  and op.id.endswith(self.site_id) and not self._lost_here(op)]
+        if not forged:
+            return ops
+        children: dict[str, list[str]] = {}
+        for op in ops:
+            for parent in op.parents:
+                children.setdefault(parent, []).append(op.id)
+        left_out = set(forged)  # counted by _lost_here
+        while forged:  # each op once: linear, however long a chain built on a forged op
+            forged = list({child for parent in forged for child in children.get(parent, ())
+                           if child not in left_out})
+            left_out.update(forged)
+            self.ops_not_ours += len(forged)
+        return [op for op in ops if op.id not in left_out]
 
     def _settle_new(self, case: CheckedCase) -> tuple[str, int, str, str, bytes] | None:
         if self.own_mark in case.ops:  # seldom: a byte search spares parsing the rest

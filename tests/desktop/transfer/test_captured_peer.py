@@ -236,6 +236,23 @@ def test_a_change_built_on_one_in_this_sites_name_is_left_out_with_it(tmp_path: 
         site.close()
 
 
+def test_a_long_chain_built_on_a_change_in_this_sites_name_is_left_out_whole(
+    world: dict[str, HavenSite], tmp_path: Path
+) -> None:
+    a, b = world["a"], world["b"]
+    record = line_of_new_case(b, a, tmp_path)
+    create = record["ops"][0]["op"]
+    ms = int(create[:13]) + 1000
+    chain = [intake_change(f"{ms:013d}:0000:{a.site_id}", create, "x")]
+    for n in range(1, 3000):  # one parent each: left out one after another
+        chain.append(intake_change(f"{ms + n:013d}:0000:{b.site_id}", chain[-1]["op"], "x"))
+    record["ops"] += chain
+    report = a.service.import_file(forged(b, a, tmp_path, 5, [record]))
+    assert report.ops_not_ours == len(chain)
+    assert report.ops_new == len(record["ops"]) - len(chain)
+    assert set(ops_held(a, record["case"])).isdisjoint(op["op"] for op in chain)
+
+
 def test_a_new_case_with_a_change_in_this_sites_name_comes_without_it(
     world: dict[str, HavenSite], tmp_path: Path
 ) -> None:

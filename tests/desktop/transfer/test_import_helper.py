@@ -34,11 +34,11 @@ from tests.desktop.transfer.sites import (
     vault_digest,
 )
 from tests.desktop.transfer.test_peer_status_moves import (  # noqa: F401 - again, with the helper
+    test_a_case_line_without_its_creation_is_refused,
     test_a_status_jump_is_refused_naming_the_field,
 )
 from tests.desktop.transfer.test_peer_text import (  # noqa: F401 - again, with the helper
     test_a_case_with_hidden_or_unprintable_text_is_refused_naming_the_field,
-    test_an_audit_entry_with_a_control_character_is_refused_naming_the_field,
 )
 from tests.desktop.transfer.test_refusals import (  # noqa: F401 - collected again, with the helper
     _case_record,
