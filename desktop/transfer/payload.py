@@ -16,7 +16,7 @@ import itertools
 import json
 import operator
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -27,6 +27,7 @@ from db import oplog
 from db.audit_union import Entry
 from db.oplog import Op
 from db.records import CaseKind, Channel, ContactStage, Mobilization, Outcome, Status
+from db.sync import conflict_id
 from desktop import workflow
 from desktop.errors import InputRejected
 from desktop.text_rules import (
@@ -406,16 +407,34 @@ _MOVES: dict[tuple[str, str], _Move] = {
     for transition in workflow.TRANSITIONS
     for source in transition.source
 }
-_RESOLVED = re.compile(r"[0-9a-f]{16}")  # see db.sync.conflict_id
 _REGISTERED = Status.REGISTERED.value  # what the create op makes a case
 
 
-def _check_moves(create: _CreateOp, status_ops: list[tuple[int, _SetOp]]) -> None:
+def _concurrent(versions: Sequence[str], parents_of: Mapping[str, Sequence[str]]) -> bool:
+    """Whether none of the versions replaced another, however indirectly."""
+    chosen = set(versions)
+    for version in versions:
+        seen: set[str] = set()
+        waiting = list(parents_of.get(version, ()))
+        while waiting:
+            older = waiting.pop()
+            if older in chosen:
+                return False
+            if older not in seen:
+                seen.add(older)
+                waiting += parents_of.get(older, ())
+    return True
+
+
+def _check_moves(
+    case_id: str, create: _CreateOp, status_ops: list[tuple[int, _SetOp]]
+) -> None:
     """Each status op is a move the workflow allows, from the status of the version it
     replaces, with the fields its target requires (see db.sync.resolve_conflict for the
     other kind: a manager keeping one of a conflict's versions)."""
     statuses = {op.op: op.values["status"] for _, op in status_ops}
     statuses[create.op] = _REGISTERED
+    parents_of = {op.op: op.parents for _, op in status_ops}
     for index, op in status_ops:
         values: dict[str, Any] = op.values  # its shape checked by _set_ok
         fields: dict[str, str] = values["fields"]
@@ -424,11 +443,15 @@ def _check_moves(create: _CreateOp, status_ops: list[tuple[int, _SetOp]]) -> Non
         if None in replaced:
             raise _reject(f"at ops[{index}].parents: a status it replaces is not in the case")
         if "resolved" in fields:  # no transition has such a field
+            # As db.sync.resolve_conflict writes it: the versions of a conflict, none of
+            # which replaced another, one of them kept, and the conflict's own id.
             if not (
                 len(fields) == 1
                 and len(op.parents) >= 2
-                and _RESOLVED.fullmatch(fields["resolved"])
+                and fields["resolved"] == conflict_id(case_id, oplog.STATUS_GROUP, op.parents)
                 and values["status"] in replaced
+                and values["from"] in replaced
+                and _concurrent(op.parents, parents_of)
             ):
                 raise _reject(f"at ops[{index}].values: not a resolved conflict")
             continue
@@ -460,6 +483,10 @@ def _check_patterns(record: _CaseRecord, latest_ms: int) -> None:
             texts.append(op.by)
         if type(op) is _SetOp:
             stamps += op.parents
+            # A change replaces versions its site had seen, so each is older than it: a
+            # change that replaces itself, or a newer one, would make a loop of versions.
+            if any(parent >= op.op for parent in op.parents):
+                raise _reject(f"at ops[{index}].parents: not older than the change")
             if not _set_ok(op):
                 raise _reject(f"the fields of a {op.group} change")
             if op.group == oplog.STATUS_GROUP:
@@ -499,7 +526,7 @@ def _check_patterns(record: _CaseRecord, latest_ms: int) -> None:
             " computer's clock; check the clocks of both sites"
         )
     if status_ops:
-        _check_moves(create, status_ops)
+        _check_moves(record.case, create, status_ops)
     _check_texts(record, "".join(texts))
 
 

@@ -396,3 +396,57 @@ def test_a_reference_code_taken_here_names_the_case(
     record["ops"][0]["values"]["ref"] = ref
     assert_refused(a, forged(b, a, tmp_path, 5, [record]), capsys,
                    f"a case in the file has the reference code of another case here (case {ref})")
+
+
+def resolution(op_id: str, parents: list[str], status: str, before: str,
+               resolved: str) -> dict[str, Any]:
+    return {"op": op_id, "kind": "set", "at": "2026-01-02T10:00:00.000Z", "by": "admin",
+            "group": "status", "parents": sorted(parents),
+            "values": {"status": status, "from": before, "fields": {"resolved": resolved}}}
+
+
+def test_a_change_that_replaces_itself_is_refused(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 'resolution' naming itself among what it replaces counted its own status as one of
+    the versions kept: a registered case went to handed off. So did a re-arrangement."""
+    a, b = world["a"], world["b"]
+    case_id, record = held_by_b(a, b, tmp_path)
+    create, me = record["ops"][0]["op"], stamp(b, counter=1)
+    for change in (
+        resolution(me, [create, me], "handed_off", "registered",
+                   sync.conflict_id(case_id, "status", [create, me])),
+        status_move(me, me, "handoff_arranged", "handoff_arranged", {
+            "meeting_point": "Пункт Б", "receiving_unit": "Група 9",
+            "window_start": "2026-12-01 12:00:00+00:00",
+            "window_end": "2026-12-01 14:00:00+00:00"}),
+    ):
+        line = copy.deepcopy(record)
+        line["ops"].append(change)
+        assert_refused(a, forged(b, a, tmp_path, 5, [line]), capsys,
+                       "parents: not older than the change")
+    assert a.session.get_case(case_id, audit_view=False).status == Status.REGISTERED
+
+
+def test_a_resolution_of_versions_one_of_which_replaced_the_other_is_refused(
+    world: dict[str, HavenSite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No conflict at all: 'resolving' a version and its own ancestor took an arranged case
+    back to confirmed."""
+    a, b = world["a"], world["b"]
+    case_id, record = held_by_b(a, b, tmp_path)
+    create = record["ops"][0]["op"]
+    confirmed = status_move(stamp(b, counter=1), create, "registered", "confirmed",
+                            {"location": "Херсон", "group_size": "1"})
+    arranged = status_move(stamp(b, counter=2), confirmed["op"], "confirmed",
+                           "handoff_arranged", {
+                               "meeting_point": "Пункт А", "receiving_unit": "Група 1",
+                               "window_start": "2026-12-01 12:00:00+00:00",
+                               "window_end": "2026-12-01 14:00:00+00:00"})
+    heads = [confirmed["op"], arranged["op"]]
+    record["ops"] += [confirmed, arranged, resolution(
+        stamp(b, counter=3), heads, "confirmed", "handoff_arranged",
+        sync.conflict_id(case_id, "status", heads))]
+    assert_refused(a, forged(b, a, tmp_path, 5, [record]), capsys,
+                   "values: not a resolved conflict")
+    assert a.session.get_case(case_id, audit_view=False).status == Status.REGISTERED
