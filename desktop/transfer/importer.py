@@ -386,18 +386,19 @@ class _Applier:
                 fresh.append(op)
             elif mine.to_json() != op.to_json():
                 # Ops are signed only by the file that carries them: a relayed copy is the
-                # relaying site's word, an op in its own site's file is that site's. Its
-                # word corrects what an op says, never what it is: a contact turned into
-                # the case's creation would hand the case to whoever sent it.
-                if op.kind != mine.kind or op.group != mine.group:
+                # relaying site's word, left out (refusing it would cut off an honest site
+                # that took it in good faith); an op in its own site's file is that site's.
+                # Its word corrects what an op says, never what it is: a contact turned
+                # into the case's creation would hand the case to whoever sent it.
+                if op.origin != self.sender:
+                    self.ops_left_out += 1
+                elif op.kind != mine.kind or op.group != mine.group:
                     raise MergeRefused(
                         "the file holds a change that differs from the one held here in kind"
                         f" or field group (case {_ref(held.values())})"
                     )
-                if op.origin == self.sender:
-                    corrected.append(op)
                 else:
-                    self.ops_left_out += 1
+                    corrected.append(op)
         self.ops_known += len(incoming) - len(fresh) - len(corrected)
         new_create = next((op for op in fresh if op.kind == oplog.CREATE), None)
         old_create = next((op for op in held.values() if op.kind == oplog.CREATE), None)

@@ -450,3 +450,32 @@ def test_a_resolution_of_versions_one_of_which_replaced_the_other_is_refused(
     assert_refused(a, forged(b, a, tmp_path, 5, [record]), capsys,
                    "values: not a resolved conflict")
     assert a.session.get_case(case_id, audit_view=False).status == Status.REGISTERED
+
+
+def test_one_change_told_two_ways_to_two_sites_does_not_cut_them_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B sends its change X to A as an intake change and to C as an outcome change. A's
+    files carry X on to C, which holds its other version: left out there, as a relayed copy
+    that differs, and A's later work still reaches C."""
+    a, b, c = make_sites(tmp_path, ["a", "b", "c"])
+    _, record = held_by_b(a, b, tmp_path)
+    carry(a, c, tmp_path)
+    x = stamp(b, counter=1)
+    to_a = copy.deepcopy(record)
+    to_a["ops"].append(intake_change(x, record["ops"][0]["op"], "Одеса"))
+    to_c = copy.deepcopy(record)
+    outcome = intake_change(x, record["ops"][0]["op"], "Одеса")
+    outcome["group"], outcome["values"] = "outcome", {"outcome": None, "outcome_notes": "x"}
+    to_c["ops"].append(outcome)
+    assert run_import(a, forged(b, a, tmp_path, 5, [to_a]), capsys)[0] == 0
+    assert run_import(c, forged(b, c, tmp_path, 5, [to_c]).rename(tmp_path / "to-c.haven"),
+                      capsys)[0] == 0
+    later = new_case(a, "Шевченко Тарас")
+    path = tmp_path / "a-c.haven"
+    a.service.export([c.name], path, full=False)
+    report = c.service.import_file(path)
+    assert report.ops_left_out == 1
+    assert c.session.get_case(later, audit_view=False).persons[0].full_name == "Шевченко Тарас"
+    for site in (a, b, c):
+        site.close()
