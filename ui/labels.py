@@ -12,38 +12,42 @@ from enum import Enum
 from db.records import CaseKind, Channel, ContactStage, Mobilization, Outcome, Role, Status
 from desktop.i18n import N_, _, ngettext
 
-_ENUM_LABELS: dict[Enum, str] = {
-    Status.REGISTERED: N_("registered"),
-    Status.CONFIRMED: N_("confirmed"),
-    Status.HANDOFF_ARRANGED: N_("handoff arranged"),
-    Status.HANDED_OFF: N_("handed off"),
-    Status.CLOSED: N_("closed"),
-    Status.WITHDRAWN: N_("withdrawn"),
-    Status.DUPLICATE: N_("duplicate"),
-    CaseKind.SURRENDER: N_("surrender"),
-    CaseKind.CONSULTATION: N_("consultation"),
-    CaseKind.OTHER: N_("other"),
-    Channel.PHONE: N_("phone"),
-    Channel.MESSENGER: N_("messenger"),
-    Channel.OTHER: N_("other channel"),
-    Mobilization.MOBILIZED: N_("mobilized"),
-    Mobilization.PARTIALLY_MOBILIZED: N_("partially mobilized"),
-    Mobilization.NOT_MOBILIZED: N_("not yet mobilized"),
-    Mobilization.CONTRACT: N_("contract"),
-    Mobilization.UNKNOWN: N_("unknown"),
-    Outcome.PRISONER_EXCHANGE: N_("prisoner exchange"),
-    Outcome.DETENTION: N_("detention"),
-    Outcome.STAY_IN_COUNTRY: N_("stay in the country"),
-    Outcome.EMIGRATION: N_("emigration"),
-    Outcome.OTHER: N_("other outcome"),
-    ContactStage.FIRST_CONTACT: N_("first contact"),
-    ContactStage.CONFIRMATION: N_("confirmation"),
-    ContactStage.HANDOFF: N_("handoff"),
-    ContactStage.FOLLOW_UP: N_("follow-up"),
-    Role.OPERATOR: N_("operator"),
-    Role.MANAGER: N_("manager"),
-    Role.IT: N_("IT officer"),
-    Role.ADMIN: N_("administrator"),
+# Several enums share a value ("other" is a kind, a channel and an outcome): each label is
+# keyed by its enum too.
+_ENUM_LABELS: dict[tuple[type[Enum], Enum], str] = {
+    (type(member), member): text for member, text in (
+        (Status.REGISTERED, N_("registered")),
+        (Status.CONFIRMED, N_("confirmed")),
+        (Status.HANDOFF_ARRANGED, N_("handoff arranged")),
+        (Status.HANDED_OFF, N_("handed off")),
+        (Status.CLOSED, N_("closed")),
+        (Status.WITHDRAWN, N_("withdrawn")),
+        (Status.DUPLICATE, N_("duplicate")),
+        (CaseKind.SURRENDER, N_("surrender")),
+        (CaseKind.CONSULTATION, N_("consultation")),
+        (CaseKind.OTHER, N_("other")),
+        (Channel.PHONE, N_("phone")),
+        (Channel.MESSENGER, N_("messenger")),
+        (Channel.OTHER, N_("other channel")),
+        (Mobilization.MOBILIZED, N_("mobilized")),
+        (Mobilization.PARTIALLY_MOBILIZED, N_("partially mobilized")),
+        (Mobilization.NOT_MOBILIZED, N_("not yet mobilized")),
+        (Mobilization.CONTRACT, N_("contract")),
+        (Mobilization.UNKNOWN, N_("unknown")),
+        (Outcome.PRISONER_EXCHANGE, N_("prisoner exchange")),
+        (Outcome.DETENTION, N_("detention")),
+        (Outcome.STAY_IN_COUNTRY, N_("stay in the country")),
+        (Outcome.EMIGRATION, N_("emigration")),
+        (Outcome.OTHER, N_("other outcome")),
+        (ContactStage.FIRST_CONTACT, N_("first contact")),
+        (ContactStage.CONFIRMATION, N_("confirmation")),
+        (ContactStage.HANDOFF, N_("handoff")),
+        (ContactStage.FOLLOW_UP, N_("follow-up")),
+        (Role.OPERATOR, N_("operator")),
+        (Role.MANAGER, N_("manager")),
+        (Role.IT, N_("IT officer")),
+        (Role.ADMIN, N_("administrator")),
+    )
 }
 
 # Field names of the workflow and the case JSON, as the forms label them.
@@ -134,7 +138,7 @@ _TRANSITION_LABELS: dict[Status, str] = {
 
 def label(value: Enum) -> str:
     """The translated name of a status, kind, channel, mobilization, outcome, stage or role."""
-    return _(_ENUM_LABELS[value])
+    return _(_ENUM_LABELS[type(value), value])
 
 
 def field_label(name: str) -> str:
@@ -143,7 +147,7 @@ def field_label(name: str) -> str:
 
 def transition_label(target: Status) -> str:
     """The button text of a step, with its Alt+letter mnemonic."""
-    return _(_TRANSITION_LABELS.get(target, _ENUM_LABELS[target]))
+    return _(_TRANSITION_LABELS.get(target, _ENUM_LABELS[Status, target]))
 
 
 def plain(text: str) -> str:

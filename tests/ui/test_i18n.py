@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from db.records import CaseKind, Channel, ContactStage, Mobilization, Outcome, Role, Status
 from desktop import i18n
 from tests.ui.conftest import WAIT_MS
+from ui import labels
 from ui.language import apply_language
 from ui.main_window import MainWindow
 
@@ -67,3 +69,14 @@ def test_the_window_and_qt_dialogs_in_ukrainian(desk: MainWindow, site, runner, 
     # Qt's own strings (standard buttons) come from qtbase_uk.qm.
     assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Скасувати"
     window.close_without_asking()
+
+
+def test_every_kind_channel_and_outcome_reads_as_itself() -> None:
+    """'other' is a kind, a channel and an outcome: each reads as its own."""
+    enums = (Status, CaseKind, Channel, Mobilization, Outcome, ContactStage, Role)
+    for enum in enums:
+        shown = [labels.label(member) for member in enum]
+        assert len(set(shown)) == len(shown), enum
+    assert labels.label(CaseKind.OTHER) == "other"
+    assert labels.label(Channel.OTHER) == "other channel"
+    assert labels.label(Outcome.OTHER) == "other outcome"
