@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import os
 import signal
 import sys
@@ -25,6 +24,7 @@ from desktop import case_json, cli_transfer, config, workflow
 from desktop.cli_common import (
     PROG,
     UsageError,
+    ask_hidden,
     data_folder,
     dump,
     out,
@@ -75,7 +75,7 @@ def _prompt(label: str, flag: str) -> str:
     """Ask on the terminal; ``flag`` is the option that gives the password without one."""
     if not sys.stdin.isatty():
         raise UsageError(f"no terminal to ask for a password: use {flag}")
-    return getpass.getpass(f"{label}: ")
+    return ask_hidden(f"{label}: ")
 
 
 def _password(args: argparse.Namespace) -> str:

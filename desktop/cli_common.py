@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,15 @@ class UsageError(HavenError):
     """A command line that cannot be carried out as given."""
 
     exit_code = 2
+
+
+def ask_hidden(prompt: str) -> str:
+    """What is typed at the terminal, not echoed; Ctrl+D (the end of input) gives nothing."""
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        sys.stderr.write("\n")
+        raise UsageError("nothing was typed: the input ended (Ctrl+D)") from None
 
 
 def out(text: str = "") -> None:

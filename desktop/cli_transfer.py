@@ -18,7 +18,6 @@ Backups are encrypted to a passphrase (scrypt), never to a key kept on the same 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from typing import Any
 from desktop import config
 from desktop.cli_common import (
     UsageError,
+    ask_hidden,
     data_folder,
     dump,
     out,
@@ -55,8 +55,8 @@ def _passphrase(args: argparse.Namespace, *, confirm: bool, what: str = "Backup"
         return read_first_line(args.passphrase_file, "passphrase")
     if not sys.stdin.isatty():
         raise TransferUsageError("no terminal to ask for the passphrase: use --passphrase-file")
-    passphrase = getpass.getpass(f"{what} passphrase: ")
-    if confirm and getpass.getpass("Repeat it: ") != passphrase:
+    passphrase = ask_hidden(f"{what} passphrase: ")
+    if confirm and ask_hidden("Repeat it: ") != passphrase:
         raise InputRejected("the two passphrases differ")
     return passphrase
 
@@ -481,5 +481,5 @@ def _session_password(args: argparse.Namespace) -> str:
         return read_first_line(args.password_file, "password")
     if not sys.stdin.isatty():
         raise TransferUsageError("no terminal to ask for a password: use --password-file")
-    return getpass.getpass(f"Password for {args.user}: ")
+    return ask_hidden(f"Password for {args.user}: ")
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -674,3 +678,43 @@ def test_init_whose_recovery_key_cannot_be_written_creates_no_site(  # type: ign
         "haven-admin: the recovery key could not be written to standard output (No space left"
         " on device); the site was not created: run init again with an output that takes it\n")
     assert not target.exists()  # so init can run again
+
+
+def test_ctrl_d_at_a_password_prompt_is_a_usage_error_in_one_line(cli_site: Path) -> None:
+    """At a terminal, Ctrl+D instead of a password: said so, exit 2 (it was a traceback's
+    'unexpected failure (EOFError)', exit 1)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: haven-admin, with the pty as its terminal
+        try:
+            os.chdir(REPO)
+            command = [sys.executable, "-m", "desktop.cli", "--data", str(cli_site),
+                       "--user", "admin", "user", "list"]
+            os.execve(sys.executable, command, cli_env())  # noqa: S606 - fixed arguments
+        finally:
+            os._exit(127)
+    output = bytearray()
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([fd], [], [], 1.0)[0]:
+                continue
+            try:
+                data = os.read(fd, 4096)
+            except OSError:  # EIO: it exited and closed the terminal
+                break
+            if not data:
+                break
+            output += data
+            if b"Password for admin: " in output and b"\x04" not in output:
+                os.write(fd, b"\x04")
+                output += b"\x04"
+        else:
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"haven-admin did not finish: {bytes(output)!r}")
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 2, text
+    assert "haven-admin: nothing was typed: the input ended (Ctrl+D)" in text
+    assert "EOFError" not in text
