@@ -5,10 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
+import select
+import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,3 +162,42 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
         yield SmallDisk(point)
     finally:
         subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def run_at_terminal(
+    args: list[str], answer: Callable[[bytes], bytes | None], *,
+    env: dict[str, str] | None = None, timeout: float = 120,
+) -> tuple[int, bytes]:
+    """Run a program with a pseudo-terminal as its terminal; ``answer`` is shown all the
+    output so far after each read and returns what to type next, if anything. The exit
+    code and the whole output."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the program, with the pty as its terminal
+        try:
+            os.chdir(REPO)
+            os.execvpe(args[0], args, env if env is not None else dict(os.environ))  # noqa: S606
+        finally:
+            os._exit(127)
+    output = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([fd], [], [], 1.0)[0]:
+                continue
+            try:
+                data = os.read(fd, 4096)
+            except OSError:  # EIO: the program exited and closed the terminal
+                break
+            if not data:
+                break
+            output += data
+            typed = answer(bytes(output))
+            if typed:
+                os.write(fd, typed)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"{args[0]} did not finish: {bytes(output)!r}")
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), bytes(output)

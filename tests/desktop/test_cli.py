@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from db.vault import Vault
-from tests.conftest import PASSWORD, REPO, cli_env, cli_runner
+from tests.conftest import PASSWORD, REPO, cli_env, cli_runner, run_at_terminal
 
 CASE = {
     "kind": "surrender",
@@ -683,38 +679,18 @@ def test_init_whose_recovery_key_cannot_be_written_creates_no_site(  # type: ign
 def test_ctrl_d_at_a_password_prompt_is_a_usage_error_in_one_line(cli_site: Path) -> None:
     """At a terminal, Ctrl+D instead of a password: said so, exit 2 (it was a traceback's
     'unexpected failure (EOFError)', exit 1)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: haven-admin, with the pty as its terminal
-        try:
-            os.chdir(REPO)
-            command = [sys.executable, "-m", "desktop.cli", "--data", str(cli_site),
-                       "--user", "admin", "user", "list"]
-            os.execve(sys.executable, command, cli_env())  # noqa: S606 - fixed arguments
-        finally:
-            os._exit(127)
-    output = bytearray()
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            if not select.select([fd], [], [], 1.0)[0]:
-                continue
-            try:
-                data = os.read(fd, 4096)
-            except OSError:  # EIO: it exited and closed the terminal
-                break
-            if not data:
-                break
-            output += data
-            if b"Password for admin: " in output and b"\x04" not in output:
-                os.write(fd, b"\x04")
-                output += b"\x04"
-        else:
-            os.kill(pid, signal.SIGKILL)
-            pytest.fail(f"haven-admin did not finish: {bytes(output)!r}")
-    finally:
-        os.close(fd)
-    _, status = os.waitpid(pid, 0)
+    sent = [False]
+
+    def answer(output: bytes) -> bytes | None:
+        if b"Password for admin: " in output and not sent[0]:
+            sent[0] = True
+            return b"\x04"  # Ctrl+D: the end of input
+        return None
+
+    code, output = run_at_terminal(
+        [sys.executable, "-m", "desktop.cli", "--data", str(cli_site), "--user", "admin",
+         "user", "list"], answer, env=cli_env(), timeout=60)
     text = output.decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 2, text
+    assert code == 2, text
     assert "haven-admin: nothing was typed: the input ended (Ctrl+D)" in text
     assert "EOFError" not in text

@@ -5,19 +5,16 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import pty
 import random
-import select
 import shutil
-import signal
 import subprocess
-import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from desktop.transfer import age
+from tests.conftest import run_at_terminal
 
 CHUNK = 64 * 1024
 # From the C2SP age spec, section "The X25519 recipient type".
@@ -389,38 +386,15 @@ def test_age_keygen_derives_the_same_recipient(tmp_path: Path) -> None:
 
 def run_with_passphrase(args: list[str], passphrase: str, timeout: float = 120) -> int:
     """Run a tool that reads a passphrase from its terminal, answering every prompt."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: become the tool, with the pty as its terminal
-        try:
-            os.execvp(args[0], args)  # noqa: S606 - fixed argument list
-        finally:
-            os._exit(127)
-    output = bytearray()
-    answered = 0
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 1.0)
-            if not ready:
-                continue
-            try:
-                data = os.read(fd, 4096)
-            except OSError:  # EIO: the tool exited and closed the terminal
-                break
-            if not data:
-                break
-            output += data
-            prompts = output.lower().count(b"passphrase")
-            while answered < prompts:
-                os.write(fd, passphrase.encode() + b"\n")
-                answered += 1
-        else:
-            os.kill(pid, signal.SIGKILL)
-            pytest.fail(f"{args[0]} did not finish: {bytes(output)!r}")
-    finally:
-        os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+    answered = [0]
+
+    def answer(output: bytes) -> bytes | None:
+        prompts = output.lower().count(b"passphrase")
+        typed = (passphrase.encode() + b"\n") * (prompts - answered[0])
+        answered[0] = prompts
+        return typed
+
+    return run_at_terminal(args, answer, timeout=timeout)[0]
 
 
 @needs_age
