@@ -501,6 +501,12 @@ class Session:
             if original == case_id:
                 raise workflow.TransitionRejected("a case cannot be a duplicate of itself")
             first = self.get_case(original, audit_view=False)
+            if first.status in (Status.WITHDRAWN, Status.CLOSED):
+                # Both would leave the open queue, and the caller's new request with them.
+                raise workflow.TransitionRejected(
+                    f"case {first.ref} is {first.status.value}: a new request is not its"
+                    " duplicate; keep this case open"
+                )
             if first.status == Status.DUPLICATE:
                 # Else two cases could name each other and both leave the open queue.
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from db.records import Status
 from desktop import workflow
 from tests.conftest import Site
 from tests.desktop.test_duplicates import mark_duplicate, register
@@ -21,3 +22,19 @@ def test_the_desk_says_which_case_to_name_instead(site: Site) -> None:
     problem = explain(refused.value)
     assert problem.field == "duplicate_of"
     assert problem.text == f"{refs[1]} сама є дублікатом {refs[0]}; вкажіть натомість {refs[0]}."
+
+
+def test_a_withdrawn_case_takes_no_new_request_as_its_duplicate(site: Site) -> None:
+    """Both cases would leave the open queue: the caller's new request with them."""
+    old, new = register(site, "Петренко 1"), register(site, "Петренко 2")
+    site.session.advance(old, Status.WITHDRAWN, {"reason": "абонент відмовився"})
+    ref = site.session.get_case(old, audit_view=False).ref
+    with pytest.raises(workflow.TransitionRejected) as refused:
+        mark_duplicate(site, new, ref)
+    assert site.session.get_case(new, audit_view=False).status == Status.REGISTERED
+    apply_language("uk")
+    problem = explain(refused.value)
+    assert problem.field == "duplicate_of"
+    assert problem.text == (
+        f"Справу {ref} відкликано: нове звернення не є її дублікатом. Залиште цю справу"
+        " відкритою.")
