@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.records import Case, CodewordAttempt, ContactEntry, Outcome, Status, StatusChange
+from desktop.errors import NotFound
 from desktop.i18n import _, ngettext
 from desktop.permissions import Action
 from desktop.printing import (
@@ -57,8 +59,11 @@ _FIELD_ORDER = {name: position for position, name in enumerate(
 )}
 
 
-def _history_value(name: str, value: str) -> str:
-    """A field of the status history as the operator reads it (local times, labels)."""
+def _history_value(name: str, value: str, references: dict[str, str]) -> str:
+    """A field of the status history as the operator reads it (local times, labels, the
+    reference of a case it names)."""
+    if name == "duplicate_of":
+        return references.get(value, value)
     if name in ("window_start", "window_end"):
         try:
             return labels.moment(datetime.fromisoformat(value))
@@ -89,15 +94,19 @@ class CaseBundle:
     contacts: list[ContactEntry]
     history: list[StatusChange]
     attempts: list[CodewordAttempt]
+    references: dict[str, str]  # the reference of each case it names (the one it duplicates)
 
 
 def read_bundle(session: Session, case_id: str, audit_view: bool) -> CaseBundle:
-    return CaseBundle(
-        session.get_case(case_id, audit_view=audit_view),
-        session.contacts(case_id),
-        session.status_history(case_id),
-        session.codeword_attempts(case_id),
-    )
+    case = session.get_case(case_id, audit_view=audit_view)
+    history = session.status_history(case_id)
+    named = {case.duplicate_of, *(change.fields.get("duplicate_of") for change in history)}
+    references: dict[str, str] = {}
+    for other in filter(None, named):
+        with contextlib.suppress(NotFound):  # a case of another site not yet here: its id
+            references[other] = session.get_case(other, audit_view=False).ref
+    return CaseBundle(case, session.contacts(case_id), history,
+                      session.codeword_attempts(case_id), references)
 
 
 class CaseView(QWidget):
@@ -115,6 +124,7 @@ class CaseView(QWidget):
         self._runner = runner
         self.case_id = case_id
         self.case: Case | None = None
+        self._references: dict[str, str] = {}
         self._dialog: ConfirmDialog | TransitionDialog | None = None
         self._preview: HandoffPreviewDialog | None = None
         self._loading = False
@@ -255,6 +265,7 @@ class CaseView(QWidget):
         )
         self._show_flag(case, bundle.attempts)
         self._show_persons(case)
+        self._references = bundle.references
         self._show_details(case, bundle.history)
         self._show_contacts(bundle.contacts)
         self._show_history(bundle.history)
@@ -302,6 +313,8 @@ class CaseView(QWidget):
                 set_role(value_label, "warning" if late else None)
             elif name == "outcome":
                 text = labels.label(value) if value else ""
+            elif name == "duplicate_of":
+                text = self._references.get(value, value) if value else ""
             else:
                 text = "" if value is None else str(value)
             value_label.setText(text)
@@ -324,7 +337,8 @@ class CaseView(QWidget):
         for change in history:
             names = sorted(change.fields, key=lambda name: _FIELD_ORDER.get(name, 99))
             fields = "; ".join(
-                f"{labels.field_label(name)}: {_history_value(name, change.fields[name])}"
+                f"{labels.field_label(name)}: "
+                f"{_history_value(name, change.fields[name], self._references)}"
                 for name in names if name != "codeword"
             )
             line = _("{at} · {status} · {by}").format(

@@ -8,6 +8,7 @@ from db.records import Status
 from desktop import workflow
 from tests.conftest import Site
 from tests.desktop.test_duplicates import mark_duplicate, register
+from tests.ui.conftest import WAIT_MS
 from ui.language import apply_language
 from ui.messages import explain
 
@@ -38,3 +39,18 @@ def test_a_withdrawn_case_takes_no_new_request_as_its_duplicate(site: Site) -> N
     assert problem.text == (
         f"Справу {ref} відкликано: нове звернення не є її дублікатом. Залиште цю справу"
         " відкритою.")
+
+
+def test_a_duplicate_names_its_original_by_reference(  # type: ignore[no-untyped-def]
+    site: Site, desk, runner, qtbot
+) -> None:
+    first, second = register(site, "Петренко 1"), register(site, "Петренко 2")
+    ref = site.session.get_case(first, audit_view=False).ref
+    mark_duplicate(site, second, ref)
+    view = desk.open_case(second)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.case is not None and runner.idle(), timeout=WAIT_MS)
+    assert view.detail_labels["duplicate_of"].text() == ref  # not the case's internal id
+    history = view.history_list.item(view.history_list.count() - 1).text()
+    assert ref in history
+    assert first not in history
