@@ -8,6 +8,7 @@ A message not listed here is shown as the service wrote it.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,6 +163,19 @@ def _translate(template: str, match: re.Match[str]) -> str:
     return _(template).format(**match.groupdict())
 
 
+# Why a chosen file could not be written, in the desk's language (the OS says it in English).
+_OS_REASONS = {
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EDQUOT: N_("the disk is full"),
+    errno.EROFS: N_("the disk or stick is read-only"),
+    errno.EACCES: N_("this folder may not be written to"),
+    errno.EPERM: N_("this folder may not be written to"),
+    errno.ENOENT: N_("the folder is not there (was the stick taken out?)"),
+    errno.EIO: N_("the disk or stick could not be written (was it taken out?)"),
+    errno.ENAMETOOLONG: N_("the file name is too long"),
+}
+
+
 def explain(error: BaseException) -> Problem:
     """The field an error concerns and a translated sentence about it."""
     if isinstance(error, PermissionDenied):
@@ -180,8 +194,9 @@ def explain(error: BaseException) -> Problem:
             "The disk that holds the vault is full: nothing was changed. Free some space, then"
             " try again."))
     if isinstance(error, OSError):  # writing a file the person chose
+        reason = _OS_REASONS.get(error.errno or 0)
         return Problem(None, _("The file was not saved: {reason}.").format(
-            reason=error.strerror or type(error).__name__))
+            reason=_(reason) if reason else error.strerror or type(error).__name__))
     if not isinstance(error, HavenError):
         # Not a message meant for a person (and it may quote stored data): name the kind only.
         return Problem(

@@ -29,9 +29,14 @@ def test_a_full_vault_disk_is_said_plainly_in_both_languages() -> None:
     )
 
 
-def test_a_file_that_could_not_be_saved_names_the_reason() -> None:
-    error = OSError(errno.ENOSPC, "No space left on device", "/media/usb/card.pdf")
-    assert _in("en", error) == "The file was not saved: No space left on device."
+def test_a_file_that_could_not_be_saved_names_the_reason_in_the_desks_language() -> None:
+    full = OSError(errno.ENOSPC, "No space left on device", "/media/usb/card.pdf")
+    assert _in("en", full) == "The file was not saved: the disk is full."
+    assert _in("uk", full) == "Файл не збережено: диск заповнено."
+    read_only = OSError(errno.EROFS, "Read-only file system", "/media/usb/card.pdf")
+    assert _in("uk", read_only) == "Файл не збережено: диск або флешка лише для читання."
+    odd = OSError(errno.ETXTBSY, "Text file busy", "/media/usb/card.pdf")
+    assert _in("en", odd) == "The file was not saved: Text file busy."  # as the OS says it
 
 
 def test_an_export_target_that_exists_or_has_no_folder_reads_in_ukrainian() -> None:
