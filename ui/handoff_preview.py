@@ -385,6 +385,9 @@ class HandoffPreviewDialog(QDialog):
         dialog.setDefaultSuffix("pdf")
         # Qt's own dialog behaves the same on every workstation, whatever the desktop.
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        # Qt's Ukrainian catalogue lacks these two of its labels.
+        dialog.setLabelText(QFileDialog.DialogLabel.LookIn, _("Look in:"))
+        dialog.setLabelText(QFileDialog.DialogLabel.FileType, _("Files of type:"))
         dialog.setDirectory(str(removable_media_folder()))
         dialog.selectFile(f"handoff-{self._case_ref}.pdf")  # the reference names no one
         dialog.fileSelected.connect(self.save_to)
