@@ -352,7 +352,8 @@ def _insert_one(
         for status in _PATH[1 : _PATH.index(final) + 1]:
             steps.append((status, _fields_for(status, rng, moment, len(persons))))
     for status, fields in steps:
-        moment = moment + timedelta(hours=rng.randint(2, 96))
+        # A case made lately has its later steps now at the latest, never in the future.
+        moment = min(moment + timedelta(hours=rng.randint(2, 96)), now_utc())
         stage = ContactStage.CONFIRMATION if status == Status.CONFIRMED else ContactStage.FOLLOW_UP
         if status in (Status.CONFIRMED, Status.HANDOFF_ARRANGED):
             cases.add_contact(

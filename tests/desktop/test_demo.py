@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db.records import Status
+from db.vault import now_utc
 from desktop import demo, workflow
 from tests.conftest import Site
 
@@ -32,3 +33,13 @@ def test_every_status_change_records_what_its_move_requires(site: Site) -> None:
             assert set(move.required) - {"codeword"} <= set(change.fields), change
             seen.add(change.to_status)
     assert seen == set(Status) - {Status.REGISTERED}
+
+
+def test_nothing_in_the_demo_happened_in_the_future(site: Site) -> None:
+    demo.make_demo_cases(site.session, 60, seed=1)
+    now = now_utc()
+    for case in site.session.cases_full():
+        history = site.session.status_history(case.id)
+        contacts = site.session.contacts(case.id)
+        assert all(change.at <= now for change in history), case.ref
+        assert all(contact.at <= now for contact in contacts), case.ref
