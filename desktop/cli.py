@@ -28,6 +28,7 @@ from desktop.cli_common import (
     data_folder,
     dump,
     out,
+    output_file,
     progress_line,
     read_first_line,
     warn,
@@ -594,7 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     handoff = commands.add_parser("handoff", help="print a handoff sheet to a PDF file")
     handoff.add_argument("ref")
-    handoff.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    handoff.add_argument("-o", "--output", type=output_file, required=True, metavar="FILE.pdf")
     handoff.set_defaults(func=_with_session(cmd_handoff))
     sheet = commands.add_parser("sheet", help="handoff sheet tokens").add_subparsers(
         dest="sheet_command", required=True, parser_class=_Parser

@@ -22,6 +22,14 @@ class UsageError(HavenError):
     exit_code = 2
 
 
+def output_file(text: str) -> str:
+    """An -o argument: a file to write. '-' is no file here (nothing is written to stdout,
+    where it would pass through a terminal or a pipe unencrypted or mixed with messages)."""
+    if text.strip() in ("", "-"):
+        raise argparse.ArgumentTypeError("name a file to write (- is no file here)")
+    return text
+
+
 def ask_hidden(prompt: str) -> str:
     """What is typed at the terminal, not echoed; Ctrl+D (the end of input) gives nothing."""
     try:

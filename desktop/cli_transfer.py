@@ -31,6 +31,7 @@ from desktop.cli_common import (
     data_folder,
     dump,
     out,
+    output_file,
     progress_line,
     read_first_line,
     warn,
@@ -387,14 +388,14 @@ def register(commands: Any, with_session: WithSession) -> Any:
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=with_session(cmd_site_show))
     card = site.add_parser("key-card", help="print the key card (PDF) for another site")
-    card.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    card.add_argument("-o", "--output", type=output_file, required=True, metavar="FILE.pdf")
     card.set_defaults(func=with_session(cmd_site_key_card))
     identity = site.add_parser(
         "export-identity", help="break-glass: write the site's secret key (admin only)"
     )
     identity.add_argument("--age", action="store_true", required=True,
                           help="as an age identity file (AGE-SECRET-KEY-1…)")
-    identity.add_argument("-o", "--output", required=True, metavar="FILE")
+    identity.add_argument("-o", "--output", type=output_file, required=True, metavar="FILE")
     protection = identity.add_mutually_exclusive_group()
     protection.add_argument("--passphrase", action="store_true",
                             help="encrypt it with a passphrase, asked twice (age -d -i asks too)")
@@ -437,7 +438,7 @@ def register(commands: Any, with_session: WithSession) -> Any:
     export = commands.add_parser("export", help="write a transfer file for peers")
     export.add_argument("--to", required=True, metavar="PEER[,PEER…]")
     export.add_argument("--full", action="store_true", help="everything, not only what is new")
-    export.add_argument("-o", "--output", required=True, metavar="FILE.haven")
+    export.add_argument("-o", "--output", type=output_file, required=True, metavar="FILE.haven")
     export.set_defaults(func=with_session(cmd_export))
     verify = commands.add_parser("verify", help="check a transfer file without importing it")
     verify.add_argument("file", metavar="FILE.haven")
@@ -459,7 +460,7 @@ def register(commands: Any, with_session: WithSession) -> Any:
     resolve.set_defaults(func=with_session(cmd_conflict_resolve))
 
     backup = commands.add_parser("backup", help="an encrypted backup of the whole vault")
-    backup.add_argument("-o", "--output", required=True, metavar="FILE")
+    backup.add_argument("-o", "--output", type=output_file, required=True, metavar="FILE")
     backup.add_argument("--passphrase-file", metavar="FILE",
                         help="first line is the backup passphrase ('-' = stdin)")
     backup.set_defaults(func=with_session(cmd_backup))

@@ -298,6 +298,10 @@ def test_usage_errors_are_exit_2_in_one_line(cli_site: Path, run_cli, tmp_path: 
     assert wrong.returncode == 2
     assert wrong.stderr.count("\n") == 1  # the usage is one --help away, not printed
     assert wrong.stderr.endswith("(see: haven-admin user add --help)\n")
+    dash = run_cli("backup", "-o", "-", data=cli_site)  # it wrote a file named '-'
+    assert dash.returncode == 2
+    assert "-o/--output: name a file to write (- is no file here)" in dash.stderr
+    assert not (REPO / "-").exists()
     unknown = run_cli("case", "list", "--status", "arranged", data=cli_site)
     assert unknown.returncode == 2
     assert "invalid choice: 'arranged'" in unknown.stderr
