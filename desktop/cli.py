@@ -25,6 +25,7 @@ from desktop.cli_common import (
     PROG,
     UsageError,
     ask_hidden,
+    confirmed,
     data_folder,
     dump,
     out,
@@ -232,6 +233,13 @@ def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(session: Session, args: argparse.Namespace) -> int:
+    # Asked at a terminal only: scripts (and the CLI contract) disable without a question.
+    if not args.yes and sys.stdin.isatty():
+        out(f"Disabling '{args.name}' removes their keyslot and re-encrypts the vault. It"
+            " cannot be undone, and the name cannot be used for a new account.")
+        if not confirmed(f"Disable '{args.name}'?"):
+            warn("not confirmed; nothing was changed")
+            return 1
     with progress_line("Re-encrypting the vault") as progress:
         rekeyed = session.disable_user(args.name, progress, _show_new_recovery_key)
     out(f"User '{args.name}' disabled; their keyslot is removed.")
@@ -564,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=_with_session(cmd_user_list))
     disable = user.add_parser("disable")
     disable.add_argument("name")
+    disable.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     disable.set_defaults(func=_with_session(cmd_user_disable))
     passwd = user.add_parser("passwd")
     passwd.add_argument("name")
