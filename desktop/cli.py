@@ -343,14 +343,32 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
             x for x in (person.birth_date, person.phone, person.rank, person.unit) if x
         )
         out(f"  - {person.full_name}" + (f" ({details})" if details else ""))
+    window = None
+    if case.window_start is not None:
+        from desktop import handoff  # with reportlab: only when there is a window to show
+
+        window = handoff.window_text(case.window_start, case.window_end)
     for label, value in (
         ("location", case.location),
+        ("group size", case.group_size and str(case.group_size)),
+        ("condition", case.condition),
         ("meeting point", case.meeting_point),
         ("receiving unit", case.receiving_unit),
+        ("window", window),
         ("outcome", case.outcome and case.outcome.value),
+        ("outcome notes", case.outcome_notes),
+        ("duplicate of", case.duplicate_of and _reference(session, case.duplicate_of)),
+        ("reason", case.reason),
+        ("notes", case.notes),
     ):
         if value:
             out(f"  {label}: {value}")
+    out("  history:")
+    for change in session.status_history(case.id):
+        fields = "; ".join(f"{name}: {value}" for name, value in change.fields.items()
+                           if name != "codeword")
+        out(f"    {change.at.astimezone():%Y-%m-%d %H:%M} {change.to_status.value}"
+            f" by {change.by}" + (f" ({fields})" if fields else ""))
     return 0
 
 

@@ -732,3 +732,18 @@ def test_user_disable_asks_at_a_terminal_and_a_no_changes_nothing(
 def _disabled(run_cli, data: Path) -> dict[str, bool]:  # type: ignore[no-untyped-def]
     listed = run_cli("user", "list", "--json", data=data)
     return {user["name"]: user["disabled"] for user in json.loads(listed.stdout)}
+
+
+def test_case_show_tells_what_became_of_the_case(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """sheet verify sends the reader to case show for a withdrawn or closed case."""
+    first, second = _add(run_cli, cli_site), _add(run_cli, cli_site)
+    withdrawn = run_cli("case", "advance", first, "--to", "withdrawn", "--json", "-",
+                        data=cli_site, stdin='{"reason": "абонент відмовився"}')
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    shown = run_cli("case", "show", first, data=cli_site).stdout.splitlines()
+    assert "  reason: абонент відмовився" in shown
+    assert shown[-2].endswith(" registered by admin")
+    assert shown[-1].endswith(" withdrawn by admin (reason: абонент відмовився)")
+    marked = run_cli("case", "advance", second, "--to", "duplicate", "--json", "-",
+                     data=cli_site, stdin=json.dumps({"duplicate_of": first}))
+    assert marked.returncode == 4  # a withdrawn case takes no duplicate
