@@ -25,6 +25,7 @@ from desktop.cli_common import (
     PROG,
     UsageError,
     ask_hidden,
+    confirmed,
     data_folder,
     dump,
     out,
@@ -232,6 +233,13 @@ def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(session: Session, args: argparse.Namespace) -> int:
+    # Asked at a terminal only: scripts (and the CLI contract) disable without a question.
+    if not args.yes and sys.stdin.isatty():
+        out(f"Disabling '{args.name}' removes their keyslot and re-encrypts the vault. It"
+            " cannot be undone, and the name cannot be used for a new account.")
+        if not confirmed(f"Disable '{args.name}'?"):
+            warn("not confirmed; nothing was changed")
+            return 1
     with progress_line("Re-encrypting the vault") as progress:
         rekeyed = session.disable_user(args.name, progress, _show_new_recovery_key)
     out(f"User '{args.name}' disabled; their keyslot is removed.")
@@ -335,14 +343,32 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
             x for x in (person.birth_date, person.phone, person.rank, person.unit) if x
         )
         out(f"  - {person.full_name}" + (f" ({details})" if details else ""))
+    window = None
+    if case.window_start is not None:
+        from desktop import handoff  # with reportlab: only when there is a window to show
+
+        window = handoff.window_text(case.window_start, case.window_end)
     for label, value in (
         ("location", case.location),
+        ("group size", case.group_size and str(case.group_size)),
+        ("condition", case.condition),
         ("meeting point", case.meeting_point),
         ("receiving unit", case.receiving_unit),
+        ("window", window),
         ("outcome", case.outcome and case.outcome.value),
+        ("outcome notes", case.outcome_notes),
+        ("duplicate of", case.duplicate_of and _reference(session, case.duplicate_of)),
+        ("reason", case.reason),
+        ("notes", case.notes),
     ):
         if value:
             out(f"  {label}: {value}")
+    out("  history:")
+    for change in session.status_history(case.id):
+        fields = "; ".join(f"{name}: {value}" for name, value in change.fields.items()
+                           if name != "codeword")
+        out(f"    {change.at.astimezone():%Y-%m-%d %H:%M} {change.to_status.value}"
+            f" by {change.by}" + (f" ({fields})" if fields else ""))
     return 0
 
 
@@ -564,6 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=_with_session(cmd_user_list))
     disable = user.add_parser("disable")
     disable.add_argument("name")
+    disable.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     disable.set_defaults(func=_with_session(cmd_user_disable))
     passwd = user.add_parser("passwd")
     passwd.add_argument("name")

@@ -30,6 +30,16 @@ def output_file(text: str) -> str:
     return text
 
 
+def confirmed(question: str) -> bool:
+    """Ask a yes/no question at the terminal; anything but y or yes (or the end of input)
+    is no."""
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
 def ask_hidden(prompt: str) -> str:
     """What is typed at the terminal, not echoed; Ctrl+D (the end of input) gives nothing."""
     try:

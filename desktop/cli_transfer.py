@@ -28,6 +28,7 @@ from desktop import config
 from desktop.cli_common import (
     UsageError,
     ask_hidden,
+    confirmed,
     data_folder,
     dump,
     out,
@@ -193,11 +194,7 @@ def cmd_peer_reset_checkpoint(session: Session, args: argparse.Namespace) -> int
         out(f"This forgets the audit checkpoint of {held.checkpoint.tree_size} entries accepted"
              " from it: the checkpoint of its next file is taken on trust, like a first one.")
         out("Do this only once its IT officer has confirmed that it was restored from a backup.")
-        try:
-            answer = input("Forget the checkpoint? [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
+        if not confirmed("Forget the checkpoint?"):
             warn("not confirmed; nothing was changed")
             return 1
     reset = service.reset_checkpoint(args.name, evidence)

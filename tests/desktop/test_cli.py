@@ -317,7 +317,7 @@ def test_usage_errors_are_exit_2_in_one_line(cli_site: Path, run_cli, tmp_path: 
     recovering = run_cli("recover", "admin", "--recovery-key-file", str(key_file),
                          "--new-password-file", str(run_cli.password_file), data=empty, user=None)
     assert (recovering.returncode, recovering.stderr) == (2, nowhere.stderr)
-    leftover = run_cli("user", "disable", "olena", "--yes", data=cli_site)
+    leftover = run_cli("user", "disable", "olena", "--force", data=cli_site)
     assert leftover.returncode == 2
     assert leftover.stderr.endswith("(see: haven-admin COMMAND --help)\n")
     # A keyslot file without its database is no place to init, but a vault to restore.
@@ -698,3 +698,52 @@ def test_ctrl_d_at_a_password_prompt_is_a_usage_error_in_one_line(cli_site: Path
     assert code == 2, text
     assert "haven-admin: nothing was typed: the input ended (Ctrl+D)" in text
     assert "EOFError" not in text
+
+
+def test_user_disable_asks_at_a_terminal_and_a_no_changes_nothing(
+    cli_site: Path, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    added = run_cli("user", "add", "olena", "--role", "operator", "--new-password-file",
+                    str(run_cli.password_file), data=cli_site)
+    assert added.returncode == 0, added.stderr
+
+    def answering(reply: bytes):  # type: ignore[no-untyped-def]
+        def answer(output: bytes) -> bytes | None:
+            if output.endswith(b"Password for admin: "):
+                return PASSWORD.encode() + b"\n"
+            if output.endswith(b"Disable 'olena'? [y/N] "):
+                return reply
+            return None
+        return answer
+
+    command = [sys.executable, "-m", "desktop.cli", "--data", str(cli_site), "--user", "admin",
+               "user", "disable", "olena"]
+    code, output = run_at_terminal(command, answering(b"\n"), env=cli_env(), timeout=60)
+    assert code == 1, output
+    assert b"cannot be undone" in output
+    assert b"not confirmed; nothing was changed" in output
+    assert _disabled(run_cli, cli_site) == {"admin": False, "olena": False}
+    code, output = run_at_terminal(command, answering(b"y\n"), env=cli_env(), timeout=120)
+    assert code == 0, output
+    assert b"User 'olena' disabled" in output
+    assert _disabled(run_cli, cli_site) == {"admin": False, "olena": True}
+
+
+def _disabled(run_cli, data: Path) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    listed = run_cli("user", "list", "--json", data=data)
+    return {user["name"]: user["disabled"] for user in json.loads(listed.stdout)}
+
+
+def test_case_show_tells_what_became_of_the_case(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """sheet verify sends the reader to case show for a withdrawn or closed case."""
+    first, second = _add(run_cli, cli_site), _add(run_cli, cli_site)
+    withdrawn = run_cli("case", "advance", first, "--to", "withdrawn", "--json", "-",
+                        data=cli_site, stdin='{"reason": "абонент відмовився"}')
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    shown = run_cli("case", "show", first, data=cli_site).stdout.splitlines()
+    assert "  reason: абонент відмовився" in shown
+    assert shown[-2].endswith(" registered by admin")
+    assert shown[-1].endswith(" withdrawn by admin (reason: абонент відмовився)")
+    marked = run_cli("case", "advance", second, "--to", "duplicate", "--json", "-",
+                     data=cli_site, stdin=json.dumps({"duplicate_of": first}))
+    assert marked.returncode == 4  # a withdrawn case takes no duplicate
