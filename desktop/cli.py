@@ -25,9 +25,9 @@ from desktop.cli_common import (
     PROG,
     UsageError,
     ask_hidden,
-    confirmed,
     data_folder,
     dump,
+    go_on,
     out,
     output_file,
     progress_line,
@@ -233,13 +233,10 @@ def cmd_user_list(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(session: Session, args: argparse.Namespace) -> int:
-    # Asked at a terminal only: scripts (and the CLI contract) disable without a question.
-    if not args.yes and sys.stdin.isatty():
-        out(f"Disabling '{args.name}' removes their keyslot and re-encrypts the vault. It"
-            " cannot be undone, and the name cannot be used for a new account.")
-        if not confirmed(f"Disable '{args.name}'?"):
-            warn("not confirmed; nothing was changed")
-            return 1
+    if not go_on(args, f"Disabling '{args.name}' removes their keyslot and re-encrypts the"
+                 " vault. It cannot be undone, and the name cannot be used for a new account.",
+                 f"Disable '{args.name}'?"):
+        return 1
     with progress_line("Re-encrypting the vault") as progress:
         rekeyed = session.disable_user(args.name, progress, _show_new_recovery_key)
     out(f"User '{args.name}' disabled; their keyslot is removed.")

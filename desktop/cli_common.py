@@ -40,6 +40,18 @@ def confirmed(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def go_on(args: argparse.Namespace, what_it_does: str, question: str) -> bool:
+    """Whether to carry out a step that cannot be undone: with --yes, or without a terminal
+    (a script) at once; at a terminal once the person answers yes, having read what it does."""
+    if args.yes or not sys.stdin.isatty():
+        return True
+    out(what_it_does)
+    if confirmed(question):
+        return True
+    warn("not confirmed; nothing was changed")
+    return False
+
+
 def ask_hidden(prompt: str) -> str:
     """What is typed at the terminal, not echoed; Ctrl+D (the end of input) gives nothing."""
     try:

@@ -31,6 +31,7 @@ from desktop.cli_common import (
     confirmed,
     data_folder,
     dump,
+    go_on,
     out,
     output_file,
     progress_line,
@@ -178,6 +179,9 @@ def cmd_peer_allowed_signers(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_peer_revoke(session: Session, args: argparse.Namespace) -> int:
+    if not go_on(args, f"Revoking '{args.name}' refuses every file from it from now on; it"
+                 " cannot be undone here.", f"Revoke '{args.name}'?"):
+        return 1
     peer = TransferService(session).revoke_peer(args.name)
     out(f"Peer '{peer.name}' revoked: files from it are refused from now on.")
     return 0
@@ -420,6 +424,7 @@ def register(commands: Any, with_session: WithSession) -> Any:
     signers.set_defaults(func=with_session(cmd_peer_allowed_signers))
     revoke = peer.add_parser("revoke", help="refuse every file from this peer from now on")
     revoke.add_argument("name")
+    revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     revoke.set_defaults(func=with_session(cmd_peer_revoke))
     reset = peer.add_parser(
         "reset-checkpoint",

@@ -164,6 +164,14 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
         subprocess.run(["umount", "-l", str(point)], check=False)
 
 
+def answering(replies: dict[bytes, bytes]) -> Callable[[bytes], bytes | None]:
+    """For run_at_terminal: type each reply once the output ends with its prompt."""
+    def answer(output: bytes) -> bytes | None:
+        return next((reply for prompt, reply in replies.items() if output.endswith(prompt)),
+                    None)
+    return answer
+
+
 def run_at_terminal(
     args: list[str], answer: Callable[[bytes], bytes | None], *,
     env: dict[str, str] | None = None, timeout: float = 120,

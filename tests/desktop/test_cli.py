@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from db.vault import Vault
-from tests.conftest import PASSWORD, REPO, cli_env, cli_runner, run_at_terminal
+from tests.conftest import PASSWORD, REPO, answering, cli_env, cli_runner, run_at_terminal
 
 CASE = {
     "kind": "surrender",
@@ -683,17 +683,10 @@ def test_init_whose_recovery_key_cannot_be_written_creates_no_site(  # type: ign
 def test_ctrl_d_at_a_password_prompt_is_a_usage_error_in_one_line(cli_site: Path) -> None:
     """At a terminal, Ctrl+D instead of a password: said so, exit 2 (it was a traceback's
     'unexpected failure (EOFError)', exit 1)."""
-    sent = [False]
-
-    def answer(output: bytes) -> bytes | None:
-        if b"Password for admin: " in output and not sent[0]:
-            sent[0] = True
-            return b"\x04"  # Ctrl+D: the end of input
-        return None
-
     code, output = run_at_terminal(
         [sys.executable, "-m", "desktop.cli", "--data", str(cli_site), "--user", "admin",
-         "user", "list"], answer, env=cli_env(), timeout=60)
+         "user", "list"], answering({b"Password for admin: ": b"\x04"}),  # Ctrl+D
+        env=cli_env(), timeout=60)
     text = output.decode(errors="replace")
     assert code == 2, text
     assert "haven-admin: nothing was typed: the input ended (Ctrl+D)" in text
@@ -707,23 +700,20 @@ def test_user_disable_asks_at_a_terminal_and_a_no_changes_nothing(
                     str(run_cli.password_file), data=cli_site)
     assert added.returncode == 0, added.stderr
 
-    def answering(reply: bytes):  # type: ignore[no-untyped-def]
-        def answer(output: bytes) -> bytes | None:
-            if output.endswith(b"Password for admin: "):
-                return PASSWORD.encode() + b"\n"
-            if output.endswith(b"Disable 'olena'? [y/N] "):
-                return reply
-            return None
-        return answer
+    def replies(reply: bytes) -> dict[bytes, bytes]:
+        return {b"Password for admin: ": PASSWORD.encode() + b"\n",
+                b"Disable 'olena'? [y/N] ": reply}
 
     command = [sys.executable, "-m", "desktop.cli", "--data", str(cli_site), "--user", "admin",
                "user", "disable", "olena"]
-    code, output = run_at_terminal(command, answering(b"\n"), env=cli_env(), timeout=60)
+    code, output = run_at_terminal(command, answering(replies(b"\n")), env=cli_env(),
+                                   timeout=60)
     assert code == 1, output
     assert b"cannot be undone" in output
     assert b"not confirmed; nothing was changed" in output
     assert _disabled(run_cli, cli_site) == {"admin": False, "olena": False}
-    code, output = run_at_terminal(command, answering(b"y\n"), env=cli_env(), timeout=120)
+    code, output = run_at_terminal(command, answering(replies(b"y\n")), env=cli_env(),
+                                   timeout=120)
     assert code == 0, output
     assert b"User 'olena' disabled" in output
     assert _disabled(run_cli, cli_site) == {"admin": False, "olena": True}

@@ -6,11 +6,12 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, cli_runner
+from tests.conftest import PASSWORD, answering, cli_env, cli_runner, run_at_terminal
 
 
 def init(run_cli, data: Path, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -288,3 +289,30 @@ def test_peer_add_takes_the_keys_from_the_key_cards_qr_code(  # type: ignore[no-
     [listed] = json.loads(run_cli("peer", "list", "--json", data=north).stdout)
     assert (listed["site_id"], listed["signing_key"].split()[:2], listed["recipient"]) == (
         theirs["site_id"], theirs["signing_key"].split()[:2], theirs["age_recipient"])
+
+
+def test_peer_revoke_asks_at_a_terminal_and_a_no_changes_nothing(  # type: ignore[no-untyped-def]
+    two_sites, run_cli
+) -> None:
+    north, south = two_sites
+    assert add_peer(run_cli, south, "north", show(run_cli, north)).returncode == 0
+
+    def replies(reply: bytes) -> dict[bytes, bytes]:
+        return {b"Password for admin: ": PASSWORD.encode() + b"\n",
+                b"Revoke 'north'? [y/N] ": reply}
+
+    def revoked() -> bool:
+        listed = json.loads(run_cli("peer", "list", "--json", data=south).stdout)
+        return bool(next(p for p in listed if p["name"] == "north")["revoked"])
+
+    command = [sys.executable, "-m", "desktop.cli", "--data", str(south), "--user", "admin",
+               "peer", "revoke", "north"]
+    code, output = run_at_terminal(command, answering(replies(b"n\n")), env=cli_env(),
+                                   timeout=60)
+    assert code == 1, output
+    assert b"refuses every file from it from now on" in output
+    assert not revoked()
+    code, output = run_at_terminal(command, answering(replies(b"y\n")), env=cli_env(),
+                                   timeout=60)
+    assert code == 0, output
+    assert revoked()
