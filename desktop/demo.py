@@ -241,6 +241,9 @@ def _final_status(rng: random.Random) -> Status:
 _EVERY_STATUS = tuple(Status)
 
 
+_SPAN = timedelta(days=60)  # demo cases were created over the last 60 days
+
+
 def make_demo_cases(
     session: Session, count: int, seed: int, progress: Callable[[str], None] | None = None
 ) -> None:
@@ -259,7 +262,7 @@ def make_demo_cases(
             users.set_site_places(conn, "meeting_point", list(MEETING_POINTS))
             users.set_site_places(conn, "receiving_unit", list(RECEIVING_UNITS))
     done = 0
-    start = now_utc() - timedelta(days=60)
+    start = now_utc() - _SPAN
     original: str | None = None  # the case a duplicate names: the last one that is none
     while done < count:
         batch = min(BATCH, count - done)
@@ -299,7 +302,7 @@ def _insert_one(
     if final == Status.DUPLICATE and original is None:
         final = Status.WITHDRAWN
     persons = tuple(_person(rng) for _ in range(1 if consultation else _group_size(rng)))
-    created = start + timedelta(seconds=rng.randint(0, 60 * 86400))
+    created = start + timedelta(seconds=rng.randint(0, int(_SPAN.total_seconds())))
     while True:
         ref = refcode.new_reference(prefix, rng)
         if ref not in used and not cases.ref_exists(conn, ref):
@@ -352,8 +355,9 @@ def _insert_one(
         for status in _PATH[1 : _PATH.index(final) + 1]:
             steps.append((status, _fields_for(status, rng, moment, len(persons))))
     for status, fields in steps:
-        # A case made lately has its later steps now at the latest, never in the future.
-        moment = min(moment + timedelta(hours=rng.randint(2, 96)), now_utc())
+        # A case made lately has its later steps when the demo began at the latest (60 days
+        # after ``start``), never in the future.
+        moment = min(moment + timedelta(hours=rng.randint(2, 96)), start + _SPAN)
         stage = ContactStage.CONFIRMATION if status == Status.CONFIRMED else ContactStage.FOLLOW_UP
         if status in (Status.CONFIRMED, Status.HANDOFF_ARRANGED):
             cases.add_contact(

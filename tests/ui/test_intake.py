@@ -246,14 +246,21 @@ def test_the_duplicates_list_is_left_by_keyboard_back_to_the_field(
     assert focused() is not intake.duplicates_list
 
 
-def test_the_codeword_page_stays_until_the_operator_says_it_was_read_out(
-    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
-) -> None:
+def _registered(qtbot, desk: MainWindow):  # type: ignore[no-untyped-def]
+    """An intake of one person saved with Ctrl+Enter: the dialog on its result page, and
+    the registration it shows."""
     intake = open_intake(qtbot, desk)
     type_text(intake.persons[0].edits["full_name"], "Мельник Тарас")
     with qtbot.waitSignal(intake.registered, timeout=WAIT_MS) as registered:
         qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
-    codeword = registered.args[0].codeword
+    return intake, registered.args[0]
+
+
+def test_the_codeword_page_stays_until_the_operator_says_it_was_read_out(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake, result = _registered(qtbot, desk)
+    codeword = result.codeword
     assert focused() is intake.read_check
     # A tired Enter, Esc or Alt+C right after saving leaves the codeword on the screen.
     for key, modifier in ((Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
@@ -273,16 +280,13 @@ def test_the_codeword_page_stays_until_the_operator_says_it_was_read_out(
 def test_enter_on_open_the_case_opens_it(
     site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
 ) -> None:
-    intake = open_intake(qtbot, desk)
-    type_text(intake.persons[0].edits["full_name"], "Мельник Тарас")
-    with qtbot.waitSignal(intake.registered, timeout=WAIT_MS) as registered:
-        qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    intake, result = _registered(qtbot, desk)
     qtbot.keyClick(focused(), Qt.Key.Key_Space)
     qtbot.keyClick(focused(), Qt.Key.Key_Tab)
     assert focused() is intake.open_button
     qtbot.keyClick(focused(), Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: (view := desk.current_case()) is not None
-                    and view.case_id == registered.args[0].case_id, timeout=WAIT_MS)
+                    and view.case_id == result.case_id, timeout=WAIT_MS)
 
 
 def test_a_birth_date_written_with_the_year_abbreviated_after_it_is_read(
