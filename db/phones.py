@@ -34,12 +34,27 @@ def _parse_possible(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
     return number
 
 
-def normalize_phone(raw: str, default_region: str = "UA") -> str | None:
-    """Return `raw` in E.164, or None when it cannot be a complete phone number."""
+def _parse_number(raw: str, default_region: str) -> phonenumbers.PhoneNumber | None:
     number = _parse_possible(raw, default_region)
     if number is None and default_region == "UA" and _LEGACY_UA_TRUNK.match(raw):
         number = _parse_possible(raw.replace("8", "", 1), default_region)
-    if number is None:
+    return number
+
+
+def has_extension(raw: str, default_region: str = "UA") -> bool:
+    """Whether `raw` is a phone number followed by an extension ("доб. 2", "ext. 12")."""
+    number = _parse_number(raw, default_region)
+    return number is not None and bool(number.extension)
+
+
+def normalize_phone(raw: str, default_region: str = "UA") -> str | None:
+    """Return `raw` in E.164, or None when it cannot be a complete phone number.
+
+    A number with an extension is None too: E.164 has no place for the extension, and the
+    number stored without it would not reach the person (see has_extension).
+    """
+    number = _parse_number(raw, default_region)
+    if number is None or number.extension:
         return None
     # Ukraine's numbering plan is known to the digit: a number with a digit missing or one
     # too many can still be "possible" by length, but is not a number anyone answers.

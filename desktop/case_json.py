@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from db import cases
-from db.phones import normalize_phone
+from db.phones import has_extension, normalize_phone
 from db.records import Case, CaseKind, Channel, Mobilization, NewCase, Person
 from db.vault import format_time
 from desktop.errors import InputRejected
@@ -88,6 +88,8 @@ def parse_phone(path: str, value: Any) -> str | None:
         return None
     normalised = normalize_phone(text)
     if normalised is None:
+        if has_extension(text):
+            raise CaseInputError(f"{path}: an extension cannot be stored with a phone number")
         raise CaseInputError(f"{path}: not a phone number")
     return normalised
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from db.phones import normalize_phone, phone_search_keys, query_phone_digits
+from db.phones import has_extension, normalize_phone, phone_search_keys, query_phone_digits
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,20 @@ def test_other_numbers(raw: str, region: str, expected: str) -> None:
 )
 def test_not_a_possible_number(raw: str) -> None:
     assert normalize_phone(raw) is None
+
+
+@pytest.mark.parametrize(
+    "raw", ["+380 44 123 4567 доб. 2", "044 123 45 67 ext. 12", "(044) 123-45-67 x3"]
+)
+def test_a_number_with_an_extension_is_not_stored_without_it(raw: str) -> None:
+    # E.164 has no place for the extension: stored, the number would ring the switchboard.
+    assert normalize_phone(raw) is None
+    assert has_extension(raw)
+
+
+def test_a_plain_number_has_no_extension() -> None:
+    assert not has_extension("044 123 45 67")
+    assert not has_extension("Іванов")
 
 
 def test_normalized_number_is_stable() -> None:

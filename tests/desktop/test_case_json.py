@@ -44,6 +44,15 @@ def test_a_valid_case_has_no_problems_and_parses() -> None:
     assert case_json.parse_new_case(raw).persons[0].full_name == "Петренко Іван"
 
 
+def test_a_phone_with_an_extension_is_refused_saying_so() -> None:
+    raw = _raw(persons=[{"full_name": "Петренко Іван", "phone": "044 123 45 67 доб. 2"}])
+    with pytest.raises(CaseInputError) as raised:
+        case_json.parse_new_case(raw)
+    assert str(raised.value) == (
+        "persons[0].phone: an extension cannot be stored with a phone number"
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [

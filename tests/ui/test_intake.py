@@ -91,6 +91,27 @@ def test_every_bad_field_is_shown_at_once_with_the_focus_on_the_first(
     assert intake.errors.label("callback").isVisible()
 
 
+def test_a_phone_with_an_extension_is_refused_with_what_to_do(
+    desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    person = intake.persons[0]
+    type_text(person.edits["full_name"], "Шевчук Олег")
+    type_text(person.edits["phone"], "044 123 45 67 доб. 2")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+
+    error = intake.errors.label("persons[0].phone")
+    assert error is not None
+    assert error.isVisible()
+    assert error.text() == (
+        "An extension cannot be stored with the number: enter the number alone and write"
+        " the extension in the notes."
+    )
+    assert focused() is person.edits["phone"]
+    assert person.edits["phone"].text() == "044 123 45 67 доб. 2"
+    assert runner.idle()  # nothing was sent to the vault
+
+
 def test_possible_duplicates_appear_while_typing(
     site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
 ) -> None:
