@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import shutil
 import statistics
@@ -69,10 +70,31 @@ def ensure_vault(cache: Path, persons: int, progress: Callable[[str], None]) -> 
     return folder
 
 
+_MADE_BY = "made-by"
+
+
+def _maker_digest() -> str:
+    """What a cached site's contents follow from: the demo data and the vault's schema.
+
+    A site made by another version of either could hold what today's checks refuse
+    (a transfer file of its cases would not import), so it is made again.
+    """
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in [root / "desktop" / "demo.py", *sorted((root / "db" / "migrations").iterdir())]:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def cached_site(folder: Path, site_name: str, fill: Callable[[Session], None]) -> Path:
-    """A site made once in ``folder`` and filled by ``fill``; reused while it exists."""
-    if folder.exists():
+    """A site made once in ``folder`` and filled by ``fill``; reused while it exists and was
+    made by today's demo data and schema."""
+    maker = _maker_digest()
+    stamp = folder / _MADE_BY
+    if stamp.is_file() and stamp.read_text() == maker:
         return folder
+    shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(exist_ok=True)
     building = folder.with_name(folder.name + ".part")
     shutil.rmtree(building, ignore_errors=True)
@@ -81,6 +103,7 @@ def cached_site(folder: Path, site_name: str, fill: Callable[[Session], None]) -
         fill(session)
     finally:
         session.close()
+    (building / _MADE_BY).write_text(maker)
     building.rename(folder)
     return folder
 
