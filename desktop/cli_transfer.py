@@ -40,7 +40,6 @@ from desktop.cli_common import (
 )
 from desktop.errors import InputRejected, not_written
 from desktop.files import check_new_file, write_private_file
-from desktop.keycard import read_key_card
 from desktop.session import Session
 from desktop.transfer.service import KEEP_SIDES, TransferService, keep_choice, restore
 
@@ -147,6 +146,8 @@ def cmd_peer_add(session: Session, args: argparse.Namespace) -> int:
 def _key_card_keys(source: str) -> tuple[str, str, str]:
     """(signing key, age recipient, site id) from the text of a key card's QR code, given
     as it is or as '-' for standard input (a scanner's, or `zbarimg --raw card.png`)."""
+    from desktop.keycard import read_key_card  # beside the card's renderer, with reportlab
+
     text = sys.stdin.read() if source == "-" else source
     try:
         card = read_key_card(text)

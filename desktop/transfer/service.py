@@ -30,7 +30,6 @@ from desktop.errors import (
     not_written,
 )
 from desktop.files import check_new_file
-from desktop.keycard import render_key_card
 from desktop.permissions import Action, require
 from desktop.session import Session
 from desktop.transfer import age, backup, export, identity, importer, sshsig
@@ -143,6 +142,8 @@ class TransferService:
 
         ``save`` writes it first: a card that could not be written is not audited as made.
         """
+        from desktop.keycard import render_key_card  # reportlab: only when a card is made
+
         self._require(Action.TRANSFER)
         mine = self.site_identity()
         pdf = render_key_card(
