@@ -24,7 +24,7 @@ def test_sigkill_during_demo_loses_nothing_acknowledged(tmp_path: Path) -> None:
     password_file.write_text(PASSWORD + "\n")
     rng = random.Random(20261127)
     acknowledged = 0
-    for round_number in range(12):
+    for round_number in range(8):
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -50,7 +50,7 @@ def test_sigkill_during_demo_loses_nothing_acknowledged(tmp_path: Path) -> None:
         )
         assert process.stdout is not None
         # Kill after a random number of acknowledged batches, or in the middle of the first.
-        wanted = rng.randint(0, 3)
+        wanted = rng.randint(0, 2)
         seen = 0
         while seen < wanted:
             line = process.stdout.readline()
