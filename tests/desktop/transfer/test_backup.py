@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import tarfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,3 +257,49 @@ def test_a_backup_stopped_by_a_shutdown_or_logout_takes_back_what_it_wrote(
     assert said == "haven-admin: interrupted; nothing was half-written\n"
     assert list(stick.iterdir()) == []
     assert list(north.data.glob(".backup-*")) == []
+
+
+class _CtrlC:
+    """A progress callback at which Ctrl+C arrives: a signal's handler raises in whatever
+    the main thread runs, here at its first call there that tells at least ``share`` of
+    the way (and more than nothing)."""
+
+    def __init__(self, share: float) -> None:
+        self._share = share
+        self.arrived = False
+
+    def __call__(self, done: int, total: int) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        if main and done > 0 and done >= self._share * total:
+            self.arrived = True
+            raise KeyboardInterrupt
+
+
+# As the snapshot is done (or a restore has read the backup's start), in the middle of the
+# encryption or the unpacking, and once all was read.
+@pytest.mark.parametrize("share", [0.01, 0.85, 1.0])
+def test_a_backup_or_restore_interrupted_on_the_way_leaves_nothing(
+    sites: list[HavenSite], tmp_path: Path, share: float
+) -> None:
+    north, _ = sites
+    for index in range(150):  # a backup of several chunks beyond what a restore reads first
+        new_case(north, f"Коваленко {index}")
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    ctrl_c = _CtrlC(share)
+    with pytest.raises(KeyboardInterrupt):
+        north.service.backup(stick / "north.backup", PASSPHRASE, FAST_WORK_FACTOR, ctrl_c)
+    assert ctrl_c.arrived
+    assert list(stick.iterdir()) == []
+    assert list(north.data.glob(".backup-*")) == []
+    assert "backup_made" not in {entry.action for entry in north.session.audit_entries()}
+
+    path = backup(north, stick / "north.backup")
+    target = tmp_path / "new-machine" / "data"
+    ctrl_c = _CtrlC(share)
+    with pytest.raises(KeyboardInterrupt):
+        restore(path, target, PASSPHRASE, "admin", PASSWORD, progress=ctrl_c)
+    assert ctrl_c.arrived
+    assert not target.exists()
+    restore(path, target, PASSPHRASE, "admin", PASSWORD)  # and it can be done again
+    assert sorted(p.name for p in target.iterdir()) == ["haven.db", "keyslots.json"]
