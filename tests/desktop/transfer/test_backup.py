@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from desktop.session import Session
 from desktop.transfer import age
 from desktop.transfer.backup import write_backup
 from desktop.transfer.service import restore
-from tests.conftest import FAST_KDF, PASSWORD
+from tests.conftest import FAST_KDF, PASSWORD, cli_env, run_at_terminal
 from tests.desktop.transfer.sites import (
     HavenSite,
     canonical_dump,
@@ -172,7 +174,9 @@ def test_backup_and_restore_through_the_cli(sites: list[HavenSite], tmp_path: Pa
     target = tmp_path / "restored"
     assert cli.main([*common, "restore", str(path), "--data", str(target),
                      "--passphrase-file", str(phrase)]) == 0
-    said = capsys.readouterr().out.splitlines()[1:]  # after what backup said
+    captured = capsys.readouterr()
+    assert captured.err == ""  # no terminal, so no progress line: what scripts always saw
+    said = captured.out.splitlines()[1:]  # after what backup said
     # Which site came back, and what it means for accounts changed since the backup.
     assert said[0].startswith(
         f"Restored the backup of site 'Site north' ({north.site_id}) made "
@@ -257,6 +261,50 @@ def test_a_backup_stopped_by_a_shutdown_or_logout_takes_back_what_it_wrote(
     assert said == "haven-admin: interrupted; nothing was half-written\n"
     assert list(stick.iterdir()) == []
     assert list(north.data.glob(".backup-*")) == []
+
+
+def _shown(output: str, doing: str) -> list[int]:
+    """The percentages a progress line showed, in order."""
+    return [int(found) for found in re.findall(rf"\r{doing}… (\d+)%", output)]
+
+
+def test_backup_and_restore_show_how_far_they_are_at_a_terminal(
+    sites: list[HavenSite], tmp_path: Path
+) -> None:
+    north, _ = sites
+    north.close()
+    password = tmp_path / "password.txt"
+    password.write_text(PASSWORD + "\n")
+    phrase = tmp_path / "phrase.txt"
+    phrase.write_text(PASSPHRASE + "\n")
+    path = tmp_path / "north.backup"
+    haven_admin = [sys.executable, "-m", "desktop.cli", "--user", "admin", "--password-file",
+                   str(password)]
+
+    code, output = run_at_terminal(
+        [*haven_admin, "--data", str(north.data), "backup", "-o", str(path),
+         "--passphrase-file", str(phrase)], lambda _: None, env=cli_env())
+    text = output.decode()
+    assert code == 0, text
+    shown = _shown(text, "Writing the backup")
+    assert (shown[:1], shown[-1:]) == ([0], [100]), text
+    assert shown == sorted(shown)  # the line never goes back
+    # Cleared before the command says what it did.
+    cleared = "\r" + " " * len("Writing the backup… 100%") + "\r"
+    assert f"\rWriting the backup… 100%{cleared}Backup written to {path}" in text
+
+    target = tmp_path / "restored"
+    code, output = run_at_terminal(
+        [*haven_admin, "restore", str(path), "--data", str(target), "--passphrase-file",
+         str(phrase)], lambda _: None, env=cli_env())
+    text = output.decode()
+    assert code == 0, text
+    shown = _shown(text, "Restoring the backup")
+    assert (shown[:1], shown[-1:]) == ([0], [100]), text
+    assert shown == sorted(shown)
+    cleared = "\r" + " " * len("Restoring the backup… 100%") + "\r"
+    assert f"\rRestoring the backup… 100%{cleared}Restored the backup of site 'Site north'" in text
+    north.session = Session.open(north.data, "admin", PASSWORD)
 
 
 class _CtrlC:
