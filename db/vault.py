@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from db import audit_tree, keyslots, login_journal, search
+from db.growth import growth_watched
 from db.keyslots import KdfParams, KeyslotError, KeyslotFile, WrongPassword
 from db.migrate import migrate
 
@@ -689,27 +690,9 @@ def _journal_watched(
 ) -> Iterator[None]:
     """Tell ``progress`` how far a re-encryption is: each page goes into the rollback
     journal as it is rewritten, so the journal grows to the size of the database."""
-    if progress is None:
-        yield
-        return
-    total = database.stat().st_size
     journal = database.with_name(database.name + "-journal")
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.25):
-            with contextlib.suppress(OSError):
-                progress(min(journal.stat().st_size, total), total)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
+    with growth_watched(journal, database.stat().st_size, progress):
         yield
-    finally:
-        done.set()
-        watcher.join()
-    with contextlib.suppress(OSError):  # a terminal gone away does not undo the work done
-        progress(total, total)
 
 
 def _primary_code(exc: BaseException) -> int:

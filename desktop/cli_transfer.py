@@ -339,7 +339,8 @@ def cmd_backup(session: Session, args: argparse.Namespace) -> int:
     service = TransferService(session)
     service.check_backup(Path(args.output))  # before the passphrase is asked for
     passphrase = _passphrase(args, confirm=True)
-    info = service.backup(Path(args.output), passphrase)
+    with progress_line("Writing the backup") as progress:
+        info = service.backup(Path(args.output), passphrase, progress=progress)
     out(f"Backup written to {args.output} ({info.size} bytes, schema {info.schema});"
          " it opens with the passphrase only (age -d works too).")
     return 0
@@ -360,7 +361,9 @@ def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace
     # The login's password first, then the passphrase: the order backup reads them in.
     login = password(args) if recovery_key is None else ""
     passphrase = _passphrase(args, confirm=False)
-    info = restore(Path(args.file), data, passphrase, args.user or "", login, recovery_key)
+    with progress_line("Restoring the backup") as progress:
+        info = restore(Path(args.file), data, passphrase, args.user or "", login, recovery_key,
+                       progress)
     out(f"Restored the backup of site '{info.site_name}' ({info.site_id}) made"
         f" {info.created_at} into {data}. Its transfer numbering restarts; peers will be sent"
         " everything again on the next export.")

@@ -17,7 +17,7 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,7 +29,7 @@ from db.vault import DB_NAME, JOURNAL_NAME, KEYSLOTS_NAME, Vault, format_time, n
 from desktop.errors import HavenError, InputRejected
 from desktop.files import remove_left_folders, write_whole
 from desktop.transfer import age
-from desktop.transfer.streams import ChunkReader
+from desktop.transfer.streams import ChunkReader, CountingReader, Progress, Steps
 from desktop.transfer.transfer_file import TransferFileError, parse_ustar_header
 
 FORMAT = "haven-backup-v1"
@@ -77,13 +77,41 @@ def _tar_stream(members: list[tuple[str, int, BinaryIO]]) -> Iterator[bytes]:
     yield bytes(2 * _BLOCK)
 
 
+class _BackupSteps:
+    """How far a backup is, told as one: the snapshot of the database is the first four
+    fifths of the way and its encryption the rest, as they share the time (a vault of
+    100,000 cases: 3.5-4.5 s for the snapshot, 0.8-1.7 s for the encryption)."""
+
+    _COPY = 8_000
+    _ENCRYPT = 2_000
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._steps = Steps(progress, self._COPY + self._ENCRYPT)
+
+    def copied(self, done: int, total: int) -> None:
+        self._steps.at(self._COPY * done // max(total, 1))
+
+    def encrypted(self, total: int) -> Callable[[int], None]:
+        """What to tell the bytes of the tar stream read so far, of ``total``."""
+        return lambda done: self._steps.at(self._COPY + self._ENCRYPT * done // max(total, 1))
+
+
+def _tar_size(members: list[tuple[str, int, BinaryIO]]) -> int:
+    """The length of what ``_tar_stream`` makes of these members."""
+    return sum(_BLOCK + size + -size % _BLOCK for _, size, _ in members) + 2 * _BLOCK
+
+
 def write_backup(
     vault: Vault,
     destination: Path,
     passphrase: str,
     work_factor: int = age.DEFAULT_SCRYPT_WORK_FACTOR,
+    progress: Progress | None = None,
 ) -> BackupInfo:
-    """Write an encrypted backup of the whole vault to ``destination``."""
+    """Write an encrypted backup of the whole vault to ``destination``; ``progress`` is
+    told how far it is (the snapshot, then its encryption), while the database is copied
+    from a thread of its own."""
+    steps = _BackupSteps(progress)
     recipient = age.ScryptRecipient(passphrase, work_factor)
     with vault.reading() as conn:
         site_id = str(conn.execute("SELECT site_id FROM site").fetchone()[0])
@@ -101,16 +129,16 @@ def write_backup(
     try:
         snapshot = staging / DB_NAME
         with vault.reading() as conn:
-            write_encrypted_copy(conn, snapshot)
+            write_encrypted_copy(conn, snapshot, steps.copied)
         with snapshot.open("rb") as db_file:
             members: list[tuple[str, int, BinaryIO]] = [
                 (INFO_NAME, len(info_bytes), io.BytesIO(info_bytes)),
                 (KEYSLOTS_NAME, len(keyslots), io.BytesIO(keyslots)),
                 (DB_NAME, snapshot.stat().st_size, db_file),
             ]
-            write_whole(destination, lambda out: age.encrypt_stream(
-                ChunkReader(_tar_stream(members)), out, [recipient]
-            ))
+            tar = CountingReader(ChunkReader(_tar_stream(members)),
+                                 steps.encrypted(_tar_size(members)))
+            write_whole(destination, lambda out: age.encrypt_stream(tar, out, [recipient]))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return BackupInfo(vault.vault_id, site_id, str(info["created_at"]), schema,
@@ -243,11 +271,14 @@ def _not_restored(data_dir: Path, error: OSError) -> HavenError:
     return HavenError(f"cannot write into {data_dir}: {error.strerror}; nothing was restored")
 
 
-def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
+def restore_backup(
+    source: Path, data_dir: Path, passphrase: str, progress: Progress | None = None
+) -> BackupInfo:
     """Unpack a backup into ``data_dir`` (which must hold no vault); all or nothing.
 
     A folder holding any file of a vault is refused before anything is written: a restore
     that fails takes back what it put there, and must not take a vault's own files with it.
+    ``progress`` is told how many of the backup's bytes were decrypted and unpacked so far.
     """
     held = [name for name in VAULT_FILES if (data_dir / name).exists()]
     if held:
@@ -270,7 +301,8 @@ def restore_backup(source: Path, data_dir: Path, passphrase: str) -> BackupInfo:
                 if not handle.read(len(_AGE_STARTS[1])).startswith(_AGE_STARTS):
                     raise BackupRejected(f"{source.name} is not a Haven backup")
                 handle.seek(0)
-                age.decrypt_stream(handle, unpacker, [
+                steps = Steps(progress, os.fstat(handle.fileno()).st_size)
+                age.decrypt_stream(CountingReader(handle, steps.at), unpacker, [
                     age.ScryptIdentity(passphrase, max_work_factor=MAX_WORK_FACTOR)
                 ])
         except _WriteFailed as failed:

@@ -500,17 +500,19 @@ class TransferService:
         self._require(Action.BACKUP)
         check_new_file(destination)
 
-    def backup(self, destination: Path, passphrase: str, work_factor: int | None = None) -> (
-        backup.BackupInfo
-    ):
-        """Write an encrypted backup of the whole vault, opened by ``passphrase``."""
+    def backup(
+        self, destination: Path, passphrase: str, work_factor: int | None = None,
+        progress: Progress | None = None,
+    ) -> backup.BackupInfo:
+        """Write an encrypted backup of the whole vault, opened by ``passphrase``;
+        ``progress`` is told how far it is."""
         self.check_backup(destination)
         if len(passphrase.strip()) < 12:
             raise InputRejected("a backup passphrase must be at least 12 characters long")
         try:
             info = backup.write_backup(
                 self.vault, destination, passphrase,
-                work_factor or age.DEFAULT_SCRYPT_WORK_FACTOR,
+                work_factor or age.DEFAULT_SCRYPT_WORK_FACTOR, progress,
             )
         except OSError as exc:  # the medium or the vault's disk is full (or was removed)
             raise not_written(destination, exc) from None
@@ -520,7 +522,7 @@ class TransferService:
 
 def restore(
     source: Path, data_dir: Path, passphrase: str, user: str, password: str,
-    recovery_key: str | None = None,
+    recovery_key: str | None = None, progress: Progress | None = None,
 ) -> backup.BackupInfo:
     """Restore a backup into a new folder and open it to finish the job: as ``user``, or
     with the site's ``recovery_key`` when no account's password is known any more.
@@ -528,9 +530,10 @@ def restore(
     The restored site starts a new transfer epoch (fresh file numbering, and its peers
     are sent everything again), so nothing it exports can be mistaken for a replay.
     If it cannot be opened, or the user may not restore, the folder is left empty again.
+    ``progress`` is told how much of the backup was unpacked.
     """
     made = not data_dir.exists()
-    info = backup.restore_backup(source, data_dir, passphrase)
+    info = backup.restore_backup(source, data_dir, passphrase, progress)
     try:
         vault, actor = _open_restored(data_dir, user, password, recovery_key)
     except BaseException:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from desktop.transfer.age import BinaryReader
+
 # Told (done, total) now and then as a long transfer goes on, on the thread doing it.
 Progress = Callable[[int, int], None]
 
@@ -41,4 +43,20 @@ class ChunkReader:
             data, self._buffer = self._buffer, b""
         else:
             data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
+class CountingReader:
+    """A binary reader that tells ``told`` how many bytes were read through it so far."""
+
+    def __init__(self, reader: BinaryReader, told: Callable[[int], None]) -> None:
+        self._reader = reader
+        self._told = told
+        self._done = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._reader.read(size)
+        if data:
+            self._done += len(data)
+            self._told(self._done)
         return data

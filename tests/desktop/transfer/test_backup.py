@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
+import sys
 import tarfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from desktop.session import Session
 from desktop.transfer import age
 from desktop.transfer.backup import write_backup
 from desktop.transfer.service import restore
-from tests.conftest import FAST_KDF, PASSWORD
+from tests.conftest import FAST_KDF, PASSWORD, cli_env, run_at_terminal
 from tests.desktop.transfer.sites import (
     HavenSite,
     canonical_dump,
@@ -171,7 +174,9 @@ def test_backup_and_restore_through_the_cli(sites: list[HavenSite], tmp_path: Pa
     target = tmp_path / "restored"
     assert cli.main([*common, "restore", str(path), "--data", str(target),
                      "--passphrase-file", str(phrase)]) == 0
-    said = capsys.readouterr().out.splitlines()[1:]  # after what backup said
+    captured = capsys.readouterr()
+    assert captured.err == ""  # no terminal, so no progress line: what scripts always saw
+    said = captured.out.splitlines()[1:]  # after what backup said
     # Which site came back, and what it means for accounts changed since the backup.
     assert said[0].startswith(
         f"Restored the backup of site 'Site north' ({north.site_id}) made "
@@ -256,3 +261,93 @@ def test_a_backup_stopped_by_a_shutdown_or_logout_takes_back_what_it_wrote(
     assert said == "haven-admin: interrupted; nothing was half-written\n"
     assert list(stick.iterdir()) == []
     assert list(north.data.glob(".backup-*")) == []
+
+
+def _shown(output: str, doing: str) -> list[int]:
+    """The percentages a progress line showed, in order."""
+    return [int(found) for found in re.findall(rf"\r{doing}… (\d+)%", output)]
+
+
+def test_backup_and_restore_show_how_far_they_are_at_a_terminal(
+    sites: list[HavenSite], tmp_path: Path
+) -> None:
+    north, _ = sites
+    north.close()
+    password = tmp_path / "password.txt"
+    password.write_text(PASSWORD + "\n")
+    phrase = tmp_path / "phrase.txt"
+    phrase.write_text(PASSPHRASE + "\n")
+    path = tmp_path / "north.backup"
+    haven_admin = [sys.executable, "-m", "desktop.cli", "--user", "admin", "--password-file",
+                   str(password)]
+
+    code, output = run_at_terminal(
+        [*haven_admin, "--data", str(north.data), "backup", "-o", str(path),
+         "--passphrase-file", str(phrase)], lambda _: None, env=cli_env())
+    text = output.decode()
+    assert code == 0, text
+    shown = _shown(text, "Writing the backup")
+    assert (shown[:1], shown[-1:]) == ([0], [100]), text
+    assert shown == sorted(shown)  # the line never goes back
+    # Cleared before the command says what it did.
+    cleared = "\r" + " " * len("Writing the backup… 100%") + "\r"
+    assert f"\rWriting the backup… 100%{cleared}Backup written to {path}" in text
+
+    target = tmp_path / "restored"
+    code, output = run_at_terminal(
+        [*haven_admin, "restore", str(path), "--data", str(target), "--passphrase-file",
+         str(phrase)], lambda _: None, env=cli_env())
+    text = output.decode()
+    assert code == 0, text
+    shown = _shown(text, "Restoring the backup")
+    assert (shown[:1], shown[-1:]) == ([0], [100]), text
+    assert shown == sorted(shown)
+    cleared = "\r" + " " * len("Restoring the backup… 100%") + "\r"
+    assert f"\rRestoring the backup… 100%{cleared}Restored the backup of site 'Site north'" in text
+    north.session = Session.open(north.data, "admin", PASSWORD)
+
+
+class _CtrlC:
+    """A progress callback at which Ctrl+C arrives: a signal's handler raises in whatever
+    the main thread runs, here at its first call there that tells at least ``share`` of
+    the way (and more than nothing)."""
+
+    def __init__(self, share: float) -> None:
+        self._share = share
+        self.arrived = False
+
+    def __call__(self, done: int, total: int) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        if main and done > 0 and done >= self._share * total:
+            self.arrived = True
+            raise KeyboardInterrupt
+
+
+# As the snapshot is done (or a restore has read the backup's start), in the middle of the
+# encryption or the unpacking, and once all was read.
+@pytest.mark.parametrize("share", [0.01, 0.85, 1.0])
+def test_a_backup_or_restore_interrupted_on_the_way_leaves_nothing(
+    sites: list[HavenSite], tmp_path: Path, share: float
+) -> None:
+    north, _ = sites
+    for index in range(150):  # a backup of several chunks beyond what a restore reads first
+        new_case(north, f"Коваленко {index}")
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    ctrl_c = _CtrlC(share)
+    with pytest.raises(KeyboardInterrupt):
+        north.service.backup(stick / "north.backup", PASSPHRASE, FAST_WORK_FACTOR, ctrl_c)
+    assert ctrl_c.arrived
+    assert list(stick.iterdir()) == []
+    assert list(north.data.glob(".backup-*")) == []
+    assert "backup_made" not in {entry.action for entry in north.session.audit_entries()}
+
+    path = backup(north, stick / "north.backup")
+    target = tmp_path / "new-machine" / "data"
+    ctrl_c = _CtrlC(share)
+    with pytest.raises(KeyboardInterrupt):
+        restore(path, target, PASSPHRASE, "admin", PASSWORD, progress=ctrl_c)
+    assert ctrl_c.arrived
+    assert not target.exists()
+    restore(path, target, PASSPHRASE, "admin", PASSWORD)  # and it can be done again
+    assert sorted(p.name for p in target.iterdir()) == ["haven.db", "keyslots.json"]
