@@ -206,6 +206,28 @@ def test_a_move_with_a_field_that_is_no_field_name_does_not_repeat_it(  # type: 
     )
 
 
+def test_a_place_not_on_the_site_s_list_is_named_by_its_field_not_repeated(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli
+) -> None:
+    added = run_cli("case", "add", "--json", "-", data=cli_site, stdin=json.dumps(CASE))
+    ref, codeword = added.stdout.strip(), added.stderr.split("codeword:")[1].split("(")[0]
+    confirmed = run_cli("case", "advance", ref, "--to", "confirmed", "--json", "-",
+                        data=cli_site, stdin=json.dumps(
+                            {"codeword": codeword.strip(), "location": "там", "group_size": 1}))
+    assert confirmed.returncode == 0, confirmed.stderr
+    for kind in ("meeting-points", "receiving-units"):
+        assert run_cli("places", kind, "--set", "Пункт А", data=cli_site).returncode == 0
+    listed = {"meeting_point": "Пункт А", "receiving_unit": "Пункт А",
+              "window_start": "2030-12-01T14:00+02:00", "window_end": "2030-12-01T16:00+02:00"}
+    for field in ("meeting_point", "receiving_unit"):
+        # A caller's name typed into the wrong field of a script's JSON.
+        result = run_cli("case", "advance", ref, "--to", "handoff_arranged", "--json", "-",
+                         data=cli_site, stdin=json.dumps({**listed, field: "Іваненко Петро"}))
+        assert result.returncode == 4
+        kind = field.replace("_", " ")
+        assert result.stderr == f"haven-admin: '{field}' is not on the site's list of {kind}s\n"
+
+
 def test_unknown_status_and_missing_fields_are_exit_4(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     ref = _add(run_cli, cli_site)
     result = run_cli(
