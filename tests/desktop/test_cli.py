@@ -113,6 +113,18 @@ def test_case_add_list_show(cli_site: Path, run_cli) -> None:  # type: ignore[no
     assert ref in found.stdout
 
 
+def test_a_name_to_search_for_can_come_on_stdin_not_into_the_shell_s_history(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli
+) -> None:
+    ref = _add(run_cli, cli_site)
+    found = run_cli("case", "list", "--search", "-", data=cli_site, stdin="Смирнов\n")
+    assert found.returncode == 0, found.stderr
+    assert ref in found.stdout
+    nothing = run_cli("case", "list", "--search", "-", data=cli_site, stdin="")
+    assert nothing.returncode == 2
+    assert nothing.stderr == "haven-admin: the search text file is empty\n"
+
+
 def test_a_full_listing_is_audited_as_a_view_of_each_case(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     refs = [_add(run_cli, cli_site) for _ in range(2)]
 
