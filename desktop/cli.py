@@ -292,7 +292,9 @@ def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
 def cmd_case_list(session: Session, args: argparse.Namespace) -> int:
     statuses = None if args.status is None else [Status(args.status)]
     if args.search:
-        found = session.search(args.search, limit=args.limit)
+        # '-': the first line of stdin, so that a caller's name stays out of shell history.
+        text = read_first_line("-", "search text") if args.search == "-" else args.search
+        found = session.search(text, limit=args.limit)
         summaries = [s for s in found if statuses is None or s.status in statuses]
     else:
         summaries, _ = session.queue_page(statuses, None, args.limit)
@@ -604,7 +606,8 @@ def build_parser() -> argparse.ArgumentParser:
     case_list = case.add_parser("list")
     case_list.add_argument("--json", action="store_true")
     case_list.add_argument("--status", choices=[status.value for status in Status])
-    case_list.add_argument("--search")
+    case_list.add_argument("--search", metavar="TEXT|-",
+                           help="a reference, phone or name; '-' reads it from stdin")
     case_list.add_argument("--limit", type=_whole_number(1, MAX_LIST), default=1000)
     case_list.set_defaults(func=_with_session(cmd_case_list))
     show = case.add_parser("show")

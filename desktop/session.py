@@ -546,8 +546,9 @@ class Session:
         with self.vault.reading() as conn:
             known = users.site_places(conn, kind)
         if known and name not in known:
+            # The field, not what was given: a name typed in the wrong field would be repeated.
             raise workflow.TransitionRejected(
-                f"'{name}' is not on the site's list of {kind.replace('_', ' ')}s"
+                f"'{kind}' is not on the site's list of {kind.replace('_', ' ')}s"
             )
 
     # --- site lists ----------------------------------------------------------------------------

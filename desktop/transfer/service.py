@@ -477,7 +477,7 @@ class TransferService:
             raise InputRejected("an identity passphrase must be at least 12 characters long")
         data = identity.age_identity_file(
             self.session.site.site_id, self.session.site.name, self.vault.site_encryption_key()
-        ).encode("ascii")
+        ).encode("utf-8")  # the site's name, in its comment, is mostly Cyrillic
         if passphrase is not None:
             recipient = age.ScryptRecipient(
                 passphrase, work_factor or age.DEFAULT_SCRYPT_WORK_FACTOR

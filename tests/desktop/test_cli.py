@@ -113,6 +113,18 @@ def test_case_add_list_show(cli_site: Path, run_cli) -> None:  # type: ignore[no
     assert ref in found.stdout
 
 
+def test_a_name_to_search_for_can_come_on_stdin_not_into_the_shell_s_history(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli
+) -> None:
+    ref = _add(run_cli, cli_site)
+    found = run_cli("case", "list", "--search", "-", data=cli_site, stdin="Смирнов\n")
+    assert found.returncode == 0, found.stderr
+    assert ref in found.stdout
+    nothing = run_cli("case", "list", "--search", "-", data=cli_site, stdin="")
+    assert nothing.returncode == 2
+    assert nothing.stderr == "haven-admin: the search text file is empty\n"
+
+
 def test_a_full_listing_is_audited_as_a_view_of_each_case(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     refs = [_add(run_cli, cli_site) for _ in range(2)]
 
@@ -204,6 +216,28 @@ def test_a_move_with_a_field_that_is_no_field_name_does_not_repeat_it(  # type: 
     assert result.stderr == (
         "haven-admin: fields not used by the move to 'withdrawn': 1 that is not a field name\n"
     )
+
+
+def test_a_place_not_on_the_site_s_list_is_named_by_its_field_not_repeated(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli
+) -> None:
+    added = run_cli("case", "add", "--json", "-", data=cli_site, stdin=json.dumps(CASE))
+    ref, codeword = added.stdout.strip(), added.stderr.split("codeword:")[1].split("(")[0]
+    confirmed = run_cli("case", "advance", ref, "--to", "confirmed", "--json", "-",
+                        data=cli_site, stdin=json.dumps(
+                            {"codeword": codeword.strip(), "location": "там", "group_size": 1}))
+    assert confirmed.returncode == 0, confirmed.stderr
+    for kind in ("meeting-points", "receiving-units"):
+        assert run_cli("places", kind, "--set", "Пункт А", data=cli_site).returncode == 0
+    listed = {"meeting_point": "Пункт А", "receiving_unit": "Пункт А",
+              "window_start": "2030-12-01T14:00+02:00", "window_end": "2030-12-01T16:00+02:00"}
+    for field in ("meeting_point", "receiving_unit"):
+        # A caller's name typed into the wrong field of a script's JSON.
+        result = run_cli("case", "advance", ref, "--to", "handoff_arranged", "--json", "-",
+                         data=cli_site, stdin=json.dumps({**listed, field: "Іваненко Петро"}))
+        assert result.returncode == 4
+        kind = field.replace("_", " ")
+        assert result.stderr == f"haven-admin: '{field}' is not on the site's list of {kind}s\n"
 
 
 def test_unknown_status_and_missing_fields_are_exit_4(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]

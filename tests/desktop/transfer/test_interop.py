@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from desktop import cli
+from desktop.session import Session
 from desktop.transfer import age
-from tests.conftest import PASSWORD
+from tests.conftest import FAST_KDF, PASSWORD
 from tests.desktop.transfer.sites import (
     HavenSite,
     forge,
@@ -166,6 +167,24 @@ def test_an_identity_exported_with_a_passphrase_opens_the_payload_in_age_after_a
     lines = opened.read_text().splitlines()
     assert json.loads(lines[0])["recipients"] == [{"site_id": south.site_id, "sequence": 1}]
     assert NAME in lines[1]
+
+
+@needs_tools
+def test_a_site_named_in_cyrillic_writes_an_identity_that_age_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session, _recovery = Session.create_site(tmp_path / "site", "Пункт «Північ»", "admin",
+                                             PASSWORD, FAST_KDF)
+    site = HavenSite("north", tmp_path / "site", session)
+    try:
+        identity = tmp_path / "north.key"
+        assert export_identity(site, identity) == 0, capsys.readouterr().err
+        assert identity.read_text("utf-8").startswith("# Haven site Пункт «Північ» (")
+        public = subprocess.run(["age-keygen", "-y", str(identity)], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        assert public == site.service.site_identity().age_recipient
+    finally:
+        site.close()
 
 
 def test_a_weak_or_doubled_identity_passphrase_writes_nothing(
