@@ -310,7 +310,8 @@ def test_usage_errors_are_exit_2_in_one_line(cli_site: Path, run_cli, tmp_path: 
     empty.mkdir()
     nowhere = run_cli("case", "list", data=empty)
     assert (nowhere.returncode, nowhere.stderr) == (
-        2, f"haven-admin: no vault in {empty}: run 'haven-admin init' first\n"
+        2, f"haven-admin: no vault in {empty}: give the site's data folder with --data (or"
+        " HAVEN_DATA); a new site is made with 'haven-admin init'\n"
     )
     key_file = tmp_path / "recovery.txt"
     key_file.write_text("ABCDE\n")
