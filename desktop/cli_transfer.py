@@ -367,6 +367,10 @@ def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace
     out("Its audit log may no longer extend what its peers accepted: send each peer a file"
          " before importing theirs; a peer that refuses it runs 'haven-admin peer"
          " reset-checkpoint NAME FILE' once you have confirmed the restore to its IT officer.")
+    # A drill leaves two copies of one site: each would send files of its own numbering.
+    out("If this was a drill and the site's own computer goes on working: send no file from"
+        " this copy and delete its folder; a peer that hears from both copies refuses the"
+        " site's files afterwards as a rewritten history.")
     return 0
 
 
