@@ -305,8 +305,8 @@ class CaseView(QWidget):
     def _show_conflicts(self, groups: list[str]) -> None:
         if groups:
             text = _("Changed at two sites without either seeing the other: {fields}. The case"
-                     " shows the newest version until a manager keeps one under Transfer →"
-                     " Conflicts….").format(fields=", ".join(map(group_label, groups)))
+                     " shows the newest version until a manager keeps one (Transfer →"
+                     " Conflicts…).").format(fields=", ".join(map(group_label, groups)))
             if any(group in ON_THE_SHEET for group in groups):
                 text += " " + _("No handoff sheet is printed until then.")
             self.conflict_label.setText(text)

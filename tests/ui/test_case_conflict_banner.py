@@ -46,7 +46,7 @@ def test_the_case_says_it_is_in_conflict_and_print_says_what_to_do(
     banner = view.conflict_label.text()
     assert "Changed at two sites without either seeing the other" in banner
     assert "Handoff arrangement" in banner
-    assert "Transfer → Conflicts…" in banner
+    assert "until a manager keeps one (Transfer → Conflicts…)." in banner
     assert "No handoff sheet is printed until then." in banner
 
     view.print_handoff()
