@@ -217,9 +217,11 @@ def cmd_export(session: Session, args: argparse.Namespace) -> int:
             names, Path(args.output), full=args.full, progress=progress
         )
     recipients = ", ".join(f"{name} (file #{seq})" for name, seq in result.recipients)
-    kind = "everything" if result.full else "what they have not confirmed"
-    out(f"Wrote {result.path}: {result.cases} cases ({kind}) for {recipients};"
-         f" audit checkpoint {result.checkpoint_size} entries.")
+    cases = f"{result.cases} case" + ("" if result.cases == 1 else "s")
+    # Not "confirmed": that is a case's status, and this is about what a peer's files show.
+    what = f"all {cases}" if result.full else f"{cases} with changes not yet acknowledged"
+    out(f"Wrote {result.path} for {recipients}: {what};"
+        f" audit checkpoint {result.checkpoint_size} entries.")
     return 0
 
 

@@ -143,7 +143,8 @@ class ExportDialog(_TaskDialog):
         self.peer_list = QListWidget()
         self.peer_list.setObjectName("export_peers")
         self.peer_list.itemChanged.connect(self._choice_changed)
-        self.full_box = QCheckBox(_("Send e&verything, not only what the peers have not confirmed"))
+        self.full_box = QCheckBox(
+            _("Send e&verything, not only what the peers have not yet acknowledged"))
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("export_path")
         self.path_edit.textChanged.connect(self._choice_changed)

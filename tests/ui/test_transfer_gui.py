@@ -91,6 +91,9 @@ def test_export_at_a_then_dry_run_and_import_at_b(qtbot, pair, tmp_path: Path) -
 
     exported = export_through_dialog(qtbot, a, runner, "b", target)
     assert not exported.error.isVisible()
+    # "Confirmed" is a case's status; what a peer holds is what its files acknowledged.
+    assert exported.full_box.text() == (
+        "Send e&verything, not only what the peers have not yet acknowledged")
     assert "2 cases" in exported.summary.text()
     assert str(target) in exported.summary.text()
     assert target.is_file()
