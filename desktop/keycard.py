@@ -217,7 +217,7 @@ def _story(
         Paragraph("Ключ шифрування (age) / Encryption key (age recipient)", label),
         Paragraph(_hard_wrapped(recipient, CONTENT_WIDTH), mono),
         Spacer(1, 5 * mm),
-        _qr_and_steps(payload, base, label, note),
+        _qr_and_steps(site_name, payload, base, label, note),
         Spacer(1, 8 * mm),
         _confirmation_table(base),
     ]
@@ -248,8 +248,11 @@ def _confirmation_table(base: ParagraphStyle) -> Flowable:
 
 
 def _qr_and_steps(
-    payload: str, base: ParagraphStyle, label: ParagraphStyle, note: ParagraphStyle
+    site_name: str, payload: str, base: ParagraphStyle, label: ParagraphStyle,
+    note: ParagraphStyle,
 ) -> Flowable:
+    # The card is read at the other site: "here" or "your site" would name the wrong one.
+    site = escape(site_name)
     steps = [
         Paragraph("Як обмінятися ключами / How to exchange keys", label),
         Paragraph(
@@ -259,10 +262,11 @@ def _qr_and_steps(
         ),
         Spacer(1, 2 * mm),
         Paragraph(
-            "2. Зателефонуйте й зачитайте відбиток групами; він має збігатися з «haven-admin "
-            "site show» на вашому пункті.<br/><font color='#555555'>Call and read the "
-            "fingerprint aloud group by group; it must match “haven-admin site show” here."
-            "</font>",
+            "2. Телефоном ІТ-офіцер іншого пункту зачитує цей відбиток групами; ІТ-офіцер"
+            f" пункту «{site}» звіряє його з «haven-admin site show» на своєму пункті.<br/>"
+            "<font color='#555555'>By phone, the other site's IT officer reads this"
+            f" fingerprint aloud, group by group; the IT officer of {site} checks it against"
+            f" “haven-admin site show” at {site}.</font>",
             base,
         ),
         Spacer(1, 2 * mm),
