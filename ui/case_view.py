@@ -55,10 +55,6 @@ _DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "m
                   "outcome_notes", "reason", "duplicate_of")
 
 
-_FIELD_ORDER = {name: position for position, name in enumerate(
-    ("location", "group_size", "condition", "meeting_point", "receiving_unit", "window_start",
-     "window_end", "received_by", "outcome", "outcome_notes", "reason", "duplicate_of", "notes")
-)}
 
 
 def _history_value(name: str, value: str, references: dict[str, str]) -> str:
@@ -356,7 +352,7 @@ class CaseView(QWidget):
     def _show_history(self, history: list[StatusChange]) -> None:
         self.history_list.clear()
         for change in history:
-            names = sorted(change.fields, key=lambda name: _FIELD_ORDER.get(name, 99))
+            names = sorted(change.fields, key=labels.field_position)
             fields = "; ".join(
                 f"{labels.field_label(name)}: "
                 f"{_history_value(name, change.fields[name], self._references)}"

@@ -370,6 +370,15 @@ def test_a_conflict_version_reads_as_the_case_view_shows_it() -> None:
     )
     assert format_version("status", closed).splitlines()[:2] == [
         "Status: handed off", "Received by: капітан Петренко"]
+    # A move's fields in the order the form asks for them: the window from, then until.
+    rearranged = ConflictVersion(
+        op_id="z", site="south", local=False, at="2026-11-20T08:30:00.000Z", by="olena",
+        values={"status": "handoff_arranged", "from": "handoff_arranged", "fields": {
+            "meeting_point": "КПП-3", "receiving_unit": "в/ч А1234",
+            "window_end": "2026-11-21T08:00:00.000Z", "window_start": "2026-11-21T06:00:00.000Z"}},
+    )
+    assert [line.split(":")[0] for line in format_version("status", rearranged).splitlines()[:5]
+            ] == ["Status", "Meeting point", "Receiving unit", "Window from", "Window until"]
 
 
 def _send(sender: HavenSite, peer: str, path: Path) -> Path:
