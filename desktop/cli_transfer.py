@@ -421,7 +421,7 @@ def register(commands: Any, with_session: WithSession) -> Any:
                      help="as read off the key card or aloud: it confirms the keys")
     add.add_argument("--site-id", help="the peer's site id, if the key has no haven: comment")
     add.set_defaults(func=with_session(cmd_peer_add))
-    listing = peer.add_parser("list")
+    listing = peer.add_parser("list", help="the peers, their fingerprints, and if revoked")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=with_session(cmd_peer_list))
     signers = peer.add_parser(
@@ -457,10 +457,10 @@ def register(commands: Any, with_session: WithSession) -> Any:
     importing.set_defaults(func=with_session(cmd_import))
 
     conflict = group("conflict", "edits made at two sites without seeing each other")
-    conflicts = conflict.add_parser("list")
+    conflicts = conflict.add_parser("list", help="open conflicts with every version")
     conflicts.add_argument("--json", action="store_true")
     conflicts.set_defaults(func=with_session(cmd_conflict_list))
-    resolve = conflict.add_parser("resolve")
+    resolve = conflict.add_parser("resolve", help="keep one version (manager, admin)")
     resolve.add_argument("id")
     resolve.add_argument("--keep", required=True, type=_keep, metavar="local|incoming|VERSION",
                          help="the newest local or incoming version, or a version's id as"
@@ -470,13 +470,16 @@ def register(commands: Any, with_session: WithSession) -> Any:
     backup = commands.add_parser("backup", help="an encrypted backup of the whole vault")
     backup.add_argument("-o", "--output", type=output_file, required=True, metavar="FILE")
     backup.add_argument("--passphrase-file", metavar="FILE",
-                        help="first line is the backup passphrase ('-' = stdin)")
+                        help="first line is the backup passphrase ('-' = stdin); else it is"
+                        " asked twice")
     backup.set_defaults(func=with_session(cmd_backup))
     restoring = commands.add_parser("restore", help="bring a backup back into a new folder")
     restoring.add_argument("file", metavar="FILE")
     restoring.add_argument("--data", default=argparse.SUPPRESS, metavar="NEWDIR", type=data_folder,
                            help="the new data folder (also accepted before the command)")
-    restoring.add_argument("--passphrase-file", metavar="FILE")
+    restoring.add_argument("--passphrase-file", metavar="FILE",
+                           help="first line is the backup's passphrase ('-' = stdin); else it"
+                           " is asked")
     restoring.add_argument("--recovery-key-file", metavar="FILE",
                            help="open the restored vault with the recovery key that init"
                            " printed, instead of --user and a password")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+from desktop import cli
 from tests.conftest import PASSWORD, REPO, cli_env
 
 
@@ -35,3 +38,35 @@ def test_a_forgotten_data_folder_is_not_answered_with_init(tmp_path: Path) -> No
     assert forgot.stderr.count("\n") == 1
     assert "give the site's data folder with --data (or HAVEN_DATA)" in forgot.stderr
     assert "run 'haven-admin init' first" not in forgot.stderr
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+              ) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield (*path, name), command
+                yield from _commands(command, (*path, name))
+
+
+def test_every_commands_help_says_what_it_does() -> None:
+    """At 4 a.m. 'haven-admin user add --help' is the manual: each command's help opens
+    with what it does, and the options an IT officer has to choose say what they take."""
+    parser = cli.build_parser()
+    for path, command in _commands(parser):
+        after_usage = command.format_help().partition("\n\n")[2]
+        described = after_usage.split("\n\n")[0].strip()
+        assert described, path
+        assert not described.startswith(("options:", "positional")), path
+
+    top = parser.format_help()
+    assert "A new site: init, then 'user add' for each person" in top
+    assert "Exit codes: 0 done; 1 unexpected failure; 2 usage error; 3" in top
+    helps = dict(_commands(parser))
+    assert "prints its recovery key, once" in helps["init",].format_help()
+    role = " ".join(helps["user", "add"].format_help().split())
+    assert "it: accounts, peers, transfer files and backups, no cases" in role
+    advance = " ".join(helps["case", "advance"].format_help().split())
+    assert "handoff_arranged, handed_off, closed, withdrawn, duplicate" in advance
+    backup = " ".join(helps["backup",].format_help().split())
+    assert "else it is asked twice" in backup
