@@ -166,6 +166,9 @@ def cmd_peer_list(session: Session, args: argparse.Namespace) -> int:
             for p in listed
         ])
         return 0
+    if not listed:
+        out("No peers yet. Exchange key cards with the other site's IT officer ('site"
+            " key-card'), then: peer add NAME --card QR_TEXT --fingerprint FP")
     for peer in listed:
         state = f"revoked {peer.revoked_at}" if peer.revoked else "active"
         out(f"{peer.name:<20} {peer.site_id}  {peer.fingerprint}  {state}")

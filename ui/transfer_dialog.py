@@ -187,7 +187,8 @@ class ExportDialog(_TaskDialog):
                 item.setCheckState(Qt.CheckState.Unchecked)
             self.peer_list.addItem(item)
         if not peers:
-            self.error.show_error(_("This site has no peers yet."))
+            self.error.show_error(_("This site has no peers yet: add them under Transfer →"
+                                    " Peers and keys…, once their fingerprints are confirmed."))
         self.export_button.setEnabled(True)
 
     def _choice_changed(self) -> None:

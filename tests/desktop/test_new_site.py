@@ -8,8 +8,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from desktop import cli
-from tests.conftest import PASSWORD, REPO, cli_env
+from tests.conftest import PASSWORD, REPO, Site, cli_env
 
 
 def _haven_admin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -70,3 +72,19 @@ def test_every_commands_help_says_what_it_does() -> None:
     assert "handoff_arranged, handed_off, closed, withdrawn, duplicate" in advance
     backup = " ".join(helps["backup",].format_help().split())
     assert "else it is asked twice" in backup
+
+
+def test_an_empty_peer_list_says_how_to_add_the_first_peer(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    login = ["--data", str(site.data), "--user", "admin", "--password-file", str(password_file)]
+    site.session.close()
+
+    assert cli.main([*login, "peer", "list"]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("No peers yet. Exchange key cards with the other site's IT officer")
+    assert "peer add NAME --card QR_TEXT --fingerprint FP" in said
+    assert cli.main([*login, "peer", "list", "--json"]) == 0
+    assert capsys.readouterr().out.strip() == "[]"  # scripts read the list, nothing else

@@ -196,6 +196,21 @@ def test_export_asks_for_a_peer_and_refuses_an_existing_file(qtbot, pair, tmp_pa
     assert target.read_bytes() == b"keep me"
 
 
+def test_a_new_site_without_peers_is_told_where_to_add_them(  # type: ignore[no-untyped-def]
+    qtbot, site: Site, runner: TaskRunner
+) -> None:
+    from desktop.transfer.service import TransferService
+
+    dialog = ExportDialog(TransferService(site.session), runner)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.error.isVisible() and runner.idle(), timeout=WAIT_MS)
+    assert dialog.peer_list.count() == 0
+    assert dialog.error.text() == (
+        "This site has no peers yet: add them under Transfer → Peers and keys…, once their"
+        " fingerprints are confirmed.")
+
+
 def test_an_export_to_a_full_medium_says_so_and_leaves_no_file(  # type: ignore[no-untyped-def]
     qtbot, pair, small_disk: SmallDisk
 ) -> None:
