@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -169,6 +170,10 @@ def cmd_init(args: argparse.Namespace) -> int:
             f"the recovery key could not be written to standard output ({exc.strerror}); the"
             " site was not created: run init again with an output that takes it"
         ) from None
+    with contextlib.suppress(OSError):  # the site stands; this line only says what is next
+        out("Next, an account for each person: haven-admin --data"
+            f" {shlex.quote(str(data_dir))} --user {shlex.quote(args.admin)} user add NAME"
+            " --role operator|manager|it|admin")
     session.close()
     return 0
 

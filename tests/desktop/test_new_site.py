@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from desktop import cli
-from tests.conftest import PASSWORD, REPO, Site, cli_env
+from tests.conftest import PASSWORD, REPO, Site, answering, cli_env, run_at_terminal
 
 
 def _haven_admin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -88,3 +89,28 @@ def test_an_empty_peer_list_says_how_to_add_the_first_peer(
     assert "peer add NAME --card QR_TEXT --fingerprint FP" in said
     assert cli.main([*login, "peer", "list", "--json"]) == 0
     assert capsys.readouterr().out.strip() == "[]"  # scripts read the list, nothing else
+
+
+def test_init_ends_with_the_next_command_which_works_as_printed(tmp_path: Path) -> None:
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    site = tmp_path / "site north"  # a folder name the shell would split
+    made = _haven_admin("--data", str(site), "init", "--site-name", "North", "--admin", "anna",
+                        "--new-password-file", str(password_file), "--kdf-memory", "19",
+                        "--kdf-passes", "2", env=cli_env())
+    assert made.returncode == 0, made.stderr
+    last = made.stdout.splitlines()[-1]
+    assert last.startswith("Next, an account for each person: haven-admin --data ")
+
+    printed = shlex.split(last.partition(": ")[2])
+    assert printed[0] == "haven-admin"
+    role = printed.index("operator|manager|it|admin")
+    command = [sys.executable, "-m", "desktop.cli", *printed[1:role], "operator"]
+    command[command.index("NAME")] = "oleh"
+    code, output = run_at_terminal(command, answering({
+        b"Password for anna: ": PASSWORD.encode() + b"\n",
+        b"New password for oleh: ": b"oleh's long password\n",
+        b"Repeat it: ": b"oleh's long password\n",
+    }), env=cli_env(), timeout=120)
+    assert code == 0, output
+    assert b"User 'oleh' added with role operator." in output
