@@ -450,7 +450,7 @@ def import_summary(report: ImportReport) -> str:
             report.missing_count,
         ).format(count=number(report.missing_count)))
     if report.conflicts_new:
-        lines.append(_("A manager should review the conflicts."))
+        lines.append(_("A manager should review the conflicts: Transfer → Conflicts…"))
     lines.append(_("Check done: nothing was changed yet. Press Import to apply it.")
                  if report.dry_run else _("The import is done."))
     return "\n".join(lines)

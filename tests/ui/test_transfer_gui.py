@@ -491,6 +491,19 @@ def test_the_summary_says_what_a_sites_own_file_corrected() -> None:
             " site's.") in english
 
 
+def test_new_conflicts_in_the_summary_say_where_a_manager_reviews_them() -> None:
+    from desktop.transfer.importer import ImportReport
+    from ui.transfer_dialog import import_summary
+
+    report = ImportReport(
+        sender="north", sequence=2, missing=(), missing_count=0, ops_new=2, ops_known=12,
+        cases_new=0, cases_updated=1, conflicts_new=2, ops_waiting=0, audit_new=11,
+        audit_left_out=0, before_reset=False, dry_run=False,
+    )
+    assert "A manager should review the conflicts: Transfer → Conflicts…" in (
+        import_summary(report).splitlines())
+
+
 def test_counts_in_the_summary_are_grouped_as_the_language_writes_them() -> None:
     from desktop.transfer.importer import ImportReport
     from ui.language import apply_language
