@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -738,3 +739,28 @@ def test_case_show_tells_what_became_of_the_case(cli_site: Path, run_cli) -> Non
     marked = run_cli("case", "advance", second, "--to", "duplicate", "--json", "-",
                      data=cli_site, stdin=json.dumps({"duplicate_of": first}))
     assert marked.returncode == 4  # a withdrawn case takes no duplicate
+
+
+def test_case_show_gives_a_steps_window_as_its_window_line_does(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli
+) -> None:
+    """Start before end, in this workstation's time: not the stored UTC text, end first."""
+    result = run_cli("case", "add", "--json", "-", data=cli_site, stdin=json.dumps(CASE))
+    ref = result.stdout.strip()
+    codeword = result.stderr.split("codeword:")[1].split("(")[0].strip()
+    assert run_cli("case", "advance", ref, "--to", "confirmed", "--json", "-", data=cli_site,
+                   stdin=json.dumps({"codeword": codeword, "location": "Суми",
+                                     "group_size": 1})).returncode == 0
+    start, end = "2026-12-01T14:00+02:00", "2026-12-01T16:30+02:00"
+    assert run_cli("case", "advance", ref, "--to", "handoff_arranged", "--json", "-",
+                   data=cli_site, stdin=json.dumps({
+                       "meeting_point": "Пункт А", "receiving_unit": "Група 1",
+                       "window_start": start, "window_end": end})).returncode == 0
+
+    shown = run_cli("case", "show", ref, data=cli_site).stdout.splitlines()
+    local = [f"{datetime.fromisoformat(moment).astimezone():%Y-%m-%d %H:%M}"
+             for moment in (start, end)]
+    assert shown[-2].endswith(" confirmed by admin (location: Суми; group_size: 1)")
+    assert shown[-1].endswith(
+        " handoff_arranged by admin (meeting_point: Пункт А; receiving_unit: Група 1;"
+        f" window_start: {local[0]}; window_end: {local[1]})")
