@@ -299,6 +299,10 @@ def cmd_user_passwd(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
+    if args.json == "-" and sys.stdin.isatty():  # else it would wait without a word
+        sys.stderr.write("Type or paste the case as JSON (its fields are in the README), then"
+                         " press Ctrl+D on a line of its own:\n")
+        sys.stderr.flush()
     new = case_json.parse_new_case(_read_json_arg(args.json))
     result = session.register_case(new)
     out(result.ref)

@@ -764,3 +764,17 @@ def test_case_show_gives_a_steps_window_as_its_window_line_does(  # type: ignore
     assert shown[-1].endswith(
         " handoff_arranged by admin (meeting_point: Пункт А; receiving_unit: Група 1;"
         f" window_start: {local[0]}; window_end: {local[1]})")
+
+
+def test_case_add_at_a_terminal_says_what_it_waits_for(cli_site: Path) -> None:
+    typed = json.dumps(CASE, ensure_ascii=False).encode() + b"\n\x04"
+    code, output = run_at_terminal(
+        [sys.executable, "-m", "desktop.cli", "--data", str(cli_site), "--user", "admin",
+         "case", "add"],
+        answering({b"Password for admin: ": PASSWORD.encode() + b"\n",
+                   b"on a line of its own:\r\n": typed}),
+        env=cli_env(), timeout=60)
+    text = output.decode(errors="replace")
+    assert code == 0, text
+    assert "Type or paste the case as JSON (its fields are in the README)" in text
+    assert "codeword:" in text
