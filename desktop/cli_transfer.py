@@ -329,9 +329,13 @@ def _keep(text: str) -> str:
 
 
 def cmd_conflict_resolve(session: Session, args: argparse.Namespace) -> int:
-    TransferService(session).resolve_conflict(args.id, args.keep)
     keep = keep_choice(args.keep)
     kept = f"the {keep} version" if keep in KEEP_SIDES else f"version {keep}"
+    if not go_on(args, f"Keeping {kept} of conflict {args.id} discards its other versions, here"
+                 " and at every site the decision reaches; it cannot be undone.",
+                 f"Keep {kept}?"):
+        return 1
+    TransferService(session).resolve_conflict(args.id, args.keep)
     out(f"Conflict {args.id} resolved: kept {kept}.")
     return 0
 
@@ -468,6 +472,7 @@ def register(commands: Any, with_session: WithSession) -> Any:
     resolve.add_argument("--keep", required=True, type=_keep, metavar="local|incoming|VERSION",
                          help="the newest local or incoming version, or a version's id as"
                          " 'conflict list' shows it; the others are discarded")
+    resolve.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     resolve.set_defaults(func=with_session(cmd_conflict_resolve))
 
     backup = commands.add_parser("backup", help="an encrypted backup of the whole vault")
