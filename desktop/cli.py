@@ -172,10 +172,11 @@ def cmd_init(args: argparse.Namespace) -> int:
             f"the recovery key could not be written to standard output ({exc.strerror}); the"
             " site was not created: run init again with an output that takes it"
         ) from None
-    with contextlib.suppress(OSError):  # the site stands; this line only says what is next
-        out("Next, an account for each person: haven-admin --data"
-            f" {shlex.quote(str(data_dir))} --user {shlex.quote(args.admin)} user add NAME"
-            " --role operator|manager|it|admin")
+    # On stderr, as a hint that may be lost: scripts take the key from stdout's last line.
+    with contextlib.suppress(OSError):
+        sys.stderr.write("Next, an account for each person: haven-admin --data"
+                         f" {shlex.quote(str(data_dir))} --user {shlex.quote(args.admin)}"
+                         " user add NAME --role operator|manager|it|admin\n")
     session.close()
     return 0
 

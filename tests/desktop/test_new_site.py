@@ -99,7 +99,8 @@ def test_init_ends_with_the_next_command_which_works_as_printed(tmp_path: Path) 
                         "--new-password-file", str(password_file), "--kdf-memory", "19",
                         "--kdf-passes", "2", env=cli_env())
     assert made.returncode == 0, made.stderr
-    last = made.stdout.splitlines()[-1]
+    assert made.stdout.splitlines()[-2:][0].startswith("Recovery key")  # the key stays last
+    last = made.stderr.splitlines()[-1]
     assert last.startswith("Next, an account for each person: haven-admin --data ")
 
     printed = shlex.split(last.partition(": ")[2])
