@@ -227,7 +227,7 @@ def _confirmation_table(base: ParagraphStyle) -> Flowable:
     rows = [
         "Відбиток звірено з (пункт, ПІБ) / Fingerprint compared with (site, name)",
         "Дата і час / Date and time",
-        "Підпис ІТ-офіцера / IT officer's signature",
+        "Підпис ІТ-фахівця / IT officer's signature",
     ]
     table = Table(
         [[Paragraph(text, base), ""] for text in rows],
@@ -256,13 +256,13 @@ def _qr_and_steps(
     steps = [
         Paragraph("Як обмінятися ключами / How to exchange keys", label),
         Paragraph(
-            "1. Передайте картку ІТ-офіцеру іншого пункту.<br/>"
+            "1. Передайте картку ІТ-фахівцю іншого пункту.<br/>"
             "<font color='#555555'>Hand this card to the other site's IT officer.</font>",
             base,
         ),
         Spacer(1, 2 * mm),
         Paragraph(
-            "2. Телефоном ІТ-офіцер іншого пункту зачитує цей відбиток групами; ІТ-офіцер"
+            "2. Телефоном ІТ-фахівець іншого пункту зачитує цей відбиток групами; ІТ-фахівець"
             f" пункту «{site}» звіряє його з «haven-admin site show» на своєму пункті.<br/>"
             "<font color='#555555'>By phone, the other site's IT officer reads this"
             f" fingerprint aloud, group by group; the IT officer of {site} checks it against"

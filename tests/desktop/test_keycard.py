@@ -163,6 +163,8 @@ def test_the_steps_name_the_site_whose_fingerprint_is_compared(card_path: Path) 
     by name, not "here" or at "your site" (the reader's own, whose fingerprint differs)."""
     text = " ".join(pdf_text(card_path).split())
     assert f"checks it against “haven-admin site show” at {SITE_NAME}." in text
-    assert f"ІТ-офіцер пункту «{SITE_NAME}» звіряє його з «haven-admin site show»" in text
+    assert f"ІТ-фахівець пункту «{SITE_NAME}» звіряє його з «haven-admin site show»" in text
+    # The role as the desk names it (its Ukrainian catalogue), not another word for it.
+    assert "офіцер" not in text
     assert "на вашому пункті" not in text
     assert "site show” here" not in text
