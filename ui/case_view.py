@@ -354,8 +354,10 @@ class CaseView(QWidget):
         for change in history:
             names = sorted(change.fields, key=labels.field_position)
             fields = "; ".join(
-                f"{labels.field_label(name)}: "
-                f"{_history_value(name, change.fields[name], self._references)}"
+                # A resolution names its conflict by an id that means nothing here.
+                _("conflict between sites resolved: one version kept") if name == "resolved"
+                else f"{labels.field_label(name)}: "
+                     f"{_history_value(name, change.fields[name], self._references)}"
                 for name in names if name != "codeword"
             )
             line = _("{at} · {status} · {by}").format(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,3 +62,7 @@ def test_the_case_says_it_is_in_conflict_and_print_says_what_to_do(
     view.load()
     qtbot.waitUntil(lambda: runner.idle() and not view.busy.isVisible(), timeout=WAIT_MS)
     assert not view.conflict_label.isVisible()
+    # The status history tells of the resolution in words, not by the conflict's id.
+    history = [view.history_list.item(n).text() for n in range(view.history_list.count())]
+    assert history[-1].endswith("\nconflict between sites resolved: one version kept")
+    assert not any(re.search(r"resolved: [0-9a-f]{16}", line) for line in history)
