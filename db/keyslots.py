@@ -512,7 +512,14 @@ def format_recovery_key(raw: bytes) -> str:
 
 
 def parse_recovery_key(text: str) -> bytes:
-    cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
+    """The key as typed off the paper: any case, any separators, a zero for the letter O
+    (base32 has no 0, so that reading is the only one)."""
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum()).replace("0", "O")
+    if any(ch in "189" for ch in cleaned):  # a 1 may be an I or an L: not guessed
+        raise WrongPassword(
+            "that is not a recovery key: it has letters and the digits 2 to 7 only (a 1 is"
+            " the letter I or L, an 8 the letter B)"
+        )
     padded = cleaned + "=" * (-len(cleaned) % 8)
     try:
         raw = base64.b32decode(padded)

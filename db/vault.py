@@ -272,7 +272,11 @@ class Vault:
                     f"the vault in {data_dir} is incomplete: its keyslot file is there but its"
                     f" database ({DB_NAME}) is not; restore the latest backup"
                 )
-            raise VaultPlaceError(f"no vault in {data_dir}: run 'haven-admin init' first")
+            # Most often the folder was not given: a new site is the last thing to suggest.
+            raise VaultPlaceError(
+                f"no vault in {data_dir}: give the site's data folder with --data (or"
+                " HAVEN_DATA); a new site is made with 'haven-admin init'"
+            )
         return keyslots.read_keyslots(data_dir / KEYSLOTS_NAME)
 
     @classmethod

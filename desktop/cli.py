@@ -10,14 +10,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from db.keyslots import MIN_ITERATIONS, MIN_MEMORY_KIB, KdfParams, KeyslotError
+from db.oplog import CASE_FIELDS
 from db.records import Role, Status
 from db.vault import Rekeyed, VaultError
 from desktop import case_json, cli_transfer, config, workflow
@@ -46,7 +49,19 @@ MAX_KDF_MEMORY_MIB = 4096
 MAX_KDF_PASSES = 100
 
 
+class _Commands(argparse._SubParsersAction):
+    """Each command's --help opens with the line the command list shows for it."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("description", kwargs.get("help"))
+        return super().add_parser(name, **kwargs)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
+
     def error(self, message: str) -> NoReturn:
         # One line, as every error is; the usage is one --help away. Arguments left over are
         # found by the top parser, whatever command they were given to.
@@ -157,6 +172,11 @@ def cmd_init(args: argparse.Namespace) -> int:
             f"the recovery key could not be written to standard output ({exc.strerror}); the"
             " site was not created: run init again with an output that takes it"
         ) from None
+    # On stderr, as a hint that may be lost: scripts take the key from stdout's last line.
+    with contextlib.suppress(OSError):
+        sys.stderr.write("Next, an account for each person: haven-admin --data"
+                         f" {shlex.quote(str(data_dir))} --user {shlex.quote(args.admin)}"
+                         " user add NAME --role operator|manager|it|admin\n")
     session.close()
     return 0
 
@@ -280,6 +300,10 @@ def cmd_user_passwd(session: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
+    if args.json == "-" and sys.stdin.isatty():  # else it would wait without a word
+        sys.stderr.write("Type or paste the case as JSON (its fields are in the README), then"
+                         " press Ctrl+D on a line of its own:\n")
+        sys.stderr.flush()
     new = case_json.parse_new_case(_read_json_arg(args.json))
     result = session.register_case(new)
     out(result.ref)
@@ -364,11 +388,26 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
             out(f"  {label}: {value}")
     out("  history:")
     for change in session.status_history(case.id):
-        fields = "; ".join(f"{name}: {value}" for name, value in change.fields.items()
+        fields = "; ".join(f"{name}: {_history_value(name, change.fields[name])}"
+                           for name in sorted(change.fields, key=_field_position)
                            if name != "codeword")
         out(f"    {change.at.astimezone():%Y-%m-%d %H:%M} {change.to_status.value}"
             f" by {change.by}" + (f" ({fields})" if fields else ""))
     return 0
+
+
+def _field_position(name: str) -> tuple[int, str]:
+    """A step's fields in the order the workflow asks for them (a window's start first)."""
+    order = (*CASE_FIELDS, "received_by")
+    return (order.index(name) if name in order else len(order), name)
+
+
+def _history_value(name: str, value: Any) -> str:
+    """A window's time as this workstation's clock reads it, as 'window:' shows it."""
+    if name in ("window_start", "window_end") and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return f"{datetime.fromisoformat(value).astimezone():%Y-%m-%d %H:%M}"
+    return str(value)
 
 
 def cmd_case_advance(session: Session, args: argparse.Namespace) -> int:
@@ -550,18 +589,36 @@ def _add_kdf_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_REF_HELP = "the case's reference code, as 'case list' shows it"
+_NEW_LOGIN_FILE_HELP = "first line is the new password ('-' = stdin); else it is asked twice"
+_EPILOG = """\
+A new site: init, then 'user add' for each person, then 'site key-card' for each
+site to exchange keys with, and 'peer add' with the fingerprint its IT officer reads.
+Every command but init, recover and restore opens the vault as --user, with the
+password from --password-file or asked; 'COMMAND --help' says what it needs.
+Exit codes: 0 done; 1 unexpected failure; 2 usage error; 3 authentication failed
+or permission denied; 4 input rejected (and then nothing has changed)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Administer a Haven site.")
+    parser = _Parser(
+        prog=PROG, description="Administer a Haven site.", epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--data", type=data_folder,
                         help="data folder (else $HAVEN_DATA, else the user data dir)")
     parser.add_argument("--user", default=os.environ.get("HAVEN_USER"), help="user name")
     parser.add_argument("--password-file", help="first line is the password ('-' = stdin)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    init = commands.add_parser("init", help="create a new site")
-    init.add_argument("--site-name", required=True)
-    init.add_argument("--admin", required=True)
-    init.add_argument("--new-password-file")
+    init = commands.add_parser(
+        "init", help="create a new site in the data folder; prints its recovery key, once"
+    )
+    init.add_argument("--site-name", required=True,
+                      help="as key cards and handoff sheets print it")
+    init.add_argument("--admin", required=True, metavar="NAME",
+                      help="the first account, an admin; add the others with 'user add'")
+    init.add_argument("--new-password-file", metavar="FILE", help=_NEW_LOGIN_FILE_HELP)
     _add_kdf_flags(init)
     init.set_defaults(func=cmd_init)
 
@@ -571,53 +628,68 @@ def build_parser() -> argparse.ArgumentParser:
     recover.add_argument("admin", metavar="ADMIN")
     recover.add_argument("--recovery-key-file", required=True,
                          help="first line is the recovery key that init printed ('-' = stdin)")
-    recover.add_argument("--new-password-file")
+    recover.add_argument("--new-password-file", metavar="FILE", help=_NEW_LOGIN_FILE_HELP)
     _add_kdf_flags(recover)
     recover.set_defaults(func=cmd_recover)
 
     user = commands.add_parser("user", help="accounts").add_subparsers(
         dest="user_command", required=True, parser_class=_Parser
     )
-    add = user.add_parser("add")
+    add = user.add_parser(
+        "add", help="add an account for one person (IT officers and admins; an admin, only by"
+        " an admin)"
+    )
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument("--new-password-file")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role],
+                     help="operator: cases; manager: also handoff sheets, outcomes, conflicts"
+                     " and site places; it: accounts, peers, transfer files and backups, no"
+                     " cases; admin: everything")
+    add.add_argument("--new-password-file", metavar="FILE", help=_NEW_LOGIN_FILE_HELP)
     _add_kdf_flags(add)
     add.set_defaults(func=_with_session(cmd_user_add))
-    listing = user.add_parser("list")
+    listing = user.add_parser("list", help="every account with its role")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=_with_session(cmd_user_list))
-    disable = user.add_parser("disable")
+    disable = user.add_parser(
+        "disable", help="take an account out of use for good and re-key the vault (asks first)"
+    )
     disable.add_argument("name")
     disable.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     disable.set_defaults(func=_with_session(cmd_user_disable))
-    passwd = user.add_parser("passwd")
+    passwd = user.add_parser("passwd", help="give an account a new password")
     passwd.add_argument("name")
-    passwd.add_argument("--new-password-file")
+    passwd.add_argument("--new-password-file", metavar="FILE", help=_NEW_LOGIN_FILE_HELP)
     _add_kdf_flags(passwd)
     passwd.set_defaults(func=_with_session(cmd_user_passwd))
 
     case = commands.add_parser("case", help="cases").add_subparsers(
         dest="case_command", required=True, parser_class=_Parser
     )
-    case_add = case.add_parser("add")
-    case_add.add_argument("--json", metavar="FILE|-", default="-")
+    case_add = case.add_parser(
+        "add", help="register a case; prints its reference (and the codeword on stderr)"
+    )
+    case_add.add_argument("--json", metavar="FILE|-", default="-",
+                          help="the case as JSON (see the README); '-', the default, reads it"
+                          " from standard input")
     case_add.set_defaults(func=_with_session(cmd_case_add))
-    case_list = case.add_parser("list")
+    case_list = case.add_parser("list", help="open cases first, or those --search finds")
     case_list.add_argument("--json", action="store_true")
     case_list.add_argument("--status", choices=[status.value for status in Status])
     case_list.add_argument("--search", metavar="TEXT|-",
                            help="a reference, phone or name; '-' reads it from stdin")
     case_list.add_argument("--limit", type=_whole_number(1, MAX_LIST), default=1000)
     case_list.set_defaults(func=_with_session(cmd_case_list))
-    show = case.add_parser("show")
-    show.add_argument("ref")
+    show = case.add_parser("show", help="one case, with what became of it")
+    show.add_argument("ref", help=_REF_HELP)
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_with_session(cmd_case_show))
-    advance = case.add_parser("advance")
-    advance.add_argument("ref")
-    advance.add_argument("--to", required=True)
-    advance.add_argument("--json", metavar="FILE|-")
+    advance = case.add_parser("advance", help="one workflow step, with its fields")
+    advance.add_argument("ref", help=_REF_HELP)
+    advance.add_argument("--to", required=True, metavar="STATUS",
+                         help=", ".join(status.value for status in Status))
+    advance.add_argument("--json", metavar="FILE|-",
+                         help="the step's fields as a JSON object (the README lists them);"
+                         " '-' reads it from standard input")
     advance.set_defaults(func=_with_session(cmd_case_advance))
 
     handoff = commands.add_parser("handoff", help="print a handoff sheet to a PDF file")
@@ -639,7 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_parser = commands.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True, parser_class=_Parser
     )
-    audit_verify = audit_parser.add_parser("verify")
+    audit_verify = audit_parser.add_parser("verify", help="check the whole audit log")
     audit_verify.add_argument(
         "--root-at", type=_whole_number(1, 2**53), metavar="N",
         help="also print the log's root after its first N entries, to compare with the one a"
@@ -661,7 +733,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rekey.set_defaults(func=_with_session(cmd_site_rekey))
 
-    places = commands.add_parser("places", help="the site's meeting points and receiving units")
+    places = commands.add_parser(
+        "places", help="the site's meeting points and receiving units (--set: manager, admin)"
+    )
     places.add_argument("kind", choices=["meeting-points", "receiving-units"])
     places.add_argument("--set", metavar="NAME;NAME;…", help="replace the list")
     places.set_defaults(func=_with_session(cmd_places))

@@ -167,6 +167,9 @@ def cmd_peer_list(session: Session, args: argparse.Namespace) -> int:
             for p in listed
         ])
         return 0
+    if not listed:
+        out("No peers yet. Exchange key cards with the other site's IT officer ('site"
+            " key-card'), then: peer add NAME --card QR_TEXT --fingerprint FP")
     for peer in listed:
         state = f"revoked {peer.revoked_at}" if peer.revoked else "active"
         out(f"{peer.name:<20} {peer.site_id}  {peer.fingerprint}  {state}")
@@ -218,9 +221,11 @@ def cmd_export(session: Session, args: argparse.Namespace) -> int:
             names, Path(args.output), full=args.full, progress=progress
         )
     recipients = ", ".join(f"{name} (file #{seq})" for name, seq in result.recipients)
-    kind = "everything" if result.full else "what they have not confirmed"
-    out(f"Wrote {result.path}: {result.cases} cases ({kind}) for {recipients};"
-         f" audit checkpoint {result.checkpoint_size} entries.")
+    cases = f"{result.cases} case" + ("" if result.cases == 1 else "s")
+    # Not "confirmed": that is a case's status, and this is about what a peer's files show.
+    what = f"all {cases}" if result.full else f"{cases} with changes not yet acknowledged"
+    out(f"Wrote {result.path} for {recipients}: {what};"
+        f" audit checkpoint {result.checkpoint_size} entries.")
     return 0
 
 
@@ -325,9 +330,13 @@ def _keep(text: str) -> str:
 
 
 def cmd_conflict_resolve(session: Session, args: argparse.Namespace) -> int:
-    TransferService(session).resolve_conflict(args.id, args.keep)
     keep = keep_choice(args.keep)
     kept = f"the {keep} version" if keep in KEEP_SIDES else f"version {keep}"
+    if not go_on(args, f"Keeping {kept} of conflict {args.id} discards its other versions, here"
+                 " and at every site the decision reaches; it cannot be undone.",
+                 f"Keep {kept}?"):
+        return 1
+    TransferService(session).resolve_conflict(args.id, args.keep)
     out(f"Conflict {args.id} resolved: kept {kept}.")
     return 0
 
@@ -371,6 +380,10 @@ def cmd_restore(args: argparse.Namespace, password: Callable[[argparse.Namespace
     out("Its audit log may no longer extend what its peers accepted: send each peer a file"
          " before importing theirs; a peer that refuses it runs 'haven-admin peer"
          " reset-checkpoint NAME FILE' once you have confirmed the restore to its IT officer.")
+    # A drill leaves two copies of one site: each would send files of its own numbering.
+    out("If this was a drill and the site's own computer goes on working: send no file from"
+        " this copy and delete its folder; a peer that hears from both copies refuses the"
+        " site's files afterwards as a rewritten history.")
     return 0
 
 
@@ -419,7 +432,7 @@ def register(commands: Any, with_session: WithSession) -> Any:
                      help="as read off the key card or aloud: it confirms the keys")
     add.add_argument("--site-id", help="the peer's site id, if the key has no haven: comment")
     add.set_defaults(func=with_session(cmd_peer_add))
-    listing = peer.add_parser("list")
+    listing = peer.add_parser("list", help="the peers, their fingerprints, and if revoked")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=with_session(cmd_peer_list))
     signers = peer.add_parser(
@@ -455,26 +468,30 @@ def register(commands: Any, with_session: WithSession) -> Any:
     importing.set_defaults(func=with_session(cmd_import))
 
     conflict = group("conflict", "edits made at two sites without seeing each other")
-    conflicts = conflict.add_parser("list")
+    conflicts = conflict.add_parser("list", help="open conflicts with every version")
     conflicts.add_argument("--json", action="store_true")
     conflicts.set_defaults(func=with_session(cmd_conflict_list))
-    resolve = conflict.add_parser("resolve")
+    resolve = conflict.add_parser("resolve", help="keep one version (manager, admin)")
     resolve.add_argument("id")
     resolve.add_argument("--keep", required=True, type=_keep, metavar="local|incoming|VERSION",
                          help="the newest local or incoming version, or a version's id as"
                          " 'conflict list' shows it; the others are discarded")
+    resolve.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     resolve.set_defaults(func=with_session(cmd_conflict_resolve))
 
     backup = commands.add_parser("backup", help="an encrypted backup of the whole vault")
     backup.add_argument("-o", "--output", type=output_file, required=True, metavar="FILE")
     backup.add_argument("--passphrase-file", metavar="FILE",
-                        help="first line is the backup passphrase ('-' = stdin)")
+                        help="first line is the backup passphrase ('-' = stdin); else it is"
+                        " asked twice")
     backup.set_defaults(func=with_session(cmd_backup))
     restoring = commands.add_parser("restore", help="bring a backup back into a new folder")
     restoring.add_argument("file", metavar="FILE")
     restoring.add_argument("--data", default=argparse.SUPPRESS, metavar="NEWDIR", type=data_folder,
                            help="the new data folder (also accepted before the command)")
-    restoring.add_argument("--passphrase-file", metavar="FILE")
+    restoring.add_argument("--passphrase-file", metavar="FILE",
+                           help="first line is the backup's passphrase ('-' = stdin); else it"
+                           " is asked")
     restoring.add_argument("--recovery-key-file", metavar="FILE",
                            help="open the restored vault with the recovery key that init"
                            " printed, instead of --user and a password")

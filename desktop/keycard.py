@@ -217,7 +217,7 @@ def _story(
         Paragraph("Ключ шифрування (age) / Encryption key (age recipient)", label),
         Paragraph(_hard_wrapped(recipient, CONTENT_WIDTH), mono),
         Spacer(1, 5 * mm),
-        _qr_and_steps(payload, base, label, note),
+        _qr_and_steps(site_name, payload, base, label, note),
         Spacer(1, 8 * mm),
         _confirmation_table(base),
     ]
@@ -227,7 +227,7 @@ def _confirmation_table(base: ParagraphStyle) -> Flowable:
     rows = [
         "Відбиток звірено з (пункт, ПІБ) / Fingerprint compared with (site, name)",
         "Дата і час / Date and time",
-        "Підпис ІТ-офіцера / IT officer's signature",
+        "Підпис ІТ-фахівця / IT officer's signature",
     ]
     table = Table(
         [[Paragraph(text, base), ""] for text in rows],
@@ -248,21 +248,25 @@ def _confirmation_table(base: ParagraphStyle) -> Flowable:
 
 
 def _qr_and_steps(
-    payload: str, base: ParagraphStyle, label: ParagraphStyle, note: ParagraphStyle
+    site_name: str, payload: str, base: ParagraphStyle, label: ParagraphStyle,
+    note: ParagraphStyle,
 ) -> Flowable:
+    # The card is read at the other site: "here" or "your site" would name the wrong one.
+    site = escape(site_name)
     steps = [
         Paragraph("Як обмінятися ключами / How to exchange keys", label),
         Paragraph(
-            "1. Передайте картку ІТ-офіцеру іншого пункту.<br/>"
+            "1. Передайте картку ІТ-фахівцю іншого пункту.<br/>"
             "<font color='#555555'>Hand this card to the other site's IT officer.</font>",
             base,
         ),
         Spacer(1, 2 * mm),
         Paragraph(
-            "2. Зателефонуйте й зачитайте відбиток групами; він має збігатися з «haven-admin "
-            "site show» на вашому пункті.<br/><font color='#555555'>Call and read the "
-            "fingerprint aloud group by group; it must match “haven-admin site show” here."
-            "</font>",
+            "2. Телефоном ІТ-фахівець іншого пункту зачитує цей відбиток групами; ІТ-фахівець"
+            f" пункту «{site}» звіряє його з «haven-admin site show» на своєму пункті.<br/>"
+            "<font color='#555555'>By phone, the other site's IT officer reads this"
+            f" fingerprint aloud, group by group; the IT officer of {site} checks it against"
+            f" “haven-admin site show” at {site}.</font>",
             base,
         ),
         Spacer(1, 2 * mm),

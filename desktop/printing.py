@@ -27,6 +27,9 @@ from desktop.sheet_token import SheetClaims, SheetTokenError, UnknownSigner, ver
 from desktop.transfer.sshsig import parse_public_key
 
 PRINTABLE = frozenset({Status.HANDOFF_ARRANGED, Status.HANDED_OFF})
+# The field groups a sheet prints: while two sites disagree on one, the paper would take a
+# side no manager chose (the newest edit), and the group could go to the wrong place.
+ON_THE_SHEET = ("confirmation", "arrangement", "status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,13 @@ def _sheet_of(session: Session, case_id: str) -> HandoffSheet:
         raise InputRejected(
             f"case {case.ref} is '{case.status.value}': a handoff sheet is printed once the"
             " handoff is arranged"
+        )
+    disputed = [g for g in session.conflicted_groups(case_id) if g in ON_THE_SHEET]
+    if disputed:
+        raise InputRejected(
+            f"case {case.ref} was changed at two sites without either seeing the other"
+            f" ({', '.join(disputed)}): a manager keeps one version first (haven-admin"
+            " conflict list), then the sheet is printed"
         )
     return HandoffSheet(
         site_id=session.site.site_id,

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from db import audit, audit_tree, audit_union, cases, login_journal, peers, search, users
+from db import audit, audit_tree, audit_union, cases, login_journal, peers, search, sync, users
 from db.keyslots import RECOVERY_USER, KdfParams, KeyslotError, WrongPassword
 from db.migrate import MigrationError
 from db.names import names_similar
@@ -419,6 +419,13 @@ class Session:
         self._require(Action.VIEW_CASES)
         with self.vault.reading() as conn:
             return cases.codeword_attempts(conn, case_id)
+
+    def conflicted_groups(self, case_id: str) -> list[str]:
+        """The field groups of the case (``arrangement``, ``status``, …) that two sites
+        changed without seeing each other, as long as no manager has kept one version."""
+        self._require(Action.VIEW_CASES)
+        with self.vault.reading() as conn:
+            return sorted({c.group for c in sync.list_case_conflicts(conn, case_id)})
 
     # --- working a case ------------------------------------------------------------------------
 

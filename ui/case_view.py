@@ -29,6 +29,7 @@ from desktop.errors import NotFound
 from desktop.i18n import _, ngettext
 from desktop.permissions import Action
 from desktop.printing import (
+    ON_THE_SHEET,
     PRINTABLE,
     PrintedSheet,
     preview_handoff_sheet,
@@ -38,6 +39,7 @@ from desktop.session import Session
 from desktop.workflow import Transition
 from ui import labels
 from ui.confirm import ConfirmDialog
+from ui.conflicts_dialog import group_label
 from ui.contact_bar import ContactBar
 from ui.handoff_preview import HandoffPreviewDialog, SheetUnreadable, describe_print_failure
 from ui.messages import describe_failure
@@ -53,10 +55,6 @@ _DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "m
                   "outcome_notes", "reason", "duplicate_of")
 
 
-_FIELD_ORDER = {name: position for position, name in enumerate(
-    ("location", "group_size", "condition", "meeting_point", "receiving_unit", "window_start",
-     "window_end", "received_by", "outcome", "outcome_notes", "reason", "duplicate_of", "notes")
-)}
 
 
 def _history_value(name: str, value: str, references: dict[str, str]) -> str:
@@ -95,6 +93,7 @@ class CaseBundle:
     history: list[StatusChange]
     attempts: list[CodewordAttempt]
     references: dict[str, str]  # the reference of each case it names (the one it duplicates)
+    conflicts: list[str]  # field groups two sites changed without seeing each other
 
 
 def read_bundle(session: Session, case_id: str, audit_view: bool) -> CaseBundle:
@@ -106,7 +105,8 @@ def read_bundle(session: Session, case_id: str, audit_view: bool) -> CaseBundle:
         with contextlib.suppress(NotFound):  # a case of another site not yet here: its id
             references[other] = session.get_case(other, audit_view=False).ref
     return CaseBundle(case, session.contacts(case_id), history,
-                      session.codeword_attempts(case_id), references)
+                      session.codeword_attempts(case_id), references,
+                      session.conflicted_groups(case_id))
 
 
 class CaseView(QWidget):
@@ -143,6 +143,11 @@ class CaseView(QWidget):
         self.flag_label.setProperty("role", "warning")
         self.flag_label.setWordWrap(True)
         self.flag_label.hide()
+        self.conflict_label = plain_label()
+        self.conflict_label.setObjectName("case_conflict")
+        self.conflict_label.setProperty("role", "warning")
+        self.conflict_label.setWordWrap(True)
+        self.conflict_label.hide()
         self.busy = BusyBar()
         self.error = ErrorLabel()
 
@@ -229,6 +234,7 @@ class CaseView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.flag_label)
+        layout.addWidget(self.conflict_label)
         layout.addWidget(self.busy)
         layout.addWidget(self.error)
         layout.addWidget(splitter, 1)
@@ -264,6 +270,7 @@ class CaseView(QWidget):
                                           status=labels.label(case.status))
         )
         self._show_flag(case, bundle.attempts)
+        self._show_conflicts(bundle.conflicts)
         self._show_persons(case)
         self._references = bundle.references
         self._show_details(case, bundle.history)
@@ -290,6 +297,16 @@ class CaseView(QWidget):
                          failed).format(count=failed)
             )
         self.flag_label.setVisible(case.flagged or failed > 0)
+
+    def _show_conflicts(self, groups: list[str]) -> None:
+        if groups:
+            text = _("Changed at two sites without either seeing the other: {fields}. The case"
+                     " shows the newest version until a manager keeps one (Transfer →"
+                     " Conflicts…).").format(fields=", ".join(map(group_label, groups)))
+            if any(group in ON_THE_SHEET for group in groups):
+                text += " " + _("No handoff sheet is printed until then.")
+            self.conflict_label.setText(text)
+        self.conflict_label.setVisible(bool(groups))
 
     def _show_persons(self, case: Case) -> None:
         self.persons_table.setRowCount(len(case.persons))
@@ -335,10 +352,12 @@ class CaseView(QWidget):
     def _show_history(self, history: list[StatusChange]) -> None:
         self.history_list.clear()
         for change in history:
-            names = sorted(change.fields, key=lambda name: _FIELD_ORDER.get(name, 99))
+            names = sorted(change.fields, key=labels.field_position)
             fields = "; ".join(
-                f"{labels.field_label(name)}: "
-                f"{_history_value(name, change.fields[name], self._references)}"
+                # A resolution names its conflict by an id that means nothing here.
+                _("conflict between sites resolved: one version kept") if name == "resolved"
+                else f"{labels.field_label(name)}: "
+                     f"{_history_value(name, change.fields[name], self._references)}"
                 for name in names if name != "codeword"
             )
             line = _("{at} · {status} · {by}").format(

@@ -155,6 +155,16 @@ class ConfirmDialog(QDialog):
         self.arrange_form: TransitionForm | None = None
         self.arrange_error = ErrorLabel()
         self.arrange_layout.addWidget(self.arrange_error)
+        # A new site has no lists yet: the fields take any place, and the hint says so.
+        self.places_hint = QLabel(_(
+            "This site has no list of meeting points or receiving units yet: type them in."
+            " A manager can keep both lists (Site → Meeting points and receiving"
+            " units…)."))
+        self.places_hint.setObjectName("places_hint")
+        self.places_hint.setProperty("role", "hint")
+        self.places_hint.setWordWrap(True)
+        self.places_hint.hide()
+        self.arrange_layout.addWidget(self.places_hint)
         self.places_button = QPushButton(_("Edit site &lists…"))
         self.places_button.setAutoDefault(False)
         self.places_button.setVisible(self._session.can(Action.MANAGE_SITE_LISTS))
@@ -192,10 +202,7 @@ class ConfirmDialog(QDialog):
             defaults.pop("window_end", None)
         self.arrange_form = TransitionForm(transition, self._places, defaults=defaults)
         self.arrange_layout.insertWidget(1, self.arrange_form)
-        if not any(self._places.values()):
-            self.arrange_error.show_error(
-                _("The site has no list of meeting points yet; a manager can add them.")
-            )
+        self.places_hint.setVisible(not any(self._places.values()))
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -342,8 +349,7 @@ class ConfirmDialog(QDialog):
         self._places = places
         if self.arrange_form is not None:
             self.arrange_form.set_places(places)
-        if any(places.values()):
-            self.arrange_error.clear_error()
+        self.places_hint.setVisible(not any(places.values()))
 
     def has_unsaved_input(self) -> bool:
         return self.isVisible() and self.pages.currentIndex() != CODEWORD_PAGE

@@ -75,7 +75,7 @@ def field_lines(group: str, version: ConflictVersion) -> list[str]:
         lines = [f"{_('Status')}: {_shown('status', values.get('status'))}"]
         extra = values.get("fields") or {}
         lines += [f"{labels.field_label(name)}: {_shown(name, extra[name])}"
-                  for name in sorted(extra)]
+                  for name in sorted(extra, key=lambda n: (labels.field_position(n), n))]
     else:
         names = FIELD_GROUPS.get(group, tuple(sorted(values)))
         lines = [f"{labels.field_label(name)}: {_shown(name, values.get(name))}"

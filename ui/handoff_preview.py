@@ -43,6 +43,7 @@ from ui.widgets import BusyBar, ErrorLabel, plain_label, set_default_button
 # page would be a 0.5 GB image.
 PRINT_DPI = 300
 _NOT_PRINTABLE = re.compile(r"a handoff sheet is printed once the handoff is arranged$")
+_IN_CONFLICT = re.compile(r"was changed at two sites without either seeing the other")
 
 
 class SheetUnreadable(Exception):
@@ -126,6 +127,9 @@ def describe_print_failure(error: BaseException) -> str:
     """One translated line about a failed render, print or save."""
     if isinstance(error, InputRejected) and _NOT_PRINTABLE.search(str(error)):
         return _("A handoff sheet can be printed only once the handoff is arranged.")
+    if isinstance(error, InputRejected) and _IN_CONFLICT.search(str(error)):
+        return _("Two sites changed what this sheet would show without seeing each other's"
+                 " change. Keep one version under Transfer → Conflicts…, then print.")
     if isinstance(error, PrinterUnavailable):
         return _("The printer did not start. Check that it is switched on and connected, "
                  "then try again.")

@@ -45,6 +45,13 @@ class PlacesDialog(QDialog):
         for edit in (self.meeting_edit, self.units_edit):
             edit.setTabChangesFocus(True)
             edit.setEnabled(False)
+        # Setting a list narrows the arrange step to it: the manager should know before saving.
+        self.hint = QLabel(_(
+            "Operators arrange a handoff with these names. While a list is empty they type any"
+            " place; once it has names, only a listed one can be chosen."))
+        self.hint.setObjectName("places_hint")
+        self.hint.setProperty("role", "hint")
+        self.hint.setWordWrap(True)
         grid = QGridLayout()
         meeting_label = QLabel(_("&Meeting points (one per line):"))
         meeting_label.setBuddy(self.meeting_edit)
@@ -63,6 +70,7 @@ class PlacesDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(False)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.hint)
         layout.addLayout(grid)
         layout.addWidget(self.error)
         layout.addWidget(self.busy)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -36,9 +36,32 @@ ALL = "all"
 
 
 class CaseTable(QTableView):
-    """The table; Enter opens the current case like a double click."""
+    """The table; Enter opens the current case like a double click. With no rows it shows
+    its placeholder: what to do on an empty queue or after a search found nothing."""
 
     open_requested = Signal(QModelIndex)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._placeholder = ""
+
+    def placeholder(self) -> str:
+        return self._placeholder
+
+    def set_placeholder(self, text: str) -> None:
+        self._placeholder = text
+        self.viewport().update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        if self._placeholder and (model is None or model.rowCount() == 0):
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.viewport().rect().adjusted(24, 24, -24, -24),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self._placeholder)
+            painter.end()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
@@ -168,6 +191,7 @@ class QueuePanel(QWidget):
         # The count scans every case of the chosen statuses; it waits for the first page,
         # which is what the operator is looking at, so the two do not queue on the vault.
         self._count_after_page = True
+        self.table.set_placeholder("")
         self.queue_model.set_statuses(self.chosen_statuses())
 
     def _page_loaded(self, loading: bool) -> None:
@@ -184,6 +208,7 @@ class QueuePanel(QWidget):
         self.search_model.clear()
         self.search_edit.clear()
         self.count_label.clear()
+        self.table.set_placeholder("")
 
     def _filter_changed(self) -> None:
         self._reload_queue()
@@ -202,6 +227,22 @@ class QueuePanel(QWidget):
             self.count_label.setText(
                 ngettext("{count} case", "{count} cases", count).format(count=number(count))
             )
+            self.table.set_placeholder(self._empty_queue_text() if count == 0 else "")
+
+    def _empty_queue_text(self) -> str:
+        if self.filter_combo.currentData() == OPEN:
+            text = _("No open cases.")
+        else:
+            text = _("No cases with this status.")
+        if self._session.can(Action.REGISTER_CASE):
+            text += "\n" + _("When a call or message comes in: New intake (Ctrl+N).")
+        return text
+
+    def _nothing_found_text(self, searched: str) -> str:
+        text = _("Nothing found for “{text}”.").format(text=searched)
+        if self._session.can(Action.REGISTER_CASE):
+            text += "\n" + _("A first contact: New intake (Ctrl+N).")
+        return text
 
     def _count_failed(self, error: BaseException) -> None:
         self._count_task = None
@@ -227,6 +268,7 @@ class QueuePanel(QWidget):
         self.search_edit.selectAll()
 
     def _search_typed(self, text: str) -> None:
+        self.table.set_placeholder("")  # until the rows of what is typed now are known
         if text.strip():
             self._debounce.start()
             return
@@ -259,6 +301,7 @@ class QueuePanel(QWidget):
             self.table.setModel(self.search_model)
         if rows:
             self.table.selectRow(0)
+        self.table.set_placeholder("" if rows else self._nothing_found_text(text))
         self.count_label.setText(
             ngettext("{count} match", "{count} matches", len(rows)).format(count=number(len(rows)))
             if rows else _("Nothing found for “{text}”.").format(text=text)

@@ -18,14 +18,20 @@ from ui.messages import describe_failure
 _REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^file #(?P<sequence>\d+) from '(?P<peer>.*)' was imported before"),
      N_("File #{sequence} from {peer} was imported before; a file is never imported twice.")),
-    (re.compile(r"^the file is signed by a site that is not a known peer$"),
-     N_("The file is signed by a site that is not one of this site's peers.")),
+    (re.compile(r"^the file is signed by a site that is not a known peer"),
+     N_("The file is signed by a site that is not one of this site's peers. Add it under"
+        " Transfer → Peers and keys… once its fingerprint is confirmed, then import the file"
+        " again.")),
     (re.compile(r"^the file was written by this site: carry it to the sites it is for$"),
      N_("This site wrote the file: carry it to the sites it is for.")),
     (re.compile(r"^the file comes from '(?P<peer>.*)', whose keys were revoked$"),
      N_("The file comes from {peer}, whose keys were revoked.")),
     (re.compile(r"^the manifest was signed by '(?P<peer>.*)' but names another site as sender$"),
      N_("The file is signed by {peer} but names another site as its sender: it was altered.")),
+    (re.compile(r"^the file is addressed to other sites, not to this one: it is for"
+                r" (?P<sites>.+); carry it there$"),
+     N_("The file is addressed to other sites, not to this one: it is for {sites}. Carry it"
+        " there.")),
     (re.compile(r"^the file is addressed to other sites"),
      N_("The file is addressed to other sites, not to this one.")),
     (re.compile(r"^the payload is not encrypted to this site's key$"),

@@ -143,7 +143,8 @@ class ExportDialog(_TaskDialog):
         self.peer_list = QListWidget()
         self.peer_list.setObjectName("export_peers")
         self.peer_list.itemChanged.connect(self._choice_changed)
-        self.full_box = QCheckBox(_("Send e&verything, not only what the peers have not confirmed"))
+        self.full_box = QCheckBox(
+            _("Send e&verything, not only what the peers have not yet acknowledged"))
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("export_path")
         self.path_edit.textChanged.connect(self._choice_changed)
@@ -186,7 +187,8 @@ class ExportDialog(_TaskDialog):
                 item.setCheckState(Qt.CheckState.Unchecked)
             self.peer_list.addItem(item)
         if not peers:
-            self.error.show_error(_("This site has no peers yet."))
+            self.error.show_error(_("This site has no peers yet: add them under Transfer →"
+                                    " Peers and keys…, once their fingerprints are confirmed."))
         self.export_button.setEnabled(True)
 
     def _choice_changed(self) -> None:
@@ -448,7 +450,7 @@ def import_summary(report: ImportReport) -> str:
             report.missing_count,
         ).format(count=number(report.missing_count)))
     if report.conflicts_new:
-        lines.append(_("A manager should review the conflicts."))
+        lines.append(_("A manager should review the conflicts: Transfer → Conflicts…"))
     lines.append(_("Check done: nothing was changed yet. Press Import to apply it.")
                  if report.dry_run else _("The import is done."))
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import shlex
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +55,7 @@ from desktop.transfer.transfer_file import (
     Layout,
     Manifest,
     PayloadReader,
+    Recipient,
     TransferFileError,
     parse_manifest,
     payload_sha256,
@@ -145,7 +146,17 @@ def _signer(conn: Any, layout: Layout, own_key: Callable[[], Ed25519PublicKey]) 
     with contextlib.suppress(sshsig.SSHSigError):
         sshsig.verify(layout.manifest, signature, own_key(), sshsig.TRANSFER_NAMESPACE)
         raise InputRejected("the file was written by this site: carry it to the sites it is for")
-    raise SignatureRejected("the file is signed by a site that is not a known peer")
+    raise SignatureRejected(
+        "the file is signed by a site that is not a known peer: add it with 'peer add' once"
+        " its fingerprint is confirmed, then import the file again"
+    )
+
+
+def _addressees(conn: Any, recipients: Sequence[Recipient]) -> str:
+    """The sites a file is for, by the names this site knows them by (else by site id)."""
+    names = {peer.site_id: peer.name for peer in peers.list_peers(conn)}
+    return ", ".join(f"'{names[r.site_id]}'" if r.site_id in names else f"site {r.site_id}"
+                     for r in recipients)
 
 
 def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
@@ -163,7 +174,10 @@ def check_envelope(vault: Vault, handle: BinaryIO) -> CheckedFile:
             )
         sequence = manifest.sequence_for(site_id)
         if sequence is None:
-            raise InputRejected("the file is addressed to other sites, not to this one")
+            raise InputRejected(
+                f"the file is addressed to other sites, not to this one: it is for"
+                f" {_addressees(conn, manifest.recipients)}; carry it there"
+            )
         if layout.payload_size != manifest.payload_size or not hmac.compare_digest(
             payload_sha256(handle, layout), manifest.payload_sha256
         ):

@@ -102,6 +102,18 @@ def test_recovery_key_round_trips_through_its_printed_form() -> None:
         keyslots.parse_recovery_key("ABCDE-FGHIJ")
 
 
+def test_a_recovery_key_read_off_paper_with_digits_for_letters() -> None:
+    """On paper an O looks like a zero: base32 has no 0, so the key still opens. A 1 (I or
+    L?) is not guessed: the refusal says which letters such a digit may be."""
+    raw = bytes.fromhex("fdacbfa5ba657af5519751056afd883777caf336693e15cf161e9286d1df881a")
+    printed = keyslots.format_recovery_key(raw)
+    assert "O" in printed
+    assert "I" in printed
+    assert keyslots.parse_recovery_key(printed.replace("O", "0")) == raw
+    with pytest.raises(WrongPassword, match=r"a 1 is the letter I or L, an 8 the letter B"):
+        keyslots.parse_recovery_key(printed.replace("I", "1"))
+
+
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     target = tmp_path / "f.json"
     keyslots.write_atomically(target, b"one")

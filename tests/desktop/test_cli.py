@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -344,7 +345,8 @@ def test_usage_errors_are_exit_2_in_one_line(cli_site: Path, run_cli, tmp_path: 
     empty.mkdir()
     nowhere = run_cli("case", "list", data=empty)
     assert (nowhere.returncode, nowhere.stderr) == (
-        2, f"haven-admin: no vault in {empty}: run 'haven-admin init' first\n"
+        2, f"haven-admin: no vault in {empty}: give the site's data folder with --data (or"
+        " HAVEN_DATA); a new site is made with 'haven-admin init'\n"
     )
     key_file = tmp_path / "recovery.txt"
     key_file.write_text("ABCDE\n")
@@ -771,3 +773,42 @@ def test_case_show_tells_what_became_of_the_case(cli_site: Path, run_cli) -> Non
     marked = run_cli("case", "advance", second, "--to", "duplicate", "--json", "-",
                      data=cli_site, stdin=json.dumps({"duplicate_of": first}))
     assert marked.returncode == 4  # a withdrawn case takes no duplicate
+
+
+def test_case_show_gives_a_steps_window_as_its_window_line_does(  # type: ignore[no-untyped-def]
+    cli_site: Path, run_cli
+) -> None:
+    """Start before end, in this workstation's time: not the stored UTC text, end first."""
+    result = run_cli("case", "add", "--json", "-", data=cli_site, stdin=json.dumps(CASE))
+    ref = result.stdout.strip()
+    codeword = result.stderr.split("codeword:")[1].split("(")[0].strip()
+    assert run_cli("case", "advance", ref, "--to", "confirmed", "--json", "-", data=cli_site,
+                   stdin=json.dumps({"codeword": codeword, "location": "Суми",
+                                     "group_size": 1})).returncode == 0
+    start, end = "2026-12-01T14:00+02:00", "2026-12-01T16:30+02:00"
+    assert run_cli("case", "advance", ref, "--to", "handoff_arranged", "--json", "-",
+                   data=cli_site, stdin=json.dumps({
+                       "meeting_point": "Пункт А", "receiving_unit": "Група 1",
+                       "window_start": start, "window_end": end})).returncode == 0
+
+    shown = run_cli("case", "show", ref, data=cli_site).stdout.splitlines()
+    local = [f"{datetime.fromisoformat(moment).astimezone():%Y-%m-%d %H:%M}"
+             for moment in (start, end)]
+    assert shown[-2].endswith(" confirmed by admin (location: Суми; group_size: 1)")
+    assert shown[-1].endswith(
+        " handoff_arranged by admin (meeting_point: Пункт А; receiving_unit: Група 1;"
+        f" window_start: {local[0]}; window_end: {local[1]})")
+
+
+def test_case_add_at_a_terminal_says_what_it_waits_for(cli_site: Path) -> None:
+    typed = json.dumps(CASE, ensure_ascii=False).encode() + b"\n\x04"
+    code, output = run_at_terminal(
+        [sys.executable, "-m", "desktop.cli", "--data", str(cli_site), "--user", "admin",
+         "case", "add"],
+        answering({b"Password for admin: ": PASSWORD.encode() + b"\n",
+                   b"on a line of its own:\r\n": typed}),
+        env=cli_env(), timeout=60)
+    text = output.decode(errors="replace")
+    assert code == 0, text
+    assert "Type or paste the case as JSON (its fields are in the README)" in text
+    assert "codeword:" in text

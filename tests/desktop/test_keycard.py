@@ -155,3 +155,16 @@ def test_the_qr_text_gives_back_the_keys_but_not_the_fingerprint(
 def test_other_text_is_no_key_card(text: str) -> None:
     with pytest.raises(InputRejected, match=r"^this is not the text of a Haven key card"):
         read_key_card(text)
+
+
+@needs("pdftotext")
+def test_the_steps_name_the_site_whose_fingerprint_is_compared(card_path: Path) -> None:
+    """The card is read at the other site: the comparison is made at the site on the card,
+    by name, not "here" or at "your site" (the reader's own, whose fingerprint differs)."""
+    text = " ".join(pdf_text(card_path).split())
+    assert f"checks it against “haven-admin site show” at {SITE_NAME}." in text
+    assert f"ІТ-фахівець пункту «{SITE_NAME}» звіряє його з «haven-admin site show»" in text
+    # The role as the desk names it (its Ukrainian catalogue), not another word for it.
+    assert "офіцер" not in text
+    assert "на вашому пункті" not in text
+    assert "site show” here" not in text

@@ -10,7 +10,7 @@ from db.records import CaseKind, Channel, NewCase, Person, Status
 from tests.conftest import Site
 from tests.ui.conftest import WAIT_MS, focused, type_text
 from ui.case_view import CaseView
-from ui.confirm import DETAILS_PAGE, ConfirmDialog
+from ui.confirm import ARRANGE_PAGE, DETAILS_PAGE, ConfirmDialog
 from ui.main_window import MainWindow
 from ui.tasks import TaskRunner
 
@@ -89,3 +89,27 @@ def test_esc_after_a_correct_codeword_asks_before_the_details_are_lost(
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: view.dialog is None, timeout=WAIT_MS)
     assert site.session.get_case(case_id, audit_view=False).status == Status.REGISTERED
+
+
+def test_a_new_site_without_lists_is_told_to_type_the_place_and_can_arrange(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    case_id, codeword, view, dialog = _open_confirm(site, desk, runner, qtbot)
+    _say(qtbot, dialog, runner, codeword)
+    type_text(focused(), "Оріхів")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == ARRANGE_PAGE and runner.idle(),
+                    timeout=WAIT_MS)
+
+    assert not dialog.arrange_error.isVisibleTo(dialog)  # nothing is wrong yet
+    assert dialog.places_hint.isVisibleTo(dialog)
+    assert dialog.places_hint.text().startswith(
+        "This site has no list of meeting points or receiving units yet: type them in.")
+    type_text(focused(), "Школа №3")
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    type_text(focused(), "Прикордонна застава 12")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: view.dialog is None and runner.idle(), timeout=WAIT_MS)
+    case = site.session.get_case(case_id, audit_view=False)
+    assert (case.status, case.meeting_point, case.receiving_unit) == (
+        Status.HANDOFF_ARRANGED, "Школа №3", "Прикордонна застава 12")

@@ -147,3 +147,30 @@ def test_closing_a_case_tab_puts_the_keyboard_back_in_the_search(
     qtbot.keyClick(desk, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: desk.current_case() is None)
     assert focused() is desk.queue.search_edit
+
+
+def test_a_new_sites_empty_queue_says_how_to_take_the_first_call(
+    desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    queue = desk.queue
+    qtbot.waitUntil(lambda: queue.count_label.text() == "0 cases" and runner.idle(),
+                    timeout=WAIT_MS)
+    assert queue.table.placeholder() == (
+        "No open cases.\nWhen a call or message comes in: New intake (Ctrl+N).")
+    shown = queue.table.viewport().grab().toImage()
+    queue.table.set_placeholder("")
+    assert queue.table.viewport().grab().toImage() != shown  # the text is drawn in the table
+    desk.queue.reload()
+    qtbot.waitUntil(lambda: bool(queue.table.placeholder()) and runner.idle(), timeout=WAIT_MS)
+
+    with qtbot.waitSignal(queue.search_finished, timeout=WAIT_MS):
+        type_text(queue.search_edit, "Петренко")
+    assert queue.table.placeholder() == (
+        "Nothing found for “Петренко”.\nA first contact: New intake (Ctrl+N).")
+    qtbot.keyClick(queue.search_edit, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: runner.idle() and queue.table.model() is queue.queue_model,
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: queue.table.placeholder().startswith("No open cases."),
+                    timeout=WAIT_MS)
+
+    assert desk.new_intake_action.shortcut().toString() == "Ctrl+N"  # the key it names

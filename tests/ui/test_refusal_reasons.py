@@ -11,7 +11,13 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.errors import InputRejected
 from desktop.transfer.checking import CheckerStopped
-from tests.desktop.transfer.sites import HavenSite, make_sites, new_case, vault_digest
+from tests.desktop.transfer.sites import (
+    HavenSite,
+    make_site,
+    make_sites,
+    new_case,
+    vault_digest,
+)
 from ui.language import apply_language
 from ui.refusals import refusal_text
 from ui.tasks import TaskRunner
@@ -108,7 +114,23 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
     path = tmp_path / "to-c.haven"
     a.service.export(["c"], path, full=False)
     assert _shown_refusal(qtbot, b, runner, path) == (
-        REFUSED + "Файл адресовано іншим пунктам, а не цьому."
+        REFUSED + "Файл адресовано іншим пунктам, а не цьому: він для 'c'. Віднесіть його туди."
+    )
+
+
+def test_a_file_from_a_stranger_says_how_to_add_its_site(qtbot, trio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (_a, b, _c), runner = trio
+    stranger = make_site(tmp_path, "d")  # it knows b; b has never heard of it
+    try:
+        keys = b.service.site_identity()
+        stranger.service.add_peer("b", keys.signing_key, keys.age_recipient, keys.fingerprint)
+        path = tmp_path / "to-b.haven"
+        stranger.service.export(["b"], path, full=False)
+    finally:
+        stranger.close()
+    assert _shown_refusal(qtbot, b, runner, path) == (
+        REFUSED + "Файл підписав пункт, що не є партнером цього пункту. Додайте його в меню"
+        " Передача → Партнери та ключі…, щойно його відбиток звірено, і знову імпортуйте файл."
     )
 
 

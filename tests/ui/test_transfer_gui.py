@@ -91,6 +91,9 @@ def test_export_at_a_then_dry_run_and_import_at_b(qtbot, pair, tmp_path: Path) -
 
     exported = export_through_dialog(qtbot, a, runner, "b", target)
     assert not exported.error.isVisible()
+    # "Confirmed" is a case's status; what a peer holds is what its files acknowledged.
+    assert exported.full_box.text() == (
+        "Send e&verything, not only what the peers have not yet acknowledged")
     assert "2 cases" in exported.summary.text()
     assert str(target) in exported.summary.text()
     assert target.is_file()
@@ -191,6 +194,21 @@ def test_export_asks_for_a_peer_and_refuses_an_existing_file(qtbot, pair, tmp_pa
     qtbot.waitUntil(lambda: dialog.error.isVisible() and runner.idle(), timeout=WAIT_MS)
     assert "exists" in dialog.error.text()
     assert target.read_bytes() == b"keep me"
+
+
+def test_a_new_site_without_peers_is_told_where_to_add_them(  # type: ignore[no-untyped-def]
+    qtbot, site: Site, runner: TaskRunner
+) -> None:
+    from desktop.transfer.service import TransferService
+
+    dialog = ExportDialog(TransferService(site.session), runner)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.error.isVisible() and runner.idle(), timeout=WAIT_MS)
+    assert dialog.peer_list.count() == 0
+    assert dialog.error.text() == (
+        "This site has no peers yet: add them under Transfer → Peers and keys…, once their"
+        " fingerprints are confirmed.")
 
 
 def test_an_export_to_a_full_medium_says_so_and_leaves_no_file(  # type: ignore[no-untyped-def]
@@ -367,6 +385,15 @@ def test_a_conflict_version_reads_as_the_case_view_shows_it() -> None:
     )
     assert format_version("status", closed).splitlines()[:2] == [
         "Status: handed off", "Received by: капітан Петренко"]
+    # A move's fields in the order the form asks for them: the window from, then until.
+    rearranged = ConflictVersion(
+        op_id="z", site="south", local=False, at="2026-11-20T08:30:00.000Z", by="olena",
+        values={"status": "handoff_arranged", "from": "handoff_arranged", "fields": {
+            "meeting_point": "КПП-3", "receiving_unit": "в/ч А1234",
+            "window_end": "2026-11-21T08:00:00.000Z", "window_start": "2026-11-21T06:00:00.000Z"}},
+    )
+    assert [line.split(":")[0] for line in format_version("status", rearranged).splitlines()[:5]
+            ] == ["Status", "Meeting point", "Receiving unit", "Window from", "Window until"]
 
 
 def _send(sender: HavenSite, peer: str, path: Path) -> Path:
@@ -462,6 +489,19 @@ def test_the_summary_says_what_a_sites_own_file_corrected() -> None:
     english = import_summary(report).splitlines()
     assert ("1 change held here as another site relayed it was replaced by its own"
             " site's.") in english
+
+
+def test_new_conflicts_in_the_summary_say_where_a_manager_reviews_them() -> None:
+    from desktop.transfer.importer import ImportReport
+    from ui.transfer_dialog import import_summary
+
+    report = ImportReport(
+        sender="north", sequence=2, missing=(), missing_count=0, ops_new=2, ops_known=12,
+        cases_new=0, cases_updated=1, conflicts_new=2, ops_waiting=0, audit_new=11,
+        audit_left_out=0, before_reset=False, dry_run=False,
+    )
+    assert "A manager should review the conflicts: Transfer → Conflicts…" in (
+        import_summary(report).splitlines())
 
 
 def test_counts_in_the_summary_are_grouped_as_the_language_writes_them() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from db import audit, cases, oplog
-from db.records import CaseKind, Channel, Mobilization, NewCase, Person
+from db.records import CaseKind, Channel, Mobilization, NewCase, Person, Status
 from db.vault import now_utc
 from desktop import cli
 from desktop.session import PreparedCodeword, Session
@@ -105,6 +105,36 @@ def edited_everywhere(sites: list[HavenSite], places: list[str], folder: Path) -
     for other in others:
         carry(other, first)
     return case_id
+
+
+def _arrangement(place: str, unit: str) -> dict[str, object]:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    return {"meeting_point": place, "receiving_unit": unit,
+            "window_start": start, "window_end": start + timedelta(hours=1)}
+
+
+def carry_file(sender: HavenSite, recipient: HavenSite, path: Path) -> None:
+    sender.service.export([recipient.name], path, full=False)
+    recipient.service.import_file(path)
+
+
+def rearranged_at_both(north: HavenSite, south: HavenSite, folder: Path) -> str:
+    """A case arranged at North and carried to South; then each site moves the meeting
+    without seeing the other's move, and North imports South's. Returns the case id."""
+    session = north.session
+    result = session.register_case(NewCase(CaseKind.SURRENDER, Channel.PHONE,
+                                           (Person(full_name="Кравченко Ігор"),)))
+    session.advance(result.case_id, Status.CONFIRMED,
+                    {"codeword": result.codeword, "location": "Суми", "group_size": 1})
+    session.advance(result.case_id, Status.HANDOFF_ARRANGED,
+                    _arrangement("Checkpoint 7", "Border guards 12"))
+    carry_file(north, south, folder / "north-1.haven")
+    session.advance(result.case_id, Status.HANDOFF_ARRANGED,
+                    _arrangement("Old bus station", "Border guards 12"))
+    south.session.advance(result.case_id, Status.HANDOFF_ARRANGED,
+                          _arrangement("Railway bridge", "South brigade"))
+    carry_file(south, north, folder / "south-1.haven")
+    return result.case_id
 
 
 def rewrite_audit_entry(site: HavenSite, seq: int = 2) -> None:

@@ -182,6 +182,11 @@ def test_backup_and_restore_through_the_cli(sites: list[HavenSite], tmp_path: Pa
         f"Restored the backup of site 'Site north' ({north.site_id}) made "
     )
     assert said[1] == "Accounts are as they were then: disable again any account disabled since."
+    # A drill must not send files: its peers would take the real site for a rewritten one.
+    assert said[-1] == (
+        "If this was a drill and the site's own computer goes on working: send no file from"
+        " this copy and delete its folder; a peer that hears from both copies refuses the"
+        " site's files afterwards as a rewritten history.")
     assert cli.main([*common, "restore", str(path), "--data", str(target),
                      "--passphrase-file", str(phrase)]) == 4
     a_file = tmp_path / "a-file"

@@ -132,7 +132,10 @@ def test_export_verify_import_end_to_end(two_sites, run_cli, tmp_path: Path) -> 
     path = tmp_path / "north.haven"
     exported = run_cli("export", "--to", "south", "-o", str(path), data=north)
     assert exported.returncode == 0, exported.stderr
-    assert "1 cases" in exported.stdout
+    assert exported.stdout.startswith(
+        f"Wrote {path} for south (file #1): 1 case with changes not yet acknowledged;")
+    # "confirmed" is a case's status: the summary does not use the word for what peers hold.
+    assert "confirmed" not in exported.stdout
     verified = run_cli("verify", str(path), data=south)
     assert verified.returncode == 0, verified.stderr
     assert "OK: file #1 from 'north'" in verified.stdout
@@ -316,3 +319,33 @@ def test_peer_revoke_asks_at_a_terminal_and_a_no_changes_nothing(  # type: ignor
                                    timeout=60)
     assert code == 0, output
     assert revoked()
+
+
+@pytest.mark.slow
+def test_conflict_resolve_asks_at_a_terminal_and_no_keeps_every_version(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path
+) -> None:
+    from tests.desktop.transfer.sites import edited_everywhere, make_sites
+
+    sites = make_sites(tmp_path / "sites", ["north", "south"])
+    try:
+        edited_everywhere(sites, ["Пункт А", "Пункт Б"], tmp_path)
+    finally:
+        for site in sites:
+            site.close()
+    north = sites[0].data
+    [listed] = json.loads(run_cli("conflict", "list", "--json", data=north).stdout)
+    command = [sys.executable, "-m", "desktop.cli", "--data", str(north), "--user", "admin",
+               "--password-file", str(run_cli.password_file), "conflict", "resolve",
+               listed["id"], "--keep", "incoming"]
+
+    code, output = run_at_terminal(command, answering({b"[y/N] ": b"\n"}), env=cli_env())
+    assert code == 1, output
+    assert b"discards its other versions, here and at every site the decision reaches" in output
+    assert b"not confirmed; nothing was changed" in output
+    assert json.loads(run_cli("conflict", "list", "--json", data=north).stdout) == [listed]
+
+    code, output = run_at_terminal(command, answering({b"[y/N] ": b"y\n"}), env=cli_env())
+    assert code == 0, output
+    assert f"Conflict {listed['id']} resolved: kept the incoming version.".encode() in output
+    assert json.loads(run_cli("conflict", "list", "--json", data=north).stdout) == []

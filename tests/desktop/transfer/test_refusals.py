@@ -192,7 +192,9 @@ def test_tar_header_claiming_ten_gigabytes(world: dict[str, HavenSite], tmp_path
 def test_unknown_signer(world: dict[str, HavenSite], tmp_path: Path,
                         capsys: pytest.CaptureFixture[str]) -> None:
     path = export(world["east"], "south", tmp_path / "east.haven")
-    assert_refused(world["south"], path, capsys, "not a known peer")
+    assert_refused(world["south"], path, capsys,
+                   "not a known peer: add it with 'peer add' once its fingerprint is"
+                   " confirmed, then import the file again")
 
 
 def test_a_sites_own_file_is_not_taken_for_a_strangers(
@@ -222,7 +224,9 @@ def test_one_peer_signing_another_peers_manifest(world: dict[str, HavenSite], tm
 def test_file_for_another_site(world: dict[str, HavenSite], tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     path = export(world["north"], "west", tmp_path / "for-west.haven")
-    assert_refused(world["south"], path, capsys, "addressed to other sites")
+    # Which site it is for, by the name South knows it by: the IT officer carries it there.
+    assert_refused(world["south"], path, capsys,
+                   "addressed to other sites, not to this one: it is for 'west'; carry it there")
 
 
 def test_replay(world: dict[str, HavenSite], tmp_path: Path,
