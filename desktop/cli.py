@@ -173,10 +173,11 @@ def cmd_init(args: argparse.Namespace) -> int:
             " site was not created: run init again with an output that takes it"
         ) from None
     # On stderr, as a hint that may be lost: scripts take the key from stdout's last line.
+    # The roles stay out of the command: 'operator|manager|…' pasted would be a pipeline.
     with contextlib.suppress(OSError):
-        sys.stderr.write("Next, an account for each person: haven-admin --data"
-                         f" {shlex.quote(str(data_dir))} --user {shlex.quote(args.admin)}"
-                         " user add NAME --role operator|manager|it|admin\n")
+        sys.stderr.write("Next, an account for each person (ROLE: operator, manager, it or"
+                         f" admin): haven-admin --data {shlex.quote(str(data_dir))} --user"
+                         f" {shlex.quote(args.admin)} user add NAME --role ROLE\n")
     session.close()
     return 0
 
