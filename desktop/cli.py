@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from db.keyslots import MIN_ITERATIONS, MIN_MEMORY_KIB, KdfParams, KeyslotError
-from db.oplog import CASE_FIELDS
 from db.records import Role, Status
 from db.vault import Rekeyed, VaultError
 from desktop import case_json, cli_transfer, config, workflow
@@ -390,17 +389,11 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
     out("  history:")
     for change in session.status_history(case.id):
         fields = "; ".join(f"{name}: {_history_value(name, change.fields[name])}"
-                           for name in sorted(change.fields, key=_field_position)
+                           for name in workflow.in_asked_order(change.to_status, change.fields)
                            if name != "codeword")
         out(f"    {change.at.astimezone():%Y-%m-%d %H:%M} {change.to_status.value}"
             f" by {change.by}" + (f" ({fields})" if fields else ""))
     return 0
-
-
-def _field_position(name: str) -> tuple[int, str]:
-    """A step's fields in the order the workflow asks for them (a window's start first)."""
-    order = (*CASE_FIELDS, "received_by")
-    return (order.index(name) if name in order else len(order), name)
 
 
 def _history_value(name: str, value: Any) -> str:
