@@ -299,11 +299,17 @@ def cmd_user_passwd(session: Session, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
-    if args.json == "-" and sys.stdin.isatty():  # else it would wait without a word
-        sys.stderr.write("Type or paste the case as JSON (its fields are in the README), then"
-                         " press Ctrl+D on a line of its own:\n")
+def _say_what_stdin_waits_for(prompt: str) -> None:
+    """At a terminal, say what is to be typed: else the command would wait without a word."""
+    if sys.stdin.isatty():
+        sys.stderr.write(prompt)
         sys.stderr.flush()
+
+
+def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
+    if args.json == "-":
+        _say_what_stdin_waits_for("Type or paste the case as JSON (its fields are in the"
+                                  " README), then press Ctrl+D on a line of its own:\n")
     new = case_json.parse_new_case(_read_json_arg(args.json))
     result = session.register_case(new)
     out(result.ref)
@@ -317,6 +323,8 @@ def cmd_case_list(session: Session, args: argparse.Namespace) -> int:
     statuses = None if args.status is None else [Status(args.status)]
     if args.search:
         # '-': the first line of stdin, so that a caller's name stays out of shell history.
+        if args.search == "-":
+            _say_what_stdin_waits_for("Search for (a reference, phone or name): ")
         text = read_first_line("-", "search text") if args.search == "-" else args.search
         found = session.search(text, limit=args.limit)
         summaries = [s for s in found if statuses is None or s.status in statuses]

@@ -126,6 +126,20 @@ def test_a_name_to_search_for_can_come_on_stdin_not_into_the_shell_s_history(  #
     assert nothing.stderr == "haven-admin: the search text file is empty\n"
 
 
+
+def test_a_search_read_at_a_terminal_is_asked_for(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """'--search -' at a terminal says what it waits for, as 'case add' does, not nothing."""
+    ref = _add(run_cli, cli_site)
+    code, output = run_at_terminal(
+        [sys.executable, "-m", "desktop.cli", "--data", str(cli_site), "--user", "admin",
+         "case", "list", "--search", "-"],
+        answering({b"Password for admin: ": PASSWORD.encode() + b"\n",
+                   b"Search for (a reference, phone or name): ": "Смирнов\n".encode()}),
+        env=cli_env(), timeout=60)
+    text = output.decode(errors="replace")
+    assert code == 0, text
+    assert ref in text
+
 def test_a_full_listing_is_audited_as_a_view_of_each_case(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     refs = [_add(run_cli, cli_site) for _ in range(2)]
 
