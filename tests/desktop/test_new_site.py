@@ -84,9 +84,12 @@ def test_an_empty_peer_list_says_how_to_add_the_first_peer(
     site.session.close()
 
     assert cli.main([*login, "peer", "list"]) == 0
-    said = capsys.readouterr().out
-    assert said.startswith("No peers yet. Exchange key cards with the other site's IT officer")
-    assert "peer add NAME --card QR_TEXT --fingerprint FP" in said
+    said = capsys.readouterr()
+    # On stderr: a script reading the rows (name first) would take 'No' for a peer.
+    assert said.out == ""
+    assert said.err.startswith("No peers yet. Exchange key cards with the other site's IT"
+                               " officer")
+    assert "peer add NAME --card QR_TEXT --fingerprint FP" in said.err
     assert cli.main([*login, "peer", "list", "--json"]) == 0
     assert capsys.readouterr().out.strip() == "[]"  # scripts read the list, nothing else
 
