@@ -515,6 +515,11 @@ def parse_recovery_key(text: str) -> bytes:
     """The key as typed off the paper: any case, any separators, a zero for the letter O
     (base32 has no 0, so that reading is the only one)."""
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum()).replace("0", "O")
+    if not cleaned.isascii():  # a Cyrillic А or О looks like the Latin one on paper
+        raise WrongPassword(
+            "that is not a recovery key: it is written in Latin letters (switch the keyboard"
+            " to English)"
+        )
     if any(ch in "189" for ch in cleaned):  # a 1 may be an I or an L: not guessed
         raise WrongPassword(
             "that is not a recovery key: it has letters and the digits 2 to 7 only (a 1 is"

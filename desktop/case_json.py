@@ -89,7 +89,8 @@ def parse_phone(path: str, value: Any) -> str | None:
     normalised = normalize_phone(text)
     if normalised is None:
         if has_extension(text):
-            raise CaseInputError(f"{path}: an extension cannot be stored with a phone number")
+            raise CaseInputError(f"{path}: an extension cannot be stored with a phone number:"
+                                 " give the number alone and the extension in the notes")
         raise CaseInputError(f"{path}: not a phone number")
     return normalised
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from db.keyslots import MIN_ITERATIONS, MIN_MEMORY_KIB, KdfParams, KeyslotError
-from db.oplog import CASE_FIELDS
 from db.records import Role, Status
 from db.vault import Rekeyed, VaultError
 from desktop import case_json, cli_transfer, config, workflow
@@ -173,10 +172,11 @@ def cmd_init(args: argparse.Namespace) -> int:
             " site was not created: run init again with an output that takes it"
         ) from None
     # On stderr, as a hint that may be lost: scripts take the key from stdout's last line.
+    # The roles stay out of the command: 'operator|manager|…' pasted would be a pipeline.
     with contextlib.suppress(OSError):
-        sys.stderr.write("Next, an account for each person: haven-admin --data"
-                         f" {shlex.quote(str(data_dir))} --user {shlex.quote(args.admin)}"
-                         " user add NAME --role operator|manager|it|admin\n")
+        sys.stderr.write("Next, an account for each person (ROLE: operator, manager, it or"
+                         f" admin): haven-admin --data {shlex.quote(str(data_dir))} --user"
+                         f" {shlex.quote(args.admin)} user add NAME --role ROLE\n")
     session.close()
     return 0
 
@@ -299,11 +299,17 @@ def cmd_user_passwd(session: Session, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
-    if args.json == "-" and sys.stdin.isatty():  # else it would wait without a word
-        sys.stderr.write("Type or paste the case as JSON (its fields are in the README), then"
-                         " press Ctrl+D on a line of its own:\n")
+def _say_what_stdin_waits_for(prompt: str) -> None:
+    """At a terminal, say what is to be typed: else the command would wait without a word."""
+    if sys.stdin.isatty():
+        sys.stderr.write(prompt)
         sys.stderr.flush()
+
+
+def cmd_case_add(session: Session, args: argparse.Namespace) -> int:
+    if args.json == "-":
+        _say_what_stdin_waits_for("Type or paste the case as JSON (its fields are in the"
+                                  " README), then press Ctrl+D on a line of its own:\n")
     new = case_json.parse_new_case(_read_json_arg(args.json))
     result = session.register_case(new)
     out(result.ref)
@@ -317,6 +323,8 @@ def cmd_case_list(session: Session, args: argparse.Namespace) -> int:
     statuses = None if args.status is None else [Status(args.status)]
     if args.search:
         # '-': the first line of stdin, so that a caller's name stays out of shell history.
+        if args.search == "-":
+            _say_what_stdin_waits_for("Search for (a reference, phone or name): ")
         text = read_first_line("-", "search text") if args.search == "-" else args.search
         found = session.search(text, limit=args.limit)
         summaries = [s for s in found if statuses is None or s.status in statuses]
@@ -389,17 +397,11 @@ def cmd_case_show(session: Session, args: argparse.Namespace) -> int:
     out("  history:")
     for change in session.status_history(case.id):
         fields = "; ".join(f"{name}: {_history_value(name, change.fields[name])}"
-                           for name in sorted(change.fields, key=_field_position)
+                           for name in workflow.in_asked_order(change.to_status, change.fields)
                            if name != "codeword")
         out(f"    {change.at.astimezone():%Y-%m-%d %H:%M} {change.to_status.value}"
             f" by {change.by}" + (f" ({fields})" if fields else ""))
     return 0
-
-
-def _field_position(name: str) -> tuple[int, str]:
-    """A step's fields in the order the workflow asks for them (a window's start first)."""
-    order = (*CASE_FIELDS, "received_by")
-    return (order.index(name) if name in order else len(order), name)
 
 
 def _history_value(name: str, value: Any) -> str:

@@ -167,9 +167,10 @@ def cmd_peer_list(session: Session, args: argparse.Namespace) -> int:
             for p in listed
         ])
         return 0
-    if not listed:
-        out("No peers yet. Exchange key cards with the other site's IT officer ('site"
-            " key-card'), then: peer add NAME --card QR_TEXT --fingerprint FP")
+    if not listed:  # on stderr: scripts read stdout's rows, name first
+        sys.stderr.write("No peers yet. Exchange key cards with the other site's IT officer"
+                         " ('site key-card'), then: peer add NAME --card QR_TEXT --fingerprint"
+                         " FP\n")
     for peer in listed:
         state = f"revoked {peer.revoked_at}" if peer.revoked else "active"
         out(f"{peer.name:<20} {peer.site_id}  {peer.fingerprint}  {state}")

@@ -8,7 +8,7 @@ whether a transition is allowed; views and the CLI ask it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -161,6 +161,15 @@ TRANSITIONS: tuple[Transition, ...] = (
         action=Action.WORK_CASE,
     ),
 )
+
+
+def in_asked_order(target: Status | None, names: Iterable[str]) -> list[str]:
+    """A step's fields in the order the step to ``target`` asks for them (its form does,
+    the window's start before its end); any other, such as a resolution's, after them."""
+    asked = [name for transition in TRANSITIONS if transition.target == target
+             for name in (*transition.required, *transition.optional)]
+    return sorted(names, key=lambda name: (
+        asked.index(name) if name in asked else len(asked), name))
 
 
 def transitions_from(case: Case) -> list[Transition]:

@@ -36,7 +36,7 @@ from desktop.printing import (
     print_handoff_sheet,
 )
 from desktop.session import Session
-from desktop.workflow import Transition
+from desktop.workflow import Transition, in_asked_order
 from ui import labels
 from ui.confirm import ConfirmDialog
 from ui.conflicts_dialog import group_label
@@ -352,7 +352,7 @@ class CaseView(QWidget):
     def _show_history(self, history: list[StatusChange]) -> None:
         self.history_list.clear()
         for change in history:
-            names = sorted(change.fields, key=labels.field_position)
+            names = in_asked_order(change.to_status, change.fields)
             fields = "; ".join(
                 # A resolution names its conflict by an id that means nothing here.
                 _("conflict between sites resolved: one version kept") if name == "resolved"

@@ -30,6 +30,7 @@ from db.records import Outcome, Status
 from db.vault import parse_time
 from desktop.i18n import N_, _
 from desktop.transfer.service import ConflictVersion, ConflictView, TransferService
+from desktop.workflow import in_asked_order
 from ui import labels
 from ui.messages import describe_failure
 from ui.style import heading_font
@@ -74,8 +75,9 @@ def field_lines(group: str, version: ConflictVersion) -> list[str]:
     if group == STATUS_GROUP:
         lines = [f"{_('Status')}: {_shown('status', values.get('status'))}"]
         extra = values.get("fields") or {}
+        asked = next((s for s in Status if s.value == values.get("status")), None)
         lines += [f"{labels.field_label(name)}: {_shown(name, extra[name])}"
-                  for name in sorted(extra, key=lambda n: (labels.field_position(n), n))]
+                  for name in in_asked_order(asked, extra)]
     else:
         names = FIELD_GROUPS.get(group, tuple(sorted(values)))
         lines = [f"{labels.field_label(name)}: {_shown(name, values.get(name))}"

@@ -145,18 +145,6 @@ def field_label(name: str) -> str:
     return _(_FIELD_LABELS.get(name, name))
 
 
-_FIELD_ORDER = {name: position for position, name in enumerate(
-    ("location", "group_size", "condition", "meeting_point", "receiving_unit", "window_start",
-     "window_end", "received_by", "outcome", "outcome_notes", "reason", "duplicate_of", "notes")
-)}
-
-
-def field_position(name: str) -> int:
-    """Where a field of a status change goes among the others: as the forms ask for them
-    (the window's start before its end), unknown fields last."""
-    return _FIELD_ORDER.get(name, len(_FIELD_ORDER))
-
-
 def transition_label(target: Status) -> str:
     """The button text of a step, with its Alt+letter mnemonic."""
     return _(_TRANSITION_LABELS.get(target, _ENUM_LABELS[Status, target]))

@@ -40,7 +40,7 @@ _PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"the calendar has no such day$"),
      N_("There is no such day; check the day and the month.")),
     (re.compile(r"^not a phone number$"), N_("Not a phone number; include the country code.")),
-    (re.compile(r"^an extension cannot be stored with a phone number$"),
+    (re.compile(r"^an extension cannot be stored with a phone number"),
      N_("An extension cannot be stored with the number: enter the number alone and write the"
         " extension in the notes.")),
     (re.compile(r"^longer than (?P<limit>\d+) characters$"), N_("At most {limit} characters.")),

@@ -230,8 +230,11 @@ class QueuePanel(QWidget):
             self.table.set_placeholder(self._empty_queue_text() if count == 0 else "")
 
     def _empty_queue_text(self) -> str:
-        if self.filter_combo.currentData() == OPEN:
+        chosen = self.filter_combo.currentData()
+        if chosen == OPEN:
             text = _("No open cases.")
+        elif chosen == ALL:
+            text = _("No cases yet.")
         else:
             text = _("No cases with this status.")
         if self._session.can(Action.REGISTER_CASE):

@@ -128,12 +128,26 @@ _HINTS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# A site a file is for that this site has no name for is given by its id ("site 0f3a…").
+_UNNAMED_SITE = re.compile(r"(?<![\w'])site (?P<site_id>[0-9a-f]{32})\b")
+
+
+def _fields(match: re.Match[str]) -> dict[str, str]:
+    """The named groups of a refusal, with the words in them said in the interface language."""
+    fields = match.groupdict()
+    if "sites" in fields:
+        fields["sites"] = _UNNAMED_SITE.sub(
+            # Translators: one of the sites a file is for, after "it is for".
+            lambda found: _("site {site_id}").format(site_id=found["site_id"]), fields["sites"])
+    return fields
+
+
 def explain_refusal(message: str) -> str | None:
     """The refusal in the interface language, or None for a line not listed."""
     for pattern, template in _REASONS:
         match = pattern.search(message)
         if match:
-            text = _(template).format(**match.groupdict())
+            text = _(template).format(**_fields(match))
             for hint, advice in _HINTS:
                 found = hint.search(message)
                 if found:

@@ -126,6 +126,20 @@ def test_a_name_to_search_for_can_come_on_stdin_not_into_the_shell_s_history(  #
     assert nothing.stderr == "haven-admin: the search text file is empty\n"
 
 
+
+def test_a_search_read_at_a_terminal_is_asked_for(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """'--search -' at a terminal says what it waits for, as 'case add' does, not nothing."""
+    ref = _add(run_cli, cli_site)
+    code, output = run_at_terminal(
+        [sys.executable, "-m", "desktop.cli", "--data", str(cli_site), "--user", "admin",
+         "case", "list", "--search", "-"],
+        answering({b"Password for admin: ": PASSWORD.encode() + b"\n",
+                   b"Search for (a reference, phone or name): ": "Смирнов\n".encode()}),
+        env=cli_env(), timeout=60)
+    text = output.decode(errors="replace")
+    assert code == 0, text
+    assert ref in text
+
 def test_a_full_listing_is_audited_as_a_view_of_each_case(cli_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     refs = [_add(run_cli, cli_site) for _ in range(2)]
 
@@ -778,12 +792,14 @@ def test_case_show_tells_what_became_of_the_case(cli_site: Path, run_cli) -> Non
 def test_case_show_gives_a_steps_window_as_its_window_line_does(  # type: ignore[no-untyped-def]
     cli_site: Path, run_cli
 ) -> None:
-    """Start before end, in this workstation's time: not the stored UTC text, end first."""
+    """Start before end, in this workstation's time: not the stored UTC text, end first;
+    and every step's fields as its form asks for them, as the desk's history shows them."""
     result = run_cli("case", "add", "--json", "-", data=cli_site, stdin=json.dumps(CASE))
     ref = result.stdout.strip()
     codeword = result.stderr.split("codeword:")[1].split("(")[0].strip()
     assert run_cli("case", "advance", ref, "--to", "confirmed", "--json", "-", data=cli_site,
-                   stdin=json.dumps({"codeword": codeword, "location": "Суми",
+                   stdin=json.dumps({"codeword": codeword, "notes": "дзвонив сам",
+                                     "condition": "втомлений", "location": "Суми",
                                      "group_size": 1})).returncode == 0
     start, end = "2026-12-01T14:00+02:00", "2026-12-01T16:30+02:00"
     assert run_cli("case", "advance", ref, "--to", "handoff_arranged", "--json", "-",
@@ -794,7 +810,8 @@ def test_case_show_gives_a_steps_window_as_its_window_line_does(  # type: ignore
     shown = run_cli("case", "show", ref, data=cli_site).stdout.splitlines()
     local = [f"{datetime.fromisoformat(moment).astimezone():%Y-%m-%d %H:%M}"
              for moment in (start, end)]
-    assert shown[-2].endswith(" confirmed by admin (location: Суми; group_size: 1)")
+    assert shown[-2].endswith(" confirmed by admin (location: Суми; group_size: 1;"
+                              " condition: втомлений; notes: дзвонив сам)")
     assert shown[-1].endswith(
         " handoff_arranged by admin (meeting_point: Пункт А; receiving_unit: Група 1;"
         f" window_start: {local[0]}; window_end: {local[1]})")

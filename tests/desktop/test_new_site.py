@@ -84,9 +84,12 @@ def test_an_empty_peer_list_says_how_to_add_the_first_peer(
     site.session.close()
 
     assert cli.main([*login, "peer", "list"]) == 0
-    said = capsys.readouterr().out
-    assert said.startswith("No peers yet. Exchange key cards with the other site's IT officer")
-    assert "peer add NAME --card QR_TEXT --fingerprint FP" in said
+    said = capsys.readouterr()
+    # On stderr: a script reading the rows (name first) would take 'No' for a peer.
+    assert said.out == ""
+    assert said.err.startswith("No peers yet. Exchange key cards with the other site's IT"
+                               " officer")
+    assert "peer add NAME --card QR_TEXT --fingerprint FP" in said.err
     assert cli.main([*login, "peer", "list", "--json"]) == 0
     assert capsys.readouterr().out.strip() == "[]"  # scripts read the list, nothing else
 
@@ -101,13 +104,18 @@ def test_init_ends_with_the_next_command_which_works_as_printed(tmp_path: Path) 
     assert made.returncode == 0, made.stderr
     assert made.stdout.splitlines()[-2:][0].startswith("Recovery key")  # the key stays last
     last = made.stderr.splitlines()[-1]
-    assert last.startswith("Next, an account for each person: haven-admin --data ")
+    assert last.startswith("Next, an account for each person (ROLE: operator, manager, it or"
+                           " admin): haven-admin --data ")
 
-    printed = shlex.split(last.partition(": ")[2])
+    line = last.partition("admin): ")[2]
+    # Pasted into a shell as printed, it runs haven-admin alone: no pipe to other commands.
+    words = list(shlex.shlex(line, posix=True, punctuation_chars=True))
+    assert not set(words) & {"|", "||", "&", "&&", ";", "(", ")", "<", ">"}, words
+    printed = shlex.split(line)
     assert printed[0] == "haven-admin"
-    role = printed.index("operator|manager|it|admin")
-    command = [sys.executable, "-m", "desktop.cli", *printed[1:role], "operator"]
+    command = [sys.executable, "-m", "desktop.cli", *printed[1:]]
     command[command.index("NAME")] = "oleh"
+    command[command.index("ROLE")] = "operator"
     code, output = run_at_terminal(command, answering({
         b"Password for anna: ": PASSWORD.encode() + b"\n",
         b"New password for oleh: ": b"oleh's long password\n",

@@ -115,3 +115,25 @@ def test_backup_and_restore_read_both_secrets_from_stdin_in_one_order(  # type: 
                        "--passphrase-file", "-", data=data, stdin=secrets,
                        password_file_path=Path("-"))
     assert restored.returncode == 0, restored.stderr
+
+
+def test_a_key_typed_with_a_cyrillic_letter_is_refused_as_a_recovery_key(  # type: ignore[no-untyped-def]
+    run_cli, lost, tmp_path: Path
+) -> None:
+    """A key typed while the keyboard was set to Ukrainian (a Cyrillic А for the Latin A) is
+    a wrong key like any other: refused as one and journaled, not an unexpected failure."""
+    data, key, new = lost
+    typed = tmp_path / "typed.txt"
+    printed = key.read_text(encoding="utf-8").strip()
+    cyrillic = {"A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "K": "К", "M": "М", "O": "О",
+                "P": "Р", "T": "Т", "X": "Х"}
+    letter = next(ch for ch in printed if ch in cyrillic)  # 52 characters: one is among them
+    typed.write_text(printed.replace(letter, cyrillic[letter]) + "\n", encoding="utf-8")
+    refused = run_cli("recover", "admin", "--recovery-key-file", str(typed),
+                      "--new-password-file", str(new), *FAST, data=data, user=None)
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stderr == (
+        "haven-admin: that is not a recovery key: it is written in Latin letters (switch the"
+        " keyboard to English)\n")
+    listed = json.loads(run_cli("audit", "list", "--json", data=data).stdout)
+    assert [e["actor"] for e in listed if e["action"] == "login_failed"] == ["@recovery"]

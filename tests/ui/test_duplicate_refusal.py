@@ -54,3 +54,18 @@ def test_a_duplicate_names_its_original_by_reference(  # type: ignore[no-untyped
     history = view.history_list.item(view.history_list.count() - 1).text()
     assert ref in history
     assert first not in history
+
+
+def test_a_duplicate_step_reads_as_its_form_asks_case_first_then_the_reason(  # type: ignore[no-untyped-def]
+    site: Site, desk, runner, qtbot
+) -> None:
+    first, second = register(site, "Петренко 1"), register(site, "Петренко 2")
+    ref = site.session.get_case(first, audit_view=False).ref
+    site.session.advance(second, Status.DUPLICATE,
+                         {"duplicate_of": ref, "reason": "той самий абонент"})
+    view = desk.open_case(second)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.case is not None and runner.idle(), timeout=WAIT_MS)
+    history = view.history_list.item(view.history_list.count() - 1).text()
+    # As 'case show' gives it, and as the Mark duplicate form asks: the case, then why.
+    assert history.endswith(f"\nDuplicate of (reference): {ref}; Reason: той самий абонент")

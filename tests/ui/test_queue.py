@@ -174,3 +174,20 @@ def test_a_new_sites_empty_queue_says_how_to_take_the_first_call(
                     timeout=WAIT_MS)
 
     assert desk.new_intake_action.shortcut().toString() == "Ctrl+N"  # the key it names
+
+
+def test_an_empty_queue_shown_with_all_cases_says_there_are_none_yet(
+    desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    queue = desk.queue
+    queue.filter_combo.setCurrentIndex(queue.filter_combo.findData("all"))
+    qtbot.waitUntil(lambda: queue.count_label.text() == "0 cases" and runner.idle()
+                    and bool(queue.table.placeholder()), timeout=WAIT_MS)
+    assert queue.table.placeholder() == (
+        "No cases yet.\nWhen a call or message comes in: New intake (Ctrl+N).")
+
+    queue.filter_combo.setCurrentIndex(queue.filter_combo.findData("closed"))
+    qtbot.waitUntil(lambda: runner.idle() and queue.table.placeholder().startswith("No cases "
+                                                                                  "with"),
+                    timeout=WAIT_MS)
+    assert queue.table.placeholder().startswith("No cases with this status.\n")

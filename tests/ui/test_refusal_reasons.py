@@ -16,6 +16,7 @@ from tests.desktop.transfer.sites import (
     make_site,
     make_sites,
     new_case,
+    pair,
     vault_digest,
 )
 from ui.language import apply_language
@@ -117,6 +118,24 @@ def test_a_file_for_another_site_is_explained_in_ukrainian(qtbot, trio, tmp_path
         REFUSED + "Файл адресовано іншим пунктам, а не цьому: він для 'c'. Віднесіть його туди."
     )
 
+
+
+def test_a_file_for_a_site_not_known_here_names_it_in_ukrainian(  # type: ignore[no-untyped-def]
+    qtbot, trio, tmp_path: Path
+) -> None:
+    (a, b, _c), runner = trio
+    far = make_site(tmp_path, "d")  # a peer of a's, never heard of at b
+    try:
+        pair(a, far)
+        path = tmp_path / "to-d.haven"
+        a.service.export(["d"], path, full=False)
+        far_id = far.site_id
+    finally:
+        far.close()
+    assert _shown_refusal(qtbot, b, runner, path) == (
+        REFUSED + f"Файл адресовано іншим пунктам, а не цьому: він для пункту {far_id}."
+        " Віднесіть його туди."
+    )
 
 def test_a_file_from_a_stranger_says_how_to_add_its_site(qtbot, trio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (_a, b, _c), runner = trio
