@@ -61,9 +61,13 @@ SUMMARY_LIMIT = 160
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 15 * mm
-TOP_MARGIN = 22 * mm
-BOTTOM_MARGIN = 44 * mm
-QR_SIZE = 32 * mm
+TOP_MARGIN = 19 * mm
+BOTTOM_MARGIN = 57 * mm
+# A sheet's token makes a code of 61 modules with its quiet zone: at 48 mm a module is 0.79 mm,
+# two pixels and more of a 72 dpi image, which zbar still reads (at 32 mm it needed 100 dpi).
+QR_SIZE = 48 * mm
+QR_QUIET_ZONE = 3 * mm  # about four modules: the code's dark edge lines up with the margin
+QR_BOTTOM = 4 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 # The height a page's frame offers its flowables (SimpleDocTemplate pads it by 6 points).
 FRAME_HEIGHT = PAGE_HEIGHT - TOP_MARGIN - BOTTOM_MARGIN - 12
@@ -369,7 +373,7 @@ class _Styles:
             fontName=SANS_BOLD,
             fontSize=10,
             leading=13,
-            spaceBefore=9,
+            spaceBefore=6,
             spaceAfter=4,
         )
         self.ref_label = ParagraphStyle("ref_label", self.small, alignment=TA_RIGHT)
@@ -440,11 +444,13 @@ def _story(sheet: HandoffSheet) -> list[Flowable]:
     story.append(_section(f"Особи / Persons ({len(case.persons)})", styles))
     story.append(_persons_table(case.persons, styles))
     story.append(KeepTogether([_section("Підписи / Signatures", styles), _signature_table(styles)]))
-    story.append(CondPageBreak(SECTION_START))
+    history, first_rows = _contacts_table(sheet.contacts, styles)
+    heading = styles.section.spaceBefore + styles.section.leading + styles.section.spaceAfter
+    story.append(CondPageBreak(heading + first_rows + _SLACK))
     story.append(
         _section("Історія контактів (довідково) / Contact history (for reference)", styles)
     )
-    story.append(_contacts_table(sheet.contacts, styles))
+    story.append(history)
     return story
 
 
@@ -615,9 +621,12 @@ class _RowsWhole(Table):
         return parts
 
 
-def _contacts_table(contacts: Sequence[ContactEntry], styles: _Styles) -> Flowable:
+def _contacts_table(
+    contacts: Sequence[ContactEntry], styles: _Styles
+) -> tuple[Flowable, float]:
+    """The contact history, with the height of its start (the header and the first entry)."""
     if not contacts:
-        return Paragraph("Записів немає / No entries", styles.body)
+        return Paragraph("Записів немає / No entries", styles.body), styles.body.leading
     header = [
         "Дата і час / Date and time",
         "Канал / Channel",
@@ -640,7 +649,7 @@ def _contacts_table(contacts: Sequence[ContactEntry], styles: _Styles) -> Flowab
     widths.append(CONTENT_WIDTH - sum(widths))
     table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
     table.setStyle(_base_table_style([("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE)]))
-    return table
+    return table, _row_height(data[0], widths) + _row_height(data[1], widths)
 
 
 def _signature_table(styles: _Styles) -> Flowable:
@@ -734,36 +743,44 @@ def _decorate_page(
 
     footer_top = BOTTOM_MARGIN - 4 * mm
     canvas.line(MARGIN, footer_top, PAGE_WIDTH - MARGIN, footer_top)
+    qr_x = PAGE_WIDTH - MARGIN - QR_SIZE + QR_QUIET_ZONE
     if token is None:
-        _draw_qr_placeholder(canvas, PAGE_WIDTH - MARGIN - QR_SIZE + 2.5 * mm, 7 * mm, QR_SIZE)
+        _draw_qr_placeholder(canvas, qr_x, QR_BOTTOM, QR_SIZE)
     else:
-        draw_qr(canvas, token, PAGE_WIDTH - MARGIN - QR_SIZE + 2.5 * mm, 7 * mm, QR_SIZE)
+        draw_qr(canvas, token, qr_x, QR_BOTTOM, QR_SIZE)
+    # Every page names its case and its sheet in type a torch finds: pages get separated.
     text_x = MARGIN
-    canvas.setFont(SANS, 8)
+    label = "Референс справи / Case reference: "
+    canvas.setFont(SANS, 11)
+    canvas.drawString(text_x, footer_top - 15 * mm, label)
+    canvas.setFont(SANS_BOLD, 11)
     canvas.drawString(
-        text_x,
-        footer_top - 16 * mm,
-        f"Номер акта / Serial: {_serial(sheet)}   ·   Референс / Reference: {sheet.case.ref}",
+        text_x + pdfmetrics.stringWidth(label, SANS, 11), footer_top - 15 * mm, sheet.case.ref
     )
+    serial_line = f"Номер акта / Sheet serial: {_serial(sheet)}"
+    if sheet.copy_number and not sheet.draft:
+        serial_line += f"   ·   {_copy_label(sheet.copy_number)}"
+    canvas.setFont(SANS, 9)
+    canvas.drawString(text_x, footer_top - 21 * mm, serial_line)
     canvas.setFont(SANS_BOLD, 8)
-    canvas.drawString(text_x, footer_top - 21 * mm, CONFIDENTIAL)
+    canvas.drawString(text_x, footer_top - 28 * mm, CONFIDENTIAL)
     canvas.setFont(SANS, 6.5)
     canvas.setFillColor(MUTED)
     entries = f"{sheet.audit_size:,}" if sheet.audit_root else DRAFT_SERIAL
     at = sheet.audit_size if sheet.audit_root else "N"
     canvas.drawString(
         text_x,
-        footer_top - 25 * mm,
+        footer_top - 38 * mm,
         "Перевіряються / Checked with: haven-admin sheet verify (QR)"
         f"  ·  haven-admin audit verify --root-at {at}",
     )
     canvas.drawString(
         text_x,
-        footer_top - 28.5 * mm,
+        footer_top - 41.5 * mm,
         f"Корінь журналу аудиту (записів: {entries}) / Audit log root after {entries} entries:",
     )
     canvas.setFont(MONO, 6)
-    canvas.drawString(text_x, footer_top - 31.5 * mm, sheet.audit_root or DRAFT_SERIAL)
+    canvas.drawString(text_x, footer_top - 44.5 * mm, sheet.audit_root or DRAFT_SERIAL)
     canvas.restoreState()
 
 
@@ -789,7 +806,7 @@ def _draw_page_number(canvas: Canvas, number: int, total: int) -> None:
     canvas.setFont(SANS_BOLD, 11)
     canvas.drawString(
         MARGIN,
-        BOTTOM_MARGIN - 11 * mm,
+        BOTTOM_MARGIN - 12 * mm,
         f"Сторінка {number} з {total} / Page {number} of {total}",
     )
     canvas.restoreState()
