@@ -434,6 +434,8 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
         raise not_written(target, exc) from None
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
     out(f"handoff sheet {printed.serial}{copy} written to {target}")
+    for warning in printed.warnings:  # the sheet's first page says the same
+        sys.stderr.write(f"warning: {warning}\n")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")
     return 0
 

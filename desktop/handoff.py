@@ -44,7 +44,7 @@ from reportlab.platypus import (
 )
 
 from db.names import transliterate_uk
-from db.records import Case, Channel, ContactEntry, ContactStage, Mobilization, Person
+from db.records import Case, Channel, ContactEntry, ContactStage, Mobilization, Person, Status
 from desktop.sheet_token import make_sheet_token
 
 SANS = "HavenSans"
@@ -376,6 +376,9 @@ class _Styles:
             spaceBefore=6,
             spaceAfter=4,
         )
+        self.warning = ParagraphStyle(
+            "warning", base, fontName=SANS_BOLD, fontSize=9, leading=12.5
+        )
         self.ref_label = ParagraphStyle("ref_label", self.small, alignment=TA_RIGHT)
         self.reference = ParagraphStyle(
             "reference", base, fontName=SANS_BOLD, fontSize=26, leading=30, alignment=TA_RIGHT
@@ -437,6 +440,9 @@ def _story(sheet: HandoffSheet) -> list[Flowable]:
     styles = _styles()
     case = sheet.case
     story: list[Flowable] = [_title_block(sheet, styles)]
+    warnings = sheet_warnings(sheet)
+    if warnings:
+        story.append(_warnings_box(warnings, styles))
     # A heading starts a new page rather than end one without a row of what it heads.
     story.append(_section("Обставини передачі / Handoff details", styles))
     story.append(_facts_table(sheet, styles))
@@ -483,6 +489,77 @@ def _title_block(sheet: HandoffSheet, styles: _Styles) -> Flowable:
             ]
         )
     )
+    return table
+
+
+@dataclass(frozen=True, slots=True)
+class SheetWarning:
+    """Something that makes a sheet doubtful, printed above everything else on its first page."""
+
+    title: tuple[str, str]  # Ukrainian, English; in capitals
+    ukrainian: str
+    english: str
+
+
+def sheet_warnings(sheet: HandoffSheet) -> list[SheetWarning]:
+    """What a receiving unit must be told before it trusts the sheet: a group handed off
+    already, a meeting window over before the sheet was printed, a case flagged for failed
+    codeword checks. A unit without Haven has only the paper to tell it."""
+    case = sheet.case
+    warnings = []
+    if case.status == Status.HANDED_OFF:
+        when = _local_text(case.status_changed_at)
+        warnings.append(SheetWarning(
+            ("ГРУПУ ВЖЕ ПЕРЕДАНО", "ALREADY HANDED OFF"),
+            f"Групу передано {when}. Цей акт надруковано після того: він лише для довідки,"
+            " не для передачі.",
+            f"The group was handed off {when}. This sheet was printed afterwards: it is a"
+            " record, not for a handoff.",
+        ))
+    elif case.window_end is not None and case.window_end <= sheet.printed_at:
+        end, printed = _local_text(case.window_end), _local_text(sheet.printed_at)
+        warnings.append(SheetWarning(
+            ("ЧАС ЗУСТРІЧІ МИНУВ", "MEETING WINDOW HAS PASSED"),
+            f"Час зустрічі скінчився {end}, ще до друку цього акта ({printed}). Перед"
+            " передачею з'ясуйте з пунктом нову домовленість.",
+            f"The window ended {end}, before this sheet was printed ({printed}). Agree a new"
+            " arrangement with the site before the handoff.",
+        ))
+    if case.flagged:
+        warnings.append(SheetWarning(
+            ("МОЖЛИВИЙ САМОЗВАНЕЦЬ", "POSSIBLE IMPOSTOR"),
+            "Хтось не зміг назвати кодове слово цієї справи від імені заявника. Переконайтеся,"
+            " хто передає групу і хто в ній: звірте кожну особу з цим актом.",
+            "Someone failed this case's codeword check in the caller's name. Make sure of who"
+            " hands the group over and who is in it: check every person against this sheet.",
+        ))
+    return warnings
+
+
+def _warnings_box(warnings: Sequence[SheetWarning], styles: _Styles) -> Flowable:
+    rows = [
+        [Paragraph(
+            f"<font size='11'>⚠ {_text(' / '.join(warning.title))}</font>"
+            f"<br/>{_text(warning.ukrainian)}<br/>{_text(warning.english)}",
+            styles.warning,
+        )]
+        for warning in warnings
+    ]
+    table = Table(rows, colWidths=[CONTENT_WIDTH])
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 2, INK),
+                ("LINEBELOW", (0, 0), (-1, -2), 0.8, INK),
+                ("BACKGROUND", (0, 0), (-1, -1), SHADE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]
+        )
+    )
+    table.spaceBefore = 3 * mm
     return table
 
 

@@ -20,6 +20,7 @@ from desktop.handoff import (
     content_digests,
     render_handoff_sheet,
     sheet_content_digest,
+    sheet_warnings,
 )
 from desktop.permissions import Action, require
 from desktop.session import Session
@@ -37,6 +38,7 @@ class PrintedSheet:
     pdf: bytes
     serial: str
     copy_number: int  # 0 for the original, n for the nth reprint
+    warnings: tuple[str, ...] = ()  # what the first page warns of, in English
 
 
 def format_serial(prefix: str, number: int) -> str:
@@ -130,6 +132,8 @@ def print_handoff_sheet(
         printed = PrintedSheet(
             pdf=render_handoff_sheet(sheet, signing_key), serial=sheet.serial,
             copy_number=copy_number,
+            warnings=tuple(f"{warning.title[1]}: {warning.english}"
+                           for warning in sheet_warnings(sheet)),
         )
         action = "handoff_reprinted" if copy_number else "handoff_printed"
         audit.append(conn, session.user.name, action, case_id, sheet.serial)

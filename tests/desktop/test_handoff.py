@@ -545,3 +545,27 @@ def test_the_coverage_file_is_what_the_fonts_print() -> None:
     assert text_rules.printable("Петренко Ґанна Її, Ü ß «Б»\nрядовий\t№ 5")
     assert not text_rules.printable("Петренко 🏕")
     assert not text_rules.printable("\x1b")
+
+
+@needs("pdftotext")
+@pytest.mark.parametrize(
+    ("changes", "warning"),
+    [
+        ({"flagged": True}, "POSSIBLE IMPOSTOR"),
+        ({"window_start": WHEN - timedelta(hours=4), "window_end": WHEN - timedelta(hours=2)},
+         "MEETING WINDOW HAS PASSED"),
+        ({"status": Status.HANDED_OFF, "status_changed_at": WHEN + timedelta(hours=21)},
+         "ALREADY HANDED OFF"),
+    ],
+    ids=["flagged", "window passed", "handed off"],
+)
+def test_what_makes_a_sheet_doubtful_is_said_on_its_first_page(
+    site_key: Ed25519PrivateKey, tmp_path: Path, changes: dict[str, object], warning: str
+) -> None:
+    """A unit without Haven has only the paper: a case flagged for failed codeword checks, a
+    window over before the sheet was printed, a group handed off already."""
+    path = write_pdf(render_handoff_sheet(make_sheet(NAMES[:3], **changes), site_key), tmp_path)
+    first = flat(pdf_text(path, 1))
+    assert warning in first
+    plain = write_pdf(render_handoff_sheet(make_sheet(NAMES[:3]), site_key), tmp_path, "p.pdf")
+    assert warning not in flat(pdf_text(plain))

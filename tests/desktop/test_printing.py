@@ -582,3 +582,21 @@ def test_a_sheet_of_a_flagged_case_verifies_with_a_warning(arranged, run_cli) ->
         "haven-admin: this case is flagged: someone failed its codeword check in the caller's"
         " name; make sure of who hands over\n")
     assert "the sheet vouches for the case as it stands" in result.stdout
+
+
+@NEEDS_POPPLER
+def test_a_flagged_case_is_flagged_on_its_sheet(arranged, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data, ref = arranged
+    session = Session.open(data, "admin", PASSWORD)
+    try:
+        case_id = session.resolve(ref)
+        for _ in range(3):  # someone calling in the caller's name fails the check
+            assert not session.verify_codeword(case_id, "not the codeword").matched
+    finally:
+        session.close()
+    result = run_cli("handoff", ref, "-o", str(tmp_path / "s.pdf"), data=data, user="maria")
+    assert result.returncode == 0, result.stderr
+    assert "warning: POSSIBLE IMPOSTOR: Someone failed this case's codeword check" in result.stderr
+    first_page = subprocess.run(["pdftotext", "-l", "1", str(tmp_path / "s.pdf"), "-"],
+                                capture_output=True, text=True, check=True).stdout
+    assert "МОЖЛИВИЙ САМОЗВАНЕЦЬ / POSSIBLE IMPOSTOR" in first_page
