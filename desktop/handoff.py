@@ -115,12 +115,14 @@ class HandoffSheet:
     operator: str
     printed_by: str
     printed_at: datetime
-    copy_number: int
+    copy_number: int  # 0 for an original, n for the nth copy of what it shows
     audit_root: str
     audit_size: int = 0  # the entries the root is over
     # A preview, before the sheet is entered in the print register: no serial, no QR code,
     # and every page says that it is not for the handoff.
     draft: bool = False
+    copy_of: str = ""  # a copy's original: the first sheet printed of what it shows
+    replaces: str = ""  # the newest earlier sheet of the case that shows other details
 
 
 DRAFT_SERIAL = "—"
@@ -470,6 +472,20 @@ def _title_block(sheet: HandoffSheet, styles: _Styles) -> Flowable:
             styles.subtitle,
         ),
     ]
+    # A unit may hold several sheets of one case: each says which others it stands for.
+    if sheet.copy_of:
+        left.append(Paragraph(
+            f"Копія акта / Copy of sheet <b>{_text(sheet.copy_of)}</b>"
+            " (зміст той самий / same details)",
+            styles.subtitle,
+        ))
+    if sheet.replaces:
+        left.append(Paragraph(
+            f"Замінює / Replaces: <b>{_text(sheet.replaces)}</b> і всі попередні з іншими"
+            " даними, вони недійсні / and every earlier sheet with other details, which are"
+            " void",
+            styles.subtitle,
+        ))
     right: list[Flowable] = [
         Paragraph("Референс справи / Case reference", styles.ref_label),
         Paragraph(_text(sheet.case.ref), styles.reference),

@@ -600,3 +600,35 @@ def test_a_flagged_case_is_flagged_on_its_sheet(arranged, run_cli, tmp_path: Pat
     first_page = subprocess.run(["pdftotext", "-l", "1", str(tmp_path / "s.pdf"), "-"],
                                 capture_output=True, text=True, check=True).stdout
     assert "МОЖЛИВИЙ САМОЗВАНЕЦЬ / POSSIBLE IMPOSTOR" in first_page
+
+
+@NEEDS_POPPLER
+def test_a_copy_names_its_original_and_a_new_original_the_sheets_it_voids(  # type: ignore[no-untyped-def]
+    arranged, run_cli, tmp_path: Path
+) -> None:
+    """A unit holding two sheets of one case tells from the paper alone which to go by."""
+    data, ref = arranged
+
+    def printed(name: str) -> tuple[str, str]:
+        result = run_cli("handoff", ref, "-o", str(tmp_path / name), data=data, user="maria")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()[2], " ".join(_text(tmp_path / name).split())
+
+    first, first_text = printed("a.pdf")
+    second, copy_text = printed("b.pdf")
+    assert "Копія акта / Copy of sheet" not in first_text
+    assert f"Копія акта / Copy of sheet {first}" in copy_text
+    assert "Замінює / Replaces" not in first_text + copy_text
+    moved = run_cli("case", "advance", ref, "--to", "handoff_arranged", data=data, user="maria",
+                    stdin=json.dumps({"meeting_point": "Пункт В", "receiving_unit": "Група 2",
+                                      "window_start": "2026-12-03T08:00+02:00",
+                                      "window_end": "2026-12-03T10:00+02:00"}))
+    assert moved.returncode == 0, moved.stderr
+    third, third_text = printed("c.pdf")
+    assert "Копія акта / Copy of sheet" not in third_text
+    voided = "Замінює / Replaces: {} і всі попередні з іншими даними, вони недійсні / and every" \
+             " earlier sheet with other details, which are void"
+    _, fourth_text = printed("d.pdf")
+    assert voided.format(second) in third_text
+    assert f"Копія акта / Copy of sheet {third}" in fourth_text
+    assert voided.format(second) in fourth_text
