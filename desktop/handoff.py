@@ -579,12 +579,23 @@ def _warnings_box(warnings: Sequence[SheetWarning], styles: _Styles) -> Flowable
     return table
 
 
+def _group_text(case: Case) -> str:
+    """How many to expect, in bold, and how that stands to the persons named below."""
+    listed = len(case.persons)
+    size = case.group_size or listed
+    if size > listed:
+        return (f"<b>{size}</b> — поіменно нижче {listed}, ще {size - listed} без імені"
+                f" / {size} — {listed} named below, {size - listed} more not named")
+    if size < listed:
+        return (f"<b>{size}</b> — але нижче названо {listed}: з'ясуйте з пунктом, кого чекати"
+                f" / {size} — but {listed} are named below: ask the site whom to expect")
+    return f"<b>{size}</b>"
+
+
 def _facts_table(sheet: HandoffSheet, styles: _Styles) -> Flowable:
     case = sheet.case
-    listed = len(case.persons)
-    group = f"{case.group_size} (у списку / listed: {listed})" if case.group_size else str(listed)
     rows = [
-        ("Кількість осіб у групі / Group size", _text(group)),
+        ("Кількість осіб у групі / Group size", _group_text(case)),
         ("Стан / Condition", _text(case.condition)),
         ("Пункт зустрічі / Meeting point", _text(case.meeting_point)),
         ("Час зустрічі / Meeting window", _text(window_text(case.window_start, case.window_end))),

@@ -569,3 +569,27 @@ def test_what_makes_a_sheet_doubtful_is_said_on_its_first_page(
     assert warning in first
     plain = write_pdf(render_handoff_sheet(make_sheet(NAMES[:3]), site_key), tmp_path, "p.pdf")
     assert warning not in flat(pdf_text(plain))
+
+
+@needs("pdftotext")
+@pytest.mark.parametrize(
+    ("group_size", "listed", "expected"),
+    [
+        (3, 3, "3"),
+        (None, 2, "2"),
+        (5, 1, "5 — поіменно нижче 1, ще 4 без імені / 5 — 1 named below, 4 more not named"),
+        (2, 3, "2 — але нижче названо 3: з'ясуйте з пунктом, кого чекати / 2 — but 3 are named"
+               " below: ask the site whom to expect"),
+    ],
+)
+def test_the_sheet_says_how_many_to_expect(
+    site_key: Ed25519PrivateKey, tmp_path: Path, group_size: int | None, listed: int,
+    expected: str,
+) -> None:
+    sheet = make_sheet(NAMES[:listed], group_size=group_size)
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    layout = subprocess.run(["pdftotext", "-layout", "-nodiag", "-l", "1", str(path), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    # The value's lines are those after the label, up to the next row's label.
+    rows = layout.split("Кількість осіб у групі / Group size", 1)[1].split("Стан / Condition")[0]
+    assert flat(rows) == expected
