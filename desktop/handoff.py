@@ -596,7 +596,7 @@ def _facts_table(sheet: HandoffSheet, styles: _Styles) -> Flowable:
     case = sheet.case
     rows = [
         ("Кількість осіб у групі / Group size", _group_text(case)),
-        ("Стан / Condition", _text(case.condition)),
+        ("Стан / Condition", _text_lines(case.condition)),
         ("Пункт зустрічі / Meeting point", _text(case.meeting_point)),
         ("Час зустрічі / Meeting window", _text(window_text(case.window_start, case.window_end))),
         ("Приймаючий підрозділ / Receiving unit", _text(case.receiving_unit)),
@@ -666,7 +666,7 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
                     _Lines((str(number), styles.small_muted)),
                     Paragraph(
                         "<b>Прикмети / Distinguishing features:</b> "
-                        + _text(person.notes).replace("\n", "<br/>"),
+                        + _text_lines(person.notes),
                         styles.small,
                     ),
                     "",
@@ -974,6 +974,11 @@ def _text(value: object) -> str:
     if value is None or value == "":
         return "—"
     return escape(unicodedata.normalize("NFC", str(value)))  # see case_json._optional_text
+
+
+def _text_lines(value: str | None) -> str:
+    """Escape text typed in a box of several lines for Paragraph markup, keeping its lines."""
+    return _text(value).replace("\n", "<br/>")
 
 
 def _bilingual(labels: tuple[str, str], style: ParagraphStyle, muted: ParagraphStyle) -> Flowable:

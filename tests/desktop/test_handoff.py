@@ -593,3 +593,13 @@ def test_the_sheet_says_how_many_to_expect(
     # The value's lines are those after the label, up to the next row's label.
     rows = layout.split("Кількість осіб у групі / Group size", 1)[1].split("Стан / Condition")[0]
     assert flat(rows) == expected
+
+
+@needs("pdftotext")
+def test_the_condition_keeps_its_lines(site_key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    condition = "Утомлені, голодні.\nОдин поранений у праву руку.\nДвоє без документів."
+    path = write_pdf(render_handoff_sheet(make_sheet(condition=condition), site_key), tmp_path)
+    layout = subprocess.run(["pdftotext", "-layout", "-nodiag", "-l", "1", str(path), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    rows = layout.split("Стан / Condition", 1)[1].split("Пункт зустрічі / Meeting point")[0]
+    assert [line.strip() for line in rows.strip().splitlines()] == condition.splitlines()
