@@ -363,6 +363,7 @@ class _Styles:
         base = ParagraphStyle("base", fontName=SANS, fontSize=8.5, leading=10.5, textColor=INK)
         self.body = base
         self.body_muted = ParagraphStyle("body_muted", base, textColor=MUTED)
+        self.body_bold = ParagraphStyle("body_bold", base, fontName=SANS_BOLD)
         self.small = ParagraphStyle("small", base, fontSize=7.5, leading=9)
         self.small_muted = ParagraphStyle("small_muted", self.small, textColor=MUTED)
         self.label = ParagraphStyle("label", base, fontName=SANS_BOLD, fontSize=7.5, leading=9)
@@ -393,8 +394,10 @@ class _Styles:
 class _Lines(Flowable):
     """Plain text wrapped at spaces: a far cheaper table cell than a Paragraph.
 
-    For fixed labels, numbers and dates, which need neither markup nor the
-    splitting of long words; a twelve-person sheet has dozens of such cells.
+    For labels, numbers, dates and the persons' names, ranks and units, which need no
+    markup; a twelve-person sheet has dozens of such cells. A word wider than the cell
+    breaks after a hyphen where it has one (reportlab's Paragraph cuts a word with an
+    і, ї, є or ґ anywhere), and splits between lines at a page break.
     """
 
     def __init__(self, *pieces: tuple[str, ParagraphStyle]) -> None:
@@ -411,6 +414,16 @@ class _Lines(Flowable):
         self.width = availWidth
         self.height = sum(style.leading for _, style in self.lines)
         return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        self.wrap(availWidth, availHeight)
+        used, cut = 0.0, 0
+        while cut < len(self.lines) and used + self.lines[cut][1].leading <= availHeight:
+            used += self.lines[cut][1].leading
+            cut += 1
+        if not 0 < cut < len(self.lines):
+            return []
+        return [_Lines(*self.lines[:cut]), _Lines(*self.lines[cut:])]
 
     def draw(self) -> None:
         top = self.height
@@ -429,8 +442,26 @@ def _wrap_words(text: str, font: str, size: float, width: float) -> tuple[str, .
         if lines and pdfmetrics.stringWidth(candidate, font, size) <= width:
             lines[-1] = candidate
         else:
-            lines.append(word)
+            lines.extend(_word_pieces(word, font, size, width))
     return tuple(lines) or ("",)
+
+
+def _word_pieces(word: str, font: str, size: float, width: float) -> list[str]:
+    """The word, or if it is wider than ``width``, pieces of it that fit: each up to a
+    hyphen where one fits, else as many letters as fit."""
+    pieces = []
+    while len(word) > 1 and pdfmetrics.stringWidth(word, font, size) > width:
+        fits, used = 1, pdfmetrics.stringWidth(word[0], font, size)
+        while fits < len(word):
+            used += pdfmetrics.stringWidth(word[fits], font, size)
+            if used > width:
+                break
+            fits += 1
+        hyphen = word.rfind("-", 1, fits)
+        cut = hyphen + 1 if hyphen > 0 else fits
+        pieces.append(word[:cut])
+        word = word[cut:]
+    return [*pieces, word]
 
 
 @functools.cache
@@ -641,17 +672,18 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
     # Room for a person's rows on a page under the repeated header.
     room = FRAME_HEIGHT - _row_height(data[0], widths)
     for number, person in enumerate(persons, start=1):
-        latin = transliterate_uk(person.full_name)
-        name = f"<b>{_text(person.full_name)}</b>"
-        if latin != person.full_name:
-            name += f"<br/><font color='#555555'>{_text(latin)}</font>"
+        full_name = _plain(person.full_name)
+        latin = transliterate_uk(full_name)
+        name = [(full_name, styles.body_bold)]
+        if latin != full_name:
+            name.append((latin, styles.body_muted))
         data.append(
             [
                 _Lines((str(number), styles.body)),
-                Paragraph(name, styles.body),
+                _Lines(*name),
                 _Lines((person.birth_date or "—", styles.body)),
-                Paragraph(_text(person.rank), styles.body),
-                Paragraph(_text(person.unit), styles.body),
+                _Lines((_plain(person.rank), styles.body)),
+                _Lines((_plain(person.unit), styles.body)),
                 _bilingual(
                     MOBILIZATION_LABELS[person.mobilization], styles.body, styles.body_muted
                 ),
@@ -967,6 +999,12 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
         text = text[:-1]
     return text.rstrip() + "…"
+
+
+def _plain(value: str | None) -> str:
+    """A value as a _Lines cell prints it: each accented letter one character, a dash if
+    missing."""
+    return unicodedata.normalize("NFC", value) if value else "—"
 
 
 def _text(value: object) -> str:

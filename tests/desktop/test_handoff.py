@@ -405,14 +405,19 @@ def test_long_summaries_are_shortened_and_markup_is_printed_literally(
 @needs("pdfinfo")
 def test_huge_free_text_still_lays_out(site_key: Ed25519PrivateKey, tmp_path: Path) -> None:
     case = make_case(NAMES)
+    unit = " ".join(f"підрозділ{number}" for number in range(180))[:2000]  # the most typed
     giant = dataclasses.replace(
-        case.persons[0], notes="особлива прикмета " * 400, full_name="Я" * 200
+        case.persons[0], notes="особлива прикмета " * 400, full_name="Я" * 200, unit=unit,
+        rank=unit.replace("підрозділ", "звання"),
     )
     sheet = make_sheet(
         NAMES, persons=(giant, *case.persons[1:]), meeting_point="дуже довгий опис місця " * 60
     )
     path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
     assert page_count(path) >= 3
+    words = set(pdf_text(path).split())
+    assert set(unit.split()) <= words  # a unit taller than a page runs on, every word of it
+    assert set(unit.replace("підрозділ", "звання").split()) <= words
 
 
 @needs("pdftotext")
@@ -603,3 +608,25 @@ def test_the_condition_keeps_its_lines(site_key: Ed25519PrivateKey, tmp_path: Pa
                             capture_output=True, text=True, check=True).stdout
     rows = layout.split("Стан / Condition", 1)[1].split("Пункт зустрічі / Meeting point")[0]
     assert [line.strip() for line in rows.strip().splitlines()] == condition.splitlines()
+
+
+@needs("pdftotext")
+def test_long_names_ranks_and_units_break_between_their_parts(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    """A double surname split inside a part ('Коцюбин' / 'ська') reads as two names."""
+    name = ("Верхньодніпровська-Коцюбинська Олександра-Маргарита Святославівна-Володимирівна"
+            " д'Артаньян-Пʼятигорська")
+    rank = "старший солдат, командир відділення, навідник-оператор бойової машини піхоти"
+    unit = "в/ч А4567, 2-га окрема штурмова рота 47-ї окремої механізованої бригади «Маґура»"
+    person = dataclasses.replace(make_case(NAMES[:1]).persons[0], full_name=name, rank=rank,
+                                 unit=unit)
+    sheet = make_sheet(NAMES[:1], persons=(person,))
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    # -raw: the layout modes join a line ending in a hyphen to the next, hyphen dropped.
+    raw = subprocess.run(["pdftotext", "-raw", "-l", "1", str(path), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    pieces = set(re.split(r"[\s-]+", raw))
+    for text in (name, transliterate_uk(name), rank, unit):
+        for part in re.split(r"[\s-]+", text):
+            assert part in pieces, part
