@@ -463,7 +463,8 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
     if check.registered is not None:
         record = check.registered
         copy = f"copy {record.copy_number}" if record.copy_number else "original"
-        out(f"  printed {record.printed_at.isoformat()} by {record.printed_by} ({copy})")
+        printed = handoff.local_time_text(record.printed_at)  # as the paper prints it
+        out(f"  printed {printed} by {record.printed_by} ({copy})")
     if spent is not None or not check.current:
         out("  what became of the case is in its history (case show)")
         return 4

@@ -555,7 +555,7 @@ def sheet_warnings(sheet: HandoffSheet) -> list[SheetWarning]:
     case = sheet.case
     warnings = []
     if case.status == Status.HANDED_OFF:
-        when = _local_text(case.status_changed_at)
+        when = local_time_text(case.status_changed_at)
         warnings.append(SheetWarning(
             ("ГРУПУ ВЖЕ ПЕРЕДАНО", "ALREADY HANDED OFF"),
             f"Групу передано {when}. Цей акт надруковано після того: він лише для довідки,"
@@ -564,7 +564,7 @@ def sheet_warnings(sheet: HandoffSheet) -> list[SheetWarning]:
             " record, not for a handoff.",
         ))
     elif case.window_end is not None and case.window_end <= sheet.printed_at:
-        end, printed = _local_text(case.window_end), _local_text(sheet.printed_at)
+        end, printed = local_time_text(case.window_end), local_time_text(sheet.printed_at)
         warnings.append(SheetWarning(
             ("ЧАС ЗУСТРІЧІ МИНУВ", "MEETING WINDOW HAS PASSED"),
             f"Час зустрічі скінчився {end}, ще до друку цього акта ({printed}). Перед"
@@ -633,11 +633,11 @@ def _facts_table(sheet: HandoffSheet, styles: _Styles) -> Flowable:
         ("Приймаючий підрозділ / Receiving unit", _text(case.receiving_unit)),
         (
             "Зареєстрував / Registered by",
-            f"{_text(sheet.operator)} · {_text(_local_text(case.created_at))}",
+            f"{_text(sheet.operator)} · {_text(local_time_text(case.created_at))}",
         ),
         (
             "Надрукував / Printed by",
-            f"{_text(sheet.printed_by)} · {_text(_local_text(sheet.printed_at))}",
+            f"{_text(sheet.printed_by)} · {_text(local_time_text(sheet.printed_at))}",
         ),
     ]
     data = [[_Lines((label, styles.label)), Paragraph(value, styles.body)] for label, value in rows]
@@ -774,7 +774,7 @@ def _contacts_table(
     for entry in sorted(contacts, key=lambda contact: contact.at):
         data.append(
             [
-                _Lines((_local_text(entry.at), styles.small)),
+                _Lines((local_time_text(entry.at), styles.small)),
                 _bilingual(CHANNEL_LABELS[entry.channel], styles.small, styles.small_muted),
                 _bilingual(STAGE_LABELS[entry.stage], styles.small, styles.small_muted),
                 Paragraph(_text(entry.operator), styles.small),
@@ -953,7 +953,7 @@ def watermark_text(sheet: HandoffSheet) -> str:
     draft, that it is a preview."""
     if sheet.draft:
         return DRAFT_MARK
-    return f"Надрукував / Printed by {sheet.printed_by[:40]} · {_local_text(sheet.printed_at)}"
+    return f"Надрукував / Printed by {sheet.printed_by[:40]} · {local_time_text(sheet.printed_at)}"
 
 
 def _draw_watermark(canvas: Canvas, sheet: HandoffSheet) -> None:
@@ -1055,7 +1055,7 @@ def _offset_text(moment: datetime) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}"
 
 
-def _local_text(moment: datetime | None) -> str:
+def local_time_text(moment: datetime | None) -> str:
     """Local wall-clock time with its UTC offset, e.g. 2026-03-14 18:00 (UTC+02:00)."""
     if moment is None:
         return "—"
@@ -1068,13 +1068,13 @@ def window_text(start: datetime | None, end: datetime | None) -> str:
     if start is None and end is None:
         return "—"
     if start is None or end is None:
-        return f"{_local_text(start)} – {_local_text(end)}"
+        return f"{local_time_text(start)} – {local_time_text(end)}"
     _require_aware(start, "window_start")
     _require_aware(end, "window_end")
     first, last = start.astimezone(), end.astimezone()
     if first.date() == last.date() and first.utcoffset() == last.utcoffset():
         return f"{first:%Y-%m-%d %H:%M} – {last:%H:%M} ({_offset_text(first)})"
-    return f"{_local_text(start)} – {_local_text(end)}"
+    return f"{local_time_text(start)} – {local_time_text(end)}"
 
 
 def _person_content(person: Person) -> dict[str, str | None]:

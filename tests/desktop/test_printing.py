@@ -158,7 +158,11 @@ def test_the_printed_qr_verifies_and_an_altered_token_does_not(  # type: ignore[
     good = run_cli("sheet", "verify", token, data=data, user="oleh")
     assert good.returncode == 0, good.stderr
     assert ref in good.stdout
-    assert "original" in good.stdout
+    # When it was printed, as the paper says it (this workstation's time), to compare.
+    layout = subprocess.run(["pdftotext", "-layout", "-nodiag", str(pdf), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    printed = next(line for line in layout.splitlines() if "Printed by" in line)
+    assert f"  printed {printed.split(' · ', 1)[1].strip()} by maria (original)\n" in good.stdout
     # What the paper must show, to compare it with: the sheet vouches for the case as it is.
     assert "the sheet vouches for the case as it stands; the paper must show:" in good.stdout
     assert "1. Мельник Тарас Богданович, 1989-07-01" in good.stdout
