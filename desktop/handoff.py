@@ -364,6 +364,7 @@ class _Styles:
         self.body = base
         self.body_muted = ParagraphStyle("body_muted", base, textColor=MUTED)
         self.body_bold = ParagraphStyle("body_bold", base, fontName=SANS_BOLD)
+        self.fact = ParagraphStyle("fact", base, fontName=SANS_BOLD, fontSize=10, leading=12.5)
         self.small = ParagraphStyle("small", base, fontSize=7.5, leading=9)
         self.small_muted = ParagraphStyle("small_muted", self.small, textColor=MUTED)
         self.label = ParagraphStyle("label", base, fontName=SANS_BOLD, fontSize=7.5, leading=9)
@@ -611,36 +612,43 @@ def _warnings_box(warnings: Sequence[SheetWarning], styles: _Styles) -> Flowable
 
 
 def _group_text(case: Case) -> str:
-    """How many to expect, in bold, and how that stands to the persons named below."""
+    """How many to expect, and how that stands to the persons named below."""
     listed = len(case.persons)
     size = case.group_size or listed
     if size > listed:
-        return (f"<b>{size}</b> — поіменно нижче {listed}, ще {size - listed} без імені"
+        return (f"{size} — поіменно нижче {listed}, ще {size - listed} без імені"
                 f" / {size} — {listed} named below, {size - listed} more not named")
     if size < listed:
-        return (f"<b>{size}</b> — але нижче названо {listed}: з'ясуйте з пунктом, кого чекати"
+        return (f"{size} — але нижче названо {listed}: з'ясуйте з пунктом, кого чекати"
                 f" / {size} — but {listed} are named below: ask the site whom to expect")
-    return f"<b>{size}</b>"
+    return str(size)
 
 
 def _facts_table(sheet: HandoffSheet, styles: _Styles) -> Flowable:
     case = sheet.case
+    # How many, where, when and who receives them: what a unit reads first, by torchlight.
     rows = [
-        ("Кількість осіб у групі / Group size", _group_text(case)),
-        ("Стан / Condition", _text_lines(case.condition)),
-        ("Пункт зустрічі / Meeting point", _text(case.meeting_point)),
-        ("Час зустрічі / Meeting window", _text(window_text(case.window_start, case.window_end))),
-        ("Приймаючий підрозділ / Receiving unit", _text(case.receiving_unit)),
+        ("Кількість осіб у групі / Group size", _group_text(case), styles.fact),
+        ("Стан / Condition", _text_lines(case.condition), styles.body),
+        ("Пункт зустрічі / Meeting point", _text(case.meeting_point), styles.fact),
+        (
+            "Час зустрічі / Meeting window",
+            _text(window_text(case.window_start, case.window_end)),
+            styles.fact,
+        ),
+        ("Приймаючий підрозділ / Receiving unit", _text(case.receiving_unit), styles.fact),
         (
             "Зареєстрував / Registered by",
             f"{_text(sheet.operator)} · {_text(local_time_text(case.created_at))}",
+            styles.body,
         ),
         (
             "Надрукував / Printed by",
             f"{_text(sheet.printed_by)} · {_text(local_time_text(sheet.printed_at))}",
+            styles.body,
         ),
     ]
-    data = [[_Lines((label, styles.label)), Paragraph(value, styles.body)] for label, value in rows]
+    data = [[_Lines((label, styles.label)), Paragraph(text, style)] for label, text, style in rows]
     table = Table(data, colWidths=[58 * mm, CONTENT_WIDTH - 58 * mm], splitInRow=1)
     table.setStyle(
         TableStyle(

@@ -630,3 +630,26 @@ def test_long_names_ranks_and_units_break_between_their_parts(
     for text in (name, transliterate_uk(name), rank, unit):
         for part in re.split(r"[\s-]+", text):
             assert part in pieces, part
+
+
+@needs("pdftotext")
+def test_where_when_and_how_many_stand_out_from_the_rest(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    """By torchlight the unit looks for how many, where, when and who receives them first."""
+    from xml.etree import ElementTree
+
+    sheet = make_sheet(NAMES[:2], group_size=7, condition="втомлені")
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    layout = subprocess.run(["pdftotext", "-bbox", "-nodiag", "-l", "1", str(path), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    heights = {
+        word.text: float(word.get("yMax", 0)) - float(word.get("yMin", 0))
+        # pdftotext's own output about a PDF this test made
+        for word in ElementTree.fromstring(layout).iter(  # noqa: S314
+            "{http://www.w3.org/1999/xhtml}word"
+        )
+    }
+    plain = heights["втомлені"]  # the condition, in the body's type
+    for word in ("7", "«Лісова»,", "11:30", "№3"):  # the window ends at 11:30
+        assert heights[word] > 1.15 * plain, word
