@@ -436,6 +436,8 @@ def cmd_handoff(session: Session, args: argparse.Namespace) -> int:
         raise not_written(target, exc) from None
     copy = f" (copy {printed.copy_number})" if printed.copy_number else ""
     out(f"handoff sheet {printed.serial}{copy} written to {target}")
+    for warning in printed.warnings:  # the sheet's first page says the same
+        sys.stderr.write(f"warning: {warning}\n")
     sys.stderr.write("warning: the PDF file is not encrypted; keep it on removable media only\n")
     return 0
 
@@ -463,7 +465,8 @@ def cmd_sheet_verify(session: Session, args: argparse.Namespace) -> int:
     if check.registered is not None:
         record = check.registered
         copy = f"copy {record.copy_number}" if record.copy_number else "original"
-        out(f"  printed {record.printed_at.isoformat()} by {record.printed_by} ({copy})")
+        printed = handoff.local_time_text(record.printed_at)  # as the paper prints it
+        out(f"  printed {printed} by {record.printed_by} ({copy})")
     if spent is not None or not check.current:
         out("  what became of the case is in its history (case show)")
         return 4

@@ -44,7 +44,7 @@ from reportlab.platypus import (
 )
 
 from db.names import transliterate_uk
-from db.records import Case, Channel, ContactEntry, ContactStage, Mobilization, Person
+from db.records import Case, Channel, ContactEntry, ContactStage, Mobilization, Person, Status
 from desktop.sheet_token import make_sheet_token
 
 SANS = "HavenSans"
@@ -61,9 +61,13 @@ SUMMARY_LIMIT = 160
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 15 * mm
-TOP_MARGIN = 22 * mm
-BOTTOM_MARGIN = 44 * mm
-QR_SIZE = 32 * mm
+TOP_MARGIN = 19 * mm
+BOTTOM_MARGIN = 57 * mm
+# A sheet's token makes a code of 61 modules with its quiet zone: at 48 mm a module is 0.79 mm,
+# two pixels and more of a 72 dpi image, which zbar still reads (at 32 mm it needed 100 dpi).
+QR_SIZE = 48 * mm
+QR_QUIET_ZONE = 3 * mm  # about four modules: the code's dark edge lines up with the margin
+QR_BOTTOM = 4 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 # The height a page's frame offers its flowables (SimpleDocTemplate pads it by 6 points).
 FRAME_HEIGHT = PAGE_HEIGHT - TOP_MARGIN - BOTTOM_MARGIN - 12
@@ -111,12 +115,14 @@ class HandoffSheet:
     operator: str
     printed_by: str
     printed_at: datetime
-    copy_number: int
+    copy_number: int  # 0 for an original, n for the nth copy of what it shows
     audit_root: str
     audit_size: int = 0  # the entries the root is over
     # A preview, before the sheet is entered in the print register: no serial, no QR code,
     # and every page says that it is not for the handoff.
     draft: bool = False
+    copy_of: str = ""  # a copy's original: the first sheet printed of what it shows
+    replaces: str = ""  # the newest earlier sheet of the case that shows other details
 
 
 DRAFT_SERIAL = "—"
@@ -357,6 +363,8 @@ class _Styles:
         base = ParagraphStyle("base", fontName=SANS, fontSize=8.5, leading=10.5, textColor=INK)
         self.body = base
         self.body_muted = ParagraphStyle("body_muted", base, textColor=MUTED)
+        self.body_bold = ParagraphStyle("body_bold", base, fontName=SANS_BOLD)
+        self.fact = ParagraphStyle("fact", base, fontName=SANS_BOLD, fontSize=10, leading=12.5)
         self.small = ParagraphStyle("small", base, fontSize=7.5, leading=9)
         self.small_muted = ParagraphStyle("small_muted", self.small, textColor=MUTED)
         self.label = ParagraphStyle("label", base, fontName=SANS_BOLD, fontSize=7.5, leading=9)
@@ -369,8 +377,11 @@ class _Styles:
             fontName=SANS_BOLD,
             fontSize=10,
             leading=13,
-            spaceBefore=9,
+            spaceBefore=6,
             spaceAfter=4,
+        )
+        self.warning = ParagraphStyle(
+            "warning", base, fontName=SANS_BOLD, fontSize=9, leading=12.5
         )
         self.ref_label = ParagraphStyle("ref_label", self.small, alignment=TA_RIGHT)
         self.reference = ParagraphStyle(
@@ -384,8 +395,10 @@ class _Styles:
 class _Lines(Flowable):
     """Plain text wrapped at spaces: a far cheaper table cell than a Paragraph.
 
-    For fixed labels, numbers and dates, which need neither markup nor the
-    splitting of long words; a twelve-person sheet has dozens of such cells.
+    For labels, numbers, dates and the persons' names, ranks and units, which need no
+    markup; a twelve-person sheet has dozens of such cells. A word wider than the cell
+    breaks after a hyphen where it has one (reportlab's Paragraph cuts a word with an
+    і, ї, є or ґ anywhere), and splits between lines at a page break.
     """
 
     def __init__(self, *pieces: tuple[str, ParagraphStyle]) -> None:
@@ -402,6 +415,16 @@ class _Lines(Flowable):
         self.width = availWidth
         self.height = sum(style.leading for _, style in self.lines)
         return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        self.wrap(availWidth, availHeight)
+        used, cut = 0.0, 0
+        while cut < len(self.lines) and used + self.lines[cut][1].leading <= availHeight:
+            used += self.lines[cut][1].leading
+            cut += 1
+        if not 0 < cut < len(self.lines):
+            return []
+        return [_Lines(*self.lines[:cut]), _Lines(*self.lines[cut:])]
 
     def draw(self) -> None:
         top = self.height
@@ -420,8 +443,26 @@ def _wrap_words(text: str, font: str, size: float, width: float) -> tuple[str, .
         if lines and pdfmetrics.stringWidth(candidate, font, size) <= width:
             lines[-1] = candidate
         else:
-            lines.append(word)
+            lines.extend(_word_pieces(word, font, size, width))
     return tuple(lines) or ("",)
+
+
+def _word_pieces(word: str, font: str, size: float, width: float) -> list[str]:
+    """The word, or if it is wider than ``width``, pieces of it that fit: each up to a
+    hyphen where one fits, else as many letters as fit."""
+    pieces = []
+    while len(word) > 1 and pdfmetrics.stringWidth(word, font, size) > width:
+        fits, used = 1, pdfmetrics.stringWidth(word[0], font, size)
+        while fits < len(word):
+            used += pdfmetrics.stringWidth(word[fits], font, size)
+            if used > width:
+                break
+            fits += 1
+        hyphen = word.rfind("-", 1, fits)
+        cut = hyphen + 1 if hyphen > 0 else fits
+        pieces.append(word[:cut])
+        word = word[cut:]
+    return [*pieces, word]
 
 
 @functools.cache
@@ -433,6 +474,9 @@ def _story(sheet: HandoffSheet) -> list[Flowable]:
     styles = _styles()
     case = sheet.case
     story: list[Flowable] = [_title_block(sheet, styles)]
+    warnings = sheet_warnings(sheet)
+    if warnings:
+        story.append(_warnings_box(warnings, styles))
     # A heading starts a new page rather than end one without a row of what it heads.
     story.append(_section("Обставини передачі / Handoff details", styles))
     story.append(_facts_table(sheet, styles))
@@ -440,11 +484,13 @@ def _story(sheet: HandoffSheet) -> list[Flowable]:
     story.append(_section(f"Особи / Persons ({len(case.persons)})", styles))
     story.append(_persons_table(case.persons, styles))
     story.append(KeepTogether([_section("Підписи / Signatures", styles), _signature_table(styles)]))
-    story.append(CondPageBreak(SECTION_START))
+    history, first_rows = _contacts_table(sheet.contacts, styles)
+    heading = styles.section.spaceBefore + styles.section.leading + styles.section.spaceAfter
+    story.append(CondPageBreak(heading + first_rows + _SLACK))
     story.append(
         _section("Історія контактів (довідково) / Contact history (for reference)", styles)
     )
-    story.append(_contacts_table(sheet.contacts, styles))
+    story.append(history)
     return story
 
 
@@ -458,6 +504,20 @@ def _title_block(sheet: HandoffSheet, styles: _Styles) -> Flowable:
             styles.subtitle,
         ),
     ]
+    # A unit may hold several sheets of one case: each says which others it stands for.
+    if sheet.copy_of:
+        left.append(Paragraph(
+            f"Копія акта / Copy of sheet <b>{_text(sheet.copy_of)}</b>"
+            " (зміст той самий / same details)",
+            styles.subtitle,
+        ))
+    if sheet.replaces:
+        left.append(Paragraph(
+            f"Замінює / Replaces: <b>{_text(sheet.replaces)}</b> і всі попередні з іншими"
+            " даними, вони недійсні / and every earlier sheet with other details, which are"
+            " void",
+            styles.subtitle,
+        ))
     right: list[Flowable] = [
         Paragraph("Референс справи / Case reference", styles.ref_label),
         Paragraph(_text(sheet.case.ref), styles.reference),
@@ -480,26 +540,115 @@ def _title_block(sheet: HandoffSheet, styles: _Styles) -> Flowable:
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class SheetWarning:
+    """Something that makes a sheet doubtful, printed above everything else on its first page."""
+
+    title: tuple[str, str]  # Ukrainian, English; in capitals
+    ukrainian: str
+    english: str
+
+
+def sheet_warnings(sheet: HandoffSheet) -> list[SheetWarning]:
+    """What a receiving unit must be told before it trusts the sheet: a group handed off
+    already, a meeting window over before the sheet was printed, a case flagged for failed
+    codeword checks. A unit without Haven has only the paper to tell it."""
+    case = sheet.case
+    warnings = []
+    if case.status == Status.HANDED_OFF:
+        when = local_time_text(case.status_changed_at)
+        warnings.append(SheetWarning(
+            ("ГРУПУ ВЖЕ ПЕРЕДАНО", "ALREADY HANDED OFF"),
+            f"Групу передано {when}. Цей акт надруковано після того: він лише для довідки,"
+            " не для передачі.",
+            f"The group was handed off {when}. This sheet was printed afterwards: it is a"
+            " record, not for a handoff.",
+        ))
+    elif case.window_end is not None and case.window_end <= sheet.printed_at:
+        end, printed = local_time_text(case.window_end), local_time_text(sheet.printed_at)
+        warnings.append(SheetWarning(
+            ("ЧАС ЗУСТРІЧІ МИНУВ", "MEETING WINDOW HAS PASSED"),
+            f"Час зустрічі скінчився {end}, ще до друку цього акта ({printed}). Перед"
+            " передачею з'ясуйте з пунктом нову домовленість.",
+            f"The window ended {end}, before this sheet was printed ({printed}). Agree a new"
+            " arrangement with the site before the handoff.",
+        ))
+    if case.flagged:
+        warnings.append(SheetWarning(
+            ("МОЖЛИВИЙ САМОЗВАНЕЦЬ", "POSSIBLE IMPOSTOR"),
+            "Хтось не зміг назвати кодове слово цієї справи від імені заявника. Переконайтеся,"
+            " хто передає групу і хто в ній: звірте кожну особу з цим актом.",
+            "Someone failed this case's codeword check in the caller's name. Make sure of who"
+            " hands the group over and who is in it: check every person against this sheet.",
+        ))
+    return warnings
+
+
+def _warnings_box(warnings: Sequence[SheetWarning], styles: _Styles) -> Flowable:
+    rows = [
+        [Paragraph(
+            f"<font size='11'>⚠ {_text(' / '.join(warning.title))}</font>"
+            f"<br/>{_text(warning.ukrainian)}<br/>{_text(warning.english)}",
+            styles.warning,
+        )]
+        for warning in warnings
+    ]
+    table = Table(rows, colWidths=[CONTENT_WIDTH])
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 2, INK),
+                ("LINEBELOW", (0, 0), (-1, -2), 0.8, INK),
+                ("BACKGROUND", (0, 0), (-1, -1), SHADE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]
+        )
+    )
+    table.spaceBefore = 3 * mm
+    return table
+
+
+def _group_text(case: Case) -> str:
+    """How many to expect, and how that stands to the persons named below."""
+    listed = len(case.persons)
+    size = case.group_size or listed
+    if size > listed:
+        return (f"{size} — поіменно нижче {listed}, ще {size - listed} без імені"
+                f" / {size} — {listed} named below, {size - listed} more not named")
+    if size < listed:
+        return (f"{size} — але нижче названо {listed}: з'ясуйте з пунктом, кого чекати"
+                f" / {size} — but {listed} are named below: ask the site whom to expect")
+    return str(size)
+
+
 def _facts_table(sheet: HandoffSheet, styles: _Styles) -> Flowable:
     case = sheet.case
-    listed = len(case.persons)
-    group = f"{case.group_size} (у списку / listed: {listed})" if case.group_size else str(listed)
+    # How many, where, when and who receives them: what a unit reads first, by torchlight.
     rows = [
-        ("Кількість осіб у групі / Group size", _text(group)),
-        ("Стан / Condition", _text(case.condition)),
-        ("Пункт зустрічі / Meeting point", _text(case.meeting_point)),
-        ("Час зустрічі / Meeting window", _text(window_text(case.window_start, case.window_end))),
-        ("Приймаючий підрозділ / Receiving unit", _text(case.receiving_unit)),
+        ("Кількість осіб у групі / Group size", _group_text(case), styles.fact),
+        ("Стан / Condition", _text_lines(case.condition), styles.body),
+        ("Пункт зустрічі / Meeting point", _text(case.meeting_point), styles.fact),
+        (
+            "Час зустрічі / Meeting window",
+            _text(window_text(case.window_start, case.window_end)),
+            styles.fact,
+        ),
+        ("Приймаючий підрозділ / Receiving unit", _text(case.receiving_unit), styles.fact),
         (
             "Зареєстрував / Registered by",
-            f"{_text(sheet.operator)} · {_text(_local_text(case.created_at))}",
+            f"{_text(sheet.operator)} · {_text(local_time_text(case.created_at))}",
+            styles.body,
         ),
         (
             "Надрукував / Printed by",
-            f"{_text(sheet.printed_by)} · {_text(_local_text(sheet.printed_at))}",
+            f"{_text(sheet.printed_by)} · {_text(local_time_text(sheet.printed_at))}",
+            styles.body,
         ),
     ]
-    data = [[_Lines((label, styles.label)), Paragraph(value, styles.body)] for label, value in rows]
+    data = [[_Lines((label, styles.label)), Paragraph(text, style)] for label, text, style in rows]
     table = Table(data, colWidths=[58 * mm, CONTENT_WIDTH - 58 * mm], splitInRow=1)
     table.setStyle(
         TableStyle(
@@ -531,17 +680,18 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
     # Room for a person's rows on a page under the repeated header.
     room = FRAME_HEIGHT - _row_height(data[0], widths)
     for number, person in enumerate(persons, start=1):
-        latin = transliterate_uk(person.full_name)
-        name = f"<b>{_text(person.full_name)}</b>"
-        if latin != person.full_name:
-            name += f"<br/><font color='#555555'>{_text(latin)}</font>"
+        full_name = _plain(person.full_name)
+        latin = transliterate_uk(full_name)
+        name = [(full_name, styles.body_bold)]
+        if latin != full_name:
+            name.append((latin, styles.body_muted))
         data.append(
             [
                 _Lines((str(number), styles.body)),
-                Paragraph(name, styles.body),
+                _Lines(*name),
                 _Lines((person.birth_date or "—", styles.body)),
-                Paragraph(_text(person.rank), styles.body),
-                Paragraph(_text(person.unit), styles.body),
+                _Lines((_plain(person.rank), styles.body)),
+                _Lines((_plain(person.unit), styles.body)),
                 _bilingual(
                     MOBILIZATION_LABELS[person.mobilization], styles.body, styles.body_muted
                 ),
@@ -556,7 +706,7 @@ def _persons_table(persons: Sequence[Person], styles: _Styles) -> Flowable:
                     _Lines((str(number), styles.small_muted)),
                     Paragraph(
                         "<b>Прикмети / Distinguishing features:</b> "
-                        + _text(person.notes).replace("\n", "<br/>"),
+                        + _text_lines(person.notes),
                         styles.small,
                     ),
                     "",
@@ -615,9 +765,12 @@ class _RowsWhole(Table):
         return parts
 
 
-def _contacts_table(contacts: Sequence[ContactEntry], styles: _Styles) -> Flowable:
+def _contacts_table(
+    contacts: Sequence[ContactEntry], styles: _Styles
+) -> tuple[Flowable, float]:
+    """The contact history, with the height of its start (the header and the first entry)."""
     if not contacts:
-        return Paragraph("Записів немає / No entries", styles.body)
+        return Paragraph("Записів немає / No entries", styles.body), styles.body.leading
     header = [
         "Дата і час / Date and time",
         "Канал / Channel",
@@ -629,7 +782,7 @@ def _contacts_table(contacts: Sequence[ContactEntry], styles: _Styles) -> Flowab
     for entry in sorted(contacts, key=lambda contact: contact.at):
         data.append(
             [
-                _Lines((_local_text(entry.at), styles.small)),
+                _Lines((local_time_text(entry.at), styles.small)),
                 _bilingual(CHANNEL_LABELS[entry.channel], styles.small, styles.small_muted),
                 _bilingual(STAGE_LABELS[entry.stage], styles.small, styles.small_muted),
                 Paragraph(_text(entry.operator), styles.small),
@@ -640,7 +793,7 @@ def _contacts_table(contacts: Sequence[ContactEntry], styles: _Styles) -> Flowab
     widths.append(CONTENT_WIDTH - sum(widths))
     table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
     table.setStyle(_base_table_style([("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE)]))
-    return table
+    return table, _row_height(data[0], widths) + _row_height(data[1], widths)
 
 
 def _signature_table(styles: _Styles) -> Flowable:
@@ -734,36 +887,44 @@ def _decorate_page(
 
     footer_top = BOTTOM_MARGIN - 4 * mm
     canvas.line(MARGIN, footer_top, PAGE_WIDTH - MARGIN, footer_top)
+    qr_x = PAGE_WIDTH - MARGIN - QR_SIZE + QR_QUIET_ZONE
     if token is None:
-        _draw_qr_placeholder(canvas, PAGE_WIDTH - MARGIN - QR_SIZE + 2.5 * mm, 7 * mm, QR_SIZE)
+        _draw_qr_placeholder(canvas, qr_x, QR_BOTTOM, QR_SIZE)
     else:
-        draw_qr(canvas, token, PAGE_WIDTH - MARGIN - QR_SIZE + 2.5 * mm, 7 * mm, QR_SIZE)
+        draw_qr(canvas, token, qr_x, QR_BOTTOM, QR_SIZE)
+    # Every page names its case and its sheet in type a torch finds: pages get separated.
     text_x = MARGIN
-    canvas.setFont(SANS, 8)
+    label = "Референс справи / Case reference: "
+    canvas.setFont(SANS, 11)
+    canvas.drawString(text_x, footer_top - 15 * mm, label)
+    canvas.setFont(SANS_BOLD, 11)
     canvas.drawString(
-        text_x,
-        footer_top - 16 * mm,
-        f"Номер акта / Serial: {_serial(sheet)}   ·   Референс / Reference: {sheet.case.ref}",
+        text_x + pdfmetrics.stringWidth(label, SANS, 11), footer_top - 15 * mm, sheet.case.ref
     )
+    serial_line = f"Номер акта / Sheet serial: {_serial(sheet)}"
+    if sheet.copy_number and not sheet.draft:
+        serial_line += f"   ·   {_copy_label(sheet.copy_number)}"
+    canvas.setFont(SANS, 9)
+    canvas.drawString(text_x, footer_top - 21 * mm, serial_line)
     canvas.setFont(SANS_BOLD, 8)
-    canvas.drawString(text_x, footer_top - 21 * mm, CONFIDENTIAL)
+    canvas.drawString(text_x, footer_top - 28 * mm, CONFIDENTIAL)
     canvas.setFont(SANS, 6.5)
     canvas.setFillColor(MUTED)
     entries = f"{sheet.audit_size:,}" if sheet.audit_root else DRAFT_SERIAL
     at = sheet.audit_size if sheet.audit_root else "N"
     canvas.drawString(
         text_x,
-        footer_top - 25 * mm,
+        footer_top - 38 * mm,
         "Перевіряються / Checked with: haven-admin sheet verify (QR)"
         f"  ·  haven-admin audit verify --root-at {at}",
     )
     canvas.drawString(
         text_x,
-        footer_top - 28.5 * mm,
+        footer_top - 41.5 * mm,
         f"Корінь журналу аудиту (записів: {entries}) / Audit log root after {entries} entries:",
     )
     canvas.setFont(MONO, 6)
-    canvas.drawString(text_x, footer_top - 31.5 * mm, sheet.audit_root or DRAFT_SERIAL)
+    canvas.drawString(text_x, footer_top - 44.5 * mm, sheet.audit_root or DRAFT_SERIAL)
     canvas.restoreState()
 
 
@@ -789,7 +950,7 @@ def _draw_page_number(canvas: Canvas, number: int, total: int) -> None:
     canvas.setFont(SANS_BOLD, 11)
     canvas.drawString(
         MARGIN,
-        BOTTOM_MARGIN - 11 * mm,
+        BOTTOM_MARGIN - 12 * mm,
         f"Сторінка {number} з {total} / Page {number} of {total}",
     )
     canvas.restoreState()
@@ -800,7 +961,7 @@ def watermark_text(sheet: HandoffSheet) -> str:
     draft, that it is a preview."""
     if sheet.draft:
         return DRAFT_MARK
-    return f"Надрукував / Printed by {sheet.printed_by[:40]} · {_local_text(sheet.printed_at)}"
+    return f"Надрукував / Printed by {sheet.printed_by[:40]} · {local_time_text(sheet.printed_at)}"
 
 
 def _draw_watermark(canvas: Canvas, sheet: HandoffSheet) -> None:
@@ -848,11 +1009,22 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return text.rstrip() + "…"
 
 
+def _plain(value: str | None) -> str:
+    """A value as a _Lines cell prints it: each accented letter one character, a dash if
+    missing."""
+    return unicodedata.normalize("NFC", value) if value else "—"
+
+
 def _text(value: object) -> str:
     """Escape a value for Paragraph markup; a missing value shows as a dash."""
     if value is None or value == "":
         return "—"
     return escape(unicodedata.normalize("NFC", str(value)))  # see case_json._optional_text
+
+
+def _text_lines(value: str | None) -> str:
+    """Escape text typed in a box of several lines for Paragraph markup, keeping its lines."""
+    return _text(value).replace("\n", "<br/>")
 
 
 def _bilingual(labels: tuple[str, str], style: ParagraphStyle, muted: ParagraphStyle) -> Flowable:
@@ -891,7 +1063,7 @@ def _offset_text(moment: datetime) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}"
 
 
-def _local_text(moment: datetime | None) -> str:
+def local_time_text(moment: datetime | None) -> str:
     """Local wall-clock time with its UTC offset, e.g. 2026-03-14 18:00 (UTC+02:00)."""
     if moment is None:
         return "—"
@@ -904,13 +1076,13 @@ def window_text(start: datetime | None, end: datetime | None) -> str:
     if start is None and end is None:
         return "—"
     if start is None or end is None:
-        return f"{_local_text(start)} – {_local_text(end)}"
+        return f"{local_time_text(start)} – {local_time_text(end)}"
     _require_aware(start, "window_start")
     _require_aware(end, "window_end")
     first, last = start.astimezone(), end.astimezone()
     if first.date() == last.date() and first.utcoffset() == last.utcoffset():
         return f"{first:%Y-%m-%d %H:%M} – {last:%H:%M} ({_offset_text(first)})"
-    return f"{_local_text(start)} – {_local_text(end)}"
+    return f"{local_time_text(start)} – {local_time_text(end)}"
 
 
 def _person_content(person: Person) -> dict[str, str | None]:

@@ -20,6 +20,7 @@ from desktop.handoff import (
     content_digests,
     render_handoff_sheet,
     sheet_content_digest,
+    sheet_warnings,
 )
 from desktop.permissions import Action, require
 from desktop.session import Session
@@ -37,6 +38,7 @@ class PrintedSheet:
     pdf: bytes
     serial: str
     copy_number: int  # 0 for the original, n for the nth reprint
+    warnings: tuple[str, ...] = ()  # what the first page warns of, in English
 
 
 def format_serial(prefix: str, number: int) -> str:
@@ -75,16 +77,24 @@ def _sheet_of(session: Session, case_id: str) -> HandoffSheet:
     )
 
 
-def _copy_number(conn: Any, session: Session, case: Case) -> int:
-    """0 for a sheet showing the case as no sheet printed here before showed it (an
-    original), else n for the nth copy of what it shows: a sheet printed before the case
-    changed is no original of this one."""
+def _among_earlier_sheets(conn: Any, session: Session, sheet: HandoffSheet) -> HandoffSheet:
+    """The sheet with how it stands to the sheets of its case printed here before.
+
+    Its copy number is 0 when it shows the case as no earlier sheet showed it (an original),
+    else n for the nth copy of what it shows: a sheet printed before the case changed is no
+    original of this one. A copy names the original it repeats; any sheet names the newest
+    earlier one that shows other details, which it makes void.
+    """
     site = session.site
-    records = printing.prints_for(conn, case.id)
+    records = printing.prints_for(conn, sheet.case.id)
     serials = [format_serial(site.ref_prefix, record.serial_number) for record in records]
-    digests = content_digests(site.site_id, serials, case)
-    return sum(record.content_digest == digest for record, digest in zip(records, digests,
-                                                                          strict=True))
+    digests = content_digests(site.site_id, serials, sheet.case)
+    originals: list[str] = []
+    others: list[str] = []
+    for serial, record, digest in zip(serials, records, digests, strict=True):
+        (originals if record.content_digest == digest else others).append(serial)
+    return replace(sheet, copy_number=len(originals), copy_of=originals[0] if originals else "",
+                   replaces=others[-1] if others else "")
 
 
 def preview_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
@@ -95,9 +105,9 @@ def preview_handoff_sheet(session: Session, case_id: str) -> PrintedSheet:
     """
     draft = _sheet_of(session, case_id)
     with session.vault.reading() as conn:
-        copy_number = _copy_number(conn, session, draft.case)
-    sheet = replace(draft, copy_number=copy_number)
-    return PrintedSheet(pdf=render_handoff_sheet(sheet, None), serial="", copy_number=copy_number)
+        sheet = _among_earlier_sheets(conn, session, draft)
+    return PrintedSheet(pdf=render_handoff_sheet(sheet, None), serial="",
+                        copy_number=sheet.copy_number)
 
 
 def print_handoff_sheet(
@@ -111,7 +121,8 @@ def print_handoff_sheet(
     draft = _sheet_of(session, case_id)
     signing_key = session.vault.site_signing_key()
     with session.vault.transaction() as conn:
-        copy_number = _copy_number(conn, session, draft.case)
+        draft = _among_earlier_sheets(conn, session, draft)
+        copy_number = draft.copy_number
         printed_at = now_utc()
         number = printing.register_print(
             conn, case_id, copy_number, printed_at, session.user.name, b""
@@ -121,7 +132,6 @@ def print_handoff_sheet(
             draft,
             serial=format_serial(session.site.ref_prefix, number),
             printed_at=printed_at,
-            copy_number=copy_number,
             audit_root=tree.root().hex(),
             audit_size=tree.size,
             draft=False,
@@ -130,6 +140,8 @@ def print_handoff_sheet(
         printed = PrintedSheet(
             pdf=render_handoff_sheet(sheet, signing_key), serial=sheet.serial,
             copy_number=copy_number,
+            warnings=tuple(f"{warning.title[1]}: {warning.english}"
+                           for warning in sheet_warnings(sheet)),
         )
         action = "handoff_reprinted" if copy_number else "handoff_printed"
         audit.append(conn, session.user.name, action, case_id, sheet.serial)

@@ -189,10 +189,10 @@ def pdf_fonts(path: Path) -> list[tuple[str, str]]:
     return fonts
 
 
-def qr_codes_per_page(path: Path) -> list[list[str]]:
-    """Rasterise every page at 150 dpi and decode its QR codes with zbarimg."""
+def qr_codes_per_page(path: Path, dpi: int = 150) -> list[list[str]]:
+    """Rasterise every page at ``dpi`` and decode its QR codes with zbarimg."""
     prefix = path.with_suffix("")
-    subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(prefix)], check=True)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), str(prefix)], check=True)
     decoded = []
     for image in sorted(path.parent.glob(f"{prefix.name}-*.png")):
         result = subprocess.run(
@@ -358,6 +358,18 @@ def test_qr_on_every_page_holds_a_token_that_verifies(
 
 
 @needs("pdftoppm", "zbarimg")
+def test_the_qr_reads_from_a_coarse_print(tmp_path: Path) -> None:
+    """A worn printer or a phone's camera at night sees far less than a crisp scan: each
+    page's code must read at 72 dpi, whatever the token (each serial signs another)."""
+    site_key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))  # the same codes each run
+    for number in range(6):
+        sheet = dataclasses.replace(make_sheet(NAMES), serial=f"HS-{number:06d}")
+        path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path, f"s{number}.pdf")
+        expected = handoff_sheet_token(sheet, site_key)
+        assert qr_codes_per_page(path, dpi=72) == [[expected]] * page_count(path), number
+
+
+@needs("pdftoppm", "zbarimg")
 def test_scanned_token_altered_or_from_another_key_is_refused(
     site_key: Ed25519PrivateKey, tmp_path: Path
 ) -> None:
@@ -394,14 +406,19 @@ def test_long_summaries_are_shortened_and_markup_is_printed_literally(
 @needs("pdfinfo")
 def test_huge_free_text_still_lays_out(site_key: Ed25519PrivateKey, tmp_path: Path) -> None:
     case = make_case(NAMES)
+    unit = " ".join(f"підрозділ{number}" for number in range(180))[:2000]  # the most typed
     giant = dataclasses.replace(
-        case.persons[0], notes="особлива прикмета " * 400, full_name="Я" * 200
+        case.persons[0], notes="особлива прикмета " * 400, full_name="Я" * 200, unit=unit,
+        rank=unit.replace("підрозділ", "звання"),
     )
     sheet = make_sheet(
         NAMES, persons=(giant, *case.persons[1:]), meeting_point="дуже довгий опис місця " * 60
     )
     path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
     assert page_count(path) >= 3
+    words = set(pdf_text(path).split())
+    assert set(unit.split()) <= words  # a unit taller than a page runs on, every word of it
+    assert set(unit.replace("підрозділ", "звання").split()) <= words
 
 
 @needs("pdftotext")
@@ -534,3 +551,106 @@ def test_the_coverage_file_is_what_the_fonts_print() -> None:
     assert text_rules.printable("Петренко Ґанна Її, Ü ß «Б»\nрядовий\t№ 5")
     assert not text_rules.printable("Петренко 🏕")
     assert not text_rules.printable("\x1b")
+
+
+@needs("pdftotext")
+@pytest.mark.parametrize(
+    ("changes", "warning"),
+    [
+        ({"flagged": True}, "POSSIBLE IMPOSTOR"),
+        ({"window_start": WHEN - timedelta(hours=4), "window_end": WHEN - timedelta(hours=2)},
+         "MEETING WINDOW HAS PASSED"),
+        ({"status": Status.HANDED_OFF, "status_changed_at": WHEN + timedelta(hours=21)},
+         "ALREADY HANDED OFF"),
+    ],
+    ids=["flagged", "window passed", "handed off"],
+)
+def test_what_makes_a_sheet_doubtful_is_said_on_its_first_page(
+    site_key: Ed25519PrivateKey, tmp_path: Path, changes: dict[str, object], warning: str
+) -> None:
+    """A unit without Haven has only the paper: a case flagged for failed codeword checks, a
+    window over before the sheet was printed, a group handed off already."""
+    path = write_pdf(render_handoff_sheet(make_sheet(NAMES[:3], **changes), site_key), tmp_path)
+    first = flat(pdf_text(path, 1))
+    assert warning in first
+    plain = write_pdf(render_handoff_sheet(make_sheet(NAMES[:3]), site_key), tmp_path, "p.pdf")
+    assert warning not in flat(pdf_text(plain))
+
+
+@needs("pdftotext")
+@pytest.mark.parametrize(
+    ("group_size", "listed", "expected"),
+    [
+        (3, 3, "3"),
+        (None, 2, "2"),
+        (5, 1, "5 — поіменно нижче 1, ще 4 без імені / 5 — 1 named below, 4 more not named"),
+        (2, 3, "2 — але нижче названо 3: з'ясуйте з пунктом, кого чекати / 2 — but 3 are named"
+               " below: ask the site whom to expect"),
+    ],
+)
+def test_the_sheet_says_how_many_to_expect(
+    site_key: Ed25519PrivateKey, tmp_path: Path, group_size: int | None, listed: int,
+    expected: str,
+) -> None:
+    sheet = make_sheet(NAMES[:listed], group_size=group_size)
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    layout = subprocess.run(["pdftotext", "-layout", "-nodiag", "-l", "1", str(path), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    # The value's lines are those after the label, up to the next row's label.
+    rows = layout.split("Кількість осіб у групі / Group size", 1)[1].split("Стан / Condition")[0]
+    assert flat(rows) == expected
+
+
+@needs("pdftotext")
+def test_the_condition_keeps_its_lines(site_key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    condition = "Утомлені, голодні.\nОдин поранений у праву руку.\nДвоє без документів."
+    path = write_pdf(render_handoff_sheet(make_sheet(condition=condition), site_key), tmp_path)
+    layout = subprocess.run(["pdftotext", "-layout", "-nodiag", "-l", "1", str(path), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    rows = layout.split("Стан / Condition", 1)[1].split("Пункт зустрічі / Meeting point")[0]
+    assert [line.strip() for line in rows.strip().splitlines()] == condition.splitlines()
+
+
+@needs("pdftotext")
+def test_long_names_ranks_and_units_break_between_their_parts(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    """A double surname split inside a part ('Коцюбин' / 'ська') reads as two names."""
+    name = ("Верхньодніпровська-Коцюбинська Олександра-Маргарита Святославівна-Володимирівна"
+            " д'Артаньян-Пʼятигорська")
+    rank = "старший солдат, командир відділення, навідник-оператор бойової машини піхоти"
+    unit = "в/ч А4567, 2-га окрема штурмова рота 47-ї окремої механізованої бригади «Маґура»"
+    person = dataclasses.replace(make_case(NAMES[:1]).persons[0], full_name=name, rank=rank,
+                                 unit=unit)
+    sheet = make_sheet(NAMES[:1], persons=(person,))
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    # -raw: the layout modes join a line ending in a hyphen to the next, hyphen dropped.
+    raw = subprocess.run(["pdftotext", "-raw", "-l", "1", str(path), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    pieces = set(re.split(r"[\s-]+", raw))
+    for text in (name, transliterate_uk(name), rank, unit):
+        for part in re.split(r"[\s-]+", text):
+            assert part in pieces, part
+
+
+@needs("pdftotext")
+def test_where_when_and_how_many_stand_out_from_the_rest(
+    site_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    """By torchlight the unit looks for how many, where, when and who receives them first."""
+    from xml.etree import ElementTree
+
+    sheet = make_sheet(NAMES[:2], group_size=7, condition="втомлені")
+    path = write_pdf(render_handoff_sheet(sheet, site_key), tmp_path)
+    layout = subprocess.run(["pdftotext", "-bbox", "-nodiag", "-l", "1", str(path), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    heights = {
+        word.text: float(word.get("yMax", 0)) - float(word.get("yMin", 0))
+        # pdftotext's own output about a PDF this test made
+        for word in ElementTree.fromstring(layout).iter(  # noqa: S314
+            "{http://www.w3.org/1999/xhtml}word"
+        )
+    }
+    plain = heights["втомлені"]  # the condition, in the body's type
+    for word in ("7", "«Лісова»,", "11:30", "№3"):  # the window ends at 11:30
+        assert heights[word] > 1.15 * plain, word

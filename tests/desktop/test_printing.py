@@ -158,7 +158,11 @@ def test_the_printed_qr_verifies_and_an_altered_token_does_not(  # type: ignore[
     good = run_cli("sheet", "verify", token, data=data, user="oleh")
     assert good.returncode == 0, good.stderr
     assert ref in good.stdout
-    assert "original" in good.stdout
+    # When it was printed, as the paper says it (this workstation's time), to compare.
+    layout = subprocess.run(["pdftotext", "-layout", "-nodiag", str(pdf), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    printed = next(line for line in layout.splitlines() if "Printed by" in line)
+    assert f"  printed {printed.split(' · ', 1)[1].strip()} by maria (original)\n" in good.stdout
     # What the paper must show, to compare it with: the sheet vouches for the case as it is.
     assert "the sheet vouches for the case as it stands; the paper must show:" in good.stdout
     assert "1. Мельник Тарас Богданович, 1989-07-01" in good.stdout
@@ -582,3 +586,53 @@ def test_a_sheet_of_a_flagged_case_verifies_with_a_warning(arranged, run_cli) ->
         "haven-admin: this case is flagged: someone failed its codeword check in the caller's"
         " name; make sure of who hands over\n")
     assert "the sheet vouches for the case as it stands" in result.stdout
+
+
+@NEEDS_POPPLER
+def test_a_flagged_case_is_flagged_on_its_sheet(arranged, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data, ref = arranged
+    session = Session.open(data, "admin", PASSWORD)
+    try:
+        case_id = session.resolve(ref)
+        for _ in range(3):  # someone calling in the caller's name fails the check
+            assert not session.verify_codeword(case_id, "not the codeword").matched
+    finally:
+        session.close()
+    result = run_cli("handoff", ref, "-o", str(tmp_path / "s.pdf"), data=data, user="maria")
+    assert result.returncode == 0, result.stderr
+    assert "warning: POSSIBLE IMPOSTOR: Someone failed this case's codeword check" in result.stderr
+    first_page = subprocess.run(["pdftotext", "-l", "1", str(tmp_path / "s.pdf"), "-"],
+                                capture_output=True, text=True, check=True).stdout
+    assert "МОЖЛИВИЙ САМОЗВАНЕЦЬ / POSSIBLE IMPOSTOR" in first_page
+
+
+@NEEDS_POPPLER
+def test_a_copy_names_its_original_and_a_new_original_the_sheets_it_voids(  # type: ignore[no-untyped-def]
+    arranged, run_cli, tmp_path: Path
+) -> None:
+    """A unit holding two sheets of one case tells from the paper alone which to go by."""
+    data, ref = arranged
+
+    def printed(name: str) -> tuple[str, str]:
+        result = run_cli("handoff", ref, "-o", str(tmp_path / name), data=data, user="maria")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()[2], " ".join(_text(tmp_path / name).split())
+
+    first, first_text = printed("a.pdf")
+    second, copy_text = printed("b.pdf")
+    assert "Копія акта / Copy of sheet" not in first_text
+    assert f"Копія акта / Copy of sheet {first}" in copy_text
+    assert "Замінює / Replaces" not in first_text + copy_text
+    moved = run_cli("case", "advance", ref, "--to", "handoff_arranged", data=data, user="maria",
+                    stdin=json.dumps({"meeting_point": "Пункт В", "receiving_unit": "Група 2",
+                                      "window_start": "2026-12-03T08:00+02:00",
+                                      "window_end": "2026-12-03T10:00+02:00"}))
+    assert moved.returncode == 0, moved.stderr
+    third, third_text = printed("c.pdf")
+    assert "Копія акта / Copy of sheet" not in third_text
+    voided = "Замінює / Replaces: {} і всі попередні з іншими даними, вони недійсні / and every" \
+             " earlier sheet with other details, which are void"
+    _, fourth_text = printed("d.pdf")
+    assert voided.format(second) in third_text
+    assert f"Копія акта / Copy of sheet {third}" in fourth_text
+    assert voided.format(second) in fourth_text
