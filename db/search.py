@@ -103,7 +103,10 @@ def phone_prefixes(digits: str) -> list[str]:
     if digits.startswith("0"):
         return [f"+380{digits[1:]}"]  # a Ukrainian number with its trunk 0
     prefixes = [f"+{digits}"]
-    if digits.startswith("8") and len(digits) > 1:
+    if digits.startswith("80"):
+        # A Ukrainian number dialled as before 2010 ("8 067 …"), as intake accepts it.
+        prefixes.append(f"+380{digits[2:]}")
+    elif digits.startswith("8") and len(digits) > 1:
         prefixes.append(f"+7{digits[1:]}")  # a Russian number with its trunk 8
     elif not digits.startswith(("3", "7")):
         prefixes.append(f"+380{digits}")  # a Ukrainian number without its trunk

@@ -45,6 +45,9 @@ def _found(site, text: str) -> set[str]:  # type: ignore[no-untyped-def]
         ("671234", {"kovalenko"}),
         ("+7 916", {"ivanov_ru"}),
         ("89161234567", {"ivanov_ru"}),
+        # Dictated with the long-distance 8 of before 2010, as the intake accepts it.
+        ("8 067 123 45 67", {"kovalenko"}),
+        ("8067123", {"kovalenko"}),
         # Pasted from a messenger: a zero-width space, direction isolates, a soft hyphen.
         ("Кова\u200bленко", {"kovalenko"}),
         ("\u2068Шевчук\u2069 Мар\u00adʼяна", {"maryana"}),
