@@ -358,11 +358,10 @@ class Session:
     def search(self, text: str, limit: int = 100) -> list[CaseSummary]:
         """Cases matching a reference, phone or name (any script), most urgent first."""
         self._require(Action.VIEW_CASES)
-        ref_key = None
-        if refcode.is_reference_like(text):
-            ref_key = refcode.reference_search_key(text)
-        query = search.parse_query(text, ref_key)
         with self.vault.reading() as conn:
+            prefixes = [self.site.ref_prefix] + [
+                refcode.site_prefix_for(peer.site_id) for peer in peers.list_peers(conn)]
+            query = search.parse_query(text, refcode.reference_search_keys(text, prefixes))
             rowids = search.matching_case_rowids(conn, query, limit)
             return cases.summaries_for_rowids(conn, rowids)
 

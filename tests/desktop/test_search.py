@@ -64,6 +64,14 @@ def test_search_finds_by_reference_typed_loosely(site, refs) -> None:  # type: i
     assert ref in _found(site, ref.replace("-", "").lower()[:5])
 
 
+def test_a_reference_heard_without_its_site_prefix_finds_the_case(site, refs) -> None:  # type: ignore[no-untyped-def]
+    # KM-4TX-7PA-9 with the line cutting in late: "4TX-7PA-9", or only "4TX 7P".
+    ref = refs["maryana"]
+    assert ref in _found(site, ref[3:])
+    assert ref in _found(site, ref[3:9].replace("-", " "))
+    assert _found(site, ref[3:].lower()) == {ref}
+
+
 def test_nothing_found_is_empty_not_an_error(site, refs) -> None:  # type: ignore[no-untyped-def]
     assert _found(site, "Zzyzx") == set()
     assert _found(site, "") == set()
