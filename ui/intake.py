@@ -37,7 +37,7 @@ from ui.messages import explain
 from ui.person_form import PersonForm
 from ui.style import heading_font, mono_font
 from ui.tasks import Task, TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, plain_label
+from ui.widgets import BusyBar, ErrorLabel, FieldErrors, fit_to_screen, focus, plain_label
 
 DUPLICATE_DELAY_MS = 300
 
@@ -70,7 +70,7 @@ class IntakeDialog(QDialog):
         self.result_value: IntakeResult | None = None
         self.persons: list[PersonForm] = []
         self.setWindowTitle(_("Haven — new intake"))
-        self.resize(1100, 760)
+        fit_to_screen(self, 1100, 760, near=parent)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self._build_form_page())

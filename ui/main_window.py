@@ -32,7 +32,7 @@ from ui.queue_panel import QueuePanel
 from ui.settings import SettingsDialog, UiSettings
 from ui.tasks import TaskRunner
 from ui.transfer_dialog import ExportDialog, ImportDialog
-from ui.widgets import BusyBar, plain_label
+from ui.widgets import BusyBar, fit_to_screen, plain_label
 
 DESK_PAGE, LOCK_PAGE = 0, 1
 AGE_REFRESH_MS = 60_000
@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         self.intakes: list[IntakeDialog] = []
         self._title = _("Haven — {site}").format(site=session.site.name)
         self.setWindowTitle(self._title)
-        self.resize(1280, 800)
+        fit_to_screen(self, 1280, 800)
 
         self.queue = QueuePanel(session, runner)
         self.queue.open_case.connect(self.open_case)
