@@ -409,7 +409,9 @@ class IntakeDialog(QDialog):
     # --- duplicates ----------------------------------------------------------------------------
 
     def _check_duplicates(self) -> None:
-        persons = [p for p in (form.loose_person() for form in self.persons) if p is not None]
+        typed = [(form.index, form.loose_person()) for form in self.persons]
+        numbers = [index + 1 for index, person in typed if person is not None]
+        persons = [person for _index, person in typed if person is not None]
         if self._duplicate_task is not None:
             self._duplicate_task.cancel()
             self._duplicate_task = None
@@ -418,18 +420,23 @@ class IntakeDialog(QDialog):
             return
         session = self._session
         self._duplicate_task = self._runner.run(
-            lambda: session.possible_duplicates(persons), self._show_duplicates, self._no_duplicates
+            lambda: session.possible_duplicates(persons),
+            lambda hints: self._show_duplicates(hints, numbers), self._no_duplicates,
         )
 
-    def _show_duplicates(self, hints: list[DuplicateHint]) -> None:
+    def _show_duplicates(self, hints: list[DuplicateHint], numbers: list[int]) -> None:
+        """Each hint with the person of this intake it is like (Person 2), as the form
+        numbers them: in a group of twelve the operator must know whom it is about."""
         self._duplicate_task = None
         self.duplicates_list.clear()
         self.duplicates_hint.setText(_duplicates_hint())
         for hint in hints:
+            like = ", ".join(_("Person {number}").format(number=numbers[position])
+                             for position in hint.persons)
             item = QListWidgetItem(
-                _("{ref} · {name}\n{status}, {reason}").format(
-                    ref=hint.ref, name=hint.full_name, status=labels.label(hint.status),
-                    reason=_reason(hint.reason),
+                _("{persons}: {ref} · {name}\n{status}, {reason}").format(
+                    persons=like, ref=hint.ref, name=hint.full_name,
+                    status=labels.label(hint.status), reason=_reason(hint.reason),
                 )
             )
             item.setData(Qt.ItemDataRole.UserRole, hint.case_id)

@@ -141,6 +141,39 @@ def test_possible_duplicates_appear_while_typing(
     assert focused() is intake.duplicates_list
 
 
+def test_in_a_group_each_possible_duplicate_says_which_person_it_is_like(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    by_name = site.session.register_case(NewCase(
+        kind=CaseKind.SURRENDER, channel=Channel.PHONE,
+        persons=(Person(full_name="Пʼятницький Ігор Олегович", birth_date="1990-05-12"),),
+    )).ref
+    by_phone = site.session.register_case(NewCase(
+        kind=CaseKind.SURRENDER, channel=Channel.PHONE,
+        persons=(Person(full_name="Шевченко Василь", phone="+380671560047"),),
+    )).ref
+    intake = open_intake(qtbot, desk)
+    # Two of the group born the same day; the first one called before, the third one's
+    # phone is in another case.
+    for number, (name, born, phone) in enumerate((
+        ("Pyatnytskyi Ihor", "12.05.1990", ""),
+        ("Дзюба-Квітчинська Олександра", "12.05.1990", ""),
+        ("«Малий»", "", "067 156 00 47"),
+    )):
+        if number:
+            qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
+        person = intake.persons[number]
+        for field, text in (("full_name", name), ("birth_date", born), ("phone", phone)):
+            type_text(person.edits[field], text)
+    qtbot.waitUntil(lambda: intake.duplicates_list.count() == 2 and runner.idle(),
+                    timeout=WAIT_MS)
+    hints = [intake.duplicates_list.item(row).text() for row in range(2)]
+    assert hints[0].startswith(f"Person 1: {by_name} · ")
+    assert "similar name, same birth date" in hints[0]
+    assert hints[1].startswith(f"Person 3: {by_phone} · Шевченко Василь")
+    assert "same phone" in hints[1]
+
+
 def test_closing_an_unsaved_intake_asks_first(
     desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
 ) -> None:
