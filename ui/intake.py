@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db.records import CaseKind, Channel
+from db.records import CaseKind, Channel, Person
 from desktop.case_json import new_case_problems, parse_new_case
-from desktop.i18n import _
+from desktop.i18n import _, ngettext
 from desktop.session import DuplicateHint, IntakeResult, Session
 from ui import labels
 from ui.messages import explain
@@ -238,6 +238,11 @@ class IntakeDialog(QDialog):
         )
         reminder.setWordWrap(True)
         reminder.setProperty("role", "warning")
+        # Who was saved, so the operator can check it against the caller's group: empty
+        # person blocks were left out.
+        self.persons_label = plain_label()
+        self.persons_label.setObjectName("result_persons")
+        self.persons_label.setWordWrap(True)
         # The codeword cannot be shown again: the page stays until the operator says it was
         # read out, so a stray Enter or Esc after saving does not take it away.
         self.read_check = QCheckBox(_("I have &read both to the caller"))
@@ -257,6 +262,7 @@ class IntakeDialog(QDialog):
         layout.addWidget(title)
         layout.addLayout(grid)
         layout.addWidget(reminder)
+        layout.addWidget(self.persons_label)
         layout.addWidget(self.read_check)
         layout.addStretch(1)
         layout.addLayout(buttons)
@@ -361,7 +367,8 @@ class IntakeDialog(QDialog):
         self.errors.clear()
         self._set_saving(True)
         session = self._session
-        self._runner.run(lambda: session.register_case(new_case), self._saved, self._save_failed)
+        self._runner.run(lambda: session.register_case(new_case),
+                         lambda result: self._saved(result, new_case.persons), self._save_failed)
 
     def _show_problems(
         self, errors: Sequence[BaseException], raw: dict[str, Any] | None = None
@@ -392,11 +399,15 @@ class IntakeDialog(QDialog):
         self.busy.setVisible(saving)
         self.save_button.setEnabled(not saving)
 
-    def _saved(self, result: IntakeResult) -> None:
+    def _saved(self, result: IntakeResult, persons: Sequence[Person]) -> None:
         self._set_saving(False)
         self.result_value = result
         self.ref_label.setText(result.ref)
         self.codeword_label.setText(result.codeword)
+        self.persons_label.setText(
+            ngettext("{count} person registered: {names}", "{count} persons registered: {names}",
+                     len(persons)).format(count=len(persons),
+                                          names="; ".join(p.full_name for p in persons)))
         self.pages.setCurrentIndex(1)
         self.setWindowTitle(_("Haven — case {ref} registered").format(ref=result.ref))
         self.read_check.setFocus()

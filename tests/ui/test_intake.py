@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from db.records import CaseKind, Channel, NewCase, Person
 from tests.conftest import Site, SmallDisk
@@ -172,6 +172,29 @@ def test_in_a_group_each_possible_duplicate_says_which_person_it_is_like(
     assert "similar name, same birth date" in hints[0]
     assert hints[1].startswith(f"Person 3: {by_phone} · Шевченко Василь")
     assert "same phone" in hints[1]
+
+
+def test_the_result_page_says_who_of_the_group_was_registered(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    names = ("Шевчук-Ярошенко Олег Дмитрович", "Д'яченко Юрій", "«Малий»")
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)  # past the kind and the channel
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    for number, name in enumerate(names):
+        if number:
+            qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
+        type_text(focused(), name)
+    # One block too many, added by mistake and left empty: it is not saved.
+    qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert len(intake.persons) == 4
+    with qtbot.waitSignal(intake.registered, timeout=WAIT_MS):
+        qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    shown = intake.findChild(QLabel, "result_persons")
+    assert shown is not None
+    assert shown.isVisible()
+    assert shown.text() == ("3 persons registered: Шевчук-Ярошенко Олег Дмитрович;"
+                            " Д'яченко Юрій; «Малий»")
 
 
 def test_closing_an_unsaved_intake_asks_first(
