@@ -354,6 +354,10 @@ class MainWindow(QMainWindow):
         self.tabs.hide()
         self.setWindowTitle(_("Haven — locked"))
         self.lock_screen.prepare()
+        if shown:
+            # The window typed in is gone: the password goes to this one, not to nowhere.
+            self.raise_()
+            self.activateWindow()
 
     def unlock(self) -> None:
         """The password was right: show the desk again, as it was."""
