@@ -158,6 +158,9 @@ class CaseView(QWidget):
         )
         self.persons_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.persons_table.verticalHeader().hide()
+        rows = self.persons_table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.persons_table.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents
         )
@@ -205,15 +208,17 @@ class CaseView(QWidget):
         header.addSpacing(16)
         header.addWidget(self.status_label)
         header.addStretch(1)
-        persons_box = QGroupBox(_("Persons"))
-        QVBoxLayout(persons_box).addWidget(self.persons_table)
+        self.persons_box = QGroupBox(_("Persons"))
+        QVBoxLayout(self.persons_box).addWidget(self.persons_table)
         details_box = QGroupBox(_("Details"))
         details_box.setLayout(self.details)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(persons_box, 2)
-        left_layout.addWidget(details_box, 3)
+        # The persons take the room the details leave: a group of twelve is read at a glance
+        # on a laptop screen, where the details are a few lines.
+        left_layout.addWidget(self.persons_box, 1)
+        left_layout.addWidget(details_box, 0)
         contacts_box = QGroupBox(_("Contacts"))
         contacts_layout = QVBoxLayout(contacts_box)
         contacts_layout.addWidget(self.contacts_list, 1)
@@ -309,6 +314,7 @@ class CaseView(QWidget):
         self.conflict_label.setVisible(bool(groups))
 
     def _show_persons(self, case: Case) -> None:
+        self.persons_box.setTitle(_("Persons ({count})").format(count=len(case.persons)))
         self.persons_table.setRowCount(len(case.persons))
         for row, person in enumerate(case.persons):
             values = (person.full_name, labels.birth_date(person.birth_date), person.phone,
