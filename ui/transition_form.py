@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -379,9 +380,25 @@ class TransitionDialog(QDialog):
         first = self.form.first_field()
         if first is not None:
             focus(first)
+        self._untouched = self.form.values()
 
     def has_unsaved_input(self) -> bool:
-        return self.isVisible() and bool(self.form.values())
+        return self.isVisible() and self.form.values() != self._untouched
+
+    def reject(self) -> None:
+        """Esc, Cancel or closing: with something typed, ask first (Cancel by default)."""
+        if self._busy:
+            return
+        if self.has_unsaved_input():
+            answer = QMessageBox.question(
+                self, _("Close without saving?"),
+                _("This step is not saved. Close and lose what was typed?"),
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                return
+        super().reject()
 
     def save(self) -> None:
         if self._busy or not self.form.check_required():
