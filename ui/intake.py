@@ -44,7 +44,8 @@ DUPLICATE_DELAY_MS = 300
 
 def _duplicates_hint() -> str:
     return _("Cases with the same phone, or a similar name and the same birth date, "
-             "appear here while you type.")
+             "appear here while you type.") + " " + _(
+        "A case the caller names: Ctrl+F finds it in the queue, Ctrl+I comes back here.")
 
 
 def _reason(reason: str) -> str:
@@ -60,6 +61,7 @@ class IntakeDialog(QDialog):
 
     registered = Signal(object)  # IntakeResult
     open_case = Signal(str)
+    find_requested = Signal()  # Ctrl+F: the desk's search, beside the intake
 
     def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
@@ -88,6 +90,7 @@ class IntakeDialog(QDialog):
         QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.save)
         QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save)
         QShortcut(QKeySequence("Ctrl+D"), self, activated=self.go_to_duplicates)
+        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.find_requested.emit)
         self.add_person()
         self._dirty = False
         focus(self.kind_combo)

@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         dialog = IntakeDialog(self.session, self.runner, self)
         dialog.registered.connect(self._registered)
         dialog.open_case.connect(self.open_case)
+        dialog.find_requested.connect(self._find)
         dialog.finished.connect(lambda _result, d=dialog: self._intake_closed(d))
         self.intakes.append(dialog)
         dialog.show()
@@ -251,7 +252,10 @@ class MainWindow(QMainWindow):
             view.start_contact()
 
     def _find(self) -> None:
-        if not self.locked:
+        """Ctrl+F, here or in the intake (which stays open: Ctrl+I goes back to it)."""
+        if not self.locked and self.queue.allowed:
+            self.raise_()
+            self.activateWindow()
             self.tabs.setCurrentWidget(self.queue)
             self.queue.focus_search()
 

@@ -197,6 +197,30 @@ def test_the_result_page_says_who_of_the_group_was_registered(
                             " Д'яченко Юрій; «Малий»")
 
 
+def test_ctrl_f_in_the_intake_searches_the_desk_and_ctrl_i_comes_back(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    earlier = site.session.register_case(NewCase(
+        kind=CaseKind.SURRENDER, channel=Channel.PHONE,
+        persons=(Person(full_name="Пʼятницький Ігор"),))).ref
+    intake = open_intake(qtbot, desk)
+    name = intake.persons[0].edits["full_name"]
+    name.setFocus()
+    type_text(name, "Пʼятницький Іг")
+    # The caller says he called before and reads a reference: look it up mid-intake.
+    qtbot.keyClick(focused(), Qt.Key.Key_F, CTRL)
+    qtbot.waitUntil(lambda: desk.isActiveWindow() and focused() is desk.queue.search_edit,
+                    timeout=WAIT_MS)
+    type_text(focused(), earlier[3:])
+    qtbot.waitUntil(lambda: desk.queue.search_model.rowCount() == 1 and runner.idle(),
+                    timeout=WAIT_MS)
+    assert intake.isVisible()
+    qtbot.keyClick(focused(), Qt.Key.Key_I, CTRL)
+    qtbot.waitUntil(intake.isActiveWindow, timeout=WAIT_MS)
+    assert focused() is name
+    assert name.text() == "Пʼятницький Іг"
+
+
 def test_closing_an_unsaved_intake_asks_first(
     desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
 ) -> None:
