@@ -49,7 +49,7 @@ from ui.tasks import TaskRunner
 from ui.transition_form import TransitionDialog
 from ui.widgets import BusyBar, ErrorLabel, plain_label, set_role
 
-PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
+PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization", "features")
 _DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "meeting_point",
                   "receiving_unit", "window_start", "window_end", "received_by", "outcome",
                   "outcome_notes", "reason", "duplicate_of")
@@ -317,10 +317,15 @@ class CaseView(QWidget):
         self.persons_box.setTitle(_("Persons ({count})").format(count=len(case.persons)))
         self.persons_table.setRowCount(len(case.persons))
         for row, person in enumerate(case.persons):
+            # Features may run over lines: one line in the row, the whole in its tooltip.
+            features = " ".join((person.notes or "").split())
             values = (person.full_name, labels.birth_date(person.birth_date), person.phone,
-                      person.rank, person.unit, labels.label(person.mobilization))
+                      person.rank, person.unit, labels.label(person.mobilization), features)
             for column, value in enumerate(values):
-                self.persons_table.setItem(row, column, QTableWidgetItem(value or ""))
+                item = QTableWidgetItem(value or "")
+                if value and column == len(values) - 1:
+                    item.setToolTip(person.notes)
+                self.persons_table.setItem(row, column, item)
 
     def _show_details(self, case: Case, history: list[StatusChange]) -> None:
         # Who took custody is kept with the step to handed off, not as a field of the case.

@@ -221,6 +221,31 @@ def test_ctrl_f_in_the_intake_searches_the_desk_and_ctrl_i_comes_back(
     assert name.text() == "Пʼятницький Іг"
 
 
+def test_a_persons_features_are_typed_in_the_intake_and_shown_in_the_case(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)  # past the kind and the channel
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    type_text(focused(), "«Малий»")  # a call sign is all the caller knows of him
+    for _field in ("birth date", "phone", "rank", "unit", "mobilization", "features"):
+        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is intake.persons[0].edits["notes"]
+    features = "шрам на лівій щоці, років 20, зелена куртка"
+    type_text(focused(), features)
+    with qtbot.waitSignal(intake.registered, timeout=WAIT_MS) as registered:
+        qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    case_id = registered.args[0].case_id
+    [person] = site.session.get_case(case_id, audit_view=False).persons
+    assert (person.full_name, person.notes) == ("«Малий»", features)
+    view = desk.open_case(case_id)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.case is not None and runner.idle(), timeout=WAIT_MS)
+    table = view.persons_table
+    headers = [table.horizontalHeaderItem(n).text() for n in range(table.columnCount())]
+    assert table.item(0, headers.index("Features")).text() == features
+
+
 def test_closing_an_unsaved_intake_asks_first(
     desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
 ) -> None:
