@@ -438,3 +438,19 @@ def test_a_birth_date_in_words_is_told_the_form_not_a_length(
     error = intake.errors.label("persons[0].birth_date")
     assert error is not None
     assert error.text() == "Enter the date as DD.MM.YYYY or YYYY-MM-DD."
+
+
+def test_a_birth_year_alone_is_told_where_it_goes(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["full_name"], "«Малий»")
+    birth = intake.persons[0].edits["birth_date"]
+    type_text(birth, "1990")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    error = intake.errors.label("persons[0].birth_date")
+    assert error is not None
+    assert error.text() == (
+        "Only the year or the month is known? Leave the date empty and write it under Features.")
+    assert focused() is birth
+    assert birth.text() == "1990"
