@@ -143,8 +143,8 @@ def _ms(value: float) -> str:
 
 
 def _time_search_plain(conn: Any, text: str) -> float:
-    ref_key = refcode.reference_search_key(text) if refcode.is_reference_like(text) else None
-    query = search.parse_query(text, ref_key)
+    ref_keys = [refcode.reference_search_key(text)] if refcode.is_reference_like(text) else []
+    query = search.parse_query(text, ref_keys)
     begin = time.perf_counter()
     rowids = search.matching_case_rowids(conn, query, 100)
     cases.summaries_for_rowids(conn, rowids)

@@ -520,15 +520,16 @@ def codeword_attempts(conn: Any, case_id: str) -> list[CodewordAttempt]:
     ]
 
 
-def persons_with_phone(conn: Any, phones: Sequence[str]) -> list[tuple[str, str]]:
-    """(case id, full name) of persons whose phone is one of these."""
+def persons_with_phone(conn: Any, phones: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(case id, full name, phone) of persons whose phone is one of these."""
     if not phones:
         return []
     marks = ",".join("?" * len(phones))
     return [
-        (row[0], row[1])
+        (row[0], row[1], row[2])
         for row in conn.execute(
-            f"SELECT c.id, p.full_name FROM persons p JOIN cases c ON c.rowid = p.case_rowid"  # noqa: S608
+            f"SELECT c.id, p.full_name, p.phone FROM persons p"  # noqa: S608
+            f" JOIN cases c ON c.rowid = p.case_rowid"
             f" WHERE p.phone IN ({marks}) LIMIT 50",
             list(phones),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,11 +55,11 @@ class SearchQuery:
 
     name_tokens: tuple[str, ...] = ()
     phone_digits: str | None = None
-    ref_key: str | None = None
+    ref_keys: tuple[str, ...] = ()  # the starts of reference codes it may be
 
     @property
     def empty(self) -> bool:
-        return not (self.name_tokens or self.phone_digits or self.ref_key)
+        return not (self.name_tokens or self.phone_digits or self.ref_keys)
 
 
 def _without_format_characters(text: str) -> str:
@@ -69,8 +70,8 @@ def _without_format_characters(text: str) -> str:
     return "".join(char for char in text if unicodedata.category(char) != "Cf")
 
 
-def parse_query(text: str, ref_key: str | None = None) -> SearchQuery:
-    """Readings of a query; the caller decides whether it can be a reference code."""
+def parse_query(text: str, ref_keys: Sequence[str] = ()) -> SearchQuery:
+    """Readings of a query; the caller decides which reference codes it can be the start of."""
     text = _without_format_characters(text)
     tokens = names.query_tokens(text)
     digits = phones.query_phone_digits(text)
@@ -81,7 +82,8 @@ def parse_query(text: str, ref_key: str | None = None) -> SearchQuery:
         # Digits are looked up in the phone column; as index terms they would make FTS5
         # merge the posting lists of every phone number that starts with them.
         tokens = [token for token in tokens if not token.isdigit()]
-    return SearchQuery(name_tokens=tuple(tokens), phone_digits=digits, ref_key=ref_key)
+    return SearchQuery(name_tokens=tuple(tokens), phone_digits=digits,
+                       ref_keys=tuple(ref_keys))
 
 
 def _quoted_prefix(term: str) -> str:
@@ -89,12 +91,11 @@ def _quoted_prefix(term: str) -> str:
 
 
 def match_expression(query: SearchQuery) -> str | None:
-    """An FTS5 MATCH expression: (all name tokens) OR reference prefix."""
+    """An FTS5 MATCH expression: (all name tokens) OR reference prefixes."""
     readings: list[str] = []
     if query.name_tokens:
         readings.append("(" + " AND ".join(_quoted_prefix(t) for t in query.name_tokens) + ")")
-    if query.ref_key:
-        readings.append(_quoted_prefix(query.ref_key))
+    readings += [_quoted_prefix(key) for key in query.ref_keys]
     return " OR ".join(readings) if readings else None
 
 
@@ -103,7 +104,10 @@ def phone_prefixes(digits: str) -> list[str]:
     if digits.startswith("0"):
         return [f"+380{digits[1:]}"]  # a Ukrainian number with its trunk 0
     prefixes = [f"+{digits}"]
-    if digits.startswith("8") and len(digits) > 1:
+    if digits.startswith("80"):
+        # A Ukrainian number dialled as before 2010 ("8 067 …"), as intake accepts it.
+        prefixes.append(f"+380{digits[2:]}")
+    elif digits.startswith("8") and len(digits) > 1:
         prefixes.append(f"+7{digits[1:]}")  # a Russian number with its trunk 8
     elif not digits.startswith(("3", "7")):
         prefixes.append(f"+380{digits}")  # a Ukrainian number without its trunk

@@ -63,6 +63,9 @@ def _optional_text(
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A year alone, or a month and a year ("1990", "05.1990", "1990 р."): all a caller may know.
+_YEAR_ONLY = re.compile(
+    r"(?:[0-9]{1,2}\s*[./]\s*)?[0-9]{4}\s*(?:(?:р|г|року|года)\.?)?", re.IGNORECASE)
 
 
 def _birth_date(path: str, value: Any) -> str | None:
@@ -71,6 +74,9 @@ def _birth_date(path: str, value: Any) -> str | None:
     if text is None:
         return None
     # fromisoformat also takes 20000101 and week dates (2000-W01-1).
+    if _YEAR_ONLY.fullmatch(text):
+        raise CaseInputError(f"{path}: a birth date needs its day and month; put a year"
+                             " alone in the person's notes")
     if not _ISO_DATE.fullmatch(text):
         raise CaseInputError(f"{path}: must be a date as YYYY-MM-DD")
     try:

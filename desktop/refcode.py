@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 
 from db import names
@@ -116,6 +116,19 @@ def is_reference_like(text: str) -> bool:
 def reference_search_key(text: str) -> str:
     """A typed (partial) reference as the search index stores it: compact, lower case."""
     return _compact(text).lower()
+
+
+def reference_search_keys(text: str, site_prefixes: Iterable[str]) -> list[str]:
+    """The index keys a search text may be the start of: the reference as typed, and the
+    same after each site prefix given, for a code whose first symbols the operator did not
+    catch on a bad line (or that the caller left out). None for a text no code can hold."""
+    if not is_reference_like(text):
+        return []
+    typed = reference_search_key(text)
+    keys = [typed]
+    if len(typed) <= BODY_LENGTH + 1:
+        keys += [prefix.lower() + typed for prefix in site_prefixes]
+    return list(dict.fromkeys(keys))
 
 
 # Everyday nouns of four to eight letters that a caller can say and an operator can spell

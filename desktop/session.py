@@ -116,6 +116,7 @@ class DuplicateHint:
     status: Status
     full_name: str
     reason: str  # "phone" or "name and birth date"
+    persons: tuple[int, ...] = ()  # the positions of the persons asked about it is like
 
 
 def _validate_user_name(name: str) -> str:
@@ -299,25 +300,34 @@ class Session:
         raise HavenError("could not find an unused reference code; the site is full")
 
     def possible_duplicates(self, persons: Sequence[Person]) -> list[DuplicateHint]:
-        """Cases with a person of the same phone, or a similar name and the same birth date."""
+        """Cases with a person of the same phone, or a similar name and the same birth date;
+        each hint names which of the persons given it is like, in their order."""
         self._require(Action.VIEW_CASES)
-        hints: dict[tuple[str, str], DuplicateHint] = {}
+        by_phone: dict[str, list[int]] = {}
+        by_birth: dict[str, list[int]] = {}
+        for position, person in enumerate(persons):
+            if person.phone:
+                by_phone.setdefault(person.phone, []).append(position)
+            if person.birth_date and person.full_name:
+                by_birth.setdefault(person.birth_date, []).append(position)
+        found: dict[tuple[str, str], tuple[str, set[int]]] = {}  # (case, name): reason, persons
         with self.vault.reading() as conn:
-            phones = [p.phone for p in persons if p.phone]
-            for case_id, name in cases.persons_with_phone(conn, phones):
-                hints.setdefault((case_id, name), self._hint(conn, case_id, name, "phone"))
-            dated = {p.birth_date: p for p in persons if p.birth_date and p.full_name}
-            for case_id, name, born in cases.persons_born(conn, list(dated)):
-                if names_similar(dated[born].full_name, name):
-                    hints.setdefault(
-                        (case_id, name), self._hint(conn, case_id, name, "name and birth date")
-                    )
-        return list(hints.values())[:20]
+            for case_id, name, phone in cases.persons_with_phone(conn, list(by_phone)):
+                found.setdefault((case_id, name), ("phone", set()))[1].update(by_phone[phone])
+            for case_id, name, born in cases.persons_born(conn, list(by_birth)):
+                alike = [i for i in by_birth[born] if names_similar(persons[i].full_name, name)]
+                if alike:
+                    found.setdefault((case_id, name), ("name and birth date", set()))[1].update(
+                        alike)
+            hints = [self._hint(conn, case_id, name, reason, tuple(sorted(positions)))
+                     for (case_id, name), (reason, positions) in list(found.items())[:20]]
+        return sorted(hints, key=lambda hint: hint.persons)
 
     @staticmethod
-    def _hint(conn: Any, case_id: str, name: str, reason: str) -> DuplicateHint:
+    def _hint(conn: Any, case_id: str, name: str, reason: str, persons: tuple[int, ...]
+              ) -> DuplicateHint:
         summary = cases.summaries_for_rowids(conn, [cases.case_rowid(conn, case_id)])[0]
-        return DuplicateHint(case_id, summary.ref, summary.status, name, reason)
+        return DuplicateHint(case_id, summary.ref, summary.status, name, reason, persons)
 
     # --- finding and reading -------------------------------------------------------------------
 
@@ -358,11 +368,10 @@ class Session:
     def search(self, text: str, limit: int = 100) -> list[CaseSummary]:
         """Cases matching a reference, phone or name (any script), most urgent first."""
         self._require(Action.VIEW_CASES)
-        ref_key = None
-        if refcode.is_reference_like(text):
-            ref_key = refcode.reference_search_key(text)
-        query = search.parse_query(text, ref_key)
         with self.vault.reading() as conn:
+            prefixes = [self.site.ref_prefix] + [
+                refcode.site_prefix_for(peer.site_id) for peer in peers.list_peers(conn)]
+            query = search.parse_query(text, refcode.reference_search_keys(text, prefixes))
             rowids = search.matching_case_rowids(conn, query, limit)
             return cases.summaries_for_rowids(conn, rowids)
 

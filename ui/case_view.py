@@ -49,7 +49,7 @@ from ui.tasks import TaskRunner
 from ui.transition_form import TransitionDialog
 from ui.widgets import BusyBar, ErrorLabel, plain_label, set_role
 
-PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
+PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization", "features")
 _DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "meeting_point",
                   "receiving_unit", "window_start", "window_end", "received_by", "outcome",
                   "outcome_notes", "reason", "duplicate_of")
@@ -158,6 +158,9 @@ class CaseView(QWidget):
         )
         self.persons_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.persons_table.verticalHeader().hide()
+        rows = self.persons_table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.persons_table.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents
         )
@@ -205,15 +208,17 @@ class CaseView(QWidget):
         header.addSpacing(16)
         header.addWidget(self.status_label)
         header.addStretch(1)
-        persons_box = QGroupBox(_("Persons"))
-        QVBoxLayout(persons_box).addWidget(self.persons_table)
+        self.persons_box = QGroupBox(_("Persons"))
+        QVBoxLayout(self.persons_box).addWidget(self.persons_table)
         details_box = QGroupBox(_("Details"))
         details_box.setLayout(self.details)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(persons_box, 2)
-        left_layout.addWidget(details_box, 3)
+        # The persons take the room the details leave: a group of twelve is read at a glance
+        # on a laptop screen, where the details are a few lines.
+        left_layout.addWidget(self.persons_box, 1)
+        left_layout.addWidget(details_box, 0)
         contacts_box = QGroupBox(_("Contacts"))
         contacts_layout = QVBoxLayout(contacts_box)
         contacts_layout.addWidget(self.contacts_list, 1)
@@ -309,12 +314,18 @@ class CaseView(QWidget):
         self.conflict_label.setVisible(bool(groups))
 
     def _show_persons(self, case: Case) -> None:
+        self.persons_box.setTitle(_("Persons ({count})").format(count=len(case.persons)))
         self.persons_table.setRowCount(len(case.persons))
         for row, person in enumerate(case.persons):
+            # Features may run over lines: one line in the row, the whole in its tooltip.
+            features = " ".join((person.notes or "").split())
             values = (person.full_name, labels.birth_date(person.birth_date), person.phone,
-                      person.rank, person.unit, labels.label(person.mobilization))
+                      person.rank, person.unit, labels.label(person.mobilization), features)
             for column, value in enumerate(values):
-                self.persons_table.setItem(row, column, QTableWidgetItem(value or ""))
+                item = QTableWidgetItem(value or "")
+                if value and column == len(values) - 1:
+                    item.setToolTip(person.notes)
+                self.persons_table.setItem(row, column, item)
 
     def _show_details(self, case: Case, history: list[StatusChange]) -> None:
         # Who took custody is kept with the step to handed off, not as a field of the case.

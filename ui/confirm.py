@@ -65,6 +65,7 @@ class ConfirmDialog(QDialog):
         self._busy = False
         self._verified_codeword: str | None = None
         self._flagged = case.flagged
+        self._arrangement_offered: dict[str, object] = {}
         self.setWindowTitle(_("Haven — confirm case {ref}").format(ref=case.ref))
         self.setMinimumWidth(560)
         self.busy = BusyBar()
@@ -201,6 +202,7 @@ class ConfirmDialog(QDialog):
             defaults.pop("window_start", None)
             defaults.pop("window_end", None)
         self.arrange_form = TransitionForm(transition, self._places, defaults=defaults)
+        self._arrangement_offered = self.arrange_form.values()  # what nobody typed
         self.arrange_layout.insertWidget(1, self.arrange_form)
         self.places_hint.setVisible(not any(self._places.values()))
 
@@ -377,6 +379,7 @@ class ConfirmDialog(QDialog):
             super().reject()
 
     def _arrangement_typed(self) -> bool:
+        """Whether the arrangement differs from what the page offered when it opened (the
+        first listed places and the next hours): that much is not lost by closing."""
         form = self.arrange_form
-        return form is not None and any(
-            name not in ("window_start", "window_end") for name in form.values())
+        return form is not None and form.values() != self._arrangement_offered

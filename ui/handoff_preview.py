@@ -37,7 +37,7 @@ from desktop.printing import PrintedSheet, Register, write_registered
 from ui.messages import describe_failure
 from ui.style import heading_font, mono_font
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, plain_label, set_default_button
+from ui.widgets import BusyBar, ErrorLabel, fit_to_screen, plain_label, set_default_button
 
 # Sharp enough for the QR code and the small print; at the printer's own 1200 dpi one A4
 # page would be a 0.5 GB image.
@@ -167,9 +167,7 @@ class HandoffPreviewDialog(QDialog):
         self.unencrypted_warning: QMessageBox | None = None
         self.save_dialog: QFileDialog | None = None
         self.setWindowTitle(_("Handoff sheet — {ref}").format(ref=case_ref))
-        # As tall as a page wants, but never past the screen: the buttons must stay in reach.
-        screen = (parent.screen() if parent is not None else self.screen()).availableGeometry()
-        self.resize(min(860, screen.width() - 40), min(860, screen.height() - 80))
+        fit_to_screen(self, 860, 860, near=parent)  # as tall as a page wants
 
         self.document, self._buffer = open_document(sheet.pdf, self)
         self._shown_before: list[tuple[QPdfDocument, QBuffer, QPdfView]] = []

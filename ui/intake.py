@@ -28,23 +28,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db.records import CaseKind, Channel
+from db.records import CaseKind, Channel, Person
 from desktop.case_json import new_case_problems, parse_new_case
-from desktop.i18n import _
+from desktop.i18n import _, ngettext
 from desktop.session import DuplicateHint, IntakeResult, Session
 from ui import labels
 from ui.messages import explain
 from ui.person_form import PersonForm
 from ui.style import heading_font, mono_font
 from ui.tasks import Task, TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, plain_label
+from ui.widgets import BusyBar, ErrorLabel, FieldErrors, fit_to_screen, focus, plain_label
 
 DUPLICATE_DELAY_MS = 300
 
 
 def _duplicates_hint() -> str:
     return _("Cases with the same phone, or a similar name and the same birth date, "
-             "appear here while you type.")
+             "appear here while you type.") + " " + _(
+        "A case the caller names: Ctrl+F finds it in the queue, Ctrl+I comes back here.")
 
 
 def _reason(reason: str) -> str:
@@ -60,6 +61,7 @@ class IntakeDialog(QDialog):
 
     registered = Signal(object)  # IntakeResult
     open_case = Signal(str)
+    find_requested = Signal()  # Ctrl+F: the desk's search, beside the intake
 
     def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
@@ -70,7 +72,7 @@ class IntakeDialog(QDialog):
         self.result_value: IntakeResult | None = None
         self.persons: list[PersonForm] = []
         self.setWindowTitle(_("Haven — new intake"))
-        self.resize(1100, 760)
+        fit_to_screen(self, 1100, 760, near=parent)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self._build_form_page())
@@ -88,6 +90,7 @@ class IntakeDialog(QDialog):
         QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.save)
         QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save)
         QShortcut(QKeySequence("Ctrl+D"), self, activated=self.go_to_duplicates)
+        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.find_requested.emit)
         self.add_person()
         self._dirty = False
         focus(self.kind_combo)
@@ -238,6 +241,11 @@ class IntakeDialog(QDialog):
         )
         reminder.setWordWrap(True)
         reminder.setProperty("role", "warning")
+        # Who was saved, so the operator can check it against the caller's group: empty
+        # person blocks were left out.
+        self.persons_label = plain_label()
+        self.persons_label.setObjectName("result_persons")
+        self.persons_label.setWordWrap(True)
         # The codeword cannot be shown again: the page stays until the operator says it was
         # read out, so a stray Enter or Esc after saving does not take it away.
         self.read_check = QCheckBox(_("I have &read both to the caller"))
@@ -257,6 +265,7 @@ class IntakeDialog(QDialog):
         layout.addWidget(title)
         layout.addLayout(grid)
         layout.addWidget(reminder)
+        layout.addWidget(self.persons_label)
         layout.addWidget(self.read_check)
         layout.addStretch(1)
         layout.addLayout(buttons)
@@ -361,7 +370,8 @@ class IntakeDialog(QDialog):
         self.errors.clear()
         self._set_saving(True)
         session = self._session
-        self._runner.run(lambda: session.register_case(new_case), self._saved, self._save_failed)
+        self._runner.run(lambda: session.register_case(new_case),
+                         lambda result: self._saved(result, new_case.persons), self._save_failed)
 
     def _show_problems(
         self, errors: Sequence[BaseException], raw: dict[str, Any] | None = None
@@ -392,11 +402,15 @@ class IntakeDialog(QDialog):
         self.busy.setVisible(saving)
         self.save_button.setEnabled(not saving)
 
-    def _saved(self, result: IntakeResult) -> None:
+    def _saved(self, result: IntakeResult, persons: Sequence[Person]) -> None:
         self._set_saving(False)
         self.result_value = result
         self.ref_label.setText(result.ref)
         self.codeword_label.setText(result.codeword)
+        self.persons_label.setText(
+            ngettext("{count} person registered: {names}", "{count} persons registered: {names}",
+                     len(persons)).format(count=len(persons),
+                                          names="; ".join(p.full_name for p in persons)))
         self.pages.setCurrentIndex(1)
         self.setWindowTitle(_("Haven — case {ref} registered").format(ref=result.ref))
         self.read_check.setFocus()
@@ -409,7 +423,9 @@ class IntakeDialog(QDialog):
     # --- duplicates ----------------------------------------------------------------------------
 
     def _check_duplicates(self) -> None:
-        persons = [p for p in (form.loose_person() for form in self.persons) if p is not None]
+        typed = [(form.index, form.loose_person()) for form in self.persons]
+        numbers = [index + 1 for index, person in typed if person is not None]
+        persons = [person for _index, person in typed if person is not None]
         if self._duplicate_task is not None:
             self._duplicate_task.cancel()
             self._duplicate_task = None
@@ -418,18 +434,23 @@ class IntakeDialog(QDialog):
             return
         session = self._session
         self._duplicate_task = self._runner.run(
-            lambda: session.possible_duplicates(persons), self._show_duplicates, self._no_duplicates
+            lambda: session.possible_duplicates(persons),
+            lambda hints: self._show_duplicates(hints, numbers), self._no_duplicates,
         )
 
-    def _show_duplicates(self, hints: list[DuplicateHint]) -> None:
+    def _show_duplicates(self, hints: list[DuplicateHint], numbers: list[int]) -> None:
+        """Each hint with the person of this intake it is like (Person 2), as the form
+        numbers them: in a group of twelve the operator must know whom it is about."""
         self._duplicate_task = None
         self.duplicates_list.clear()
         self.duplicates_hint.setText(_duplicates_hint())
         for hint in hints:
+            like = ", ".join(_("Person {number}").format(number=numbers[position])
+                             for position in hint.persons)
             item = QListWidgetItem(
-                _("{ref} · {name}\n{status}, {reason}").format(
-                    ref=hint.ref, name=hint.full_name, status=labels.label(hint.status),
-                    reason=_reason(hint.reason),
+                _("{persons}: {ref} · {name}\n{status}, {reason}").format(
+                    persons=like, ref=hint.ref, name=hint.full_name,
+                    status=labels.label(hint.status), reason=_reason(hint.reason),
                 )
             )
             item.setData(Qt.ItemDataRole.UserRole, hint.case_id)

@@ -60,6 +60,7 @@ _FIELD_LABELS: dict[str, str] = {
     "rank": N_("Rank"),
     "unit": N_("Unit"),
     "mobilization": N_("Mobilization"),
+    "features": N_("Features"),  # a person's distinguishing features (their "notes")
     "location": N_("Location"),
     "callback": N_("Callback handle"),
     "notes": N_("Notes"),

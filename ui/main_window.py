@@ -32,7 +32,7 @@ from ui.queue_panel import QueuePanel
 from ui.settings import SettingsDialog, UiSettings
 from ui.tasks import TaskRunner
 from ui.transfer_dialog import ExportDialog, ImportDialog
-from ui.widgets import BusyBar, plain_label
+from ui.widgets import BusyBar, fit_to_screen, plain_label
 
 DESK_PAGE, LOCK_PAGE = 0, 1
 AGE_REFRESH_MS = 60_000
@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         self.intakes: list[IntakeDialog] = []
         self._title = _("Haven — {site}").format(site=session.site.name)
         self.setWindowTitle(self._title)
-        self.resize(1280, 800)
+        fit_to_screen(self, 1280, 800)
 
         self.queue = QueuePanel(session, runner)
         self.queue.open_case.connect(self.open_case)
@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         dialog = IntakeDialog(self.session, self.runner, self)
         dialog.registered.connect(self._registered)
         dialog.open_case.connect(self.open_case)
+        dialog.find_requested.connect(self._find)
         dialog.finished.connect(lambda _result, d=dialog: self._intake_closed(d))
         self.intakes.append(dialog)
         dialog.show()
@@ -251,7 +252,10 @@ class MainWindow(QMainWindow):
             view.start_contact()
 
     def _find(self) -> None:
-        if not self.locked:
+        """Ctrl+F, here or in the intake (which stays open: Ctrl+I goes back to it)."""
+        if not self.locked and self.queue.allowed:
+            self.raise_()
+            self.activateWindow()
             self.tabs.setCurrentWidget(self.queue)
             self.queue.focus_search()
 
@@ -354,6 +358,10 @@ class MainWindow(QMainWindow):
         self.tabs.hide()
         self.setWindowTitle(_("Haven — locked"))
         self.lock_screen.prepare()
+        if shown:
+            # The window typed in is gone: the password goes to this one, not to nowhere.
+            self.raise_()
+            self.activateWindow()
 
     def unlock(self) -> None:
         """The password was right: show the desk again, as it was."""

@@ -35,6 +35,8 @@ _PATH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^required$"), N_("Required.")),
     (re.compile(r"^must be a date as YYYY-MM-DD$"),
      N_("Enter the date as DD.MM.YYYY or YYYY-MM-DD.")),
+    (re.compile(r"^a birth date needs its day and month"),
+     N_("Only the year or the month is known? Leave the date empty and write it under Features.")),
     (re.compile(r"not a plausible birth date \(in the future, or before 1900\)$"),
      N_("This birth date is not plausible.")),
     (re.compile(r"the calendar has no such day$"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -25,8 +25,8 @@ from ui.widgets import ErrorLabel, FieldErrors
 # "12.05.1990", also with the year's abbreviation after it as written by hand ("1990 р.").
 _DOTTED_DATE = re.compile(
     r"^\s*(\d{1,2})[./](\d{1,2})[./](\d{4})\s*(?:(?:р|г|року|года)\.?)?\s*$", re.IGNORECASE)
-# Field order on screen and in the tab chain.
-FIELDS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
+# Field order on screen and in the tab chain; "notes" are the distinguishing features.
+FIELDS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization", "notes")
 
 
 def iso_date(text: str) -> str:
@@ -58,11 +58,13 @@ class PersonForm(QGroupBox):
             "full_name": (0, 0), "birth_date": (0, 2),
             "phone": (2, 0), "rank": (2, 2),
             "unit": (4, 0), "mobilization": (4, 2),
+            "notes": (6, 0),  # beside the remove button, so a person takes no more room
         }
         hints = {
             "full_name": _("surname, given name, patronymic"),
             "birth_date": _("DD.MM.YYYY"),
             "phone": _("+380…"),
+            "notes": _("call sign, scars, clothes: on the handoff sheet"),
         }
         self.mobilization = QComboBox()
         for value in Mobilization:
@@ -76,14 +78,15 @@ class PersonForm(QGroupBox):
                 self.mobilization.currentIndexChanged.connect(self.changed)
             else:
                 edit = QLineEdit()
-                edit.setObjectName(name)
+                edit.setObjectName("features" if name == "notes" else name)
                 edit.setPlaceholderText(hints.get(name, ""))
                 edit.textChanged.connect(self.changed)
                 if name in ("full_name", "birth_date", "phone"):
                     edit.textChanged.connect(self.identity_changed)
                 self.edits[name] = edit
                 widget = edit
-            caption = QLabel(labels.field_label(name) + ("*" if name == "full_name" else ""))
+            caption = QLabel(labels.field_label("features" if name == "notes" else name)
+                             + ("*" if name == "full_name" else ""))
             caption.setBuddy(widget)
             error = ErrorLabel()
             self.error_labels[name] = error
@@ -93,7 +96,7 @@ class PersonForm(QGroupBox):
         self.remove_button = QPushButton(_("Remove this person"))
         self.remove_button.setAutoDefault(False)
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
-        grid.addWidget(self.remove_button, 6, 3)
+        grid.addWidget(self.remove_button, 6, 3, Qt.AlignmentFlag.AlignTop)
         self.set_index(index)
 
     def set_index(self, index: int) -> None:

@@ -21,19 +21,20 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from db.records import Case, Outcome, Status
-from desktop.i18n import _
+from db.records import OPEN_STATUSES, Case, Outcome, Status
+from desktop.i18n import _, ngettext
 from desktop.session import Session
 from desktop.workflow import Transition
 from ui import labels
 from ui.messages import Problem, explain
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, set_default_button
+from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, plain_label, set_default_button
 
 PLACE_FIELDS = ("meeting_point", "receiving_unit")
 TIME_FIELDS = ("window_start", "window_end")
@@ -342,6 +343,20 @@ class TransitionDialog(QDialog):
             )
         )
         intro.setWordWrap(True)
+        # Whose case it is, so that a step taken in the wrong tab is seen before it is saved.
+        named = case.persons[0].full_name if case.persons else ""
+        others = len(case.persons) - 1
+        who = plain_label(named if others < 1 else ngettext(
+            "{name} and {count} more person", "{name} and {count} more persons", others,
+        ).format(name=named, count=others))
+        who.setObjectName("step_persons")
+        who.setWordWrap(True)
+        final = QLabel(_("This step cannot be undone: the case leaves the open cases and takes"
+                         " no further step."))
+        final.setObjectName("final_warning")
+        final.setProperty("role", "warning")
+        final.setWordWrap(True)
+        final.setVisible(transition.target not in OPEN_STATUSES)
         defaults: dict[str, Any] = {}
         if transition.target == Status.CONFIRMED:
             defaults["group_size"] = len(case.persons)
@@ -357,15 +372,33 @@ class TransitionDialog(QDialog):
         )
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        layout.addWidget(who)
+        layout.addWidget(final)
         layout.addWidget(self.form)
         layout.addWidget(self.busy)
         layout.addWidget(self.buttons)
         first = self.form.first_field()
         if first is not None:
             focus(first)
+        self._untouched = self.form.values()
 
     def has_unsaved_input(self) -> bool:
-        return self.isVisible() and bool(self.form.values())
+        return self.isVisible() and self.form.values() != self._untouched
+
+    def reject(self) -> None:
+        """Esc, Cancel or closing: with something typed, ask first (Cancel by default)."""
+        if self._busy:
+            return
+        if self.has_unsaved_input():
+            answer = QMessageBox.question(
+                self, _("Close without saving?"),
+                _("This step is not saved. Close and lose what was typed?"),
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                return
+        super().reject()
 
     def save(self) -> None:
         if self._busy or not self.form.check_required():

@@ -120,6 +120,15 @@ def _shrink_back(window: QWidget) -> None:
         window.setProperty(_HEIGHT_BEFORE, None)
 
 
+def fit_to_screen(window: QWidget, width: int, height: int,
+                  near: QWidget | None = None) -> None:
+    """Size a window to width × height, or smaller where its screen (or that of `near`)
+    leaves less room, with space for the window's frame and a panel: on a 1366 × 768
+    screen the buttons at its bottom must stay in reach."""
+    screen = (near or window).screen().availableGeometry()
+    window.resize(min(width, screen.width() - 40), min(height, screen.height() - 80))
+
+
 def set_role(widget: QWidget, role: str | None) -> None:
     """Give a widget a style role of ui.style (such as "warning"), or take it away."""
     if widget.property("role") != role:

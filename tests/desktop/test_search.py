@@ -45,6 +45,9 @@ def _found(site, text: str) -> set[str]:  # type: ignore[no-untyped-def]
         ("671234", {"kovalenko"}),
         ("+7 916", {"ivanov_ru"}),
         ("89161234567", {"ivanov_ru"}),
+        # Dictated with the long-distance 8 of before 2010, as the intake accepts it.
+        ("8 067 123 45 67", {"kovalenko"}),
+        ("8067123", {"kovalenko"}),
         # Pasted from a messenger: a zero-width space, direction isolates, a soft hyphen.
         ("Кова\u200bленко", {"kovalenko"}),
         ("\u2068Шевчук\u2069 Мар\u00adʼяна", {"maryana"}),
@@ -59,6 +62,14 @@ def test_search_finds_by_reference_typed_loosely(site, refs) -> None:  # type: i
     ref = refs["maryana"]
     assert _found(site, ref) == {ref}
     assert ref in _found(site, ref.replace("-", "").lower()[:5])
+
+
+def test_a_reference_heard_without_its_site_prefix_finds_the_case(site, refs) -> None:  # type: ignore[no-untyped-def]
+    # KM-4TX-7PA-9 with the line cutting in late: "4TX-7PA-9", or only "4TX 7P".
+    ref = refs["maryana"]
+    assert ref in _found(site, ref[3:])
+    assert ref in _found(site, ref[3:9].replace("-", " "))
+    assert _found(site, ref[3:].lower()) == {ref}
 
 
 def test_nothing_found_is_empty_not_an_error(site, refs) -> None:  # type: ignore[no-untyped-def]

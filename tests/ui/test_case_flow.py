@@ -60,6 +60,8 @@ def test_a_case_from_intake_to_outcome_by_keyboard(
     assert focused() is intake.persons[0].mobilization
     press(qtbot, Qt.Key.Key_Up)  # from "unknown" (the default, last) to "contract"
     press(qtbot, Qt.Key.Key_Tab)
+    assert focused() is intake.persons[0].edits["notes"]  # features: none told
+    press(qtbot, Qt.Key.Key_Tab)
     assert focused() is intake.add_person_button
     press(qtbot, Qt.Key.Key_Tab)
     type_and_tab(qtbot, "Херсонська обл., село")

@@ -23,14 +23,19 @@ def _open_confirm(site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # typ
     view = desk.open_case(result.case_id)
     assert view is not None
     qtbot.waitUntil(lambda: view.case is not None and runner.idle(), timeout=WAIT_MS)
-    view.transition_buttons[Status.CONFIRMED].click()
+    return result.case_id, result.codeword, view, _take(qtbot, view, Status.CONFIRMED)
+
+
+def _take(qtbot, view: CaseView, target: Status) -> ConfirmDialog:  # type: ignore[no-untyped-def]
+    """The case's step to `target` opened, its dialog active."""
+    view.transition_buttons[target].click()
     qtbot.waitUntil(lambda: isinstance(view.dialog, ConfirmDialog), timeout=WAIT_MS)
     dialog = view.dialog
     assert isinstance(dialog, ConfirmDialog)
     qtbot.waitExposed(dialog)
     dialog.activateWindow()
     qtbot.waitUntil(dialog.isActiveWindow)
-    return result.case_id, result.codeword, view, dialog
+    return dialog
 
 
 def _say(qtbot, dialog: ConfirmDialog, runner: TaskRunner, words: str) -> None:  # type: ignore[no-untyped-def]
@@ -38,6 +43,16 @@ def _say(qtbot, dialog: ConfirmDialog, runner: TaskRunner, words: str) -> None: 
     type_text(dialog.codeword_edit, words)
     qtbot.keyClick(dialog.codeword_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: runner.idle() and not dialog.busy.isVisible(), timeout=WAIT_MS)
+
+
+def _confirm_to_arrangement(qtbot, dialog: ConfirmDialog, runner: TaskRunner,  # type: ignore[no-untyped-def]
+                            codeword: str) -> None:
+    """The right codeword, a location, Ctrl+Enter: on to the arrangement page."""
+    _say(qtbot, dialog, runner, codeword)
+    type_text(focused(), "Оріхів")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == ARRANGE_PAGE and runner.idle(),
+                    timeout=WAIT_MS)
 
 
 def test_a_flag_from_failed_codewords_shows_on_the_case_while_the_dialog_is_open(
@@ -95,11 +110,7 @@ def test_a_new_site_without_lists_is_told_to_type_the_place_and_can_arrange(
     site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
 ) -> None:
     case_id, codeword, view, dialog = _open_confirm(site, desk, runner, qtbot)
-    _say(qtbot, dialog, runner, codeword)
-    type_text(focused(), "Оріхів")
-    qtbot.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == ARRANGE_PAGE and runner.idle(),
-                    timeout=WAIT_MS)
+    _confirm_to_arrangement(qtbot, dialog, runner, codeword)
 
     assert not dialog.arrange_error.isVisibleTo(dialog)  # nothing is wrong yet
     assert dialog.places_hint.isVisibleTo(dialog)
@@ -113,3 +124,37 @@ def test_a_new_site_without_lists_is_told_to_type_the_place_and_can_arrange(
     case = site.session.get_case(case_id, audit_view=False)
     assert (case.status, case.meeting_point, case.receiving_unit) == (
         Status.HANDOFF_ARRANGED, "Школа №3", "Прикордонна застава 12")
+
+
+def test_esc_on_the_arrangement_as_offered_closes_it_without_a_question(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    site.session.set_site_places("meeting_point", ["Точка «Береза»", "Точка «Дуб»"])
+    site.session.set_site_places("receiving_unit", ["Приймальна група 1"])
+    case_id, codeword, view, dialog = _open_confirm(site, desk, runner, qtbot)
+    _confirm_to_arrangement(qtbot, dialog, runner, codeword)
+    # The first listed places and the next hours are offered, nothing typed: Esc is
+    # "arrange later", without asking about typed input there is none of.
+    asked: list[str] = []
+
+    def answer_if_asked() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            asked.append(box.text())
+            box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(0, answer_if_asked)  # once: a question would be open by then
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    assert asked == []
+    qtbot.waitUntil(lambda: view.dialog is None, timeout=WAIT_MS)
+    assert site.session.get_case(case_id, audit_view=False).status == Status.CONFIRMED
+
+    # With another place chosen, Esc asks first.
+    again = _take(qtbot, view, Status.HANDOFF_ARRANGED)
+    assert again.arrange_form is not None
+    assert focused() is again.arrange_form.fields["meeting_point"]
+    qtbot.keyClick(focused(), Qt.Key.Key_Down)
+    _answer_later(QMessageBox.StandardButton.Cancel, asked)
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    assert asked == ["The handoff is not arranged yet. Close and lose what was typed?"]
+    assert again.isVisible()

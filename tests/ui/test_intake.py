@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from db.records import CaseKind, Channel, NewCase, Person
 from tests.conftest import Site, SmallDisk
@@ -139,6 +139,111 @@ def test_possible_duplicates_appear_while_typing(
     qtbot.keyClick(desk, Qt.Key.Key_I, CTRL)
     qtbot.waitUntil(intake.isActiveWindow, timeout=WAIT_MS)
     assert focused() is intake.duplicates_list
+
+
+def test_in_a_group_each_possible_duplicate_says_which_person_it_is_like(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    by_name = site.session.register_case(NewCase(
+        kind=CaseKind.SURRENDER, channel=Channel.PHONE,
+        persons=(Person(full_name="Пʼятницький Ігор Олегович", birth_date="1990-05-12"),),
+    )).ref
+    by_phone = site.session.register_case(NewCase(
+        kind=CaseKind.SURRENDER, channel=Channel.PHONE,
+        persons=(Person(full_name="Шевченко Василь", phone="+380671560047"),),
+    )).ref
+    intake = open_intake(qtbot, desk)
+    # Two of the group born the same day; the first one called before, the third one's
+    # phone is in another case.
+    for number, (name, born, phone) in enumerate((
+        ("Pyatnytskyi Ihor", "12.05.1990", ""),
+        ("Дзюба-Квітчинська Олександра", "12.05.1990", ""),
+        ("«Малий»", "", "067 156 00 47"),
+    )):
+        if number:
+            qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
+        person = intake.persons[number]
+        for field, text in (("full_name", name), ("birth_date", born), ("phone", phone)):
+            type_text(person.edits[field], text)
+    qtbot.waitUntil(lambda: intake.duplicates_list.count() == 2 and runner.idle(),
+                    timeout=WAIT_MS)
+    hints = [intake.duplicates_list.item(row).text() for row in range(2)]
+    assert hints[0].startswith(f"Person 1: {by_name} · ")
+    assert "similar name, same birth date" in hints[0]
+    assert hints[1].startswith(f"Person 3: {by_phone} · Шевченко Василь")
+    assert "same phone" in hints[1]
+
+
+def test_the_result_page_says_who_of_the_group_was_registered(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    names = ("Шевчук-Ярошенко Олег Дмитрович", "Д'яченко Юрій", "«Малий»")
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)  # past the kind and the channel
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    for number, name in enumerate(names):
+        if number:
+            qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
+        type_text(focused(), name)
+    # One block too many, added by mistake and left empty: it is not saved.
+    qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert len(intake.persons) == 4
+    with qtbot.waitSignal(intake.registered, timeout=WAIT_MS):
+        qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    shown = intake.findChild(QLabel, "result_persons")
+    assert shown is not None
+    assert shown.isVisible()
+    assert shown.text() == ("3 persons registered: Шевчук-Ярошенко Олег Дмитрович;"
+                            " Д'яченко Юрій; «Малий»")
+
+
+def test_ctrl_f_in_the_intake_searches_the_desk_and_ctrl_i_comes_back(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    earlier = site.session.register_case(NewCase(
+        kind=CaseKind.SURRENDER, channel=Channel.PHONE,
+        persons=(Person(full_name="Пʼятницький Ігор"),))).ref
+    intake = open_intake(qtbot, desk)
+    name = intake.persons[0].edits["full_name"]
+    name.setFocus()
+    type_text(name, "Пʼятницький Іг")
+    # The caller says he called before and reads a reference: look it up mid-intake.
+    qtbot.keyClick(focused(), Qt.Key.Key_F, CTRL)
+    qtbot.waitUntil(lambda: desk.isActiveWindow() and focused() is desk.queue.search_edit,
+                    timeout=WAIT_MS)
+    type_text(focused(), earlier[3:])
+    qtbot.waitUntil(lambda: desk.queue.search_model.rowCount() == 1 and runner.idle(),
+                    timeout=WAIT_MS)
+    assert intake.isVisible()
+    qtbot.keyClick(focused(), Qt.Key.Key_I, CTRL)
+    qtbot.waitUntil(intake.isActiveWindow, timeout=WAIT_MS)
+    assert focused() is name
+    assert name.text() == "Пʼятницький Іг"
+
+
+def test_a_persons_features_are_typed_in_the_intake_and_shown_in_the_case(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)  # past the kind and the channel
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    type_text(focused(), "«Малий»")  # a call sign is all the caller knows of him
+    for _field in ("birth date", "phone", "rank", "unit", "mobilization", "features"):
+        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is intake.persons[0].edits["notes"]
+    features = "шрам на лівій щоці, років 20, зелена куртка"
+    type_text(focused(), features)
+    with qtbot.waitSignal(intake.registered, timeout=WAIT_MS) as registered:
+        qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    case_id = registered.args[0].case_id
+    [person] = site.session.get_case(case_id, audit_view=False).persons
+    assert (person.full_name, person.notes) == ("«Малий»", features)
+    view = desk.open_case(case_id)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.case is not None and runner.idle(), timeout=WAIT_MS)
+    table = view.persons_table
+    headers = [table.horizontalHeaderItem(n).text() for n in range(table.columnCount())]
+    assert table.item(0, headers.index("Features")).text() == features
 
 
 def test_closing_an_unsaved_intake_asks_first(
@@ -333,3 +438,19 @@ def test_a_birth_date_in_words_is_told_the_form_not_a_length(
     error = intake.errors.label("persons[0].birth_date")
     assert error is not None
     assert error.text() == "Enter the date as DD.MM.YYYY or YYYY-MM-DD."
+
+
+def test_a_birth_year_alone_is_told_where_it_goes(
+    desk: MainWindow, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    type_text(intake.persons[0].edits["full_name"], "«Малий»")
+    birth = intake.persons[0].edits["birth_date"]
+    type_text(birth, "1990")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, CTRL)
+    error = intake.errors.label("persons[0].birth_date")
+    assert error is not None
+    assert error.text() == (
+        "Only the year or the month is known? Leave the date empty and write it under Features.")
+    assert focused() is birth
+    assert birth.text() == "1990"

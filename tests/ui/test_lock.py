@@ -114,3 +114,32 @@ def test_locking_over_a_question_cancels_it_and_the_desk_locks_again_later(
     assert intake.isVisible()  # the question counted as "keep it"
     assert intake.persons[0].edits["full_name"].text() == "Мельник Тарас"
     qtbot.waitUntil(lambda: desk.locked, timeout=WAIT_MS)  # idle time locks it again
+
+
+def test_idle_time_over_a_group_intake_keeps_every_field_and_the_password_goes_in_at_once(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    intake = open_intake(qtbot, desk)
+    for number in range(12):
+        if number:
+            qtbot.keyClick(focused(), Qt.Key.Key_P, CTRL | Qt.KeyboardModifier.ShiftModifier)
+        person = intake.persons[number]
+        type_text(person.edits["full_name"], f"Особа {number + 1} Пʼятницька-Кос")
+        type_text(person.edits["birth_date"], "12.05.1990")
+    rank = intake.persons[7].edits["rank"]
+    rank.setFocus()
+    type_text(rank, "молодший серж")
+    desk.idle.set_interval_ms(300)
+    qtbot.waitUntil(lambda: desk.locked, timeout=WAIT_MS)
+    desk.idle.set_minutes(5)
+    assert not intake.isVisible()
+    # Back at the desk: the password is typed straight away, with no click first.
+    qtbot.waitUntil(lambda: focused() is desk.lock_screen.password_edit, timeout=WAIT_MS)
+    type_text(focused(), site.password)
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not desk.locked and runner.idle(), timeout=WAIT_MS)
+    assert intake.isVisible()
+    assert [form.edits["full_name"].text() for form in intake.persons] == [
+        f"Особа {number + 1} Пʼятницька-Кос" for number in range(12)]
+    assert rank.text() == "молодший серж"
+    qtbot.waitUntil(lambda: focused() is rank, timeout=WAIT_MS)

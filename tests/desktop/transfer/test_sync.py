@@ -111,6 +111,16 @@ def test_imported_people_are_found_in_any_script(three: list[HavenSite], tmp_pat
         ], query
 
 
+def test_a_peers_reference_heard_without_its_site_prefix_finds_the_case(
+    three: list[HavenSite], tmp_path: Path
+) -> None:
+    north, south, _ = three
+    ref = north.session.get_case(new_case(north, "Бойко Іван"), audit_view=False).ref
+    south.service.import_file(send(north, south, tmp_path))
+    # North's prefix lost on the line: "4TX-7PA-9" of KM-4TX-7PA-9, typed at South.
+    assert [hit.ref for hit in south.session.search(ref[3:])] == [ref]
+
+
 def test_relayed_changes_reach_a_site_that_never_heard_from_their_origin(
     three: list[HavenSite], tmp_path: Path
 ) -> None:
