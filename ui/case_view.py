@@ -296,6 +296,13 @@ class CaseView(QWidget):
                 _("Flagged as a possible impostor: the codeword failed repeatedly. "
                   "Do not arrange a meeting without the site manager.")
             )
+        elif failed and attempts[-1].success:
+            # Told apart from failures still standing: the caller did say it in the end.
+            self.flag_label.setText(
+                ngettext("{count} failed codeword attempt, then the right codeword.",
+                         "{count} failed codeword attempts, then the right codeword.",
+                         failed).format(count=failed)
+            )
         elif failed:
             self.flag_label.setText(
                 ngettext("{count} failed codeword attempt.", "{count} failed codeword attempts.",
