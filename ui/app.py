@@ -100,12 +100,22 @@ class DeskApp(QObject):
             return
         apply_language(code)
         geometry = window.saveGeometry()
+        # The cases open in tabs stay open, the one in front in front.
+        opened = [view.case_id for view in window.case_views()]
+        front = window.current_case()
         window.language_changed.disconnect(self.switch_language)
         window.close_without_asking()
         window.deleteLater()
         self.show_desk(self.session)
-        if self.window is not None:
-            self.window.restoreGeometry(geometry)
+        rebuilt = self.window
+        if rebuilt is not None:
+            rebuilt.restoreGeometry(geometry)
+            for case_id in opened:
+                rebuilt.open_case(case_id)
+            if front is None:
+                rebuilt.tabs.setCurrentWidget(rebuilt.queue)
+            else:
+                rebuilt.open_case(front.case_id)
 
     def _quit_before_desk(self) -> None:
         app = QApplication.instance()

@@ -6,7 +6,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -49,7 +49,7 @@ from ui.tasks import TaskRunner
 from ui.transition_form import TransitionDialog
 from ui.widgets import BusyBar, ErrorLabel, plain_label, set_role
 
-PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization", "features")
+PERSON_COLUMNS = ("full_name", "birth_date", "phone", "rank", "unit", "mobilization")
 _DETAIL_FIELDS = ("location", "callback", "notes", "group_size", "condition", "meeting_point",
                   "receiving_unit", "window_start", "window_end", "received_by", "outcome",
                   "outcome_notes", "reason", "duplicate_of")
@@ -296,6 +296,13 @@ class CaseView(QWidget):
                 _("Flagged as a possible impostor: the codeword failed repeatedly. "
                   "Do not arrange a meeting without the site manager.")
             )
+        elif failed and attempts[-1].success:
+            # Told apart from failures still standing: the caller did say it in the end.
+            self.flag_label.setText(
+                ngettext("{count} failed codeword attempt, then the right codeword.",
+                         "{count} failed codeword attempts, then the right codeword.",
+                         failed).format(count=failed)
+            )
         elif failed:
             self.flag_label.setText(
                 ngettext("{count} failed codeword attempt.", "{count} failed codeword attempts.",
@@ -315,17 +322,30 @@ class CaseView(QWidget):
 
     def _show_persons(self, case: Case) -> None:
         self.persons_box.setTitle(_("Persons ({count})").format(count=len(case.persons)))
-        self.persons_table.setRowCount(len(case.persons))
-        for row, person in enumerate(case.persons):
-            # Features may run over lines: one line in the row, the whole in its tooltip.
-            features = " ".join((person.notes or "").split())
+        self.persons_table.clearSpans()
+        self.persons_table.setRowCount(len(case.persons) + sum(1 for p in case.persons if p.notes))
+        row = 0
+        for person in case.persons:
             values = (person.full_name, labels.birth_date(person.birth_date), person.phone,
-                      person.rank, person.unit, labels.label(person.mobilization), features)
+                      person.rank, person.unit, labels.label(person.mobilization))
             for column, value in enumerate(values):
-                item = QTableWidgetItem(value or "")
-                if value and column == len(values) - 1:
-                    item.setToolTip(person.notes)
-                self.persons_table.setItem(row, column, item)
+                self.persons_table.setItem(row, column, QTableWidgetItem(value or ""))
+            row += 1
+            if person.notes:
+                # Under the person, across the table, as the handoff sheet prints them: a
+                # column of their own would sit off a laptop screen's edge.
+                features = QTableWidgetItem(_("Features: {features}").format(
+                    features=" ".join(person.notes.split())))
+                features.setToolTip(person.notes)
+                italic = features.font()
+                italic.setItalic(True)
+                features.setFont(italic)
+                # No width asked: the name column is sized to the names, the line elided.
+                features.setSizeHint(QSize(1, self.persons_table.verticalHeader()
+                                           .defaultSectionSize()))
+                self.persons_table.setItem(row, 0, features)
+                self.persons_table.setSpan(row, 0, 1, len(values))
+                row += 1
 
     def _show_details(self, case: Case, history: list[StatusChange]) -> None:
         # Who took custody is kept with the step to handed off, not as a field of the case.

@@ -14,9 +14,11 @@ from ui.messages import explain
 from ui.tasks import TaskRunner
 from ui.widgets import ErrorLabel, focus
 
-# The stage a new contact most likely belongs to, by the case's status.
+# The stage a new contact most likely belongs to, by the case's status. A registered case's
+# callers mostly call again before they reach controlled territory; the call that confirms
+# the case is the Confirm step's, whose record is the status history.
 DEFAULT_STAGE = {
-    Status.REGISTERED: ContactStage.CONFIRMATION,
+    Status.REGISTERED: ContactStage.FOLLOW_UP,
     Status.CONFIRMED: ContactStage.HANDOFF,
     Status.HANDOFF_ARRANGED: ContactStage.HANDOFF,
 }

@@ -36,10 +36,12 @@ ALL = "all"
 
 
 class CaseTable(QTableView):
-    """The table; Enter opens the current case like a double click. With no rows it shows
-    its placeholder: what to do on an empty queue or after a search found nothing."""
+    """The table; Enter opens the current case like a double click, Up on the first row and
+    Esc go back to the search. With no rows it shows its placeholder: what to do on an
+    empty queue or after a search found nothing."""
 
     open_requested = Signal(QModelIndex)
+    to_search = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +68,12 @@ class CaseTable(QTableView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.open_requested.emit(self.currentIndex())
+            return
+        plain = event.modifiers() == Qt.KeyboardModifier.NoModifier
+        at_top = self.currentIndex().row() <= 0
+        if plain and (event.key() == Qt.Key.Key_Escape
+                      or (event.key() == Qt.Key.Key_Up and at_top)):
+            self.to_search.emit()
             return
         super().keyPressEvent(event)
 
@@ -152,6 +160,7 @@ class QueuePanel(QWidget):
         self.search_edit.to_results.connect(self._to_results)
         self.table.doubleClicked.connect(self._open_index)
         self.table.open_requested.connect(self._open_index)
+        self.table.to_search.connect(self._back_to_search)
         self._count_after_page = False
         self.queue_model.loading_changed.connect(self._page_loaded)
         self.queue_model.load_failed.connect(
@@ -263,6 +272,12 @@ class QueuePanel(QWidget):
         if not self.table.currentIndex().isValid():
             self.table.setCurrentIndex(model.index(0, 0))
         self.table.selectRow(self.table.currentIndex().row())
+
+    def _back_to_search(self) -> None:
+        """From the results to the end of what was typed: the next keys refine it."""
+        self.search_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.search_edit.deselect()
+        self.search_edit.end(False)
 
     def focus_search(self) -> None:
         if not self.allowed:

@@ -158,3 +158,18 @@ def test_esc_on_the_arrangement_as_offered_closes_it_without_a_question(
     qtbot.keyClick(focused(), Qt.Key.Key_Escape)
     assert asked == ["The handoff is not arranged yet. Close and lose what was typed?"]
     assert again.isVisible()
+
+
+def test_failed_attempts_then_the_right_codeword_read_as_such_on_the_case(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    _case_id, codeword, view, dialog = _open_confirm(site, desk, runner, qtbot)
+    for words in ("острів бобер", "остров-бобер-72"):
+        _say(qtbot, dialog, runner, words)
+    qtbot.waitUntil(lambda: view.flag_label.text() == "2 failed codeword attempts."
+                    and runner.idle(), timeout=WAIT_MS)
+    _say(qtbot, dialog, runner, codeword)
+    assert dialog.pages.currentIndex() == DETAILS_PAGE
+    qtbot.waitUntil(lambda: runner.idle() and view.flag_label.text()
+                    == "2 failed codeword attempts, then the right codeword.", timeout=WAIT_MS)
+    assert view.flag_label.isVisibleTo(view)

@@ -64,3 +64,18 @@ def test_enter_and_esc_work_from_the_stage_and_the_stage_chosen_stays(
     qtbot.waitUntil(lambda: runner.idle() and not bar.isVisible(), timeout=WAIT_MS)
     entry = site.session.contacts(case_id)[-1]
     assert (entry.summary, entry.stage) == ("Передзвонив", ContactStage.FOLLOW_UP)
+
+
+def test_a_call_back_before_controlled_territory_is_logged_as_a_follow_up(
+    site: Site, desk: MainWindow, runner: TaskRunner, qtbot  # type: ignore[no-untyped-def]
+) -> None:
+    case_id, view = _view(site, desk, runner, qtbot)
+    qtbot.keyClick(desk, Qt.Key.Key_K, CTRL)
+    qtbot.waitUntil(lambda: focused() is view.contact_bar.summary_edit)
+    type_text(focused(), "Передзвонив, ще на окупованій території, група та сама")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: runner.idle() and not view.contact_bar.isVisible(), timeout=WAIT_MS)
+    entry = site.session.contacts(case_id)[-1]
+    assert entry.stage == ContactStage.FOLLOW_UP  # not "confirmation": nothing was confirmed
+    qtbot.waitUntil(lambda: view.contacts_list.count() == 2, timeout=WAIT_MS)
+    assert " · follow-up · " in view.contacts_list.item(1).text()

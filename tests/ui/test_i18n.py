@@ -80,3 +80,37 @@ def test_every_kind_channel_and_outcome_reads_as_itself() -> None:
     assert labels.label(CaseKind.OTHER) == "other"
     assert labels.label(Channel.OTHER) == "other channel"
     assert labels.label(Outcome.OTHER) == "other outcome"
+
+
+def test_a_language_switch_mid_shift_keeps_the_cases_open(site, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from db.records import NewCase, Person
+    from ui.app import DeskApp
+
+    case_ids = [site.session.register_case(NewCase(
+        CaseKind.SURRENDER, Channel.PHONE, (Person(full_name=name),))).case_id
+        for name in ("Бойко Іван", "Ткачук Ігор")]
+    app = DeskApp(site.data)
+    app.show_desk(site.session)
+    window = app.window
+    assert window is not None
+    for case_id in case_ids:
+        window.open_case(case_id)
+    window.tabs.setCurrentIndex(1)  # the first case in front
+    qtbot.waitUntil(app.runner.idle, timeout=WAIT_MS)
+    try:
+        app.settings.language = "uk"
+        app.switch_language("uk")
+        rebuilt = app.window
+        assert rebuilt is not None
+        assert rebuilt is not window
+        assert rebuilt.tabs.tabText(0) == "Черга"
+        assert [view.case_id for view in rebuilt.case_views()] == case_ids
+        front = rebuilt.current_case()
+        assert front is not None
+        assert front.case_id == case_ids[0]
+        qtbot.waitUntil(app.runner.idle, timeout=WAIT_MS)
+    finally:
+        if app.window is not None:
+            app.window.close_without_asking()
+        app.runner.cancel_all()
+        app.runner.wait_for_done()

@@ -102,6 +102,15 @@ def test_the_keyboard_goes_from_the_search_to_the_results_and_back(
     assert queue.table.currentIndex().row() == 0
     qtbot.keyClick(queue.table, Qt.Key.Key_Down)
     assert queue.table.currentIndex().row() == 1
+    # Up past the first row, or Esc, goes back to the end of the search: typing refines it.
+    for keys in ((Qt.Key.Key_Up, Qt.Key.Key_Up), (Qt.Key.Key_Escape,)):
+        for key in keys:
+            qtbot.keyClick(queue.table, key)
+        assert queue.search_edit.hasFocus()
+        assert queue.search_edit.selectedText() == ""
+        assert queue.search_edit.cursorPosition() == len("Іванов")
+        qtbot.keyClick(queue.search_edit, Qt.Key.Key_Down)
+        assert queue.table.hasFocus()
     qtbot.keyClick(queue.table, Qt.Key.Key_Tab)  # Tab leaves the table
     assert not queue.table.hasFocus()
     queue.focus_search()
