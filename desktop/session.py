@@ -369,9 +369,12 @@ class Session:
         """Cases matching a reference, phone or name (any script), most urgent first."""
         self._require(Action.VIEW_CASES)
         with self.vault.reading() as conn:
-            prefixes = [self.site.ref_prefix] + [
-                refcode.site_prefix_for(peer.site_id) for peer in peers.list_peers(conn)]
-            query = search.parse_query(text, refcode.reference_search_keys(text, prefixes))
+            ref_keys: list[str] = []
+            if refcode.is_reference_like(text):  # the peers are read only for a code
+                prefixes = [self.site.ref_prefix] + [
+                    refcode.site_prefix_for(peer.site_id) for peer in peers.list_peers(conn)]
+                ref_keys = refcode.reference_search_keys(text, prefixes)
+            query = search.parse_query(text, ref_keys)
             rowids = search.matching_case_rowids(conn, query, limit)
             return cases.summaries_for_rowids(conn, rowids)
 
