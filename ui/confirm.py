@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -33,7 +32,7 @@ from ui.places import PlacesDialog
 from ui.style import heading_font, mono_font
 from ui.tasks import TaskRunner
 from ui.transition_form import TransitionForm
-from ui.widgets import BusyBar, ErrorLabel, focus, grow_to_fit
+from ui.widgets import BusyBar, ErrorLabel, discard_asked, focus, grow_to_fit
 
 CODEWORD_PAGE, DETAILS_PAGE, ARRANGE_PAGE = 0, 1, 2
 
@@ -370,12 +369,7 @@ class ConfirmDialog(QDialog):
         else:
             super().reject()
             return
-        answer = QMessageBox.question(
-            self, _("Close without saving?"), question,
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Discard:
+        if discard_asked(self, _("Close without saving?"), question):
             super().reject()
 
     def _arrangement_typed(self) -> bool:

@@ -37,7 +37,15 @@ from ui.messages import explain
 from ui.person_form import PersonForm
 from ui.style import heading_font, mono_font
 from ui.tasks import Task, TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, FieldErrors, fit_to_screen, focus, plain_label
+from ui.widgets import (
+    BusyBar,
+    ErrorLabel,
+    FieldErrors,
+    discard_asked,
+    fit_to_screen,
+    focus,
+    plain_label,
+)
 
 DUPLICATE_DELAY_MS = 300
 
@@ -516,14 +524,11 @@ class IntakeDialog(QDialog):
         """Ask before typed input is thrown away; True when it may go."""
         if not self.has_unsaved_input():
             return True
-        answer = QMessageBox.question(
+        return discard_asked(
             self,
             _("Discard the intake?"),
             _("This intake is not saved. Close it and lose what was typed?"),
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
         )
-        return answer == QMessageBox.StandardButton.Discard
 
     def reject(self) -> None:
         if self.result_value is not None and not self.read_check.isChecked():

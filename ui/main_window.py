@@ -32,7 +32,7 @@ from ui.queue_panel import QueuePanel
 from ui.settings import SettingsDialog, UiSettings
 from ui.tasks import TaskRunner
 from ui.transfer_dialog import ExportDialog, ImportDialog
-from ui.widgets import BusyBar, fit_to_screen, plain_label
+from ui.widgets import BusyBar, discard_asked, fit_to_screen, plain_label
 
 DESK_PAGE, LOCK_PAGE = 0, 1
 AGE_REFRESH_MS = 60_000
@@ -406,14 +406,9 @@ class MainWindow(QMainWindow):
         )
 
     def _ask_discard(self) -> bool:
-        answer = QMessageBox.question(
-            self,
-            _("Unsaved input"),
-            _("Some input is not saved yet. Close and lose it?"),
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
+        return discard_asked(
+            self, _("Unsaved input"), _("Some input is not saved yet. Close and lose it?")
         )
-        return answer == QMessageBox.StandardButton.Discard
 
     def close_without_asking(self) -> None:
         """Close even with unsaved input (the language is switched, or the app quits)."""

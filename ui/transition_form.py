@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -34,7 +33,15 @@ from desktop.workflow import Transition
 from ui import labels
 from ui.messages import Problem, explain
 from ui.tasks import TaskRunner
-from ui.widgets import BusyBar, ErrorLabel, FieldErrors, focus, plain_label, set_default_button
+from ui.widgets import (
+    BusyBar,
+    ErrorLabel,
+    FieldErrors,
+    discard_asked,
+    focus,
+    plain_label,
+    set_default_button,
+)
 
 PLACE_FIELDS = ("meeting_point", "receiving_unit")
 TIME_FIELDS = ("window_start", "window_end")
@@ -389,15 +396,11 @@ class TransitionDialog(QDialog):
         """Esc, Cancel or closing: with something typed, ask first (Cancel by default)."""
         if self._busy:
             return
-        if self.has_unsaved_input():
-            answer = QMessageBox.question(
-                self, _("Close without saving?"),
-                _("This step is not saved. Close and lose what was typed?"),
-                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
-            )
-            if answer != QMessageBox.StandardButton.Discard:
-                return
+        if self.has_unsaved_input() and not discard_asked(
+            self, _("Close without saving?"),
+            _("This step is not saved. Close and lose what was typed?"),
+        ):
+            return
         super().reject()
 
     def save(self) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -118,6 +119,17 @@ def _shrink_back(window: QWidget) -> None:
         window.setProperty(_GROWN_TO, window.height())
     if height <= int(before):
         window.setProperty(_HEIGHT_BEFORE, None)
+
+
+def discard_asked(parent: QWidget, title: str, question: str) -> bool:
+    """Ask before what was typed is thrown away: Discard or Cancel, Cancel by default (an
+    Enter pressed out of habit keeps it). True when it may go."""
+    answer = QMessageBox.question(
+        parent, title, question,
+        QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Discard
 
 
 def fit_to_screen(window: QWidget, width: int, height: int,
